@@ -1,0 +1,60 @@
+//! The command line: clap definitions and wiring, one file per subcommand.
+//!
+//! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
+
+mod suite_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::is_input_error;
+
+/// Exit code: everything passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: the gate failed or a regression was found.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: bad usage or bad input (a file, a line, a field, a flag).
+pub const EXIT_INPUT: u8 = 2;
+
+/// okla-eval: nothing ships unless it is measured the way users meet it.
+#[derive(Debug, Parser)]
+#[command(name = "okla-eval", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect and validate suites.
+    #[command(subcommand)]
+    Suite(suite_cmd::SuiteCommand),
+}
+
+/// Parse arguments, run, and map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { EXIT_PASS });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(if is_input_error(&err) { EXIT_INPUT } else { EXIT_FAIL })
+        }
+    }
+}
+
+/// Run a parsed command; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Suite(cmd) => suite_cmd::run(cmd),
+    }
+}

@@ -1,0 +1,14 @@
+//! okla-eval: an evaluation-first benchmarking harness for small-domain chatbot LLMs.
+//!
+//! The data flow (see `README.md` and the module docs):
+//! a [`suite`] expands into cases, a [`backend`] generates an answer per case,
+//! [`score`] parses and scores each answer, [`gate`] turns metrics into a
+//! verdict and exit code, [`report`] writes the run folder and [`golden`]
+//! compares runs against snapshots.
+
+pub mod atomic;
+pub mod backend;
+pub mod cli;
+pub mod error;
+pub mod gate;
+pub mod suite;
