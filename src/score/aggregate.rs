@@ -12,6 +12,41 @@ use super::classify::FailureClass;
 use super::stats::{mean, percentile, Rate};
 use crate::backend::LossReport;
 
+/// Every metric a run computes, in report order (thresholds may name only these).
+pub const METRIC_NAMES: [&str; 15] = [
+    "json_valid",
+    "json_lenient",
+    "schema_valid",
+    "fields_complete",
+    "intent_accuracy",
+    "non_empty_response",
+    "pii_safe",
+    "legal_compliance",
+    "anti_hallucination",
+    "eval_loss",
+    "perplexity",
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+    "tokens_per_s",
+];
+
+/// Metrics that are not proportions in [0, 1].
+const VALUE_METRICS: [&str; 6] = ["eval_loss", "perplexity", "latency_mean_s", "latency_p95_s", "ttft_mean_s", "tokens_per_s"];
+
+/// Metrics where a lower value is better.
+const LOWER_IS_BETTER: [&str; 5] = ["eval_loss", "perplexity", "latency_mean_s", "latency_p95_s", "ttft_mean_s"];
+
+/// True for metrics that are proportions in [0, 1] (every rate metric, and any unknown name).
+pub fn is_rate(metric: &str) -> bool {
+    !VALUE_METRICS.contains(&metric)
+}
+
+/// True when a higher value of `metric` is better.
+pub fn higher_is_better(metric: &str) -> bool {
+    !LOWER_IS_BETTER.contains(&metric)
+}
+
 /// The label used for a prediction with no intent (invalid JSON, missing field).
 pub const NO_INTENT: &str = "(none)";
 
@@ -156,6 +191,7 @@ pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
     metrics.push(Metric::plain("eval_loss", nll, tokens));
     metrics.push(Metric::plain("perplexity", nll.map(f64::exp), tokens));
     metrics.extend(latency_metrics(results));
+    debug_assert!(metrics.iter().map(|m| m.name.as_str()).eq(METRIC_NAMES));
 
     Summary {
         cases: results.len() as u64,
