@@ -30,7 +30,7 @@ OUT_DIR = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "quant"
 
 # name -> ggml type id
 TYPES = {
-    "F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 8,
+    "F32": 0, "F16": 1, "Q4_0": 2, "Q5_0": 6, "Q8_0": 8,
     "Q4_K": 12, "Q5_K": 13, "Q6_K": 14, "Q8_K": 15, "BF16": 30,
 }
 

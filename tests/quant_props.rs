@@ -53,6 +53,7 @@ fn error_bound(ty: QuantType, block: &[f32]) -> f32 {
             QuantType::Q8_0 => amax / 127.0 * (0.5 + 127.0 * 2f32.powi(-11)),
             QuantType::Q8K => amax / 127.0 * 0.5,
             QuantType::Q4_0 => amax / 8.0 * (1.0 + 8.0 * 2f32.powi(-11)),
+            QuantType::Q5_0 => amax / 16.0 * (1.0 + 16.0 * 2f32.powi(-11)),
             QuantType::Q4K => range / 15.0,
             QuantType::Q5K => range / 31.0,
             QuantType::Q6K => amax / 32.0,

@@ -15,6 +15,7 @@ pub mod float;
 pub mod k_affine;
 pub mod q4_0;
 pub mod q4_k;
+pub mod q5_0;
 pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
@@ -36,6 +37,8 @@ pub enum QuantType {
     BF16,
     /// 32 weights per block, f16 scale, 4-bit levels.
     Q4_0,
+    /// 32 weights per block, f16 scale, 5-bit levels.
+    Q5_0,
     /// 32 weights per block, f16 scale, 8-bit levels.
     Q8_0,
     /// 256 weights per block, 4-bit levels with 6-bit sub-block scales and mins.
@@ -95,10 +98,11 @@ pub enum QuantError {
 
 impl QuantType {
     /// Every supported type, in ggml type-id order.
-    pub const ALL: [QuantType; 9] = [
+    pub const ALL: [QuantType; 10] = [
         QuantType::F32,
         QuantType::F16,
         QuantType::Q4_0,
+        QuantType::Q5_0,
         QuantType::Q8_0,
         QuantType::Q4K,
         QuantType::Q5K,
@@ -114,6 +118,7 @@ impl QuantType {
             QuantType::F16 => "F16",
             QuantType::BF16 => "BF16",
             QuantType::Q4_0 => "Q4_0",
+            QuantType::Q5_0 => "Q5_0",
             QuantType::Q8_0 => "Q8_0",
             QuantType::Q4K => "Q4_K",
             QuantType::Q5K => "Q5_K",
@@ -128,6 +133,7 @@ impl QuantType {
             QuantType::F32 => 0,
             QuantType::F16 => 1,
             QuantType::Q4_0 => 2,
+            QuantType::Q5_0 => 6,
             QuantType::Q8_0 => 8,
             QuantType::Q4K => 12,
             QuantType::Q5K => 13,
@@ -147,6 +153,7 @@ impl QuantType {
         match self {
             QuantType::F32 | QuantType::F16 | QuantType::BF16 => 1,
             QuantType::Q4_0 => q4_0::BLOCK_ELEMS,
+            QuantType::Q5_0 => q5_0::BLOCK_ELEMS,
             QuantType::Q8_0 => q8_0::BLOCK_ELEMS,
             QuantType::Q4K => q4_k::BLOCK_ELEMS,
             QuantType::Q5K => q5_k::BLOCK_ELEMS,
@@ -162,6 +169,7 @@ impl QuantType {
             QuantType::F16 => float::F16_BYTES,
             QuantType::BF16 => float::BF16_BYTES,
             QuantType::Q4_0 => q4_0::BLOCK_BYTES,
+            QuantType::Q5_0 => q5_0::BLOCK_BYTES,
             QuantType::Q8_0 => q8_0::BLOCK_BYTES,
             QuantType::Q4K => q4_k::BLOCK_BYTES,
             QuantType::Q5K => q5_k::BLOCK_BYTES,
@@ -201,6 +209,7 @@ impl QuantType {
                 *b = float::f32_to_bf16(v[0]).to_le_bytes();
             }),
             QuantType::Q4_0 => for_blocks(x, out, q4_0::quantize_block),
+            QuantType::Q5_0 => for_blocks(x, out, q5_0::quantize_block),
             QuantType::Q8_0 => for_blocks(x, out, q8_0::quantize_block),
             QuantType::Q4K => for_blocks(x, out, q4_k::quantize_block),
             QuantType::Q5K => for_blocks(x, out, q5_k::quantize_block),
@@ -225,6 +234,7 @@ impl QuantType {
                 v[0] = float::bf16_to_f32(u16::from_le_bytes(*b));
             }),
             QuantType::Q4_0 => for_blocks(data, out, q4_0::dequantize_block),
+            QuantType::Q5_0 => for_blocks(data, out, q5_0::dequantize_block),
             QuantType::Q8_0 => for_blocks(data, out, q8_0::dequantize_block),
             QuantType::Q4K => for_blocks(data, out, q4_k::dequantize_block),
             QuantType::Q5K => for_blocks(data, out, q5_k::dequantize_block),

@@ -10,6 +10,7 @@
 //! Weight = `d * (nibble - 8)`.
 
 use super::float::{read_f16, write_f16};
+use super::search::signed_max;
 
 /// Weights per block.
 pub const BLOCK_ELEMS: usize = 32;
@@ -23,15 +24,7 @@ pub const QS_OFFSET: usize = 2;
 /// Quantizes one block like llama.cpp's `quantize_row_q4_0_ref`: the value of largest
 /// magnitude maps to level 0 (`d = max / -8`), others to `min(15, trunc(x / d + 8.5))`.
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {
-    let mut amax = 0.0f32;
-    let mut max = 0.0f32;
-    for &v in x {
-        if amax < v.abs() {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    let d = max / -8.0;
+    let d = signed_max(x) / -8.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     write_f16(out, D_OFFSET, d);
     let level = |v: f32| ((v * id + 8.5) as i8).min(15) as u8;

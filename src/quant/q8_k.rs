@@ -10,7 +10,7 @@
 //! | 4..260   | `qs`    | 256 × i8 quants; value `i` = `d * qs[i]`        |
 //! | 260..292 | `bsums` | 16 × i16, `bsums[j]` = sum of `qs[16j..16j+16]` |
 
-use super::search::nearest_int;
+use super::search::{nearest_int, signed_max};
 
 /// Values per block.
 pub const BLOCK_ELEMS: usize = 256;
@@ -28,15 +28,8 @@ pub const BSUM_GROUP: usize = 16;
 /// Quantizes one block like llama.cpp's `quantize_row_q8_K_ref`: the value of largest
 /// magnitude maps to -127 (`d = max / -127`), others to `nearest_int(x / d)`.
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {
-    let mut max = 0.0f32;
-    let mut amax = 0.0f32;
-    for &v in x {
-        if v.abs() > amax {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    if amax == 0.0 {
+    let max = signed_max(x);
+    if max == 0.0 {
         out.fill(0);
         return;
     }

@@ -16,19 +16,26 @@ pub fn nearest_int(value: f32) -> i32 {
     (shifted.to_bits() as i32 & 0x007f_ffff) - 0x0040_0000
 }
 
-/// Chooses a symmetric scale for `x` with levels in `-nmax..nmax`, minimizing the error
-/// weighted by `x²` over 19 candidate scales (llama.cpp's `make_qx_quants`, `rmse_type` 1,
-/// no importance weights). Writes each level plus `nmax` into `levels` and returns the scale.
-pub fn symmetric_scale(x: &[f32], nmax: i32, levels: &mut [i8]) -> f32 {
-    let mut max = 0.0f32;
+/// The value of largest magnitude in `x` (the first one on ties), or 0 for an empty or
+/// all-zero slice. NaNs are skipped, as in the reference's `amax < |v|` comparison.
+pub fn signed_max(x: &[f32]) -> f32 {
     let mut amax = 0.0f32;
+    let mut max = 0.0f32;
     for &v in x {
         if v.abs() > amax {
             amax = v.abs();
             max = v;
         }
     }
-    if amax < GROUP_MAX_EPS {
+    max
+}
+
+/// Chooses a symmetric scale for `x` with levels in `-nmax..nmax`, minimizing the error
+/// weighted by `x²` over 19 candidate scales (llama.cpp's `make_qx_quants`, `rmse_type` 1,
+/// no importance weights). Writes each level plus `nmax` into `levels` and returns the scale.
+pub fn symmetric_scale(x: &[f32], nmax: i32, levels: &mut [i8]) -> f32 {
+    let max = signed_max(x);
+    if max.abs() < GROUP_MAX_EPS {
         levels.fill(0);
         return 0.0;
     }
