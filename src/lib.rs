@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod gate;
 pub mod golden;
+pub mod quant;
 pub mod report;
 pub mod runner;
 pub mod score;
