@@ -11,4 +11,5 @@ pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod gate;
+pub mod gguf;
 pub mod suite;
