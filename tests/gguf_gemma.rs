@@ -85,3 +85,33 @@ fn gemma_parses_completely_and_matches_gguf_py() {
         assert_eq!(digest, r.sha256_raw, "raw bytes of {}", t.name);
     }
 }
+
+/// llama-quantize made the published Gemma file; our Q4_K_M recipe, given the
+/// same tensors unquantized (F16 matrices, F32 vectors), must choose the same type
+/// for every tensor (this needs only the committed reference table, not the model).
+#[test]
+fn q4_k_m_recipe_reproduces_the_published_gemma_type_table() {
+    use okla_eval::gguf::{plan, FileType, GgmlType, ModelFacts, TensorSpec};
+    let expected = reference();
+    let unquantized: Vec<TensorSpec> = expected
+        .iter()
+        .map(|r| {
+            let ty = if r.shape.len() >= 2 {
+                GgmlType::F16
+            } else {
+                GgmlType::F32
+            };
+            TensorSpec::new(r.name.clone(), ty, r.shape.clone())
+        })
+        .collect();
+    let facts = ModelFacts {
+        arch: "gemma3".into(),
+        n_layer: 18,
+        n_expert: 0,
+        is_llama_70b: false,
+    };
+    let types = plan(FileType::Q4KM, &facts, &unquantized).unwrap();
+    for (r, t) in expected.iter().zip(types) {
+        assert_eq!(t.name(), r.ggml_type, "{}", r.name);
+    }
+}
