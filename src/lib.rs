@@ -12,4 +12,5 @@ pub mod cli;
 pub mod error;
 pub mod gate;
 pub mod gguf;
+pub mod quant;
 pub mod suite;
