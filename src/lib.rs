@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod gate;
+pub mod gguf;
 pub mod golden;
 pub mod quant;
 pub mod report;
