@@ -12,3 +12,4 @@ pub mod cli;
 pub mod error;
 pub mod gate;
 pub mod suite;
+pub mod text;
