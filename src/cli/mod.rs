@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod data;
 mod suite_cmd;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ pub enum Command {
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Dataset tools: statistics of chat fine-tuning data.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -56,5 +60,6 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        Command::Data(cmd) => data::run(cmd),
     }
 }
