@@ -9,6 +9,7 @@
 pub mod atomic;
 pub mod backend;
 pub mod cli;
+pub mod data;
 pub mod error;
 pub mod gate;
 pub mod gguf;
@@ -18,3 +19,4 @@ pub mod report;
 pub mod runner;
 pub mod score;
 pub mod suite;
+pub mod text;
