@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod data;
 mod suite_cmd;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ pub enum Command {
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Dataset tools: synthetic data, lint.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -40,14 +44,22 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { EXIT_PASS });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_INPUT
+            } else {
+                EXIT_PASS
+            });
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(if is_input_error(&err) { EXIT_INPUT } else { EXIT_FAIL })
+            ExitCode::from(if is_input_error(&err) {
+                EXIT_INPUT
+            } else {
+                EXIT_FAIL
+            })
         }
     }
 }
@@ -56,5 +68,6 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        Command::Data(cmd) => data::run(cmd),
     }
 }

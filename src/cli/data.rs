@@ -1,0 +1,37 @@
+//! `okla-eval data ...`: dataset tools. Each subcommand's logic lives in its own
+//! module under `src/data/`; this file only declares arguments and dispatches.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use crate::data;
+
+/// `okla-eval data ...`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Generate synthetic OKLA conversations (FASE 2 format), split 80/10/10.
+    Synth(SynthArgs),
+}
+
+/// Arguments of `data synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Seed of the generator: the same seed and count give byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of conversations over the three splits.
+    #[arg(long, default_value_t = 3000)]
+    pub count: usize,
+    /// Folder receiving okla_train.jsonl, okla_eval.jsonl and okla_test.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Run a `data` subcommand; returns the exit code.
+pub fn run(cmd: DataCommand) -> Result<u8> {
+    match cmd {
+        DataCommand::Synth(args) => data::synth::run_cli(args.seed, args.count, &args.out),
+    }
+}
