@@ -13,6 +13,8 @@ use crate::data;
 pub enum DataCommand {
     /// Generate synthetic OKLA conversations (FASE 2 format), split 80/10/10.
     Synth(SynthArgs),
+    /// Check conversation files: parsing, roles, answers against the suite schema, duplicates, leakage.
+    Lint(LintArgs),
 }
 
 /// Arguments of `data synth`.
@@ -29,9 +31,30 @@ pub struct SynthArgs {
     pub out: PathBuf,
 }
 
+/// Arguments of `data lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// JSONL conversation files (e.g. the train, eval and test splits).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The suite whose response schema and intents the answers must follow.
+    #[arg(long, default_value = "suites/okla")]
+    pub suite: PathBuf,
+}
+
 /// Run a `data` subcommand; returns the exit code.
 pub fn run(cmd: DataCommand) -> Result<u8> {
     match cmd {
         DataCommand::Synth(args) => data::synth::run_cli(args.seed, args.count, &args.out),
+        DataCommand::Lint(args) => {
+            let rules = data::lint::Rules::from_suite(&args.suite)?;
+            let report = data::lint::lint(&args.files, &rules)?;
+            print!("{}", report.render());
+            Ok(if report.count(data::lint::Severity::Error) > 0 {
+                1
+            } else {
+                0
+            })
+        }
     }
 }
