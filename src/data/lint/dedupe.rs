@@ -44,14 +44,17 @@ pub fn check_duplicates(files: &[ParsedFile], findings: &mut Vec<Finding>) -> Ve
                     Severity::Warning,
                     format!("duplicate conversation: identical to line {line}"),
                 ),
-                Some(&(f, line)) => push(
-                    c.line,
-                    Severity::Error,
-                    format!(
-                        "leak between splits: identical conversation at {}:{line}",
-                        files[f].path.display()
-                    ),
-                ),
+                Some(&(f, line)) => {
+                    push(
+                        c.line,
+                        Severity::Error,
+                        format!(
+                            "leak between splits: identical conversation at {}:{line}",
+                            files[f].path.display()
+                        ),
+                    );
+                    continue;
+                }
                 None => {
                     first_conversation.insert(&c.messages, (fi, c.line));
                 }
