@@ -12,4 +12,8 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod gate;
+pub mod golden;
+pub mod report;
+pub mod runner;
+pub mod score;
 pub mod suite;

@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod compare;
 mod data;
+mod gate;
 mod suite_cmd;
 
 use std::process::ExitCode;
@@ -30,6 +32,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a suite against a model and gate it on thresholds (exit 0 pass, 1 fail, 2 bad input).
+    Gate(gate::GateArgs),
+    /// Compare a run with a golden snapshot or another run (exit 1 on regression).
+    Compare(compare::CompareArgs),
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
@@ -67,6 +73,8 @@ pub fn main() -> ExitCode {
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Gate(args) => gate::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
         Command::Data(cmd) => data::run(cmd),
     }
