@@ -1,7 +1,7 @@
 //! The real FASE 2 files (../shared/reference/okla_fase2, third-party, never
 //! copied here): every assistant turn validates against suites/okla's schema,
 //! and `data lint` finds exactly the problems quoted in the synth report —
-//! no errors; warnings for prices absent from the context, user turns shared
+//! no errors; warnings for prices found nowhere before the answer, user turns shared
 //! between splits, and user turns repeated inside a conversation.
 //! Skips with a printed reason where the folder is absent.
 
@@ -38,10 +38,10 @@ fn real_fase2_data_lints_with_the_known_findings_only() {
             .filter(|f| f.message.contains(needle))
             .count()
     };
-    assert_eq!(count("that the system prompt does not hold"), 1067);
+    assert_eq!(count("the response quotes a price found nowhere before it"), 805);
     assert_eq!(count("(shared between splits)"), 626);
     assert_eq!(count("repeats inside this conversation"), 2);
-    assert_eq!(report.count(Severity::Warning), 1067 + 626 + 2);
+    assert_eq!(report.count(Severity::Warning), 805 + 626 + 2);
     let turns: Vec<usize> = report.files.iter().map(|f| f.assistant_turns).collect();
     assert_eq!(turns, vec![6478, 808, 796]);
 }

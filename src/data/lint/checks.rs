@@ -1,23 +1,20 @@
 //! Checks on one conversation: role order, empty content, and each assistant
 //! turn as a JSON object valid against the suite schema with a known intent,
-//! plus the response-text rules of [`super::text_checks`].
+//! plus the gate's own domain checks ([`crate::score::Checks`]: PII echo,
+//! forbidden legal phrases, prices grounded in what came before), so lint flags
+//! in the reference answers exactly what the gate would flag in a model's.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use super::finding::{LineSink, Severity};
-use super::text_checks::{forbidden_phrase, personal_number, rd_amounts};
 use super::Rules;
 use crate::suite::{Conversation, Role};
 
 /// Run every per-conversation check, reporting into `sink`.
 pub fn check_conversation(conversation: &Conversation, rules: &Rules, sink: &mut LineSink<'_>) {
     check_roles(conversation, sink);
-    let context_amounts: HashSet<String> = conversation
-        .system_prompt()
-        .map(|s| rd_amounts(s).into_iter().collect())
-        .unwrap_or_default();
     let mut said = HashSet::new();
     for (i, m) in conversation.messages.iter().enumerate() {
         let field = || Some(format!("messages[{i}].content"));
@@ -37,7 +34,13 @@ pub fn check_conversation(conversation: &Conversation, rules: &Rules, sink: &mut
                     "the same user turn repeats inside this conversation",
                 );
             }
-            Role::Assistant => check_answer(&m.content, i, rules, &context_amounts, sink),
+            Role::Assistant => {
+                let context: Vec<&str> = conversation.messages[..i]
+                    .iter()
+                    .map(|m| m.content.as_str())
+                    .collect();
+                check_answer(&m.content, i, rules, &context, sink);
+            }
             _ => {}
         }
     }
@@ -86,7 +89,7 @@ fn check_answer(
     content: &str,
     index: usize,
     rules: &Rules,
-    context_amounts: &HashSet<String>,
+    context: &[&str],
     sink: &mut LineSink<'_>,
 ) {
     let at = |sub: &str| Some(format!("messages[{index}].content{sub}"));
@@ -101,17 +104,17 @@ fn check_answer(
             return;
         }
     };
-    if !answer.is_object() {
+    let Some(object) = answer.as_object() else {
         sink.push(
             Severity::Error,
             at(""),
             "assistant content is not a JSON object",
         );
         return;
-    }
+    };
     let intent_pointer = rules.intent_field.as_ref().map(|f| format!("/{f}"));
     if let (Some(field), Some(known)) = (&rules.intent_field, &rules.intents) {
-        if let Some(Value::String(label)) = answer.get(field) {
+        if let Some(Value::String(label)) = object.get(field) {
             if !known.contains(label) {
                 sink.push(
                     Severity::Error,
@@ -125,32 +128,48 @@ fn check_answer(
         let path = error.instance_path().as_str();
         let is_intent_enum = rules.intents.is_some()
             && intent_pointer.as_deref() == Some(path)
-            && answer.get(&path[1..]).is_some_and(Value::is_string);
+            && object.get(&path[1..]).is_some_and(Value::is_string);
         if !is_intent_enum {
             sink.push(Severity::Error, at(path), format!("schema: {error}"));
         }
     }
-    let Some(response) = answer.get("response").and_then(Value::as_str) else {
-        return;
-    };
-    if response.trim().is_empty() {
-        sink.push(Severity::Error, at("/response"), "empty response text");
+    let response = at(&format!("/{}", rules.checks_config.response_field));
+    let results = rules.checks.run(content, Some(object), context);
+    if results.non_empty_response == Some(false)
+        && object.contains_key(&rules.checks_config.response_field)
+    {
+        sink.push(
+            Severity::Error,
+            response.clone(),
+            "empty or missing response text",
+        );
     }
-    if let Some(number) = personal_number(response) {
-        sink.push(Severity::Error, at("/response"), format!("the response contains a cédula or card number ({number}); the bot must never echo personal data (Ley 172-13)"));
+    if results.pii_safe == Some(false) {
+        sink.push(
+            Severity::Error,
+            at(""),
+            "the answer contains a cédula or card number: the bot must never echo personal data (Ley 172-13)",
+        );
     }
-    if let Some(phrase) = forbidden_phrase(response) {
-        sink.push(Severity::Warning, at("/response"), format!("the response says {phrase:?} (Ley 358-05 / Código Civil: no final prices or binding promises)"));
+    if results.legal_compliance == Some(false) {
+        let lower = content.to_lowercase();
+        let phrase = rules
+            .checks_config
+            .forbidden_phrases
+            .iter()
+            .find(|p| lower.contains(&p.to_lowercase()))
+            .map_or_else(String::new, |p| format!(" {p:?}"));
+        sink.push(
+            Severity::Warning,
+            at(""),
+            format!("the answer uses the forbidden phrase{phrase} (Ley 358-05 / Código Civil: no final prices, no binding promises)"),
+        );
     }
-    if !context_amounts.is_empty() {
-        for amount in rd_amounts(response) {
-            if !context_amounts.contains(&amount) {
-                sink.push(
-                    Severity::Warning,
-                    at("/response"),
-                    format!("the response quotes an amount of {amount} DOP that the system prompt does not hold"),
-                );
-            }
-        }
+    if results.anti_hallucination == Some(false) {
+        sink.push(
+            Severity::Warning,
+            response,
+            "the response quotes a price found nowhere before it (system prompt or earlier turns)",
+        );
     }
 }

@@ -2,15 +2,15 @@
 //!
 //! Errors (exit 1): lines that do not parse, bad role order, empty content,
 //! assistant turns that are not JSON objects valid against the suite schema,
-//! unknown intents, echoed cédula/card numbers, identical conversations in two
-//! files. Warnings: duplicate conversations inside a file, user turns repeated
-//! in a conversation or shared between files, prices absent from the system
-//! prompt, forbidden legal phrases. Unreadable input is an input error (exit 2).
+//! unknown intents, empty responses, echoed cédula/card numbers, identical
+//! conversations in two files. Warnings: duplicate conversations inside a file,
+//! user turns repeated in a conversation or shared between files, prices found
+//! nowhere before the answer, forbidden legal phrases. Unreadable input is an
+//! input error (exit 2).
 
 mod checks;
 mod dedupe;
 mod finding;
-mod text_checks;
 
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -24,10 +24,15 @@ pub use finding::{Finding, Severity};
 use self::dedupe::ParsedFile;
 use self::finding::LineSink;
 use crate::error::InputError;
+use crate::score::{Checks, ChecksConfig};
 use crate::suite::{parse_line, Manifest};
 
-/// What answers are checked against: the suite's schema and intent labels.
+/// What answers are checked against: the suite's schema, intent labels and domain checks.
 pub struct Rules {
+    /// The gate's domain checks, as the suite configures them.
+    pub checks: Checks,
+    /// Their configuration (response field, forbidden phrases), for messages.
+    pub checks_config: ChecksConfig,
     /// The compiled response schema.
     pub validator: jsonschema::Validator,
     /// The answer field holding the intent (from the manifest).
@@ -52,11 +57,22 @@ impl Rules {
         let schema: Value = serde_json::from_str(&read_text(&schema_path)?).map_err(|e| {
             InputError::at(&schema_path, e.line(), None, format!("not valid JSON: {e}"))
         })?;
-        Rules::new(&schema, manifest.intent_field, &schema_path)
+        Rules::new(
+            &schema,
+            manifest.intent_field,
+            manifest.checks,
+            &schema_path,
+        )
     }
 
-    /// Rules from a schema value; `origin` names it in errors.
-    pub fn new(schema: &Value, intent_field: Option<String>, origin: &Path) -> Result<Rules> {
+    /// Rules from a schema value, the intent field and the domain-check settings;
+    /// `origin` names the schema in errors.
+    pub fn new(
+        schema: &Value,
+        intent_field: Option<String>,
+        checks_config: ChecksConfig,
+        origin: &Path,
+    ) -> Result<Rules> {
         let validator = jsonschema::validator_for(schema)
             .map_err(|e| InputError::file(origin, format!("not a valid JSON Schema: {e}")))?;
         let intents = intent_field.as_ref().and_then(|f| {
@@ -72,6 +88,8 @@ impl Rules {
             )
         });
         Ok(Rules {
+            checks: Checks::new(checks_config.clone()),
+            checks_config,
             validator,
             intent_field,
             intents,
