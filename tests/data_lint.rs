@@ -29,6 +29,21 @@ fn broken_fixture_reports_every_problem_and_exits_1() {
 }
 
 #[test]
+fn warnings_alone_exit_0() {
+    let (code, stdout, _) = lint(&["tests/data/lint/warnings_only.jsonl"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains(":3: warning: duplicate conversation: identical to line 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(":2: warning: field `messages[2].content`: the answer uses the forbidden phrase \"último precio\""), "{stdout}");
+    assert!(
+        stdout.ends_with("0 error(s), 2 warning(s) in 1 file(s)\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn unreadable_input_exits_2_naming_the_file() {
     let (code, _, stderr) = lint(&["tests/data/lint/does_not_exist.jsonl"]);
     assert_eq!(code, 2);

@@ -156,13 +156,38 @@ pub fn fake_cedula(rng: &mut Rng) -> String {
     )
 }
 
-/// A made-up 16-digit card number, grouped or not.
+/// A made-up 16-digit card number with a valid Luhn check digit (so PII
+/// detectors that verify the checksum see it as a card), grouped or not.
 pub fn fake_card(rng: &mut Rng) -> String {
-    let groups: Vec<String> = (0..4)
-        .map(|_| format!("{:04}", rng.range(0, 9_999)))
-        .collect();
+    let mut digits: Vec<u32> = vec![4];
+    digits.extend((0..14).map(|_| rng.below(10) as u32));
+    digits.push(luhn_check_digit(&digits));
+    let text: String = digits.iter().map(|d| char::from(b'0' + *d as u8)).collect();
     let sep = *rng.pick(&[" ", "-", ""]);
-    format!("4{}", &groups.join(sep)[1..])
+    let groups: Vec<&str> = (0..4).map(|i| &text[i * 4..i * 4 + 4]).collect();
+    groups.join(sep)
+}
+
+/// The digit that makes `payload` followed by it pass the Luhn checksum.
+fn luhn_check_digit(payload: &[u32]) -> u32 {
+    let sum: u32 = payload
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 0 {
+                let doubled = d * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    (10 - sum % 10) % 10
 }
 
 /// A made-up local phone number (555 exchange) a user might leave.
@@ -172,4 +197,23 @@ pub fn fake_phone(rng: &mut Rng) -> String {
         rng.pick(&["809", "829", "849"]),
         rng.range(1_000, 9_999)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::contains_pii;
+
+    #[test]
+    fn fake_personal_numbers_are_what_the_gate_detects() {
+        let mut rng = Rng::new(5);
+        for _ in 0..200 {
+            let card = fake_card(&mut rng);
+            assert!(contains_pii(&card), "{card}");
+            let cedula = fake_cedula(&mut rng);
+            assert!(contains_pii(&format!("mi cédula es {cedula}")), "{cedula}");
+            assert!(!contains_pii(&fake_phone(&mut rng)));
+        }
+        assert_eq!(luhn_check_digit(&[7, 9, 9, 2, 7, 3, 9, 8, 7, 1]), 3);
+    }
 }
