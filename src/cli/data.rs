@@ -1,6 +1,7 @@
 //! `okla-eval data ...`: dataset tools. Each subcommand's logic lives in its own
 //! module under `src/data/`; this file only declares arguments and dispatches.
 
+use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -49,12 +50,20 @@ pub fn run(cmd: DataCommand) -> Result<u8> {
         DataCommand::Lint(args) => {
             let rules = data::lint::Rules::from_suite(&args.suite)?;
             let report = data::lint::lint(&args.files, &rules)?;
-            print!("{}", report.render());
+            print_text(&report.render())?;
             Ok(if report.count(data::lint::Severity::Error) > 0 {
                 1
             } else {
                 0
             })
         }
+    }
+}
+
+/// Write `text` to stdout; a reader that closed the pipe early (`| head`) is not an error.
+fn print_text(text: &str) -> Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }

@@ -48,6 +48,7 @@ pub fn exchange(scene: &mut Scene, intent: Intent, rng: &mut Rng) -> (String, An
         Intent::VehicleComparison => comparison(scene, rng),
         Intent::CrossDealerRefusal => cross_dealer(scene, rng),
     };
+    let user = user.replace(" de el ", " del ").replace(" a el ", " al ");
     (casual(rng, &user), answer)
 }
 
@@ -130,7 +131,7 @@ fn price(scene: &mut Scene, rng: &mut Rng) -> (String, Answer) {
             "¿cuánto cuesta {v}?",
             "en cuánto está {v}?",
             "precio de {v}",
-            "¿y {v} en cuánto lo dejan?",
+            "¿y {v} en cuánto está?",
             "cuánto piden por {v}?",
             "{v} ta' caro? cuánto vale",
         ],
