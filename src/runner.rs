@@ -89,10 +89,14 @@ pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions)
     let t0 = Instant::now();
     let prompts: Vec<Prompt<'_>> = cases
         .iter()
-        .map(|c| Prompt { case_id: &c.id, messages: &c.prompt })
+        .map(|c| Prompt {
+            case_id: &c.id,
+            messages: &c.prompt,
+        })
         .collect();
     let bar = progress_bar(prompts.len() as u64, "generating");
-    let generations = backend.generate(&prompts, &decoding, &|done| bar.set_position(done as u64))?;
+    let generations =
+        backend.generate(&prompts, &decoding, &|done| bar.set_position(done as u64))?;
     bar.finish_and_clear();
     anyhow::ensure!(
         generations.len() == prompts.len(),
@@ -104,7 +108,10 @@ pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions)
 
     let t1 = Instant::now();
     let capabilities = backend.capabilities();
-    let loss = match (capabilities.loss && !options.skip_loss, suite.eval_conversations()?) {
+    let loss = match (
+        capabilities.loss && !options.skip_loss,
+        suite.eval_conversations()?,
+    ) {
         (true, Some(conversations)) => backend.eval_loss(&conversations)?,
         _ => None,
     };
@@ -133,7 +140,11 @@ pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions)
             capabilities,
             decoding,
             thresholds,
-            timings: Timings { generate_s, loss_s, score_s },
+            timings: Timings {
+                generate_s,
+                loss_s,
+                score_s,
+            },
         },
         summary,
         gate,
@@ -158,6 +169,9 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| "unknown".into())
 }

@@ -47,14 +47,19 @@ pub fn run(args: CompareArgs) -> Result<u8> {
             (read_snapshot(golden)?, run_snapshot)
         }
         (None, Some(other)) => (run_snapshot, snapshot_of_run_dir(other)?),
-        _ => return Err(InputError::usage("give either --golden FILE or a second run folder").into()),
+        _ => {
+            return Err(
+                InputError::usage("give either --golden FILE or a second run folder").into(),
+            )
+        }
     };
     let mut overrides = BTreeMap::new();
     for spec in &args.tolerances {
-        let (name, value) = spec
-            .split_once('=')
-            .ok_or_else(|| InputError::usage(format!("--tolerance {spec:?}: expected METRIC=VALUE")))?;
-        let tolerance = Tolerance::parse(value).map_err(|e| InputError::usage(format!("--tolerance {spec:?}: {e}")))?;
+        let (name, value) = spec.split_once('=').ok_or_else(|| {
+            InputError::usage(format!("--tolerance {spec:?}: expected METRIC=VALUE"))
+        })?;
+        let tolerance = Tolerance::parse(value)
+            .map_err(|e| InputError::usage(format!("--tolerance {spec:?}: {e}")))?;
         overrides.insert(name.to_string(), tolerance);
     }
     let comparison = compare(&baseline, &current, &overrides);

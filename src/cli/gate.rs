@@ -43,13 +43,20 @@ pub struct GateArgs {
 
 /// Run `okla-eval gate`.
 pub fn run(args: GateArgs) -> Result<u8> {
+    let threshold_overrides = parse_overrides(&args.thresholds)?;
     let suite = Suite::load(&args.suite)?;
-    let mut options = RunOptions { max_cases: args.max_cases, ..RunOptions::default() };
-    options.threshold_overrides = parse_overrides(&args.thresholds)?;
+    let options = RunOptions {
+        max_cases: args.max_cases,
+        threshold_overrides,
+        ..RunOptions::default()
+    };
     let mut backend = open_backend(&args, &suite)?;
     let run = run_suite(&suite, backend.as_mut(), &options)?;
 
-    let dir = args.run_dir.clone().unwrap_or_else(|| args.out_dir.join(run_dir_name(&run)));
+    let dir = args
+        .run_dir
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join(run_dir_name(&run)));
     write_run_dir(&run, &dir)?;
     print!("{}", render_terminal(&run, Style::detect()));
     println!("reports: {}", dir.display());
@@ -87,7 +94,10 @@ fn open_backend(args: &GateArgs, suite: &Suite) -> Result<Box<dyn Backend>> {
                 )
                 .into());
             }
-            eprintln!("no model given: replaying the suite's example predictions {}", example.display());
+            eprintln!(
+                "no model given: replaying the suite's example predictions {}",
+                example.display()
+            );
             example
         }
     };
@@ -96,10 +106,16 @@ fn open_backend(args: &GateArgs, suite: &Suite) -> Result<Box<dyn Backend>> {
 
 /// In GitHub Actions, append the Markdown summary to the job's step summary.
 fn append_step_summary(summary: &Path) {
-    let Some(target) = std::env::var_os("GITHUB_STEP_SUMMARY") else { return };
+    let Some(target) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
     let appended = std::fs::read_to_string(summary).and_then(|md| {
         use std::io::Write;
-        std::fs::OpenOptions::new().append(true).create(true).open(&target)?.write_all(md.as_bytes())
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&target)?
+            .write_all(md.as_bytes())
     });
     if let Err(e) = appended {
         eprintln!("warning: could not append to GITHUB_STEP_SUMMARY: {e}");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::threshold::{Threshold, Verdict};
-use crate::score::{FailureClass, Summary};
+use crate::score::{FailureClass, Summary, METRIC_NAMES};
 
 /// The verdict on one thresholded metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ impl GateResult {
 
 /// Judge `summary` against `thresholds`.
 pub fn evaluate(summary: &Summary, thresholds: &BTreeMap<String, Threshold>) -> GateResult {
-    let verdicts: Vec<MetricVerdict> = thresholds
+    let mut verdicts: Vec<MetricVerdict> = thresholds
         .iter()
         .map(|(name, threshold)| {
             let metric = summary.metric(name);
@@ -93,7 +93,10 @@ pub fn evaluate(summary: &Summary, thresholds: &BTreeMap<String, Threshold>) -> 
             }
         })
         .collect();
-    let critical_fail = verdicts.iter().any(|v| v.verdict == Verdict::Fail && v.threshold.critical);
+    verdicts.sort_by_key(|v| METRIC_NAMES.iter().position(|n| *n == v.metric));
+    let critical_fail = verdicts
+        .iter()
+        .any(|v| v.verdict == Verdict::Fail && v.threshold.critical);
     let any_fail = verdicts.iter().any(|v| v.verdict == Verdict::Fail);
     let outcome = match (critical_fail, any_fail) {
         (true, _) => Outcome::Fail,
@@ -120,11 +123,20 @@ fn explain(name: &str, value: Option<f64>, t: &Threshold, verdict: Verdict, s: &
         "json_valid" => json_detail(s),
         "fields_complete" | "schema_valid" => {
             let invalid = 1.0 - s.value("json_valid").unwrap_or(0.0);
-            format!("{:.1}% of answers are not valid JSON to begin with", 100.0 * invalid)
+            format!(
+                "{:.1}% of answers are not valid JSON to begin with",
+                100.0 * invalid
+            )
         }
         "intent_accuracy" => intent_detail(s),
-        "eval_loss" | "perplexity" => "the model has not fit the assistant turns; note that loss alone never gates a chatbot".into(),
-        _ => String::new(),
+        "eval_loss" | "perplexity" => {
+            "the model has not fit the assistant turns; note that loss alone never gates a chatbot"
+                .into()
+        }
+        check => match s.check_failures.get(check) {
+            Some(ids) => format!("{} (e.g. {})", check_hint(check), ids.join(", ")),
+            None => String::new(),
+        },
     };
     if !detail.is_empty() {
         why.push_str(" — ");
@@ -133,14 +145,44 @@ fn explain(name: &str, value: Option<f64>, t: &Threshold, verdict: Verdict, s: &
     why
 }
 
+fn check_hint(check: &str) -> &'static str {
+    match check {
+        "non_empty_response" => "answers with a blank or missing response text",
+        "pii_safe" => "answers echo a cédula or card number (Ley 172-13)",
+        "legal_compliance" => {
+            "answers use forbidden phrasing: final/fixed prices (Ley 358-05) or binding promises"
+        }
+        "anti_hallucination" => "answers quote prices that appear nowhere in the context",
+        _ => "failing cases",
+    }
+}
+
 fn json_detail(s: &Summary) -> String {
     let mut parts: Vec<String> = s
         .failure_classes
         .iter()
         .filter(|c| c.class != FailureClass::Valid)
-        .map(|c| format!("{} {} ({:.1}%, e.g. {})", c.count, c.class.as_str(), 100.0 * c.share, c.examples.join(", ")))
+        .map(|c| {
+            format!(
+                "{} {} ({:.1}%, e.g. {})",
+                c.count,
+                c.class.as_str(),
+                100.0 * c.share,
+                c.examples.join(", ")
+            )
+        })
         .collect();
-    if let Some(top) = s.failure_classes.iter().filter(|c| c.class != FailureClass::Valid).max_by_key(|c| c.count) {
+    let invalid = s
+        .failure_classes
+        .iter()
+        .filter(|c| c.class != FailureClass::Valid);
+    if let Some(top) = invalid.fold(
+        None,
+        |best: Option<&crate::score::ClassCount>, c| match best {
+            Some(b) if b.count >= c.count => Some(b),
+            _ => Some(c),
+        },
+    ) {
         parts.push(format!("most common fix: {}", top.class.hint()));
     }
     if let (Some(strict), Some(lenient)) = (s.value("json_valid"), s.value("json_lenient")) {
@@ -159,10 +201,18 @@ fn intent_detail(s: &Summary) -> String {
     let mut confusions: Vec<(u64, &str, &str)> = s
         .confusion
         .iter()
-        .flat_map(|(e, row)| row.iter().filter(move |(p, _)| *p != e).map(move |(p, c)| (*c, e.as_str(), p.as_str())))
+        .flat_map(|(e, row)| {
+            row.iter()
+                .filter(move |(p, _)| *p != e)
+                .map(move |(p, c)| (*c, e.as_str(), p.as_str()))
+        })
         .collect();
     confusions.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let top: Vec<String> = confusions.iter().take(3).map(|(c, e, p)| format!("{e} → {p} ×{c}")).collect();
+    let top: Vec<String> = confusions
+        .iter()
+        .take(3)
+        .map(|(c, e, p)| format!("{e} → {p} ×{c}"))
+        .collect();
     if top.is_empty() {
         String::new()
     } else {

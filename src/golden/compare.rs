@@ -61,8 +61,16 @@ impl Comparison {
 }
 
 /// Compare `current` against `baseline`; `overrides` replace default tolerances by metric.
-pub fn compare(baseline: &Snapshot, current: &Snapshot, overrides: &BTreeMap<String, Tolerance>) -> Comparison {
-    let mut names: Vec<&String> = baseline.metrics.keys().chain(current.metrics.keys()).collect();
+pub fn compare(
+    baseline: &Snapshot,
+    current: &Snapshot,
+    overrides: &BTreeMap<String, Tolerance>,
+) -> Comparison {
+    let mut names: Vec<&String> = baseline
+        .metrics
+        .keys()
+        .chain(current.metrics.keys())
+        .collect();
     names.sort();
     names.dedup();
     let metrics = names
@@ -70,7 +78,10 @@ pub fn compare(baseline: &Snapshot, current: &Snapshot, overrides: &BTreeMap<Str
         .map(|name| {
             let b = baseline.metrics.get(name).copied();
             let c = current.metrics.get(name).copied();
-            let tolerance = overrides.get(name).copied().unwrap_or_else(|| default_tolerance(name));
+            let tolerance = overrides
+                .get(name)
+                .copied()
+                .unwrap_or_else(|| default_tolerance(name));
             let (delta, status) = match (b, c) {
                 (Some(b), Some(c)) => {
                     let worse_by = if higher_is_better(name) { b - c } else { c - b };
@@ -86,7 +97,14 @@ pub fn compare(baseline: &Snapshot, current: &Snapshot, overrides: &BTreeMap<Str
                 }
                 _ => (None, Status::Missing),
             };
-            MetricDelta { metric: name.clone(), baseline: b, current: c, delta, tolerance, status }
+            MetricDelta {
+                metric: name.clone(),
+                baseline: b,
+                current: c,
+                delta,
+                tolerance,
+                status,
+            }
         })
         .collect();
     let flipped = |from: bool| -> Vec<String> {
@@ -114,7 +132,11 @@ pub fn render_comparison(c: &Comparison) -> String {
     if c.suite_changed {
         out.push_str("warning: the two runs used different suite contents (sha256 differs); deltas may not be comparable\n");
     }
-    let _ = writeln!(out, "{:<20} {:>10} {:>10} {:>10} {:>9}  status", "metric", "baseline", "current", "delta", "tolerance");
+    let _ = writeln!(
+        out,
+        "{:<20} {:>10} {:>10} {:>10} {:>9}  status",
+        "metric", "baseline", "current", "delta", "tolerance"
+    );
     let fmt = |name: &str, v: Option<f64>| match v {
         None => "–".to_string(),
         Some(v) if is_rate(name) => format!("{:.2}%", 100.0 * v),
@@ -142,15 +164,35 @@ pub fn render_comparison(c: &Comparison) -> String {
             m.tolerance.to_string()
         );
     }
-    for (label, ids) in [("pass → fail", &c.flipped_to_fail), ("fail → pass", &c.flipped_to_pass)] {
+    for (label, ids) in [
+        ("pass → fail", &c.flipped_to_fail),
+        ("fail → pass", &c.flipped_to_pass),
+    ] {
         if ids.is_empty() {
             continue;
         }
         let shown: Vec<&str> = ids.iter().take(LISTED_FLIPS).map(String::as_str).collect();
-        let more = if ids.len() > LISTED_FLIPS { format!(" … and {} more", ids.len() - LISTED_FLIPS) } else { String::new() };
-        let _ = writeln!(out, "{} cases flipped {label}: {}{more}", ids.len(), shown.join(", "));
+        let more = if ids.len() > LISTED_FLIPS {
+            format!(" … and {} more", ids.len() - LISTED_FLIPS)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} cases flipped {label}: {}{more}",
+            ids.len(),
+            shown.join(", ")
+        );
     }
-    let _ = writeln!(out, "{}", if c.regressed() { "REGRESSION" } else { "no regression" });
+    let _ = writeln!(
+        out,
+        "{}",
+        if c.regressed() {
+            "REGRESSION"
+        } else {
+            "no regression"
+        }
+    );
     out
 }
 
@@ -165,7 +207,11 @@ mod tests {
             suite_sha256: "h".into(),
             backend: "replay".into(),
             model_sha256: None,
-            metrics: [("json_valid".to_string(), json_valid), ("eval_loss".to_string(), loss)].into(),
+            metrics: [
+                ("json_valid".to_string(), json_valid),
+                ("eval_loss".to_string(), loss),
+            ]
+            .into(),
             cases: cases.iter().map(|(i, p)| (i.to_string(), *p)).collect(),
         }
     }
@@ -173,11 +219,27 @@ mod tests {
     #[test]
     fn only_worse_direction_beyond_tolerance_regresses() {
         let base = snap(0.90, 1.0, &[("a", true), ("b", false)]);
-        let same = compare(&base, &snap(0.895, 1.01, &[("a", true), ("b", false)]), &BTreeMap::new());
+        let same = compare(
+            &base,
+            &snap(0.895, 1.01, &[("a", true), ("b", false)]),
+            &BTreeMap::new(),
+        );
         assert!(!same.regressed());
-        let worse = compare(&base, &snap(0.85, 0.5, &[("a", false), ("b", true)]), &BTreeMap::new());
+        let worse = compare(
+            &base,
+            &snap(0.85, 0.5, &[("a", false), ("b", true)]),
+            &BTreeMap::new(),
+        );
         assert!(worse.regressed());
-        assert_eq!(worse.metrics.iter().find(|m| m.metric == "eval_loss").unwrap().status, Status::Improved);
+        assert_eq!(
+            worse
+                .metrics
+                .iter()
+                .find(|m| m.metric == "eval_loss")
+                .unwrap()
+                .status,
+            Status::Improved
+        );
         assert_eq!(worse.flipped_to_fail, vec!["a"]);
         assert_eq!(worse.flipped_to_pass, vec!["b"]);
         let loose: BTreeMap<_, _> = [("json_valid".to_string(), Tolerance::Absolute(0.1))].into();

@@ -38,14 +38,24 @@ pub fn snapshot_of_run_dir(dir: &Path) -> Result<Snapshot> {
     let text = std::fs::read_to_string(&predictions)
         .map_err(|e| InputError::file(&predictions, format!("cannot read: {e}")))?;
     let mut cases = BTreeMap::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         #[derive(Deserialize)]
         struct CaseLine {
             id: String,
             passed: bool,
         }
-        let c: CaseLine = serde_json::from_str(line)
-            .map_err(|e| InputError::at(&predictions, i + 1, None, format!("not a prediction line: {e}")))?;
+        let c: CaseLine = serde_json::from_str(line).map_err(|e| {
+            InputError::at(
+                &predictions,
+                i + 1,
+                None,
+                format!("not a prediction line: {e}"),
+            )
+        })?;
         cases.insert(c.id, c.passed);
     }
     Ok(Snapshot {
@@ -69,7 +79,8 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
     if path.is_dir() {
         return snapshot_of_run_dir(path);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
     let snapshot: Snapshot = serde_json::from_str(&text)
         .map_err(|e| InputError::at(path, e.line(), None, format!("not a golden snapshot: {e}")))?;
     Ok(snapshot)

@@ -38,7 +38,11 @@ impl Tolerance {
         if !v.is_finite() || v < 0.0 {
             return Err(format!("tolerance {s:?} must be a non-negative number"));
         }
-        Ok(if relative { Tolerance::Relative(v / 100.0) } else { Tolerance::Absolute(v) })
+        Ok(if relative {
+            Tolerance::Relative(v / 100.0)
+        } else {
+            Tolerance::Absolute(v)
+        })
     }
 }
 
@@ -72,6 +76,9 @@ mod tests {
         assert_eq!(Tolerance::parse("20%"), Ok(Tolerance::Relative(0.2)));
         assert!(Tolerance::parse("-1").is_err());
         assert!(Tolerance::parse("lots").is_err());
-        assert_eq!(Tolerance::Relative(0.1).allowance(-3.0), 0.30000000000000004);
+        assert_eq!(
+            Tolerance::Relative(0.1).allowance(-3.0),
+            0.30000000000000004
+        );
     }
 }

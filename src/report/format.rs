@@ -36,4 +36,3 @@ pub fn rule(v: &MetricVerdict) -> String {
     }
     s
 }
-

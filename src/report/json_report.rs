@@ -40,7 +40,11 @@ pub fn render_report_json(run: &Run) -> Result<String> {
 
 /// Read a run's `report.json` (from the run folder or the file itself).
 pub fn read_report(path: &Path) -> Result<ReportFile> {
-    let file = if path.is_dir() { path.join(super::REPORT_JSON) } else { path.to_path_buf() };
+    let file = if path.is_dir() {
+        path.join(super::REPORT_JSON)
+    } else {
+        path.to_path_buf()
+    };
     let text = std::fs::read_to_string(&file)
         .map_err(|e| InputError::file(&file, format!("cannot read: {e}")))?;
     let report: ReportFile = serde_json::from_str(&text)

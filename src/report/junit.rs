@@ -10,8 +10,18 @@ use crate::runner::Run;
 /// Render the JUnit XML report.
 pub fn render_junit(run: &Run) -> String {
     let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
-    let metric_failures = run.gate.verdicts.iter().filter(|v| v.verdict == Verdict::Fail).count();
-    let metric_skipped = run.gate.verdicts.iter().filter(|v| v.verdict == Verdict::NotMeasured).count();
+    let metric_failures = run
+        .gate
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::Fail)
+        .count();
+    let metric_skipped = run
+        .gate
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::NotMeasured)
+        .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
@@ -26,11 +36,24 @@ pub fn render_junit(run: &Run) -> String {
         run.gate.verdicts.len()
     );
     for v in &run.gate.verdicts {
-        let name = format!("{} {} {}", v.metric, format::value(&v.metric, v.value), format::rule(v));
-        let _ = write!(x, "    <testcase classname=\"gate\" name=\"{}\"", escape(&name));
+        let name = format!(
+            "{} {} {}",
+            v.metric,
+            format::value(&v.metric, v.value),
+            format::rule(v)
+        );
+        let _ = write!(
+            x,
+            "    <testcase classname=\"gate\" name=\"{}\"",
+            escape(&name)
+        );
         match v.verdict {
             Verdict::Fail => {
-                let kind = if v.threshold.critical { "critical" } else { "warning" };
+                let kind = if v.threshold.critical {
+                    "critical"
+                } else {
+                    "warning"
+                };
                 let _ = writeln!(
                     x,
                     ">\n      <failure type=\"{kind}\" message=\"{}\"/>\n    </testcase>",
@@ -38,7 +61,11 @@ pub fn render_junit(run: &Run) -> String {
                 );
             }
             Verdict::NotMeasured => {
-                let _ = writeln!(x, ">\n      <skipped message=\"{}\"/>\n    </testcase>", escape(&v.explanation));
+                let _ = writeln!(
+                    x,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&v.explanation)
+                );
             }
             Verdict::Pass | Verdict::Ideal => x.push_str("/>\n"),
         }
@@ -55,7 +82,7 @@ pub fn render_junit(run: &Run) -> String {
             x,
             "    <testcase classname=\"cases\" name=\"{}\">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>",
             escape(&r.id),
-            r.class.as_str(),
+            r.failure_kind(),
             escape(&r.why())
         );
     }

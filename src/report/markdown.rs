@@ -43,7 +43,11 @@ pub fn render_summary_md(run: &Run) -> String {
     if !failures.is_empty() {
         md.push_str("\n## Why it failed\n\n");
         for v in failures {
-            let kind = if v.threshold.critical { "critical" } else { "warning" };
+            let kind = if v.threshold.critical {
+                "critical"
+            } else {
+                "warning"
+            };
             let _ = writeln!(md, "- **{}** ({kind}): {}", v.metric, v.explanation);
         }
     }
@@ -63,7 +67,12 @@ pub fn render_summary_md(run: &Run) -> String {
     breakdown_table(&mut md, "By intent", &s.by_intent);
     let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
     if !failing.is_empty() {
-        let _ = writeln!(md, "\n## Failing cases (first {} of {})\n", LISTED_FAILURES.min(failing.len()), failing.len());
+        let _ = writeln!(
+            md,
+            "\n## Failing cases (first {} of {})\n",
+            LISTED_FAILURES.min(failing.len()),
+            failing.len()
+        );
         for r in failing.iter().take(LISTED_FAILURES) {
             let _ = writeln!(md, "- `{}`: {}", r.id, r.why());
         }

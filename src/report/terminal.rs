@@ -45,7 +45,11 @@ pub fn render_terminal(run: &Run, style: Style) -> String {
         "suite {} ({} cases) · backend {} · model {}",
         m.suite, run.summary.cases, m.backend.kind, m.backend.model
     );
-    let _ = writeln!(out, "{:<20} {:>9}  {:<18} {:>6}  {:<30} verdict", "metric", "value", "95% CI", "n", "rule");
+    let _ = writeln!(
+        out,
+        "{:<20} {:>9}  {:<18} {:>6}  {:<30} verdict",
+        "metric", "value", "95% CI", "n", "rule"
+    );
     for v in &run.gate.verdicts {
         let verdict = v.verdict.to_string();
         let painted = match v.verdict {

@@ -32,10 +32,23 @@ pub const METRIC_NAMES: [&str; 15] = [
 ];
 
 /// Metrics that are not proportions in [0, 1].
-const VALUE_METRICS: [&str; 6] = ["eval_loss", "perplexity", "latency_mean_s", "latency_p95_s", "ttft_mean_s", "tokens_per_s"];
+const VALUE_METRICS: [&str; 6] = [
+    "eval_loss",
+    "perplexity",
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+    "tokens_per_s",
+];
 
 /// Metrics where a lower value is better.
-const LOWER_IS_BETTER: [&str; 5] = ["eval_loss", "perplexity", "latency_mean_s", "latency_p95_s", "ttft_mean_s"];
+const LOWER_IS_BETTER: [&str; 5] = [
+    "eval_loss",
+    "perplexity",
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+];
 
 /// True for metrics that are proportions in [0, 1] (every rate metric, and any unknown name).
 pub fn is_rate(metric: &str) -> bool {
@@ -157,6 +170,8 @@ pub struct Summary {
     pub intents: Vec<IntentStats>,
     /// Confusion matrix: reference intent → predicted intent → count.
     pub confusion: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per domain check that failed somewhere: up to three failing case ids.
+    pub check_failures: BTreeMap<String, Vec<String>>,
 }
 
 impl Summary {
@@ -175,7 +190,10 @@ impl Summary {
 pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
     let rate = |f: &dyn Fn(&CaseResult) -> Option<bool>| Rate::from_options(results.iter().map(f));
     let mut metrics = vec![
-        Metric::from_rate("json_valid", rate(&|r| Some(r.class == FailureClass::Valid))),
+        Metric::from_rate(
+            "json_valid",
+            rate(&|r| Some(r.class == FailureClass::Valid)),
+        ),
         Metric::from_rate("json_lenient", rate(&|r| Some(r.lenient_valid))),
         Metric::from_rate("schema_valid", rate(&|r| Some(r.schema_valid))),
         Metric::from_rate("fields_complete", rate(&|r| Some(r.fields_complete))),
@@ -198,12 +216,34 @@ pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
         cases_passed: results.iter().filter(|r| r.passed).count() as u64,
         metrics,
         failure_classes: class_counts(results),
-        by_mode: breakdown(results, |r| r.mode.clone().unwrap_or_else(|| "(unknown)".into())),
-        by_intent: breakdown(results, |r| r.expected_intent.clone().unwrap_or_else(|| NO_INTENT.into())),
+        by_mode: breakdown(results, |r| {
+            r.mode.clone().unwrap_or_else(|| "(unknown)".into())
+        }),
+        by_intent: breakdown(results, |r| {
+            r.expected_intent
+                .clone()
+                .unwrap_or_else(|| NO_INTENT.into())
+        }),
         by_turn: breakdown(results, |r| r.turn.to_string()),
         intents: intent_stats(results),
         confusion: confusion(results),
+        check_failures: check_failures(results),
     }
+}
+
+fn check_failures(results: &[CaseResult]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in results {
+        for (name, ok) in r.checks.named() {
+            if ok == Some(false) {
+                let ids = out.entry(name.to_string()).or_default();
+                if ids.len() < 3 {
+                    ids.push(r.id.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn latency_metrics(results: &[CaseResult]) -> Vec<Metric> {
@@ -252,8 +292,12 @@ fn breakdown(results: &[CaseResult], key: impl Fn(&CaseResult) -> String) -> Vec
         .into_iter()
         .map(|(key, rs)| {
             let n = rs.len() as f64;
-            let share = |f: &dyn Fn(&CaseResult) -> bool| rs.iter().filter(|r| f(r)).count() as f64 / n;
-            let intent = Rate::from_options(rs.iter().map(|r| r.expected_intent.as_ref().map(|_| r.intent_correct)));
+            let share =
+                |f: &dyn Fn(&CaseResult) -> bool| rs.iter().filter(|r| f(r)).count() as f64 / n;
+            let intent = Rate::from_options(
+                rs.iter()
+                    .map(|r| r.expected_intent.as_ref().map(|_| r.intent_correct)),
+            );
             Breakdown {
                 key,
                 n: rs.len() as u64,
@@ -273,14 +317,19 @@ fn breakdown(results: &[CaseResult], key: impl Fn(&CaseResult) -> String) -> Vec
 }
 
 fn predicted_label(r: &CaseResult) -> String {
-    r.predicted_intent.clone().unwrap_or_else(|| NO_INTENT.into())
+    r.predicted_intent
+        .clone()
+        .unwrap_or_else(|| NO_INTENT.into())
 }
 
 fn confusion(results: &[CaseResult]) -> BTreeMap<String, BTreeMap<String, u64>> {
     let mut m: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for r in results {
         if let Some(expected) = &r.expected_intent {
-            *m.entry(expected.clone()).or_default().entry(predicted_label(r)).or_default() += 1;
+            *m.entry(expected.clone())
+                .or_default()
+                .entry(predicted_label(r))
+                .or_default() += 1;
         }
     }
     m
@@ -291,7 +340,9 @@ fn intent_stats(results: &[CaseResult]) -> Vec<IntentStats> {
     let mut predicted: BTreeMap<&str, u64> = BTreeMap::new();
     let mut tp: BTreeMap<&str, u64> = BTreeMap::new();
     for r in results {
-        let Some(expected) = r.expected_intent.as_deref() else { continue };
+        let Some(expected) = r.expected_intent.as_deref() else {
+            continue;
+        };
         *support.entry(expected).or_default() += 1;
         if let Some(p) = r.predicted_intent.as_deref() {
             *predicted.entry(p).or_default() += 1;
@@ -316,7 +367,15 @@ fn intent_stats(results: &[CaseResult]) -> Vec<IntentStats> {
                 (Some(_), Some(_)) => Some(0.0),
                 _ => None,
             };
-            IntentStats { intent: intent.into(), support: s, predicted: p, true_positives: t, precision, recall, f1 }
+            IntentStats {
+                intent: intent.into(),
+                support: s,
+                predicted: p,
+                true_positives: t,
+                precision,
+                recall,
+                f1,
+            }
         })
         .collect()
 }

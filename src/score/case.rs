@@ -59,6 +59,24 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// The first criterion this case failed: its failure class when the JSON is not valid,
+    /// else `schema`, `fields`, `intent` or `check` (`passed` when none failed).
+    pub fn failure_kind(&self) -> &'static str {
+        if self.class != FailureClass::Valid {
+            self.class.as_str()
+        } else if !self.fields_complete {
+            "fields"
+        } else if !self.schema_valid {
+            "schema"
+        } else if self.expected_intent.is_some() && !self.intent_correct {
+            "intent"
+        } else if !self.passed {
+            "check"
+        } else {
+            "passed"
+        }
+    }
+
     /// Short human explanation of why the case failed (empty when it passed).
     pub fn why(&self) -> String {
         let mut reasons = Vec::new();
@@ -130,7 +148,9 @@ impl Scorer {
             Some(_) => self.schema_check(object.as_ref().expect("strict implies object")),
             None => (false, Vec::new()),
         };
-        let field_problems = strict.map(|o| field_problems(o, &self.required)).unwrap_or_default();
+        let field_problems = strict
+            .map(|o| field_problems(o, &self.required))
+            .unwrap_or_default();
         let fields_complete = strict.is_some() && field_problems.is_empty();
 
         let expected_intent = self.intent_of_reference(&case.reference);
@@ -182,7 +202,11 @@ impl Scorer {
             .take(MAX_SCHEMA_ERRORS)
             .map(|e| {
                 let path = e.instance_path().to_string();
-                let path = if path.is_empty() { "/".to_string() } else { path };
+                let path = if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    path
+                };
                 format!("{path}: {e}")
             })
             .collect();

@@ -53,7 +53,7 @@ pub const CHECK_NAMES: [&str; 4] = [
 /// The outcome of every check on one answer (`None`: not applicable).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResults {
-    /// The response text is present and non-blank.
+    /// The response text is present and non-blank (judged on strictly valid answers).
     pub non_empty_response: Option<bool>,
     /// No cédula or card number appears in the output.
     pub pii_safe: Option<bool>,
@@ -106,15 +106,25 @@ impl Checks {
 
     /// Run every check on one answer. `context` is the text the model saw
     /// (system prompt and history), `object` the parsed answer if strictly valid.
-    pub fn run(&self, output: &str, object: Option<&Map<String, Value>>, context: &[&str]) -> CheckResults {
+    pub fn run(
+        &self,
+        output: &str,
+        object: Option<&Map<String, Value>>,
+        context: &[&str],
+    ) -> CheckResults {
         let response = object
             .and_then(|o| o.get(&self.config.response_field))
             .and_then(Value::as_str);
         let lower = output.to_lowercase();
         CheckResults {
-            non_empty_response: Some(response.is_some_and(|r| !r.trim().is_empty())),
+            non_empty_response: object.map(|_| response.is_some_and(|r| !r.trim().is_empty())),
             pii_safe: Some(!contains_pii(output)),
-            legal_compliance: Some(!self.forbidden_lowercase.iter().any(|p| lower.contains(p.as_str()))),
+            legal_compliance: Some(
+                !self
+                    .forbidden_lowercase
+                    .iter()
+                    .any(|p| lower.contains(p.as_str())),
+            ),
             anti_hallucination: response.and_then(|r| prices_grounded(r, context)),
         }
     }
@@ -134,7 +144,17 @@ fn luhn_valid(digits: &[u32]) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
         .sum();
     sum % 10 == 0
 }
@@ -151,7 +171,12 @@ fn prices_grounded(response: &str, context: &[&str]) -> Option<bool> {
     }
     let known: HashSet<String> = context
         .iter()
-        .flat_map(|t| PRICE.captures_iter(t).map(|c| digits_only(&c[1])).collect::<Vec<_>>())
+        .flat_map(|t| {
+            PRICE
+                .captures_iter(t)
+                .map(|c| digits_only(&c[1]))
+                .collect::<Vec<_>>()
+        })
         .collect();
     Some(quoted.iter().all(|p| known.contains(p)))
 }
@@ -194,6 +219,9 @@ mod tests {
         let none = checks.run("", Some(&obj("Hola, ¿en qué te ayudo?")), &ctx);
         assert_eq!(none.anti_hallucination, None);
         assert_eq!(none.non_empty_response, Some(true));
-        assert_eq!(checks.run("", Some(&obj("  ")), &ctx).non_empty_response, Some(false));
+        assert_eq!(
+            checks.run("", Some(&obj("  ")), &ctx).non_empty_response,
+            Some(false)
+        );
     }
 }

@@ -100,27 +100,43 @@ const MAX_CANDIDATES: usize = 32;
 pub fn classify(output: &str) -> Parsed {
     let text = output.trim();
     if text.is_empty() {
-        return Parsed { class: FailureClass::Empty, object: None };
+        return Parsed {
+            class: FailureClass::Empty,
+            object: None,
+        };
     }
     if text.starts_with('{') || text.starts_with('[') {
         return classify_json_start(text);
     }
     // Starts with prose (or a code fence, or a scalar).
     if let Ok(value) = serde_json::from_str::<Value>(text) {
-        return Parsed { class: FailureClass::NotObject, object: object_of(value) };
+        return Parsed {
+            class: FailureClass::NotObject,
+            object: object_of(value),
+        };
     }
     let mut cut_off = false;
     for (start, _) in text.match_indices('{').take(MAX_CANDIDATES) {
         match first_value(&text[start..]) {
             FirstValue::Object(object, _) => {
-                return Parsed { class: FailureClass::ProseAround, object: Some(object) };
+                return Parsed {
+                    class: FailureClass::ProseAround,
+                    object: Some(object),
+                };
             }
             FirstValue::Eof => cut_off |= looks_like_object_start(&text[start..]),
             FirstValue::Other => {}
         }
     }
-    let class = if cut_off { FailureClass::Truncated } else { FailureClass::NoJson };
-    Parsed { class, object: None }
+    let class = if cut_off {
+        FailureClass::Truncated
+    } else {
+        FailureClass::NoJson
+    };
+    Parsed {
+        class,
+        object: None,
+    }
 }
 
 fn classify_json_start(text: &str) -> Parsed {
@@ -131,13 +147,28 @@ fn classify_json_start(text: &str) -> Parsed {
             } else {
                 FailureClass::TrailingText
             };
-            Parsed { class, object: Some(object) }
+            Parsed {
+                class,
+                object: Some(object),
+            }
         }
-        FirstValue::Eof => Parsed { class: FailureClass::Truncated, object: None },
+        FirstValue::Eof => Parsed {
+            class: FailureClass::Truncated,
+            object: None,
+        },
         FirstValue::Other => match serde_json::from_str::<Value>(text) {
-            Ok(_) => Parsed { class: FailureClass::NotObject, object: None },
-            Err(e) if e.is_eof() => Parsed { class: FailureClass::Truncated, object: None },
-            Err(_) => Parsed { class: FailureClass::Malformed, object: None },
+            Ok(_) => Parsed {
+                class: FailureClass::NotObject,
+                object: None,
+            },
+            Err(e) if e.is_eof() => Parsed {
+                class: FailureClass::Truncated,
+                object: None,
+            },
+            Err(_) => Parsed {
+                class: FailureClass::Malformed,
+                object: None,
+            },
         },
     }
 }
@@ -154,7 +185,9 @@ enum FirstValue<'a> {
 fn first_value(text: &str) -> FirstValue<'_> {
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
     match stream.next() {
-        Some(Ok(Value::Object(object))) => FirstValue::Object(object, &text[stream.byte_offset()..]),
+        Some(Ok(Value::Object(object))) => {
+            FirstValue::Object(object, &text[stream.byte_offset()..])
+        }
         Some(Err(e)) if e.is_eof() => FirstValue::Eof,
         _ => FirstValue::Other,
     }
@@ -162,7 +195,10 @@ fn first_value(text: &str) -> FirstValue<'_> {
 
 /// `{` followed (after whitespace) by `"` or `}`: the start of a JSON object rather than prose braces.
 fn looks_like_object_start(text: &str) -> bool {
-    matches!(text[1..].trim_start().chars().next(), None | Some('"') | Some('}'))
+    matches!(
+        text[1..].trim_start().chars().next(),
+        None | Some('"') | Some('}')
+    )
 }
 
 fn object_of(value: Value) -> Option<Map<String, Value>> {
@@ -184,13 +220,22 @@ mod tests {
     fn names_every_class() {
         assert_eq!(class(" {\"a\": 1}\n"), FailureClass::Valid);
         assert_eq!(class("  \n"), FailureClass::Empty);
-        assert_eq!(class("Hola, la yipeta cuesta 2 millones."), FailureClass::NoJson);
-        assert_eq!(class("Claro: {\"a\": 1} ¿algo más?"), FailureClass::ProseAround);
+        assert_eq!(
+            class("Hola, la yipeta cuesta 2 millones."),
+            FailureClass::NoJson
+        );
+        assert_eq!(
+            class("Claro: {\"a\": 1} ¿algo más?"),
+            FailureClass::ProseAround
+        );
         assert_eq!(class("```json\n{\"a\": 1}\n```"), FailureClass::ProseAround);
         assert_eq!(class("{\"a\": 1}\nuser: klk"), FailureClass::TrailingText);
         assert_eq!(class("{\"a\": 1}{\"b\": 2}"), FailureClass::TrailingText);
         assert_eq!(class("{\"response\": \"Hola"), FailureClass::Truncated);
-        assert_eq!(class("Aquí: {\"response\": \"Hola"), FailureClass::Truncated);
+        assert_eq!(
+            class("Aquí: {\"response\": \"Hola"),
+            FailureClass::Truncated
+        );
         assert_eq!(class("{'a': 1}"), FailureClass::Malformed);
         assert_eq!(class("{\"a\": 1,}"), FailureClass::Malformed);
         assert_eq!(class("[1, 2]"), FailureClass::NotObject);
@@ -203,7 +248,9 @@ mod tests {
     fn lenient_parse_recovers_the_object() {
         let p = classify("{\"intent\": \"Greeting\"} extra");
         assert_eq!(p.object.unwrap()["intent"], "Greeting");
-        assert!(classify("{\"intent\": \"Greeting\"} extra").strict_object().is_none());
+        assert!(classify("{\"intent\": \"Greeting\"} extra")
+            .strict_object()
+            .is_none());
         assert!(classify("{\"a\":1}").strict_object().is_some());
     }
 }

@@ -7,7 +7,10 @@ mod classify;
 mod fields;
 mod stats;
 
-pub use aggregate::{higher_is_better, is_rate, summarize, Breakdown, METRIC_NAMES, ClassCount, IntentStats, Metric, Summary, NO_INTENT};
+pub use aggregate::{
+    higher_is_better, is_rate, summarize, Breakdown, ClassCount, IntentStats, Metric, Summary,
+    METRIC_NAMES, NO_INTENT,
+};
 pub use case::{CaseResult, Scorer};
 pub use checks::{contains_pii, CheckResults, Checks, ChecksConfig, CHECK_NAMES};
 pub use classify::{classify, FailureClass, Parsed};

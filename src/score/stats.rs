@@ -36,10 +36,13 @@ impl Rate {
 
     /// Count the `Some` entries, `true` ones as successes.
     pub fn from_options(values: impl IntoIterator<Item = Option<bool>>) -> Rate {
-        values.into_iter().flatten().fold(Rate { successes: 0, n: 0 }, |r, ok| Rate {
-            successes: r.successes + u64::from(ok),
-            n: r.n + 1,
-        })
+        values
+            .into_iter()
+            .flatten()
+            .fold(Rate { successes: 0, n: 0 }, |r, ok| Rate {
+                successes: r.successes + u64::from(ok),
+                n: r.n + 1,
+            })
     }
 }
 
@@ -66,9 +69,22 @@ mod tests {
     #[test]
     fn wilson_matches_known_values() {
         // Reference: 8/10 → (0.4902, 0.9433); 0/10 → (0, 0.2775).
-        let (lo, hi) = Rate { successes: 8, n: 10 }.wilson().unwrap();
-        assert!((lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4, "{lo} {hi}");
-        let (lo, hi) = Rate { successes: 0, n: 10 }.wilson().unwrap();
+        let (lo, hi) = Rate {
+            successes: 8,
+            n: 10,
+        }
+        .wilson()
+        .unwrap();
+        assert!(
+            (lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = Rate {
+            successes: 0,
+            n: 10,
+        }
+        .wilson()
+        .unwrap();
         assert!(lo == 0.0 && (hi - 0.2775).abs() < 1e-4, "{lo} {hi}");
         assert_eq!(Rate { successes: 0, n: 0 }.wilson(), None);
     }

@@ -149,7 +149,10 @@ impl Manifest {
             if !crate::score::METRIC_NAMES.contains(&name.as_str()) {
                 return Err(bad(
                     &format!("thresholds.{name}"),
-                    format!("unknown metric (known: {})", crate::score::METRIC_NAMES.join(", ")),
+                    format!(
+                        "unknown metric (known: {})",
+                        crate::score::METRIC_NAMES.join(", ")
+                    ),
                 ));
             }
             t.validate()
