@@ -38,7 +38,10 @@ fn real_fase2_data_lints_with_the_known_findings_only() {
             .filter(|f| f.message.contains(needle))
             .count()
     };
-    assert_eq!(count("the response quotes a price found nowhere before it"), 805);
+    assert_eq!(
+        count("the response quotes a price found nowhere before it"),
+        805
+    );
     assert_eq!(count("(shared between splits)"), 626);
     assert_eq!(count("repeats inside this conversation"), 2);
     assert_eq!(report.count(Severity::Warning), 805 + 626 + 2);
