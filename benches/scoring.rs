@@ -19,7 +19,10 @@ fn answers(n: usize) -> Vec<Generation> {
                 9 => format!("Claro, aquí va: {valid}"),
                 _ => valid.to_string(),
             };
-            Generation { text, ..Default::default() }
+            Generation {
+                text,
+                ..Default::default()
+            }
         })
         .collect()
 }

@@ -44,12 +44,14 @@ pub enum Command {
     #[command(subcommand)]
     Gguf(gguf_cmd::GgufCommand),
     /// Dataset tools: statistics of chat fine-tuning data.
+    /// Dataset tools: synthetic data, lint.
     #[command(subcommand)]
     Data(data::DataCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -71,6 +73,16 @@ pub fn main() -> ExitCode {
                 EXIT_FAIL
             })
         }
+    }
+}
+
+/// Die quietly when stdout is a closed pipe (`okla-eval ... | head`), as Unix tools do,
+/// instead of panicking inside `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
