@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+pub mod http_args;
 mod suite_cmd;
 
 use std::process::ExitCode;
