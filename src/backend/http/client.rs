@@ -5,7 +5,9 @@ use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use super::options::{Endpoint, HttpOptions};
-use super::response::{clip, parse_completion, server_error, Answer, ChunkKind, StreamAnswer};
+use super::response::{
+    clip, parse_completion, server_error, Answer, ChunkKind, StreamAnswer, StreamCut,
+};
 use super::retry::{is_retryable_status, parse_retry_after, RetryPolicy};
 use super::sse::SseParser;
 use crate::backend::Timing;
@@ -193,10 +195,13 @@ impl Client {
             }
         }
         let total = start.elapsed();
-        let answer = stream.finish().map_err(|message| AttemptError::Transient {
-            message,
-            connection: true,
-            retry_after: None,
+        let answer = stream.finish().map_err(|cut| match cut {
+            StreamCut::Dropped(message) => AttemptError::Transient {
+                message,
+                connection: true,
+                retry_after: None,
+            },
+            StreamCut::Interrupted(message) => AttemptError::Final(message),
         })?;
         Ok((answer, Timing { total, first_token }))
     }

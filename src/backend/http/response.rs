@@ -108,18 +108,35 @@ impl StreamAnswer {
         }
     }
 
-    /// The whole answer, once the stream closed; a stream cut off before `[DONE]` or a
-    /// finish reason is an error.
-    pub fn finish(self) -> Result<Answer, String> {
-        if self.done || self.answer.finish_reason.is_some() {
-            Ok(self.answer)
-        } else {
-            Err(format!(
-                "the stream ended before the answer was complete ({} characters received)",
-                self.answer.text.chars().count()
-            ))
+    /// The whole answer, once the stream closed. Every complete answer carries a finish
+    /// reason; without one the answer was cut off: [`StreamCut::Dropped`] when the
+    /// connection closed early, [`StreamCut::Interrupted`] when the server ended the
+    /// stream properly but early (llama-cpp-python does so to serve a newer request).
+    pub fn finish(self) -> Result<Answer, StreamCut> {
+        if self.answer.finish_reason.is_some() {
+            return Ok(self.answer);
         }
+        let received = self.answer.text.chars().count();
+        Err(if self.done {
+            StreamCut::Interrupted(format!(
+                "the server ended the stream without a finish reason after {received} characters \
+                 (interrupted; llama-cpp-python needs --interrupt_requests False for concurrent streams)"
+            ))
+        } else {
+            StreamCut::Dropped(format!(
+                "the stream ended before the answer was complete ({received} characters received)"
+            ))
+        })
     }
+}
+
+/// Why a streamed answer is incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamCut {
+    /// The connection closed before `[DONE]`.
+    Dropped(String),
+    /// `[DONE]` came without a finish reason.
+    Interrupted(String),
 }
 
 fn parse_json(text: &str) -> Result<Value, String> {
@@ -239,7 +256,14 @@ mod tests {
         let mut s = StreamAnswer::new();
         s.push(&event(r#"{"choices":[{"delta":{"content":"{\"resp"}}]}"#))
             .unwrap();
-        assert!(s.finish().unwrap_err().contains("ended before"));
+        assert!(matches!(s.finish(), Err(StreamCut::Dropped(m)) if m.contains("ended before")));
+        let mut s = StreamAnswer::new();
+        s.push(&event(r#"{"choices":[{"delta":{"content":"{"}}]}"#))
+            .unwrap();
+        s.push(&event("[DONE]")).unwrap();
+        assert!(
+            matches!(s.finish(), Err(StreamCut::Interrupted(m)) if m.contains("without a finish reason"))
+        );
     }
 
     #[test]
