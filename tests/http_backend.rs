@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use okla_eval::backend::http::resume::{answered_cases, generate_resuming, JOURNAL_FILE};
@@ -69,6 +69,26 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Runs `python -m llama_cpp.server ARGS` and exits when the test process that started
+/// it is gone (the shared server outlives every test and is never dropped).
+const EXIT_WITH_PARENT: &str = "
+import os, runpy, sys, threading, time
+parent = os.getppid()
+def watch():
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+sys.argv[0] = 'llama_cpp.server'
+runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)
+";
+
+/// One server for the tests that neither kill nor overload it.
+fn shared_server(assets: &(PathBuf, PathBuf)) -> &'static Server {
+    static SHARED: OnceLock<Server> = OnceLock::new();
+    SHARED.get_or_init(|| Server::start(assets))
+}
+
 /// A server process of ours; killed when dropped.
 struct Server {
     child: Mutex<Child>,
@@ -79,9 +99,8 @@ impl Server {
     fn start((python, model): &(PathBuf, PathBuf)) -> Server {
         let port = free_port();
         let child = Command::new(python)
+            .args(["-c", EXIT_WITH_PARENT])
             .args([
-                "-m",
-                "llama_cpp.server",
                 "--host",
                 "127.0.0.1",
                 "--n_ctx",
@@ -197,7 +216,7 @@ fn generate(options: HttpOptions, n: usize, decoding: &Decoding) -> Vec<Generati
 #[test]
 fn answers_every_case_with_usage_and_latency() {
     let assets = require_server!();
-    let server = Server::start(&assets);
+    let server = shared_server(&assets);
     let mut options = server.options();
     options.concurrency = 2;
     let convs = conversations(4);
@@ -235,7 +254,7 @@ fn answers_every_case_with_usage_and_latency() {
 #[test]
 fn streaming_measures_time_to_first_token_and_matches_plain_answers() {
     let assets = require_server!();
-    let server = Server::start(&assets);
+    let server = shared_server(&assets);
     let plain = generate(server.options(), 2, &greedy(8));
     let mut options = server.options();
     options.stream = true;
@@ -254,7 +273,7 @@ fn streaming_measures_time_to_first_token_and_matches_plain_answers() {
 #[test]
 fn concurrency_gives_the_same_greedy_predictions_in_prompt_order() {
     let assets = require_server!();
-    let server = Server::start(&assets);
+    let server = shared_server(&assets);
     let decoding = greedy(6);
     let serial = generate(server.options(), 6, &decoding);
     let mut options = server.options();
@@ -335,7 +354,7 @@ fn a_server_killed_mid_run_keeps_the_answered_cases() {
 #[test]
 fn resume_sends_only_the_unanswered_cases() {
     let assets = require_server!();
-    let server = Server::start(&assets);
+    let server = shared_server(&assets);
     let decoding = greedy(4);
     let first_run = tempfile::tempdir().unwrap();
     let mut options = server.options();
@@ -384,7 +403,7 @@ fn resume_sends_only_the_unanswered_cases() {
 #[test]
 fn the_response_schema_reaches_the_server() {
     let assets = require_server!();
-    let server = Server::start(&assets);
+    let server = shared_server(&assets);
     let schema = json!({
         "type": "object",
         "properties": {"intent": {"type": "string", "enum": ["Greeting", "Farewell"]}},
@@ -405,16 +424,18 @@ fn the_response_schema_reaches_the_server() {
         );
     }
     // llama-cpp-python knows only `json_object`: the OpenAI style is passed through
-    // and the server's refusal is the case's error, not a crash.
+    // and the server's refusal (a 500, so retried once) is the case's error, not a crash.
     options.response_format = Some(ResponseFormat {
         style: ResponseFormatStyle::JsonSchema,
         schema,
     });
-    options.retries = 0;
+    options.retries = 1;
     let out = generate(options, 1, &greedy(4));
     let error = out[0].error.as_deref().unwrap();
     assert!(
-        error.starts_with("HTTP 500") && error.contains("'json_object'"),
+        error.starts_with("HTTP 500")
+            && error.contains("'json_object'")
+            && error.ends_with("(gave up after 2 attempts)"),
         "{error}"
     );
 }
