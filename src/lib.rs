@@ -11,4 +11,8 @@ pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod gate;
+pub mod golden;
+pub mod report;
+pub mod runner;
+pub mod score;
 pub mod suite;

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use okla_eval::backend::http::resume::{answered_cases, generate_resuming, JOURNAL_FILE};
 use okla_eval::backend::http::{
-    tokens_per_second, Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
+    Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
 };
 use okla_eval::backend::{Backend, Generation, Prompt};
 use okla_eval::error::is_input_error;
@@ -241,7 +241,6 @@ fn answers_every_case_with_usage_and_latency() {
         assert_eq!(g.finish_reason.as_deref(), Some("length"));
         assert!(g.timing.unwrap().total > Duration::ZERO);
         assert_eq!(g.timing.unwrap().first_token, None);
-        assert!(tokens_per_second(g).unwrap() > 0.0);
     }
     let info = backend.info();
     assert_eq!(info.kind, "http");

@@ -235,34 +235,9 @@ fn response_format_record(format: Option<&ResponseFormat>) -> Value {
     }
 }
 
-/// Generated tokens per second of one answer: the server's `usage.completion_tokens`
-/// over the answer's total time; `None` when either is unknown.
-pub fn tokens_per_second(generation: &Generation) -> Option<f64> {
-    let tokens = generation.completion_tokens?;
-    let seconds = generation.timing?.total.as_secs_f64();
-    (seconds > 0.0).then(|| f64::from(tokens) / seconds)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Timing;
-    use std::time::Duration;
-
-    #[test]
-    fn tokens_per_second_needs_usage_and_time() {
-        let mut g = Generation {
-            completion_tokens: Some(30),
-            timing: Some(Timing {
-                total: Duration::from_millis(1500),
-                first_token: None,
-            }),
-            ..Generation::default()
-        };
-        assert_eq!(tokens_per_second(&g), Some(20.0));
-        g.completion_tokens = None;
-        assert_eq!(tokens_per_second(&g), None);
-    }
 
     #[test]
     fn response_format_record_changes_with_the_schema() {

@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod compare;
+mod gate;
 pub mod http_args;
 mod suite_cmd;
 
@@ -30,6 +32,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a suite against a model and gate it on thresholds (exit 0 pass, 1 fail, 2 bad input).
+    Gate(gate::GateArgs),
+    /// Compare a run with a golden snapshot or another run (exit 1 on regression).
+    Compare(compare::CompareArgs),
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
@@ -41,14 +47,22 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { EXIT_PASS });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_INPUT
+            } else {
+                EXIT_PASS
+            });
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(if is_input_error(&err) { EXIT_INPUT } else { EXIT_FAIL })
+            ExitCode::from(if is_input_error(&err) {
+                EXIT_INPUT
+            } else {
+                EXIT_FAIL
+            })
         }
     }
 }
@@ -56,6 +70,8 @@ pub fn main() -> ExitCode {
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Gate(args) => gate::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
     }
 }
