@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use okla_eval::backend::http::resume::{answered_cases, generate_resuming, JOURNAL_FILE};
+use okla_eval::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
 use okla_eval::backend::http::{
     Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
 };
@@ -373,12 +373,17 @@ fn resume_sends_only_the_unanswered_cases() {
     }
     let second_run = tempfile::tempdir().unwrap();
     options.journal = Some(second_run.path().join(JOURNAL_FILE));
-    let mut backend = HttpBackend::connect(options).unwrap();
+    let mut backend = Resuming::new(
+        HttpBackend::connect(options).unwrap(),
+        answered,
+        first_run.path(),
+    );
     let seen = Mutex::new(Vec::new());
-    let out = generate_resuming(&mut backend, &all, &decoding, &answered, &|done| {
-        seen.lock().unwrap().push(done)
-    })
-    .unwrap();
+    let out = backend
+        .generate(&all, &decoding, &|done| seen.lock().unwrap().push(done))
+        .unwrap();
+    assert_eq!(backend.info().details["resumable_cases"], 3);
+    assert_eq!(backend.info().kind, "http");
     assert_eq!(out.len(), 5);
     assert!(out[..3].iter().all(|g| g.text.starts_with("REUSED ")));
     assert!(out[3..]

@@ -3,17 +3,21 @@
 //!
 //! A run folder holds `predictions.jsonl` once the run finished and the `partial.jsonl`
 //! journal while it runs (see [`super::journal`]); both are read, and a case counts as
-//! answered when either holds a line for it without an `error`.
+//! answered when either holds a line for it without an `error`. [`Resuming`] wraps any
+//! backend so that a run sends only the cases still missing.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use serde_json::json;
 
 use super::journal::PredictionLine;
-use crate::backend::{Backend, Generation, Progress, Prompt};
+use crate::backend::{
+    Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt,
+};
 use crate::error::{InputError, InputErrors};
-use crate::suite::Decoding;
+use crate::suite::{Conversation, Decoding};
 
 /// The predictions a finished run writes.
 pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
@@ -80,35 +84,74 @@ fn parse_line(raw: &str, path: &Path, line: usize) -> Result<(String, Generation
     })
 }
 
-/// Generate answers for the prompts missing from `answered` only, and return every
-/// prompt's answer in prompt order (earlier answers reused as they were).
-pub fn generate_resuming(
-    backend: &mut dyn Backend,
-    prompts: &[Prompt<'_>],
-    decoding: &Decoding,
-    answered: &HashMap<String, Generation>,
-    progress: Progress<'_>,
-) -> Result<Vec<Generation>> {
-    let todo: Vec<Prompt<'_>> = prompts
-        .iter()
-        .filter(|p| !answered.contains_key(p.case_id))
-        .copied()
-        .collect();
-    let reused = prompts.len() - todo.len();
-    progress(reused);
-    let offset_progress = |done: usize| progress(reused + done);
-    let mut fresh = backend
-        .generate(&todo, decoding, &offset_progress)?
-        .into_iter();
-    prompts
-        .iter()
-        .map(|p| match answered.get(p.case_id) {
-            Some(g) => Ok(g.clone()),
-            None => fresh
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("the backend returned fewer answers than prompts")),
-        })
-        .collect()
+/// A backend that answers the cases an earlier run already answered from that run's
+/// record and sends only the rest to the backend it wraps. Wrap the backend before the
+/// run: `Resuming::new(backend, answered_cases(run_dir)?, run_dir)`.
+pub struct Resuming<B> {
+    inner: B,
+    answered: HashMap<String, Generation>,
+    resumed_from: PathBuf,
+}
+
+impl<B: Backend> Resuming<B> {
+    /// Reuse `answered` (from [`answered_cases`] of `resumed_from`) in front of `inner`.
+    pub fn new(inner: B, answered: HashMap<String, Generation>, resumed_from: &Path) -> Self {
+        Self {
+            inner,
+            answered,
+            resumed_from: resumed_from.to_path_buf(),
+        }
+    }
+}
+
+impl<B: Backend> Backend for Resuming<B> {
+    fn info(&self) -> BackendInfo {
+        let mut info = self.inner.info();
+        let from = self.resumed_from.display().to_string();
+        info.details.insert("resumed_from".into(), json!(from));
+        info.details
+            .insert("resumable_cases".into(), json!(self.answered.len()));
+        info
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    /// The prompts missing from the earlier run go to the wrapped backend; every prompt's
+    /// answer comes back in prompt order, earlier answers as they were recorded.
+    fn generate(
+        &mut self,
+        prompts: &[Prompt<'_>],
+        decoding: &Decoding,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Generation>> {
+        let todo: Vec<Prompt<'_>> = prompts
+            .iter()
+            .filter(|p| !self.answered.contains_key(p.case_id))
+            .copied()
+            .collect();
+        let reused = prompts.len() - todo.len();
+        progress(reused);
+        let offset_progress = |done: usize| progress(reused + done);
+        let mut fresh = self
+            .inner
+            .generate(&todo, decoding, &offset_progress)?
+            .into_iter();
+        prompts
+            .iter()
+            .map(|p| match self.answered.get(p.case_id) {
+                Some(g) => Ok(g.clone()),
+                None => fresh.next().ok_or_else(|| {
+                    anyhow::anyhow!("the backend returned fewer answers than prompts")
+                }),
+            })
+            .collect()
+    }
+
+    fn eval_loss(&mut self, conversations: &[Conversation]) -> Result<Option<LossReport>> {
+        self.inner.eval_loss(conversations)
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +196,75 @@ mod tests {
         );
         assert!(errors[0].message.contains("output"));
         assert_eq!(errors[2].field.as_deref(), Some("latency_s"));
+    }
+
+    /// Answers each prompt with its case id and remembers what it was asked.
+    struct Echo(Vec<String>);
+
+    impl Backend for Echo {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                kind: "echo".into(),
+                model: "echo".into(),
+                model_sha256: None,
+                details: Default::default(),
+            }
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        fn generate(
+            &mut self,
+            prompts: &[Prompt<'_>],
+            _: &Decoding,
+            progress: Progress<'_>,
+        ) -> Result<Vec<Generation>> {
+            self.0.extend(prompts.iter().map(|p| p.case_id.to_string()));
+            progress(prompts.len());
+            Ok(prompts
+                .iter()
+                .map(|p| Generation {
+                    text: format!("fresh {}", p.case_id),
+                    ..Generation::default()
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn resuming_sends_only_missing_cases_and_keeps_prompt_order() {
+        let answered: HashMap<String, Generation> = ["b", "d"]
+            .iter()
+            .map(|id| {
+                (
+                    id.to_string(),
+                    Generation {
+                        text: format!("old {id}"),
+                        ..Generation::default()
+                    },
+                )
+            })
+            .collect();
+        let mut backend = Resuming::new(Echo(Vec::new()), answered, Path::new("runs/earlier"));
+        let ids = ["a", "b", "c", "d"];
+        let prompts: Vec<Prompt<'_>> = ids
+            .iter()
+            .map(|id| Prompt {
+                case_id: id,
+                messages: &[],
+            })
+            .collect();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let out = backend
+            .generate(&prompts, &Decoding::default(), &|n| {
+                seen.lock().unwrap().push(n)
+            })
+            .unwrap();
+        let texts: Vec<&str> = out.iter().map(|g| g.text.as_str()).collect();
+        assert_eq!(texts, ["fresh a", "old b", "fresh c", "old d"]);
+        assert_eq!(backend.inner.0, ["a", "c"]);
+        assert_eq!(*seen.lock().unwrap(), [2, 4]);
+        assert_eq!(backend.info().details["resumed_from"], "runs/earlier");
     }
 
     #[test]
