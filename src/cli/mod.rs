@@ -40,14 +40,22 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { EXIT_PASS });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_INPUT
+            } else {
+                EXIT_PASS
+            });
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(if is_input_error(&err) { EXIT_INPUT } else { EXIT_FAIL })
+            ExitCode::from(if is_input_error(&err) {
+                EXIT_INPUT
+            } else {
+                EXIT_FAIL
+            })
         }
     }
 }
