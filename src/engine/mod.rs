@@ -1,4 +1,12 @@
 //! Native CPU inference for GGUF Llama models: kernels, model graph, KV cache,
 //! sampling, generation with prefix reuse, teacher-forced loss.
 
+pub mod config;
 pub mod kernels;
+pub mod kv_cache;
+pub mod model;
+pub mod ops;
+pub mod rope;
+pub mod weights;
+pub mod sampler;
+pub mod session;
