@@ -13,3 +13,4 @@ pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod suite;
+pub mod text;
