@@ -40,7 +40,10 @@ impl LlamaConfig {
 
     /// Checks the shape is internally consistent.
     pub fn validate(&self) -> Result<()> {
-        ensure!(self.vocab > 0 && self.dim > 0 && self.layers > 0, "empty model shape: {self:?}");
+        ensure!(
+            self.vocab > 0 && self.dim > 0 && self.layers > 0,
+            "empty model shape: {self:?}"
+        );
         ensure!(
             self.heads > 0 && self.dim % self.heads == 0,
             "embedding width {} is not a multiple of head count {}",
@@ -59,7 +62,10 @@ impl LlamaConfig {
             self.rope_dims,
             self.head_dim()
         );
-        ensure!(self.ff > 0 && self.context > 0, "empty feed-forward or context: {self:?}");
+        ensure!(
+            self.ff > 0 && self.context > 0,
+            "empty feed-forward or context: {self:?}"
+        );
         Ok(())
     }
 }

@@ -6,7 +6,13 @@ pub mod kernels;
 pub mod kv_cache;
 pub mod model;
 pub mod ops;
+pub mod rng;
 pub mod rope;
-pub mod weights;
 pub mod sampler;
 pub mod session;
+pub mod tiny;
+pub mod vocab;
+pub mod weights;
+
+#[cfg(test)]
+mod tests;

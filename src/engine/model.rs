@@ -5,7 +5,9 @@ use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
 use super::config::LlamaConfig;
-use super::kernels::{axpy_f16, matmul, quantize_row, vec_dot, ActivationRows, ActivationType, Isa, WeightType};
+use super::kernels::{
+    axpy_f16, matmul, quantize_row, vec_dot, ActivationRows, ActivationType, Isa, WeightType,
+};
 use super::kv_cache::KvCache;
 use super::ops::{add_in_place, rms_norm, swiglu};
 use super::rope::Rope;
@@ -35,7 +37,12 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Checks the weights against the shape and starts a pool of `threads` workers.
-    pub fn new(config: LlamaConfig, weights: ModelWeights, threads: usize, isa: Isa) -> Result<Self> {
+    pub fn new(
+        config: LlamaConfig,
+        weights: ModelWeights,
+        threads: usize,
+        isa: Isa,
+    ) -> Result<Self> {
         config.validate()?;
         weights.validate()?;
         check_shapes(&config, &weights)?;
@@ -43,7 +50,11 @@ impl Model {
             .num_threads(threads.max(1))
             .build()
             .context("cannot start the inference thread pool")?;
-        let rope = Rope::new(config.rope_dims, config.rope_theta, weights.rope_freqs.clone());
+        let rope = Rope::new(
+            config.rope_dims,
+            config.rope_theta,
+            weights.rope_freqs.clone(),
+        );
         Ok(Self {
             config,
             weights,
@@ -82,7 +93,12 @@ impl Model {
     /// `cache`, and returns the logits (`vocab` floats each) at the positions of
     /// `tokens` listed in `logits_at`, in that order. Long inputs run in chunks of
     /// [`PREFILL_CHUNK`]; the results do not depend on the chunking.
-    pub fn forward(&self, cache: &mut KvCache, tokens: &[u32], logits_at: &[usize]) -> Result<Vec<f32>> {
+    pub fn forward(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+        logits_at: &[usize],
+    ) -> Result<Vec<f32>> {
         ensure!(
             cache.len() + tokens.len() <= self.config.context,
             "sequence of {} tokens exceeds the model context of {}",
@@ -90,7 +106,10 @@ impl Model {
             self.config.context
         );
         if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.config.vocab) {
-            anyhow::bail!("token id {bad} is outside the vocabulary of {}", self.config.vocab);
+            anyhow::bail!(
+                "token id {bad} is outside the vocabulary of {}",
+                self.config.vocab
+            );
         }
         let mut logits = Vec::with_capacity(logits_at.len() * self.config.vocab);
         for (c, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
@@ -133,7 +152,8 @@ impl Model {
             let hd = cfg.head_dim();
             for (i, a) in angles.iter().enumerate() {
                 self.rope.apply(a, &mut q[i * dim..(i + 1) * dim], hd);
-                self.rope.apply(a, &mut k[i * cfg.kv_dim()..(i + 1) * cfg.kv_dim()], hd);
+                self.rope
+                    .apply(a, &mut k[i * cfg.kv_dim()..(i + 1) * cfg.kv_dim()], hd);
             }
             cache.append_layer(l, &k, &v);
             let attn = self.attention(cache, l, pos0, &q);
@@ -183,7 +203,12 @@ impl Model {
                 sum += *s;
             }
             for (j, p) in scores.iter().enumerate() {
-                axpy_f16(self.isa, *p, &values[j * row + kv_off..j * row + kv_off + hd * 2], o);
+                axpy_f16(
+                    self.isa,
+                    *p,
+                    &values[j * row + kv_off..j * row + kv_off + hd * 2],
+                    o,
+                );
             }
             for v in o.iter_mut() {
                 *v /= sum;
@@ -223,7 +248,9 @@ fn convert_for(x: &[f32], cols: usize, ws: &[&TensorRef]) -> Vec<ActivationRows>
 /// The converted activations matching weight `w` (present by construction of [`convert_for`]).
 fn pick<'a>(acts: &'a [ActivationRows], w: &TensorRef) -> &'a ActivationRows {
     let ty = w.ty.activation();
-    acts.iter().find(|a| a.ty == ty).expect("activations converted for every weight")
+    acts.iter()
+        .find(|a| a.ty == ty)
+        .expect("activations converted for every weight")
 }
 
 fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
@@ -238,10 +265,25 @@ fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
     };
     expect("token_embd", &w.token_embd, cfg.vocab, cfg.dim)?;
     expect("output", &w.output, cfg.vocab, cfg.dim)?;
-    ensure!(w.layers.len() == cfg.layers, "{} layers, expected {}", w.layers.len(), cfg.layers);
-    ensure!(w.output_norm.len() == cfg.dim, "output_norm width {}, expected {}", w.output_norm.len(), cfg.dim);
+    ensure!(
+        w.layers.len() == cfg.layers,
+        "{} layers, expected {}",
+        w.layers.len(),
+        cfg.layers
+    );
+    ensure!(
+        w.output_norm.len() == cfg.dim,
+        "output_norm width {}, expected {}",
+        w.output_norm.len(),
+        cfg.dim
+    );
     if let Some(f) = &w.rope_freqs {
-        ensure!(f.len() == cfg.rope_dims / 2, "rope_freqs has {} entries, expected {}", f.len(), cfg.rope_dims / 2);
+        ensure!(
+            f.len() == cfg.rope_dims / 2,
+            "rope_freqs has {} entries, expected {}",
+            f.len(),
+            cfg.rope_dims / 2
+        );
     }
     for (i, l) in w.layers.iter().enumerate() {
         let p = |s: &str| format!("blk.{i}.{s}");
@@ -252,7 +294,11 @@ fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
         expect(&p("ffn_gate"), &l.gate, cfg.ff, cfg.dim)?;
         expect(&p("ffn_up"), &l.up, cfg.ff, cfg.dim)?;
         expect(&p("ffn_down"), &l.down, cfg.dim, cfg.ff)?;
-        ensure!(l.attn_norm.len() == cfg.dim && l.ffn_norm.len() == cfg.dim, "{} norm width mismatch", p("attn_norm/ffn_norm"));
+        ensure!(
+            l.attn_norm.len() == cfg.dim && l.ffn_norm.len() == cfg.dim,
+            "{} norm width mismatch",
+            p("attn_norm/ffn_norm")
+        );
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Choosing the next token: greedy (deterministic) or llama.cpp-style sampling with
 //! repetition penalty, temperature and nucleus (top-p), driven by a seeded RNG.
 
+use super::rng::SplitMix64;
 use crate::suite::Decoding;
 
 /// How many recent tokens the repetition penalty looks at (llama.cpp's `repeat_last_n`).
@@ -27,25 +28,6 @@ impl From<&Decoding> for SamplingParams {
             repetition_penalty: d.repetition_penalty,
             seed: d.seed,
         }
-    }
-}
-
-/// SplitMix64: a tiny, fast, well-mixed deterministic generator.
-#[derive(Debug, Clone)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -174,7 +156,9 @@ mod tests {
     fn sampling_is_seeded_and_varies_across_streams() {
         let run = |stream| {
             let mut s = Sampler::new(params(1.0, 1.0, 1.0), stream);
-            (0..32).map(|_| s.sample(&mut [0.0; 8], &[])).collect::<Vec<_>>()
+            (0..32)
+                .map(|_| s.sample(&mut [0.0; 8], &[]))
+                .collect::<Vec<_>>()
         };
         assert_eq!(run(1), run(1));
         assert_ne!(run(1), run(2));

@@ -130,7 +130,10 @@ impl<'m> Session<'m> {
             .enumerate()
             .map(|(i, s)| (i, s.common_prefix(tokens).min(limit)))
             .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)));
-        if live < self.cache.len() && live >= MIN_SNAPSHOT_TOKENS && best.is_none_or(|(_, n)| n < live) {
+        if live < self.cache.len()
+            && live >= MIN_SNAPSHOT_TOKENS
+            && best.is_none_or(|(_, n)| n < live)
+        {
             self.remember(self.cache.prefix(live));
         }
         match best {
@@ -163,7 +166,9 @@ impl<'m> Session<'m> {
         self.stats.prompt_tokens += prompt.len() as u64;
         self.stats.reused_tokens += reused as u64;
         let rest = &prompt[reused..];
-        let logits = self.model.forward(&mut self.cache, rest, &[rest.len() - 1])?;
+        let logits = self
+            .model
+            .forward(&mut self.cache, rest, &[rest.len() - 1])?;
         Ok((logits, reused))
     }
 
@@ -209,7 +214,10 @@ impl<'m> Session<'m> {
     /// `targets[i]` of `−ln p(tokens[i] | tokens[..i])`, and how many positions were
     /// scored (position 0 is never scored).
     pub fn nll(&mut self, tokens: &[u32], targets: &[bool]) -> Result<(f64, u64)> {
-        ensure!(tokens.len() == targets.len(), "tokens and target mask differ in length");
+        ensure!(
+            tokens.len() == targets.len(),
+            "tokens and target mask differ in length"
+        );
         let Some(first) = targets.iter().skip(1).position(|&t| t).map(|p| p + 1) else {
             return Ok((0.0, 0));
         };
@@ -227,7 +235,9 @@ impl<'m> Session<'m> {
                 .filter(|&p| p + 1 < tokens.len() && targets[p + 1])
                 .map(|p| p - pos)
                 .collect();
-            let logits = self.model.forward(&mut self.cache, &tokens[pos..end], &wanted)?;
+            let logits = self
+                .model
+                .forward(&mut self.cache, &tokens[pos..end], &wanted)?;
             for (w, row) in wanted.iter().zip(logits.chunks_exact(vocab)) {
                 let target = tokens[pos + w + 1] as usize;
                 sum += log_sum_exp(row) - row[target] as f64;

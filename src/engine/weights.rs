@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 
 use super::kernels::{Matrix, WeightType};
 
@@ -110,7 +110,11 @@ impl ModelWeights {
     /// Writes the embedding of token `token` (a dequantized row of `token_embd`) into `out`.
     pub fn embedding(&self, token: usize, out: &mut [f32]) -> Result<()> {
         let m = self.matrix(&self.token_embd);
-        ensure!(token < m.rows, "token id {token} is outside the vocabulary of {}", m.rows);
+        ensure!(
+            token < m.rows,
+            "token id {token} is outside the vocabulary of {}",
+            m.rows
+        );
         dequantize_row(m.ty, m.row(token), out)
     }
 
@@ -145,4 +149,56 @@ pub fn dequantize_row(ty: WeightType, bytes: &[u8], out: &mut [f32]) -> Result<(
         other => anyhow::bail!("dequantizing {other:?} rows needs the quant module"),
     }
     Ok(())
+}
+
+/// Where to find a named tensor: its reference for matrices, its values for vectors.
+pub trait TensorSource {
+    /// The 2-D tensor `name` (GGUF naming: `blk.0.attn_q.weight`), if present.
+    fn matrix(&self, name: &str) -> Result<Option<TensorRef>>;
+    /// The 1-D f32 tensor `name`, if present.
+    fn vector(&self, name: &str) -> Result<Option<Vec<f32>>>;
+}
+
+impl ModelWeights {
+    /// Collects the Llama tensors by their GGUF names: `token_embd`, `output_norm`,
+    /// `output` (falls back to the embeddings when absent: tied), `rope_freqs`
+    /// (optional) and per block `attn_norm`, `attn_q/k/v/output`, `ffn_norm`,
+    /// `ffn_gate/up/down`.
+    pub fn from_source(storage: Storage, layers: usize, src: &dyn TensorSource) -> Result<Self> {
+        let matrix = |name: &str| -> Result<TensorRef> {
+            src.matrix(name)?
+                .with_context(|| format!("tensor {name} is missing"))
+        };
+        let vector = |name: &str| -> Result<Vec<f32>> {
+            src.vector(name)?
+                .with_context(|| format!("tensor {name} is missing"))
+        };
+        let token_embd = matrix("token_embd.weight")?;
+        let layers = (0..layers)
+            .map(|i| {
+                let n = |s: &str| format!("blk.{i}.{s}.weight");
+                Ok(LayerWeights {
+                    attn_norm: vector(&n("attn_norm"))?,
+                    wq: matrix(&n("attn_q"))?,
+                    wk: matrix(&n("attn_k"))?,
+                    wv: matrix(&n("attn_v"))?,
+                    wo: matrix(&n("attn_output"))?,
+                    ffn_norm: vector(&n("ffn_norm"))?,
+                    gate: matrix(&n("ffn_gate"))?,
+                    up: matrix(&n("ffn_up"))?,
+                    down: matrix(&n("ffn_down"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let weights = Self {
+            storage,
+            token_embd,
+            layers,
+            output_norm: vector("output_norm.weight")?,
+            output: src.matrix("output.weight")?.unwrap_or(token_embd),
+            rope_freqs: src.vector("rope_freqs.weight")?,
+        };
+        weights.validate()?;
+        Ok(weights)
+    }
 }

@@ -203,7 +203,10 @@ pub fn axpy_f16(isa: Isa, a: f32, x: &[u8], y: &mut [f32]) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => {
-            assert!(Isa::detect() == Isa::Avx2, "AVX2 requested on a CPU without it");
+            assert!(
+                Isa::detect() == Isa::Avx2,
+                "AVX2 requested on a CPU without it"
+            );
             // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
             unsafe { f16::axpy_avx2(a, x, y) }
         }
