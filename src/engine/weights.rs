@@ -25,7 +25,7 @@ pub struct TensorRef {
 
 impl TensorRef {
     /// Bytes the tensor occupies.
-    pub fn len(&self) -> Result<usize> {
+    pub fn byte_len(&self) -> Result<usize> {
         Ok(self.ty.row_bytes(self.cols)? * self.rows)
     }
 }
@@ -122,7 +122,7 @@ impl ModelWeights {
     pub fn validate(&self) -> Result<()> {
         let size = self.bytes().len();
         for t in self.tensors() {
-            let len = t.len()?;
+            let len = t.byte_len()?;
             ensure!(
                 t.offset.checked_add(len).is_some_and(|end| end <= size),
                 "tensor at offset {} with {len} bytes lies outside the {size}-byte storage",
