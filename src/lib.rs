@@ -12,5 +12,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod gate;
+pub mod gguf;
+pub mod quant;
 pub mod suite;
 pub mod text;

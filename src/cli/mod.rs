@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod gguf_cmd;
 mod suite_cmd;
 
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ pub enum Command {
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Inspect and re-quantize GGUF model files.
+    #[command(subcommand)]
+    Gguf(gguf_cmd::GgufCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -64,5 +68,6 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        Command::Gguf(cmd) => gguf_cmd::run(cmd),
     }
 }
