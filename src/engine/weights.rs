@@ -115,7 +115,9 @@ impl ModelWeights {
             "token id {token} is outside the vocabulary of {}",
             m.rows
         );
-        dequantize_row(m.ty, m.row(token), out)
+        m.ty.quant_type()
+            .dequantize_row(m.row(token), out)
+            .with_context(|| format!("dequantizing the embedding of token {token}"))
     }
 
     /// Checks every tensor lies inside the storage with whole blocks per row.
@@ -131,24 +133,6 @@ impl ModelWeights {
         }
         Ok(())
     }
-}
-
-/// Dequantizes one row of weights of type `ty` into `out`.
-pub fn dequantize_row(ty: WeightType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
-    match ty {
-        WeightType::F32 => {
-            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
-        WeightType::F16 => {
-            for (o, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-                *o = half::f16::from_le_bytes([b[0], b[1]]).to_f32();
-            }
-        }
-        other => anyhow::bail!("dequantizing {other:?} rows needs the quant module"),
-    }
-    Ok(())
 }
 
 /// Where to find a named tensor: its reference for matrices, its values for vectors.

@@ -1,7 +1,10 @@
 //! Activations converted to the type a weight matrix multiplies with, the way
-//! llama.cpp converts them (`quantize_row_q8_K`, x86 `quantize_row_q8_0`, f16 rounding).
+//! llama.cpp converts them: Q8_K through [`crate::quant`] (`quantize_row_q8_K_ref`,
+//! which x86 uses too), Q8_0 as llama.cpp's x86 `quantize_row_q8_0` (round half to
+//! even with 127/amax, not the reference's round-half-away), f16 round-to-nearest.
 
-use super::{ActivationType, QK8_0, QK_K};
+use super::{ActivationType, QK8_0};
+use crate::quant::QuantType;
 
 /// A batch of activation rows converted to one [`ActivationType`].
 #[derive(Debug, Clone)]
@@ -62,11 +65,9 @@ pub fn quantize_row(ty: ActivationType, x: &[f32], out: &mut [u8]) {
                 quantize_block_q8_0(xs, o);
             }
         }
-        ActivationType::Q8K => {
-            for (xs, o) in x.chunks_exact(QK_K).zip(out.chunks_exact_mut(292)) {
-                quantize_block_q8k(xs, o);
-            }
-        }
+        ActivationType::Q8K => QuantType::Q8K
+            .quantize_row(x, out)
+            .expect("Q8_K activation rows are whole blocks"),
     }
 }
 
@@ -80,33 +81,4 @@ fn quantize_block_q8_0(x: &[f32], out: &mut [u8]) {
     for (q, v) in out[2..].iter_mut().zip(x) {
         *q = (v * id).round_ties_even() as i8 as u8;
     }
-}
-
-/// One Q8_K block as llama.cpp's `quantize_row_q8_K_ref` makes it: scale from the
-/// signed value of largest magnitude (iscale = −127/max), round-half-even, clamp to
-/// 127, f32 d = 1/iscale, plus the 16 sums of 16 quants.
-fn quantize_block_q8k(x: &[f32], out: &mut [u8]) {
-    let (mut amax, mut max) = (0.0f32, 0.0f32);
-    for &v in x {
-        if v.abs() > amax {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    out.fill(0);
-    if amax == 0.0 {
-        return;
-    }
-    let iscale = -127.0 / max;
-    for (q, v) in out[4..260].iter_mut().zip(x) {
-        *q = ((iscale * v).round_ties_even() as i32).min(127) as i8 as u8;
-    }
-    for g in 0..16 {
-        let s: i32 = out[4 + 16 * g..4 + 16 * g + 16]
-            .iter()
-            .map(|&q| q as i8 as i32)
-            .sum();
-        out[260 + 2 * g..262 + 2 * g].copy_from_slice(&(s as i16).to_le_bytes());
-    }
-    out[..4].copy_from_slice(&(1.0 / iscale).to_le_bytes());
 }

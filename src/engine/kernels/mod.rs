@@ -20,6 +20,9 @@ pub use matmul::{matmul, Matrix};
 
 use anyhow::{bail, Result};
 
+use crate::gguf::GgmlType;
+use crate::quant::QuantType;
+
 /// The storage types a weight matrix may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WeightType {
@@ -89,6 +92,31 @@ impl WeightType {
             WeightType::F16 => ActivationType::F16,
             WeightType::Q8_0 => ActivationType::Q8_0,
             WeightType::Q4K | WeightType::Q6K => ActivationType::Q8K,
+        }
+    }
+}
+
+impl WeightType {
+    /// The kernel type of a GGUF tensor type, when the kernels support it.
+    pub fn from_ggml(ty: GgmlType) -> Option<WeightType> {
+        Some(match ty {
+            GgmlType::F32 => WeightType::F32,
+            GgmlType::F16 => WeightType::F16,
+            GgmlType::Q8_0 => WeightType::Q8_0,
+            GgmlType::Q4_K => WeightType::Q4K,
+            GgmlType::Q6_K => WeightType::Q6K,
+            _ => return None,
+        })
+    }
+
+    /// The codec of this type in [`crate::quant`].
+    pub fn quant_type(self) -> QuantType {
+        match self {
+            WeightType::F32 => QuantType::F32,
+            WeightType::F16 => QuantType::F16,
+            WeightType::Q8_0 => QuantType::Q8_0,
+            WeightType::Q4K => QuantType::Q4K,
+            WeightType::Q6K => QuantType::Q6K,
         }
     }
 }

@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::quant::QuantType;
 
 /// Random but well-formed weight rows of `ty` with `blocks` blocks: arbitrary quant
 /// bytes with finite, moderate f16 scales.
@@ -144,6 +145,48 @@ fn matmul_is_batch_and_thread_invariant() {
                 &single[..],
                 "{ty:?} token {t}"
             );
+        }
+    }
+}
+
+/// The activation codec of `ty` in the quant module (to dequantize activations).
+fn activation_codec(ty: ActivationType) -> QuantType {
+    match ty {
+        ActivationType::F32 => QuantType::F32,
+        ActivationType::F16 => QuantType::F16,
+        ActivationType::Q8_0 => QuantType::Q8_0,
+        ActivationType::Q8K => QuantType::Q8K,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Every kernel (scalar and AVX2) equals the f64 dot product of the dequantized
+    /// weights with the dequantized activations.
+    #[test]
+    fn kernels_match_dequantize_then_dot(
+        w in proptest::collection::vec(-1.0f32..1.0, 512),
+        x in proptest::collection::vec(-3.0f32..3.0, 512),
+    ) {
+        for ty in TYPES {
+            let codec = ty.quant_type();
+            let mut wq = vec![0u8; ty.row_bytes(512).unwrap()];
+            codec.quantize_row(&w, &mut wq).unwrap();
+            let mut wd = vec![0.0f32; 512];
+            codec.dequantize_row(&wq, &mut wd).unwrap();
+            let acts = ActivationRows::quantize(ty.activation(), &x, 512);
+            let mut xd = vec![0.0f32; 512];
+            activation_codec(ty.activation()).dequantize_row(acts.row(0), &mut xd).unwrap();
+            let expected: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let scale: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
+            for isa in [Isa::Scalar, Isa::detect()] {
+                let got = vec_dot(isa, ty, &wq, acts.row(0)) as f64;
+                prop_assert!(
+                    (got - expected).abs() <= 1e-5 * scale + 1e-5,
+                    "{ty:?} {isa:?}: {got} vs {expected}"
+                );
+            }
         }
     }
 }
