@@ -12,6 +12,8 @@ use crate::gguf::{inspect, GgufFile};
 pub enum GgufCommand {
     /// Print a GGUF file's metadata and tensor table (reads no tensor data).
     Inspect(InspectArgs),
+    /// Write a tiny deterministic Llama GGUF (seeded random weights, Llama 3 vocabulary).
+    Tiny(super::tiny_cmd::TinyArgs),
 }
 
 /// Arguments of `gguf inspect`.
@@ -36,5 +38,6 @@ pub fn run(cmd: GgufCommand) -> Result<u8> {
             }
             Ok(0)
         }
+        GgufCommand::Tiny(args) => super::tiny_cmd::run(args),
     }
 }

@@ -4,6 +4,7 @@
 
 mod gguf_cmd;
 mod suite_cmd;
+mod tiny_cmd;
 
 use std::process::ExitCode;
 

@@ -14,5 +14,6 @@ pub mod tiny;
 pub mod vocab;
 pub mod weights;
 
+pub mod loader;
 #[cfg(test)]
 mod tests;
