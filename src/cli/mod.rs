@@ -4,8 +4,10 @@
 
 mod compare;
 mod gate;
+mod gguf_cmd;
 pub mod http_args;
 mod suite_cmd;
+mod tiny_cmd;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,9 @@ pub enum Command {
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Inspect and re-quantize GGUF model files.
+    #[command(subcommand)]
+    Gguf(gguf_cmd::GgufCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -73,5 +78,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Gate(args) => gate::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        Command::Gguf(cmd) => gguf_cmd::run(cmd),
     }
 }
