@@ -1,11 +1,11 @@
-//! The HTTP backend against a real OpenAI-compatible server: llama-cpp-python's server,
-//! started by each test on a free loopback port, serving the tiny random-weight Llama 3
-//! GGUF that `scripts/setup/llama-server.sh` builds. Skips (with the reason printed)
-//! when that venv or model is absent.
+//! The HTTP backend against a real OpenAI-compatible server: llama-cpp-python's server
+//! (installed by `scripts/setup/llama-server.sh`), started by the tests on free loopback
+//! ports, serving our own tiny random-weight Llama 3 GGUF (`okla-eval gguf tiny`).
+//! Skips, with the reason printed, when the venv has no llama_cpp.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -16,42 +16,67 @@ use okla_eval::backend::http::{
     Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
 };
 use okla_eval::backend::{Backend, Generation, Prompt};
+use okla_eval::engine::tiny::TinySpec;
 use okla_eval::error::is_input_error;
+use okla_eval::gguf::FileType;
 use okla_eval::suite::{Decoding, Message, Role};
 use serde_json::json;
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("OKLA_CACHE")
+/// The reference venv's python, or why the tests cannot run.
+fn python() -> Result<PathBuf, String> {
+    let cache = std::env::var_os("OKLA_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/okla-eval")
-        })
-}
-
-/// The venv python and the model, or why the tests cannot run.
-fn assets() -> Result<(PathBuf, PathBuf), String> {
-    let python = cache_dir().join("pyref/bin/python");
-    let model = cache_dir().join("http/tiny-llama3.gguf");
+        });
+    let python = cache.join("pyref/bin/python");
     let has_server = Command::new(&python)
         .args(["-c", "import llama_cpp.server.app"])
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !has_server {
-        return Err(format!(
+    if has_server {
+        Ok(python)
+    } else {
+        Err(format!(
             "{} cannot import llama_cpp.server",
             python.display()
-        ));
+        ))
     }
-    if !model.is_file() {
-        return Err(format!("{} is missing", model.display()));
-    }
-    Ok((python, model))
 }
 
-macro_rules! require_server {
-    () => {
-        match assets() {
+/// Our tiny random-weight Llama 3 model (`okla-eval gguf tiny`), written once per build
+/// folder; f16 and 64 wide so the server answers fast.
+fn tiny_model() -> PathBuf {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let path =
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("http-backend/tiny-llama3-d64-s1.gguf");
+            if !path.is_file() {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let spec = TinySpec {
+                    dim: 64,
+                    ff: 128,
+                    seed: 1,
+                    ..TinySpec::default()
+                };
+                spec.write_gguf(&path, FileType::F16).unwrap();
+            }
+            path
+        })
+        .clone()
+}
+
+/// The python to run the server with and the model to serve, or why the tests cannot run.
+fn assets() -> Result<(PathBuf, PathBuf), String> {
+    Ok((python()?, tiny_model()))
+}
+
+/// The value of `$found`, or return from the test after printing why it is skipped.
+macro_rules! require {
+    ($found:expr) => {
+        match $found {
             Ok(assets) => assets,
             Err(why) => {
                 eprintln!("SKIPPED: {why} (run scripts/setup/llama-server.sh)");
@@ -215,7 +240,7 @@ fn generate(options: HttpOptions, n: usize, decoding: &Decoding) -> Vec<Generati
 
 #[test]
 fn answers_every_case_with_usage_and_latency() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = shared_server(&assets);
     let mut options = server.options();
     options.concurrency = 2;
@@ -244,7 +269,11 @@ fn answers_every_case_with_usage_and_latency() {
     }
     let info = backend.info();
     assert_eq!(info.kind, "http");
-    assert!(info.model.ends_with("tiny-llama3.gguf"), "{}", info.model);
+    assert!(
+        info.model.ends_with("tiny-llama3-d64-s1.gguf"),
+        "{}",
+        info.model
+    );
     assert_eq!(info.details["concurrency"], 2);
     assert_eq!(info.details["response_format"], serde_json::Value::Null);
     assert!(backend.capabilities().latency);
@@ -252,7 +281,7 @@ fn answers_every_case_with_usage_and_latency() {
 
 #[test]
 fn streaming_measures_time_to_first_token_and_matches_plain_answers() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = shared_server(&assets);
     let plain = generate(server.options(), 2, &greedy(8));
     let mut options = server.options();
@@ -271,7 +300,7 @@ fn streaming_measures_time_to_first_token_and_matches_plain_answers() {
 
 #[test]
 fn concurrency_gives_the_same_greedy_predictions_in_prompt_order() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = shared_server(&assets);
     let decoding = greedy(6);
     let serial = generate(server.options(), 6, &decoding);
@@ -291,7 +320,7 @@ fn concurrency_gives_the_same_greedy_predictions_in_prompt_order() {
 
 #[test]
 fn a_timeout_fails_the_case_not_the_run() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = Server::start(&assets);
     let mut options = server.options();
     options.timeout = Duration::from_millis(400);
@@ -312,7 +341,7 @@ fn a_timeout_fails_the_case_not_the_run() {
 
 #[test]
 fn a_server_killed_mid_run_keeps_the_answered_cases() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = Server::start(&assets);
     let run_dir = tempfile::tempdir().unwrap();
     let mut options = server.options();
@@ -352,7 +381,7 @@ fn a_server_killed_mid_run_keeps_the_answered_cases() {
 
 #[test]
 fn resume_sends_only_the_unanswered_cases() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = shared_server(&assets);
     let decoding = greedy(4);
     let first_run = tempfile::tempdir().unwrap();
@@ -406,7 +435,7 @@ fn resume_sends_only_the_unanswered_cases() {
 
 #[test]
 fn the_response_schema_reaches_the_server() {
-    let assets = require_server!();
+    let assets = require!(assets());
     let server = shared_server(&assets);
     let schema = json!({
         "type": "object",
@@ -458,13 +487,13 @@ fn an_unreachable_endpoint_is_an_input_error() {
 
 #[test]
 fn a_server_that_is_not_openai_compatible_is_an_input_error() {
-    let assets = require_server!();
+    let python = require!(python());
     // A real web server that is not an OpenAI one: Python's static file server.
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir(site.path().join("v1")).unwrap();
     std::fs::write(site.path().join("v1/models"), "<html>hello</html>").unwrap();
     let port = free_port();
-    let child = Command::new(&assets.0)
+    let child = Command::new(&python)
         .args([
             "-m",
             "http.server",
