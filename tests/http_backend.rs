@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use okla_eval::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
 use okla_eval::backend::http::{
-    Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
+    ApiKey, Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
 };
 use okla_eval::backend::{Backend, Generation, Prompt};
 use okla_eval::engine::tiny::TinySpec;
@@ -111,7 +111,7 @@ runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)
 /// One server for the tests that neither kill nor overload it.
 fn shared_server(assets: &(PathBuf, PathBuf)) -> &'static Server {
     static SHARED: OnceLock<Server> = OnceLock::new();
-    SHARED.get_or_init(|| Server::start(assets))
+    SHARED.get_or_init(|| Server::start(assets, &[]))
 }
 
 /// A server process of ours; killed when dropped.
@@ -121,7 +121,7 @@ struct Server {
 }
 
 impl Server {
-    fn start((python, model): &(PathBuf, PathBuf)) -> Server {
+    fn start((python, model): &(PathBuf, PathBuf), extra_args: &[&str]) -> Server {
         let port = free_port();
         let child = Command::new(python)
             .args(["-c", EXIT_WITH_PARENT])
@@ -140,6 +140,7 @@ impl Server {
             .arg("--model")
             .arg(model)
             .args(["--port", &port.to_string()])
+            .args(extra_args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -149,10 +150,11 @@ impl Server {
             url: format!("http://127.0.0.1:{port}"),
         };
         let deadline = Instant::now() + Duration::from_secs(120);
-        while ureq::get(format!("{}/v1/models", server.url))
-            .call()
-            .is_err()
-        {
+        // Up once it answers anything over HTTP (401 included).
+        while matches!(
+            ureq::get(format!("{}/v1/models", server.url)).call(),
+            Err(e) if !matches!(e, ureq::Error::StatusCode(_))
+        ) {
             assert!(
                 Instant::now() < deadline,
                 "the server did not come up within 120 s"
@@ -321,7 +323,7 @@ fn concurrency_gives_the_same_greedy_predictions_in_prompt_order() {
 #[test]
 fn a_timeout_fails_the_case_not_the_run() {
     let assets = require!(assets());
-    let server = Server::start(&assets);
+    let server = Server::start(&assets, &[]);
     let mut options = server.options();
     options.timeout = Duration::from_millis(400);
     options.concurrency = 1;
@@ -342,7 +344,7 @@ fn a_timeout_fails_the_case_not_the_run() {
 #[test]
 fn a_server_killed_mid_run_keeps_the_answered_cases() {
     let assets = require!(assets());
-    let server = Server::start(&assets);
+    let server = Server::start(&assets, &[]);
     let run_dir = tempfile::tempdir().unwrap();
     let mut options = server.options();
     options.concurrency = 1;
@@ -526,4 +528,21 @@ fn a_server_that_is_not_openai_compatible_is_an_input_error() {
             .contains("does not look like an OpenAI-compatible server"),
         "{err}"
     );
+}
+
+#[test]
+fn an_api_key_from_the_environment_opens_a_protected_server() {
+    let assets = require!(assets());
+    let server = Server::start(&assets, &["--api_key", "okla-test-secret"]);
+    let err = HttpBackend::connect(server.options()).unwrap_err();
+    assert!(is_input_error(&err));
+    assert!(err.to_string().contains("--api-key-env"), "{err}");
+
+    let var = "OKLA_EVAL_HTTP_TEST_KEY";
+    std::env::set_var(var, "okla-test-secret");
+    let mut options = server.options();
+    options.api_key = Some(ApiKey::from_env(var).unwrap());
+    let out = generate(options, 1, &greedy(2));
+    assert_eq!(out[0].error, None);
+    assert_eq!(out[0].completion_tokens, Some(2));
 }
