@@ -3,6 +3,7 @@
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
 mod compare;
+mod data;
 mod gate;
 mod gguf_cmd;
 pub mod http_args;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Inspect and re-quantize GGUF model files.
     #[command(subcommand)]
     Gguf(gguf_cmd::GgufCommand),
+    /// Dataset tools: statistics of chat fine-tuning data.
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -79,5 +83,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
         Command::Gguf(cmd) => gguf_cmd::run(cmd),
+        Command::Data(cmd) => data::run(cmd),
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod ggml_type;
 pub mod inspect;
 mod metadata;
+pub mod quantize;
 mod reader;
 mod recipe;
 mod tensor;
