@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
-use super::options::{Endpoint, HttpOptions};
+use super::options::{ApiKey, Endpoint, HttpOptions};
 use super::response::{
     clip, parse_completion, server_error, Answer, ChunkKind, StreamAnswer, StreamCut,
 };
@@ -39,7 +39,7 @@ enum AttemptError {
 pub struct Client {
     agent: ureq::Agent,
     endpoint: Endpoint,
-    authorization: Option<String>,
+    api_key: Option<ApiKey>,
     policy: RetryPolicy,
     timeout: Duration,
 }
@@ -57,7 +57,7 @@ impl Client {
         Self {
             agent,
             endpoint: options.endpoint.clone(),
-            authorization: options.api_key.as_ref().map(|k| k.bearer()),
+            api_key: options.api_key.clone(),
             policy: RetryPolicy::new(options.retries),
             timeout: options.timeout,
         }
@@ -66,8 +66,8 @@ impl Client {
     /// `GET url` with its own, shorter time limit; returns the status and body text.
     pub fn get(&self, url: &str, limit: Duration) -> Result<(u16, String), String> {
         let mut request = self.agent.get(url);
-        if let Some(auth) = &self.authorization {
-            request = request.header("Authorization", auth);
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", key.bearer());
         }
         let mut response = request
             .config()
@@ -123,8 +123,8 @@ impl Client {
             .agent
             .post(self.endpoint.chat_url())
             .content_type("application/json");
-        if let Some(auth) = &self.authorization {
-            request = request.header("Authorization", auth);
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", key.bearer());
         }
         let response = request.send(body).map_err(|e| self.classify(e))?;
         let status = response.status().as_u16();
@@ -230,5 +230,21 @@ impl Client {
             },
             other => AttemptError::Final(format!("request to {} failed: {other}", self.endpoint)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_api_key() {
+        let var = "OKLA_EVAL_CLIENT_DEBUG_TEST_KEY";
+        std::env::set_var(var, "s3cret-token");
+        let mut options = HttpOptions::new(Endpoint::parse("http://127.0.0.1:9").unwrap());
+        options.api_key = Some(ApiKey::from_env(var).unwrap());
+        let shown = format!("{:?}", Client::new(&options));
+        assert!(!shown.contains("s3cret-token"), "{shown}");
+        assert!(shown.contains(var), "{shown}");
     }
 }
