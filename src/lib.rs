@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod backend;
 pub mod cli;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod gguf;

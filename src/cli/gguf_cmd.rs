@@ -15,6 +15,8 @@ use crate::gguf::{inspect, FileType, GgufFile};
 pub enum GgufCommand {
     /// Print a GGUF file's metadata and tensor table (reads no tensor data).
     Inspect(InspectArgs),
+    /// Write a tiny deterministic Llama GGUF (seeded random weights, Llama 3 vocabulary).
+    Tiny(super::tiny_cmd::TinyArgs),
     /// Re-quantize a GGUF file (F32/F16/BF16 weights) the way llama-quantize does.
     Quantize(QuantizeArgs),
 }
@@ -59,6 +61,7 @@ pub fn run(cmd: GgufCommand) -> Result<u8> {
             }
             Ok(0)
         }
+        GgufCommand::Tiny(args) => super::tiny_cmd::run(args),
         GgufCommand::Quantize(args) => {
             let report = quantize_file_with_threads(
                 &args.input,

@@ -6,7 +6,9 @@ mod compare;
 mod data;
 mod gate;
 mod gguf_cmd;
+pub mod http_args;
 mod suite_cmd;
+mod tiny_cmd;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,247 @@
+//! Dot-product kernels between quantized weight rows and quantized activations.
+//!
+//! Every weight type pairs with the activation type llama.cpp uses for it
+//! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 with Q8_0, F16 with F16 and F32
+//! with F32. Each kernel has a portable scalar version and an AVX2/FMA version
+//! picked at run time ([`Isa::detect`]); the two agree up to float summation order.
+//! [`matmul`] runs a whole weight matrix against a batch of activation rows on a
+//! rayon pool.
+
+mod activations;
+mod f16;
+mod f32;
+mod matmul;
+mod q4_k;
+mod q6_k;
+mod q8_0;
+
+pub use activations::{quantize_row, ActivationRows};
+pub use matmul::{matmul, Matrix};
+
+use anyhow::{bail, Result};
+
+use crate::gguf::GgmlType;
+use crate::quant::QuantType;
+
+/// The storage types a weight matrix may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeightType {
+    /// 32-bit floats.
+    F32,
+    /// IEEE half floats.
+    F16,
+    /// Blocks of 32: f16 scale + 32 int8.
+    Q8_0,
+    /// Super-blocks of 256: f16 d, dmin, 6-bit scales/mins, 4-bit quants.
+    Q4K,
+    /// Super-blocks of 256: 4+2-bit quants, int8 scales, f16 d.
+    Q6K,
+}
+
+/// The storage types activations are converted to before a dot product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActivationType {
+    /// 32-bit floats (for F32 weights).
+    F32,
+    /// Half floats (for F16 weights).
+    F16,
+    /// Q8_0 blocks (for Q8_0 weights).
+    Q8_0,
+    /// Q8_K blocks: f32 d, 256 int8, 16 int16 partial sums (for K-quants).
+    Q8K,
+}
+
+/// Bytes of one Q4_K super-block.
+pub const Q4K_BLOCK_BYTES: usize = 144;
+/// Bytes of one Q6_K super-block.
+pub const Q6K_BLOCK_BYTES: usize = 210;
+/// Bytes of one Q8_0 block.
+pub const Q8_0_BLOCK_BYTES: usize = 34;
+/// Bytes of one Q8_K block.
+pub const Q8K_BLOCK_BYTES: usize = 292;
+/// Elements per K-quant super-block.
+pub const QK_K: usize = 256;
+/// Elements per Q8_0 block.
+pub const QK8_0: usize = 32;
+
+impl WeightType {
+    /// Elements per block and bytes per block.
+    pub fn block(self) -> (usize, usize) {
+        match self {
+            WeightType::F32 => (1, 4),
+            WeightType::F16 => (1, 2),
+            WeightType::Q8_0 => (QK8_0, Q8_0_BLOCK_BYTES),
+            WeightType::Q4K => (QK_K, Q4K_BLOCK_BYTES),
+            WeightType::Q6K => (QK_K, Q6K_BLOCK_BYTES),
+        }
+    }
+
+    /// Bytes of one row of `cols` elements; fails when `cols` is not a whole number of blocks.
+    pub fn row_bytes(self, cols: usize) -> Result<usize> {
+        let (elems, bytes) = self.block();
+        if cols % elems != 0 {
+            bail!("{self:?} rows need a multiple of {elems} columns, got {cols}");
+        }
+        Ok(cols / elems * bytes)
+    }
+
+    /// The activation type this weight type is multiplied with.
+    pub fn activation(self) -> ActivationType {
+        match self {
+            WeightType::F32 => ActivationType::F32,
+            WeightType::F16 => ActivationType::F16,
+            WeightType::Q8_0 => ActivationType::Q8_0,
+            WeightType::Q4K | WeightType::Q6K => ActivationType::Q8K,
+        }
+    }
+}
+
+impl WeightType {
+    /// The kernel type of a GGUF tensor type, when the kernels support it.
+    pub fn from_ggml(ty: GgmlType) -> Option<WeightType> {
+        Some(match ty {
+            GgmlType::F32 => WeightType::F32,
+            GgmlType::F16 => WeightType::F16,
+            GgmlType::Q8_0 => WeightType::Q8_0,
+            GgmlType::Q4_K => WeightType::Q4K,
+            GgmlType::Q6_K => WeightType::Q6K,
+            _ => return None,
+        })
+    }
+
+    /// The codec of this type in [`crate::quant`].
+    pub fn quant_type(self) -> QuantType {
+        match self {
+            WeightType::F32 => QuantType::F32,
+            WeightType::F16 => QuantType::F16,
+            WeightType::Q8_0 => QuantType::Q8_0,
+            WeightType::Q4K => QuantType::Q4K,
+            WeightType::Q6K => QuantType::Q6K,
+        }
+    }
+}
+
+impl ActivationType {
+    /// Bytes of one row of `cols` activations (`cols` must be a multiple of the block size).
+    pub fn row_bytes(self, cols: usize) -> usize {
+        match self {
+            ActivationType::F32 => cols * 4,
+            ActivationType::F16 => cols * 2,
+            ActivationType::Q8_0 => cols / QK8_0 * Q8_0_BLOCK_BYTES,
+            ActivationType::Q8K => cols / QK_K * Q8K_BLOCK_BYTES,
+        }
+    }
+}
+
+/// Which instruction set the kernels use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable Rust.
+    Scalar,
+    /// AVX2 + FMA + F16C (x86-64, detected at run time).
+    Avx2,
+}
+
+impl Isa {
+    /// The best instruction set this CPU supports.
+    pub fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+            {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Scalar
+    }
+}
+
+/// Dot product of one weight row with one activation row (both as raw bytes of the
+/// matching types, same number of elements), using `isa`.
+///
+/// `isa` must be one the CPU supports (from [`Isa::detect`] or [`Isa::Scalar`]).
+pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+    match isa {
+        Isa::Scalar => match ty {
+            WeightType::F32 => f32::dot_scalar(weights, acts),
+            WeightType::F16 => f16::dot_scalar(weights, acts),
+            WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
+            WeightType::Q4K => q4_k::dot_scalar(weights, acts),
+            WeightType::Q6K => q6_k::dot_scalar(weights, acts),
+        },
+        Isa::Avx2 => avx2_dot(ty, weights, acts),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+    assert!(
+        Isa::detect() == Isa::Avx2,
+        "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
+    );
+    // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
+    unsafe {
+        match ty {
+            WeightType::F32 => f32::dot_avx2(weights, acts),
+            WeightType::F16 => f16::dot_avx2(weights, acts),
+            WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
+            WeightType::Q4K => q4_k::dot_avx2(weights, acts),
+            WeightType::Q6K => q6_k::dot_avx2(weights, acts),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_dot(_: WeightType, _: &[u8], _: &[u8]) -> f32 {
+    panic!("AVX2 kernels requested on a non-x86-64 CPU")
+}
+
+/// Reads a little-endian f16 at `bytes[0..2]` as f32.
+#[inline(always)]
+fn f16_at(bytes: &[u8]) -> f32 {
+    half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f32()
+}
+
+/// Reads a little-endian f32 at `bytes[0..4]`.
+#[inline(always)]
+fn f32_at(bytes: &[u8]) -> f32 {
+    f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Horizontal sum of 8 f32 lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hsum_ps(v: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let lo = _mm256_castps256_ps128(v);
+    let hi = _mm256_extractf128_ps(v, 1);
+    let s = _mm_add_ps(lo, hi);
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+#[cfg(test)]
+mod tests;
+
+/// `y += a · x` where `x` is a row of little-endian f16 bytes (attention over the V cache).
+pub fn axpy_f16(isa: Isa, a: f32, x: &[u8], y: &mut [f32]) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => {
+            assert!(
+                Isa::detect() == Isa::Avx2,
+                "AVX2 requested on a CPU without it"
+            );
+            // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
+            unsafe { f16::axpy_avx2(a, x, y) }
+        }
+        _ => {
+            for (o, b) in y.iter_mut().zip(x.chunks_exact(2)) {
+                *o += a * f16_at(b);
+            }
+        }
+    }
+}

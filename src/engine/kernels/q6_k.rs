@@ -1,0 +1,115 @@
+//! Q6_K weights × Q8_K activations.
+//!
+//! Q6_K super-block (210 bytes): 128 bytes of low 4 bits, 64 bytes of high 2 bits,
+//! 16 int8 scales (one per 16 weights), f16 `d`. A weight is `d·scale·(q − 32)` with
+//! `q` in 0..64. Each half of 128 weights uses 64 low bytes and 32 high bytes: for
+//! `l` in 0..32, weights `l`, `l+32`, `l+64`, `l+96` take the low/high nibbles of
+//! bytes `l` and `l+32` and bit pairs 0-1, 2-3, 4-5, 6-7 of high byte `l`.
+
+use super::q4_k::q8k_bsums;
+use super::{f16_at, f32_at, Q6K_BLOCK_BYTES, Q8K_BLOCK_BYTES};
+
+/// The unsigned 6-bit quant `k` (0..4) of position `l` (0..32) in a half-block.
+#[inline(always)]
+fn quant(ql: &[u8], qh: &[u8], l: usize, k: usize) -> i32 {
+    let low = match k {
+        0 => ql[l] & 0xF,
+        1 => ql[l + 32] & 0xF,
+        2 => ql[l] >> 4,
+        _ => ql[l + 32] >> 4,
+    };
+    let high = (qh[l] >> (2 * k)) & 3;
+    (low | (high << 4)) as i32
+}
+
+/// 32 · Σ scale_g · (sum of the 16 activation quants of group g): removes the +32 offset.
+#[inline(always)]
+fn offset_correction(scales: &[u8], bsums: &[i32; 16]) -> i32 {
+    32 * (0..16)
+        .map(|g| scales[g] as i8 as i32 * bsums[g])
+        .sum::<i32>()
+}
+
+/// Portable Q6_K · Q8_K dot product.
+pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
+    let mut sum = 0.0f32;
+    for (wb, ab) in w
+        .chunks_exact(Q6K_BLOCK_BYTES)
+        .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
+    {
+        let scales = &wb[192..208];
+        let aq = &ab[4..260];
+        let mut sumi = 0i32;
+        for half in 0..2 {
+            let ql = &wb[64 * half..64 * half + 64];
+            let qh = &wb[128 + 32 * half..128 + 32 * half + 32];
+            for k in 0..4 {
+                for l in 0..32 {
+                    let e = 128 * half + 32 * k + l;
+                    let scale = scales[e / 16] as i8 as i32;
+                    sumi += scale * quant(ql, qh, l, k) * aq[e] as i8 as i32;
+                }
+            }
+        }
+        sumi -= offset_correction(scales, &q8k_bsums(ab));
+        sum += f32_at(ab) * f16_at(&wb[208..]) * sumi as f32;
+    }
+    sum
+}
+
+/// AVX2/FMA Q6_K · Q8_K dot product.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
+    use std::arch::x86_64::*;
+    let low4 = _mm256_set1_epi8(0xF);
+    let two_bits = _mm256_set1_epi8(3);
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_offset = 0.0f32;
+    for (wb, ab) in w
+        .chunks_exact(Q6K_BLOCK_BYTES)
+        .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
+    {
+        let scales = &wb[192..208];
+        let aq = ab.as_ptr().add(4);
+        let mut sumi = _mm256_setzero_si256();
+        for half in 0..2 {
+            let ql = wb.as_ptr().add(64 * half);
+            let qh = _mm256_loadu_si256(wb.as_ptr().add(128 + 32 * half) as *const __m256i);
+            let ql0 = _mm256_loadu_si256(ql as *const __m256i);
+            let ql1 = _mm256_loadu_si256(ql.add(32) as *const __m256i);
+            let high = |shift: i32| {
+                let h = match shift {
+                    0 => qh,
+                    2 => _mm256_srli_epi16(qh, 2),
+                    4 => _mm256_srli_epi16(qh, 4),
+                    _ => _mm256_srli_epi16(qh, 6),
+                };
+                _mm256_slli_epi16(_mm256_and_si256(h, two_bits), 4)
+            };
+            let quants = [
+                _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0)),
+                _mm256_or_si256(_mm256_and_si256(ql1, low4), high(2)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(6)),
+            ];
+            for (k, q) in quants.into_iter().enumerate() {
+                let g = 8 * half + 2 * k;
+                let s_lo = scales[g] as i8 as i16;
+                let s_hi = scales[g + 1] as i8 as i16;
+                let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
+                let act = _mm256_loadu_si256(aq.add(128 * half + 32 * k) as *const __m256i);
+                let prod = _mm256_madd_epi16(_mm256_maddubs_epi16(q, act), scale);
+                sumi = _mm256_add_epi32(sumi, prod);
+            }
+        }
+        let correction = offset_correction(scales, &q8k_bsums(ab));
+        let d = f32_at(ab) * f16_at(&wb[208..]);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc_offset += d * correction as f32;
+    }
+    super::hsum_ps(acc) - acc_offset
+}

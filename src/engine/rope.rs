@@ -1,0 +1,82 @@
+//! Rotary position embedding in llama.cpp's "normal" mode (adjacent pairs), with
+//! optional per-pair frequency divisors (`rope_freqs.weight`, Llama 3.1 scaling).
+
+/// Precomputed rotation angles for one position.
+#[derive(Debug, Clone)]
+pub struct RopeAngles {
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+}
+
+/// RoPE parameters of a model.
+#[derive(Debug, Clone)]
+pub struct Rope {
+    dims: usize,
+    theta_scale: f32,
+    freq_factors: Option<Vec<f32>>,
+}
+
+impl Rope {
+    /// RoPE over the first `dims` dimensions of each head with base `theta`; `freq_factors`
+    /// (one per rotated pair) divide the angle like llama.cpp's `rope_freqs`.
+    pub fn new(dims: usize, theta: f32, freq_factors: Option<Vec<f32>>) -> Self {
+        Self {
+            dims,
+            theta_scale: theta.powf(-2.0 / dims as f32),
+            freq_factors,
+        }
+    }
+
+    /// The angles at position `pos` (ggml multiplies theta step by step in f32).
+    pub fn angles(&self, pos: usize) -> RopeAngles {
+        let pairs = self.dims / 2;
+        let mut cos = Vec::with_capacity(pairs);
+        let mut sin = Vec::with_capacity(pairs);
+        let mut theta = pos as f32;
+        for i in 0..pairs {
+            let factor = self.freq_factors.as_ref().map_or(1.0, |f| f[i]);
+            let angle = theta / factor;
+            cos.push(angle.cos());
+            sin.push(angle.sin());
+            theta *= self.theta_scale;
+        }
+        RopeAngles { cos, sin }
+    }
+
+    /// Rotates every `head_dim`-wide head of `x` in place.
+    pub fn apply(&self, angles: &RopeAngles, x: &mut [f32], head_dim: usize) {
+        for head in x.chunks_exact_mut(head_dim) {
+            for (i, (c, s)) in angles.cos.iter().zip(&angles.sin).enumerate() {
+                let (x0, x1) = (head[2 * i], head[2 * i + 1]);
+                head[2 * i] = x0 * c - x1 * s;
+                head[2 * i + 1] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_zero_is_identity_and_rotation_keeps_norm() {
+        let rope = Rope::new(4, 500000.0, None);
+        let mut x = vec![1.0, 2.0, 3.0, 4.0];
+        rope.apply(&rope.angles(0), &mut x, 4);
+        assert_eq!(x, vec![1.0, 2.0, 3.0, 4.0]);
+        rope.apply(&rope.angles(7), &mut x, 4);
+        let norm: f32 = x.iter().map(|v| v * v).sum();
+        assert!((norm - 30.0).abs() < 1e-4);
+        assert!((x[0] - (7f32.cos() - 2.0 * 7f32.sin())).abs() < 1e-5);
+    }
+
+    #[test]
+    fn freq_factors_slow_the_rotation() {
+        let plain = Rope::new(4, 10000.0, None).angles(3);
+        let scaled = Rope::new(4, 10000.0, Some(vec![1.0, 8.0])).angles(3);
+        assert_eq!(plain.cos[0], scaled.cos[0]);
+        let slow = 3.0f32 * 10000f32.powf(-0.5) / 8.0;
+        assert!((scaled.sin[1] - slow.sin()).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,250 @@
+//! Running prompts through a model: prefill with prefix reuse, token-by-token
+//! generation with stop tokens and a length cap, and teacher-forced loss.
+//!
+//! Prefix reuse: the live KV cache keeps the last sequence; a new prompt reuses the
+//! longest common prefix with it, and when the two diverge the shared part is kept as
+//! a snapshot (up to a byte budget, least recently used dropped first), so a system
+//! prompt shared by interleaved conversations is computed once. Outputs never depend
+//! on reuse: every position's keys and values are the same however they were batched.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Result};
+
+use super::kv_cache::KvCache;
+use super::model::Model;
+use super::ops::log_sum_exp;
+use super::sampler::{Sampler, SamplingParams};
+
+/// Shared prefixes shorter than this are not worth a snapshot.
+const MIN_SNAPSHOT_TOKENS: usize = 32;
+/// Default memory for prefix snapshots.
+pub const DEFAULT_SNAPSHOT_BUDGET: usize = 1 << 30;
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// A stop token (end of turn / end of text) came.
+    Stop,
+    /// `max_new_tokens` were generated.
+    Length,
+}
+
+impl FinishReason {
+    /// The OpenAI-style name (`stop`, `length`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Upper bound on new tokens.
+    pub max_new_tokens: usize,
+    /// Tokens that end generation (not included in the output).
+    pub stop_tokens: Vec<u32>,
+    /// Sampling settings.
+    pub sampling: SamplingParams,
+    /// Sampler stream (e.g. a hash of the case id) so sampled runs do not depend on order.
+    pub stream: u64,
+}
+
+/// One finished generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// Generated tokens (without the stop token).
+    pub tokens: Vec<u32>,
+    /// Why it stopped.
+    pub finish: FinishReason,
+    /// Prompt tokens served from cached prefixes.
+    pub reused_tokens: usize,
+    /// Time to the first generated token.
+    pub first_token: Duration,
+    /// Time to the end.
+    pub total: Duration,
+}
+
+/// Prefix-reuse counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrefixStats {
+    /// Prompt tokens seen.
+    pub prompt_tokens: u64,
+    /// Prompt tokens whose keys and values came from a cache.
+    pub reused_tokens: u64,
+}
+
+impl PrefixStats {
+    /// Fraction of prompt tokens served from cache.
+    pub fn hit_rate(&self) -> f64 {
+        if self.prompt_tokens == 0 {
+            0.0
+        } else {
+            self.reused_tokens as f64 / self.prompt_tokens as f64
+        }
+    }
+}
+
+/// A model with its live KV cache and prefix snapshots.
+#[derive(Debug)]
+pub struct Session<'m> {
+    model: &'m Model,
+    cache: KvCache,
+    snapshots: Vec<KvCache>,
+    snapshot_budget: usize,
+    stats: PrefixStats,
+}
+
+impl<'m> Session<'m> {
+    /// A fresh session keeping at most `snapshot_budget` bytes of prefix snapshots.
+    pub fn new(model: &'m Model, snapshot_budget: usize) -> Self {
+        Self {
+            model,
+            cache: model.new_cache(),
+            snapshots: Vec::new(),
+            snapshot_budget,
+            stats: PrefixStats::default(),
+        }
+    }
+
+    /// The model this session runs.
+    pub fn model(&self) -> &Model {
+        self.model
+    }
+
+    /// Prefix-reuse counters so far.
+    pub fn stats(&self) -> PrefixStats {
+        self.stats
+    }
+
+    /// Puts the longest reusable prefix of `tokens` (at most `limit` tokens) in the
+    /// live cache and returns its length.
+    fn reuse_prefix(&mut self, tokens: &[u32], limit: usize) -> usize {
+        let live = self.cache.common_prefix(tokens).min(limit);
+        let best = self
+            .snapshots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, s.common_prefix(tokens).min(limit)))
+            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)));
+        if live < self.cache.len()
+            && live >= MIN_SNAPSHOT_TOKENS
+            && best.is_none_or(|(_, n)| n < live)
+        {
+            self.remember(self.cache.prefix(live));
+        }
+        match best {
+            Some((i, n)) if n > live => {
+                let snap = self.snapshots.remove(i);
+                self.cache = snap.prefix(n);
+                self.snapshots.push(snap);
+                n
+            }
+            _ => {
+                self.cache.truncate(live);
+                live
+            }
+        }
+    }
+
+    fn remember(&mut self, snapshot: KvCache) {
+        self.snapshots.retain(|s| s.tokens() != snapshot.tokens());
+        self.snapshots.push(snapshot);
+        while self.snapshots.iter().map(KvCache::bytes).sum::<usize>() > self.snapshot_budget {
+            self.snapshots.remove(0);
+        }
+    }
+
+    /// Runs the prompt (reusing cached prefixes) and returns the logits after its last
+    /// token and the number of reused tokens.
+    pub fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        ensure!(!prompt.is_empty(), "empty prompt");
+        let reused = self.reuse_prefix(prompt, prompt.len() - 1);
+        self.stats.prompt_tokens += prompt.len() as u64;
+        self.stats.reused_tokens += reused as u64;
+        let rest = &prompt[reused..];
+        let logits = self
+            .model
+            .forward(&mut self.cache, rest, &[rest.len() - 1])?;
+        Ok((logits, reused))
+    }
+
+    /// Generates a completion of `prompt`; `on_token` sees each new token as it comes.
+    pub fn generate(
+        &mut self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        mut on_token: impl FnMut(u32),
+    ) -> Result<Completion> {
+        let start = Instant::now();
+        let (mut logits, reused_tokens) = self.prefill(prompt)?;
+        let mut sampler = Sampler::new(opts.sampling, opts.stream);
+        let mut history = prompt.to_vec();
+        let mut tokens = Vec::new();
+        let mut first_token = None;
+        let mut finish = FinishReason::Length;
+        while tokens.len() < opts.max_new_tokens {
+            let next = sampler.sample(&mut logits, &history);
+            first_token.get_or_insert_with(|| start.elapsed());
+            if opts.stop_tokens.contains(&next) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            tokens.push(next);
+            history.push(next);
+            on_token(next);
+            if tokens.len() == opts.max_new_tokens {
+                break;
+            }
+            logits = self.model.forward(&mut self.cache, &[next], &[0])?;
+        }
+        Ok(Completion {
+            tokens,
+            finish,
+            reused_tokens,
+            first_token: first_token.unwrap_or_else(|| start.elapsed()),
+            total: start.elapsed(),
+        })
+    }
+
+    /// Teacher-forced negative log-likelihood: the sum over positions `i` with
+    /// `targets[i]` of `−ln p(tokens[i] | tokens[..i])`, and how many positions were
+    /// scored (position 0 is never scored).
+    pub fn nll(&mut self, tokens: &[u32], targets: &[bool]) -> Result<(f64, u64)> {
+        ensure!(
+            tokens.len() == targets.len(),
+            "tokens and target mask differ in length"
+        );
+        let Some(first) = targets.iter().skip(1).position(|&t| t).map(|p| p + 1) else {
+            return Ok((0.0, 0));
+        };
+        let reused = self.reuse_prefix(tokens, first - 1);
+        self.stats.prompt_tokens += tokens.len() as u64;
+        self.stats.reused_tokens += reused as u64;
+        let vocab = self.model.config().vocab;
+        let (mut sum, mut count) = (0.0f64, 0u64);
+        const PIECE: usize = 64;
+        let mut pos = reused;
+        while pos < tokens.len() {
+            let end = (pos + PIECE).min(tokens.len());
+            // Logits at position p predict token p + 1.
+            let wanted: Vec<usize> = (pos..end)
+                .filter(|&p| p + 1 < tokens.len() && targets[p + 1])
+                .map(|p| p - pos)
+                .collect();
+            let logits = self
+                .model
+                .forward(&mut self.cache, &tokens[pos..end], &wanted)?;
+            for (w, row) in wanted.iter().zip(logits.chunks_exact(vocab)) {
+                let target = tokens[pos + w + 1] as usize;
+                sum += log_sum_exp(row) - row[target] as f64;
+                count += 1;
+            }
+            pos = end;
+        }
+        Ok((sum, count))
+    }
+}
