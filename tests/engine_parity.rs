@@ -3,11 +3,11 @@
 //! from the GGUF vocabulary, identical greedy continuations, close logits.
 //! Vectors: tests/data/engine/parity_*.json, made by scripts/engine/parity_reference.py.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use okla_eval::engine::loader::load;
-use okla_eval::engine::tiny::TinySpec;
-use okla_eval::gguf::FileType;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -18,14 +18,6 @@ const LOGIT_TOLERANCE: f32 = 0.3;
 /// A greedy divergence is accepted only where llama.cpp's own top-2 logits are
 /// closer than this (a near tie that the tolerated logit noise can flip).
 const NEAR_TIE: f32 = 0.3;
-
-fn fixture(spec: &TinySpec, file_type: FileType, name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    if !path.exists() {
-        spec.write_gguf(&path, file_type).unwrap();
-    }
-    path
-}
 
 fn sha256(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap();
@@ -100,10 +92,6 @@ fn check_parity(gguf: &Path, vectors: &str) {
 
 #[test]
 fn tiny_q4_k_m_matches_llama_cpp() {
-    let gguf = fixture(
-        &TinySpec::default(),
-        FileType::Q4KM,
-        "engine-tiny-seed1-q4_k_m.gguf",
-    );
+    let gguf = common::tiny_q4_k_m();
     check_parity(&gguf, "tests/data/engine/parity_tiny.json");
 }
