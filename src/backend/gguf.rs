@@ -163,7 +163,7 @@ impl Backend for GgufBackend {
         decoding: &Decoding,
         progress: Progress<'_>,
     ) -> Result<Vec<Generation>> {
-        self.last_decoding = Some(decoding.clone());
+        self.last_decoding = Some(*decoding);
         let encoded: Vec<Result<Vec<u32>>> = prompts
             .iter()
             .map(|p| self.tokenizer.encode_chat(p.messages))
