@@ -85,6 +85,52 @@ impl GgufBackend {
         &self.stop_tokens
     }
 
+    /// Answers one conversation, calling `on_text` with each new piece of text as it
+    /// is generated (for interactive chat).
+    pub fn stream_answer(
+        &mut self,
+        messages: &[crate::suite::Message],
+        decoding: &Decoding,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<Generation> {
+        let ids = self.tokenizer.encode_chat(messages)?;
+        let opts = GenerateOptions {
+            max_new_tokens: decoding.max_new_tokens as usize,
+            stop_tokens: self.stop_tokens.clone(),
+            sampling: SamplingParams::from(decoding),
+            stream: 0,
+        };
+        let start = Instant::now();
+        let tokenizer = &self.tokenizer;
+        let mut generated = Vec::new();
+        let mut shown = 0;
+        let done = self.session.generate(&ids, &opts, |t| {
+            generated.push(t);
+            // Print only complete UTF-8: a token may end inside a character.
+            if let Ok(text) = tokenizer.decode(&generated) {
+                if !text.ends_with('\u{fffd}') && text.len() > shown {
+                    on_text(&text[shown..]);
+                    shown = text.len();
+                }
+            }
+        })?;
+        let text = self.tokenizer.decode(&done.tokens)?;
+        if text.len() > shown {
+            on_text(&text[shown..]);
+        }
+        Ok(Generation {
+            text,
+            prompt_tokens: Some(ids.len() as u32),
+            completion_tokens: Some(done.tokens.len() as u32),
+            finish_reason: Some(done.finish.as_str().into()),
+            timing: Some(Timing {
+                total: start.elapsed(),
+                first_token: Some(done.first_token),
+            }),
+            error: None,
+        })
+    }
+
     fn template_note(&self) -> &'static str {
         match self.loaded.file.metadata().str("tokenizer.chat_template") {
             Ok(t) if t == LLAMA3_CHAT_TEMPLATE => "llama3 (matches the file)",
