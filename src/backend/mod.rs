@@ -5,6 +5,7 @@
 //! Implementations: [`replay`] (recorded predictions JSONL). The native GGUF engine
 //! and the OpenAI-compatible HTTP backend plug in through the same trait.
 
+pub mod gguf;
 pub mod http;
 pub mod replay;
 

@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod bench_cmd;
+mod chat_cmd;
 mod compare;
 mod data;
 mod gate;
@@ -45,10 +47,13 @@ pub enum Command {
     /// Inspect and re-quantize GGUF model files.
     #[command(subcommand)]
     Gguf(gguf_cmd::GgufCommand),
-    /// Dataset tools: statistics of chat fine-tuning data.
-    /// Dataset tools: synthetic data, lint.
+    /// Dataset tools: statistics, synthetic data, lint.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Chat with a GGUF model in the terminal (native CPU engine).
+    Chat(chat_cmd::ChatArgs),
+    /// Measure prompt and generation speed of a GGUF model (llama-bench style).
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -96,5 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Suite(cmd) => suite_cmd::run(cmd),
         Command::Gguf(cmd) => gguf_cmd::run(cmd),
         Command::Data(cmd) => data::run(cmd),
+        Command::Chat(args) => chat_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     }
 }

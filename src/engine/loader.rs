@@ -67,8 +67,8 @@ impl TensorSource for GgufFile {
 pub struct LoadedModel {
     /// The open file (metadata, tensor table).
     pub file: Arc<GgufFile>,
-    /// The runnable model.
-    pub model: Model,
+    /// The runnable model (shared with sessions).
+    pub model: Arc<Model>,
     /// The tokenizer tables from the metadata.
     pub vocab: GgufVocab,
 }
@@ -97,7 +97,11 @@ pub fn load(path: &Path, threads: usize) -> Result<LoadedModel> {
     )
     .map_err(as_input)?;
     let model = Model::new(config, weights, threads, Isa::detect()).map_err(as_input)?;
-    Ok(LoadedModel { file, model, vocab })
+    Ok(LoadedModel {
+        file,
+        model: Arc::new(model),
+        vocab,
+    })
 }
 
 fn key(e: MetadataError) -> anyhow::Error {

@@ -1,9 +1,11 @@
 //! Native CPU inference for GGUF Llama models: kernels, model graph, KV cache,
 //! sampling, generation with prefix reuse, teacher-forced loss.
 
+pub mod bench;
 pub mod config;
 pub mod kernels;
 pub mod kv_cache;
+pub mod loader;
 pub mod model;
 pub mod ops;
 pub mod rng;
@@ -14,6 +16,5 @@ pub mod tiny;
 pub mod vocab;
 pub mod weights;
 
-pub mod loader;
 #[cfg(test)]
 mod tests;

@@ -175,7 +175,8 @@ impl Model {
 
     /// Causal grouped-query attention of the batch's queries (positions `pos0..`) over
     /// layer `layer` of the cache. Queries are rounded to f16 and dotted with the f16
-    /// keys, as llama.cpp's CPU attention does.
+    /// keys, and the probabilities rounded to f16 before weighting the f16 values, as
+    /// llama.cpp's CPU attention does without flash attention.
     fn attention(&self, cache: &KvCache, layer: usize, pos0: usize, q: &[f32]) -> Vec<f32> {
         let cfg = &self.config;
         let (hd, heads) = (cfg.head_dim(), cfg.heads);
@@ -202,16 +203,13 @@ impl Model {
                 *s = (*s - max).exp();
                 sum += *s;
             }
+            // llama.cpp (without flash attention) multiplies V by the normalized
+            // probabilities converted to f16.
+            let inv_sum = 1.0 / sum;
             for (j, p) in scores.iter().enumerate() {
-                axpy_f16(
-                    self.isa,
-                    *p,
-                    &values[j * row + kv_off..j * row + kv_off + hd * 2],
-                    o,
-                );
-            }
-            for v in o.iter_mut() {
-                *v /= sum;
+                let p16 = half::f16::from_f32(p * inv_sum).to_f32();
+                let v = &values[j * row + kv_off..j * row + kv_off + hd * 2];
+                axpy_f16(self.isa, p16, v, o);
             }
         });
         out

@@ -7,6 +7,7 @@
 //! prompt shared by interleaved conversations is computed once. Outputs never depend
 //! on reuse: every position's keys and values are the same however they were batched.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
@@ -90,20 +91,20 @@ impl PrefixStats {
 
 /// A model with its live KV cache and prefix snapshots.
 #[derive(Debug)]
-pub struct Session<'m> {
-    model: &'m Model,
+pub struct Session {
+    model: Arc<Model>,
     cache: KvCache,
     snapshots: Vec<KvCache>,
     snapshot_budget: usize,
     stats: PrefixStats,
 }
 
-impl<'m> Session<'m> {
+impl Session {
     /// A fresh session keeping at most `snapshot_budget` bytes of prefix snapshots.
-    pub fn new(model: &'m Model, snapshot_budget: usize) -> Self {
+    pub fn new(model: Arc<Model>, snapshot_budget: usize) -> Self {
         Self {
-            model,
             cache: model.new_cache(),
+            model,
             snapshots: Vec::new(),
             snapshot_budget,
             stats: PrefixStats::default(),
@@ -112,7 +113,7 @@ impl<'m> Session<'m> {
 
     /// The model this session runs.
     pub fn model(&self) -> &Model {
-        self.model
+        &self.model
     }
 
     /// Prefix-reuse counters so far.

@@ -70,6 +70,14 @@ impl ChatTokenizer {
         })
     }
 
+    /// A tokenizer built elsewhere (e.g. from GGUF metadata) with a chat template.
+    pub fn from_parts(tokenizer: Tokenizer, template: Llama3Template) -> Self {
+        Self {
+            tokenizer,
+            template,
+        }
+    }
+
     /// Load `tokenizer.json` and `tokenizer_config.json` from a folder.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let tokenizer_path = dir.join("tokenizer.json");

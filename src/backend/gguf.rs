@@ -1,0 +1,268 @@
+//! The `gguf` backend: the native CPU engine ([`crate::engine`]) answering suite
+//! prompts from a GGUF file, with the Llama 3 chat template and the tokenizer stored
+//! in the file. Prompts run in token order so shared prefixes (system prompts,
+//! earlier turns) are computed once; outputs do not depend on that order.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt, Timing};
+use crate::engine::loader::{load, LoadedModel};
+use crate::engine::sampler::SamplingParams;
+use crate::engine::session::{GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
+use crate::suite::{hex, Conversation, Decoding};
+use crate::text::{ChatTokenizer, Llama3Template, EOT, LLAMA3_CHAT_TEMPLATE};
+
+/// A GGUF model served by the native engine.
+pub struct GgufBackend {
+    path: PathBuf,
+    sha256: String,
+    loaded: LoadedModel,
+    tokenizer: ChatTokenizer,
+    stop_tokens: Vec<u32>,
+    session: Session,
+    last_decoding: Option<Decoding>,
+}
+
+impl std::fmt::Debug for GgufBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufBackend")
+            .field("path", &self.path)
+            .field("model", &self.loaded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GgufBackend {
+    /// Opens `path` (hashing it for the report) and prepares `threads` worker threads.
+    pub fn open(path: &Path, threads: usize) -> Result<Self> {
+        let loaded = load(path, threads)?;
+        let sha256 = hex(&Sha256::digest(loaded.file.bytes()));
+        let vocab = &loaded.vocab;
+        let tokenizer = vocab
+            .to_tokenizer()
+            .map_err(|e| crate::error::InputError::file(path, format!("{e:#}")))?;
+        let bos_token = vocab
+            .bos
+            .and_then(|id| vocab.tokens.get(id as usize).cloned())
+            .unwrap_or_else(|| "<|begin_of_text|>".into());
+        let tokenizer = ChatTokenizer::from_parts(tokenizer, Llama3Template { bos_token });
+        let mut stop_tokens: Vec<u32> = [EOT, "<|end_of_text|>"]
+            .iter()
+            .filter_map(|t| tokenizer.token_id(t))
+            .chain(vocab.eos)
+            .collect();
+        stop_tokens.sort_unstable();
+        stop_tokens.dedup();
+        let session = Session::new(loaded.model.clone(), DEFAULT_SNAPSHOT_BUDGET);
+        Ok(Self {
+            path: path.to_path_buf(),
+            sha256,
+            loaded,
+            tokenizer,
+            stop_tokens,
+            session,
+            last_decoding: None,
+        })
+    }
+
+    /// The chat tokenizer (GGUF vocabulary + Llama 3 template).
+    pub fn tokenizer(&self) -> &ChatTokenizer {
+        &self.tokenizer
+    }
+
+    /// The engine session (prefix cache and its counters).
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// Tokens that end an answer (`<|eot_id|>`, `<|end_of_text|>`, the file's EOS).
+    pub fn stop_tokens(&self) -> &[u32] {
+        &self.stop_tokens
+    }
+
+    /// Answers one conversation, calling `on_text` with each new piece of text as it
+    /// is generated (for interactive chat).
+    pub fn stream_answer(
+        &mut self,
+        messages: &[crate::suite::Message],
+        decoding: &Decoding,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<Generation> {
+        let ids = self.tokenizer.encode_chat(messages)?;
+        let opts = GenerateOptions {
+            max_new_tokens: decoding.max_new_tokens as usize,
+            stop_tokens: self.stop_tokens.clone(),
+            sampling: SamplingParams::from(decoding),
+            stream: 0,
+        };
+        let start = Instant::now();
+        let tokenizer = &self.tokenizer;
+        let mut generated = Vec::new();
+        let mut shown = 0;
+        let done = self.session.generate(&ids, &opts, |t| {
+            generated.push(t);
+            // Print only complete UTF-8: a token may end inside a character.
+            if let Ok(text) = tokenizer.decode(&generated) {
+                if !text.ends_with('\u{fffd}') && text.len() > shown {
+                    on_text(&text[shown..]);
+                    shown = text.len();
+                }
+            }
+        })?;
+        let text = self.tokenizer.decode(&done.tokens)?;
+        if text.len() > shown {
+            on_text(&text[shown..]);
+        }
+        Ok(Generation {
+            text,
+            prompt_tokens: Some(ids.len() as u32),
+            completion_tokens: Some(done.tokens.len() as u32),
+            finish_reason: Some(done.finish.as_str().into()),
+            timing: Some(Timing {
+                total: start.elapsed(),
+                first_token: Some(done.first_token),
+            }),
+            error: None,
+        })
+    }
+
+    fn template_note(&self) -> &'static str {
+        match self.loaded.file.metadata().str("tokenizer.chat_template") {
+            Ok(t) if t == LLAMA3_CHAT_TEMPLATE => "llama3 (matches the file)",
+            Ok(_) => "llama3 (the file's own template differs and is not used)",
+            Err(_) => "llama3 (the file has none)",
+        }
+    }
+
+    fn answer(&mut self, ids: &[u32], opts: &GenerateOptions) -> Result<Generation> {
+        let start = Instant::now();
+        let done = self.session.generate(ids, opts, |_| {})?;
+        let text = self.tokenizer.decode(&done.tokens)?;
+        Ok(Generation {
+            text,
+            prompt_tokens: Some(ids.len() as u32),
+            completion_tokens: Some(done.tokens.len() as u32),
+            finish_reason: Some(done.finish.as_str().into()),
+            timing: Some(Timing {
+                total: start.elapsed(),
+                first_token: Some(done.first_token),
+            }),
+            error: None,
+        })
+    }
+}
+
+/// A stable 64-bit stream id for a case (sampled runs do not depend on prompt order).
+fn stream_of(case_id: &str) -> u64 {
+    let digest = Sha256::digest(case_id.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+impl Backend for GgufBackend {
+    fn info(&self) -> BackendInfo {
+        let model = &self.loaded.model;
+        let stats = self.session.stats();
+        let mut details = serde_json::Map::new();
+        details.insert("threads".into(), json!(model.threads()));
+        details.insert("isa".into(), json!(format!("{:?}", model.isa())));
+        details.insert("chat_template".into(), json!(self.template_note()));
+        details.insert("stop_tokens".into(), json!(self.stop_tokens));
+        if let Some(d) = &self.last_decoding {
+            details.insert(
+                "decoding".into(),
+                serde_json::to_value(d).unwrap_or(Value::Null),
+            );
+        }
+        details.insert(
+            "prefix_cache".into(),
+            json!({
+                "prompt_tokens": stats.prompt_tokens,
+                "reused_tokens": stats.reused_tokens,
+                "hit_rate": stats.hit_rate(),
+            }),
+        );
+        BackendInfo {
+            kind: "gguf".into(),
+            model: self.path.display().to_string(),
+            model_sha256: Some(self.sha256.clone()),
+            details,
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            batching: true,
+            streaming_timings: true,
+            loss: true,
+            latency: true,
+        }
+    }
+
+    fn generate(
+        &mut self,
+        prompts: &[Prompt<'_>],
+        decoding: &Decoding,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Generation>> {
+        self.last_decoding = Some(*decoding);
+        let encoded: Vec<Result<Vec<u32>>> = prompts
+            .iter()
+            .map(|p| self.tokenizer.encode_chat(p.messages))
+            .collect();
+        // Token order puts prompts that share a prefix next to each other.
+        let mut order: Vec<usize> = (0..prompts.len()).collect();
+        order.sort_by(|&a, &b| match (&encoded[a], &encoded[b]) {
+            (Ok(x), Ok(y)) => x.cmp(y).then(a.cmp(&b)),
+            _ => a.cmp(&b),
+        });
+        let mut out = vec![Generation::default(); prompts.len()];
+        for (done, &i) in order.iter().enumerate() {
+            out[i] = match &encoded[i] {
+                Err(e) => Generation {
+                    error: Some(format!("{e:#}")),
+                    ..Generation::default()
+                },
+                Ok(ids) => {
+                    let opts = GenerateOptions {
+                        max_new_tokens: decoding.max_new_tokens as usize,
+                        stop_tokens: self.stop_tokens.clone(),
+                        sampling: SamplingParams::from(decoding),
+                        stream: stream_of(prompts[i].case_id),
+                    };
+                    self.answer(ids, &opts).unwrap_or_else(|e| Generation {
+                        error: Some(format!("{e:#}")),
+                        ..Generation::default()
+                    })
+                }
+            };
+            progress(done + 1);
+        }
+        Ok(out)
+    }
+
+    fn eval_loss(&mut self, conversations: &[Conversation]) -> Result<Option<LossReport>> {
+        let (mut sum, mut tokens) = (0.0f64, 0u64);
+        for (i, conv) in conversations.iter().enumerate() {
+            let enc = self
+                .tokenizer
+                .encode_chat_with_assistant_mask(&conv.messages)
+                .with_context(|| format!("conversation {} (line {})", i + 1, conv.line))?;
+            let (s, n) = self.session.nll(&enc.ids, &enc.assistant_mask())?;
+            sum += s;
+            tokens += n;
+        }
+        Ok(Some(LossReport {
+            mean_nll: if tokens == 0 {
+                0.0
+            } else {
+                sum / tokens as f64
+            },
+            tokens,
+        }))
+    }
+}

@@ -1,0 +1,76 @@
+//! `okla-eval bench MODEL.gguf`: prompt-processing and generation speed (llama-bench style).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use crate::engine::bench::{render_csv, render_json, render_table, run_bench, BenchPlan};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    /// Markdown table.
+    Table,
+    /// JSON report.
+    Json,
+    /// CSV rows.
+    Csv,
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The GGUF model.
+    pub model: PathBuf,
+    /// Thread counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub threads: Vec<usize>,
+    /// Prompt tokens of the pp test (0 skips it).
+    #[arg(long = "n-prompt", short = 'p', default_value_t = 512)]
+    pub n_prompt: usize,
+    /// Generated tokens of the tg test (0 skips it).
+    #[arg(long = "n-gen", short = 'n', default_value_t = 128)]
+    pub n_gen: usize,
+    /// Timed repetitions per test.
+    #[arg(long, short = 'r', default_value_t = 5)]
+    pub repetitions: usize,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: BenchFormat,
+    /// Also write the report to this file (format from `--output`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Run the benchmark and print the report.
+pub fn run(args: BenchArgs) -> Result<u8> {
+    if args.threads.contains(&0) {
+        return Err(crate::error::InputError::usage("--threads values must be at least 1").into());
+    }
+    let plan = BenchPlan {
+        threads: args.threads.clone(),
+        n_prompt: args.n_prompt,
+        n_gen: args.n_gen,
+        repetitions: args.repetitions,
+    };
+    let bar = indicatif::ProgressBar::new((plan.threads.len() * 2) as u64);
+    let report = run_bench(&args.model, &plan, &|row| {
+        bar.set_message(format!(
+            "{} threads {}: {:.2} t/s",
+            row.n_threads, row.test, row.avg_ts
+        ));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    let text = match args.output {
+        BenchFormat::Table => render_table(&report),
+        BenchFormat::Json => render_json(&report),
+        BenchFormat::Csv => render_csv(&report)?,
+    };
+    print!("{text}");
+    if let Some(out) = &args.out {
+        crate::atomic::write_atomic(out, text.as_bytes())?;
+    }
+    Ok(0)
+}

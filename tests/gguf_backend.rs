@@ -1,0 +1,122 @@
+//! The `gguf` backend end to end on the tiny GGUF: deterministic answers that do not
+//! depend on prompt order, prefix reuse across prompts, teacher-forced loss.
+
+mod common;
+
+use okla_eval::backend::gguf::GgufBackend;
+use okla_eval::backend::{Backend, Prompt};
+use okla_eval::suite::{Conversation, Decoding, Message, Role};
+
+fn msg(role: Role, content: &str) -> Message {
+    Message {
+        role,
+        content: content.into(),
+    }
+}
+
+fn conversations() -> Vec<Vec<Message>> {
+    let system = msg(
+        Role::System,
+        "Eres el asistente de OKLA. VEHÍCULO EN CONTEXTO: Toyota RAV4 2021, RD$2,850,000. Responde en JSON.",
+    );
+    vec![
+        vec![system.clone(), msg(Role::User, "klk, ¿cuánto cuesta?")],
+        vec![system.clone(), msg(Role::User, "¿Tienen financiamiento?")],
+        vec![
+            system,
+            msg(Role::User, "klk, ¿cuánto cuesta?"),
+            msg(Role::Assistant, "{\"response\":\"RD$2,850,000\",\"intent\":\"VehiclePrice\",\"confidence\":0.9,\"isFallback\":false}"),
+            msg(Role::User, "¿Y el inicial?"),
+        ],
+    ]
+}
+
+fn decoding(max_new_tokens: u32) -> Decoding {
+    Decoding {
+        max_new_tokens,
+        ..Decoding::default()
+    }
+}
+
+#[test]
+fn answers_are_deterministic_order_independent_and_reuse_prefixes() {
+    let convs = conversations();
+    let ids = ["a", "b", "c"];
+    let prompts: Vec<Prompt<'_>> = convs
+        .iter()
+        .zip(ids)
+        .map(|(m, id)| Prompt {
+            case_id: id,
+            messages: m,
+        })
+        .collect();
+    let mut backend = GgufBackend::open(&common::tiny_q4_k_m(), 2).unwrap();
+    let first = backend.generate(&prompts, &decoding(12), &|_| {}).unwrap();
+    for g in &first {
+        assert!(g.error.is_none(), "{g:?}");
+        assert!(g.completion_tokens.unwrap() <= 12);
+        assert!(matches!(
+            g.finish_reason.as_deref(),
+            Some("stop" | "length")
+        ));
+    }
+    let info = backend.info();
+    assert_eq!(info.kind, "gguf");
+    assert_eq!(info.model_sha256.as_ref().unwrap().len(), 64);
+    let hit_rate = info.details["prefix_cache"]["hit_rate"].as_f64().unwrap();
+    assert!(
+        hit_rate > 0.3,
+        "shared system prompts are reused: {hit_rate}"
+    );
+
+    let mut fresh = GgufBackend::open(&common::tiny_q4_k_m(), 1).unwrap();
+    let reversed: Vec<Prompt<'_>> = prompts.iter().rev().copied().collect();
+    let second = fresh.generate(&reversed, &decoding(12), &|_| {}).unwrap();
+    let texts = |gs: &[okla_eval::backend::Generation]| {
+        gs.iter().map(|g| g.text.clone()).collect::<Vec<_>>()
+    };
+    let mut expected = texts(&first);
+    expected.reverse();
+    assert_eq!(
+        texts(&second),
+        expected,
+        "same answers whatever the order and thread count"
+    );
+}
+
+#[test]
+fn sampled_decoding_is_seeded() {
+    let convs = conversations();
+    let prompts = [Prompt {
+        case_id: "a",
+        messages: &convs[0],
+    }];
+    let production = Decoding {
+        max_new_tokens: 10,
+        ..Decoding::production()
+    };
+    let mut backend = GgufBackend::open(&common::tiny_q4_k_m(), 2).unwrap();
+    let a = backend.generate(&prompts, &production, &|_| {}).unwrap();
+    let b = backend.generate(&prompts, &production, &|_| {}).unwrap();
+    assert_eq!(a[0].text, b[0].text);
+    let other_seed = Decoding {
+        seed: 7,
+        ..production
+    };
+    let c = backend.generate(&prompts, &other_seed, &|_| {}).unwrap();
+    assert_ne!(a[0].text, c[0].text, "a different seed samples differently");
+}
+
+#[test]
+fn eval_loss_scores_assistant_tokens() {
+    let convs: Vec<Conversation> = conversations()
+        .into_iter()
+        .map(|messages| Conversation { messages, line: 0 })
+        .collect();
+    let mut backend = GgufBackend::open(&common::tiny_q4_k_m(), 2).unwrap();
+    let loss = backend.eval_loss(&convs).unwrap().unwrap();
+    // Only the third conversation has an assistant turn: its content and <|eot_id|>.
+    assert!(loss.tokens > 10 && loss.tokens < 60, "{loss:?}");
+    // A random model over 128k tokens: loss near ln(128256) ≈ 11.8, far above 0.
+    assert!(loss.mean_nll > 3.0 && loss.mean_nll.is_finite(), "{loss:?}");
+}
