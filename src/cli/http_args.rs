@@ -18,9 +18,6 @@ pub struct HttpArgs {
     /// Server URL: http://host:port, …/v1 or the full …/v1/chat/completions.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
-    /// The `model` field of each request (default: the server's only listed model).
-    #[arg(long, value_name = "NAME")]
-    pub model: Option<String>,
     /// Environment variable holding an API key, sent as a bearer token.
     #[arg(long, value_name = "VAR")]
     pub api_key_env: Option<String>,
@@ -49,11 +46,13 @@ pub struct HttpArgs {
 }
 
 impl HttpArgs {
-    /// The backend options for a run whose suite schema is `schema`, journaling into
+    /// The backend options for a run whose suite schema is `schema`, asking the server for
+    /// `model` (`gate --model`; default: the server's only listed model) and journaling into
     /// `journal` (the run folder's `partial.jsonl`) when given. Bad values are input errors.
     pub fn to_options(
         &self,
         schema: &Value,
+        model: Option<&str>,
         journal: Option<&Path>,
     ) -> Result<HttpOptions, InputError> {
         let url = self
@@ -68,7 +67,7 @@ impl HttpArgs {
         }
         Ok(HttpOptions {
             endpoint: Endpoint::parse(url)?,
-            model: self.model.clone(),
+            model: model.map(String::from),
             api_key: self
                 .api_key_env
                 .as_deref()
@@ -114,8 +113,13 @@ mod tests {
         ])
         .unwrap();
         let o = args
-            .to_options(&schema, Some(Path::new("run/partial.jsonl")))
+            .to_options(
+                &schema,
+                Some("okla-q4"),
+                Some(Path::new("run/partial.jsonl")),
+            )
             .unwrap();
+        assert_eq!(o.model.as_deref(), Some("okla-q4"));
         assert_eq!(o.concurrency, 4);
         assert_eq!(o.retries, 3);
         assert_eq!(o.timeout, Duration::from_secs(300));
@@ -133,7 +137,7 @@ mod tests {
             "json-object",
         ])
         .unwrap();
-        let o = args.to_options(&schema, None).unwrap();
+        let o = args.to_options(&schema, None, None).unwrap();
         assert_eq!(
             o.response_format.unwrap().style,
             ResponseFormatStyle::JsonObject
@@ -145,11 +149,14 @@ mod tests {
     fn bad_values_are_rejected() {
         assert!(parse(&["--concurrency", "0"]).is_err());
         let schema = json!({});
-        let missing = parse(&[]).unwrap().to_options(&schema, None).unwrap_err();
+        let missing = parse(&[])
+            .unwrap()
+            .to_options(&schema, None, None)
+            .unwrap_err();
         assert!(missing.message.contains("--endpoint"));
         let zero = parse(&["--endpoint", "http://h:1", "--timeout-s", "0"]).unwrap();
         assert!(zero
-            .to_options(&schema, None)
+            .to_options(&schema, None, None)
             .unwrap_err()
             .message
             .contains("--timeout-s"));
@@ -161,7 +168,7 @@ mod tests {
         ])
         .unwrap();
         assert!(unset
-            .to_options(&schema, None)
+            .to_options(&schema, None, None)
             .unwrap_err()
             .message
             .contains("OKLA_EVAL_TEST_UNSET_KEY"));

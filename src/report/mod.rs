@@ -37,15 +37,14 @@ pub const JUNIT_XML: &str = "junit.xml";
 /// Markdown for a CI step summary.
 pub const SUMMARY_MD: &str = "summary.md";
 
-/// The default run folder name: `<utc-time>-<first 12 hex of the model sha256>`.
-pub fn run_dir_name(run: &Run) -> String {
-    let stamp: String = run
-        .meta
-        .started_at
+/// The default run folder name: `<utc-time>-<first 12 hex of the model sha256>`
+/// (e.g. `20261125T093512Z-3fa2b1c09d1e`).
+pub fn run_dir_name(started_at: &str, model_sha256: Option<&str>) -> String {
+    let stamp: String = started_at
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    let hash = run.meta.backend.model_sha256.as_deref().unwrap_or("nohash");
+    let hash = model_sha256.unwrap_or("nohash");
     format!("{stamp}-{}", &hash[..hash.len().min(12)])
 }
 
