@@ -12,6 +12,7 @@ mod metadata;
 pub mod quantize;
 mod reader;
 mod recipe;
+pub mod synthetic;
 mod tensor;
 mod value;
 mod writer;
