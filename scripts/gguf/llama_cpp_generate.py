@@ -15,7 +15,7 @@ def main() -> None:
     prompt = sys.argv[2] if len(sys.argv) > 2 else "The capital of France is"
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     llm = Llama(model_path=path, n_ctx=256, n_threads=2, verbose=False, seed=0)
-    print(f"loaded {path}: {llm.n_vocab()} tokens in vocab, {llm.model.n_params() if hasattr(llm.model, 'n_params') else '?'} params")
+    print(f"loaded {path}: {llm.n_vocab()} tokens in vocab")
     out = llm.create_completion(prompt, max_tokens=n, temperature=0.0, top_k=1)
     text = out["choices"][0]["text"]
     usage = out["usage"]
