@@ -5,6 +5,7 @@
 mod compare;
 mod data;
 mod gate;
+mod gguf_cmd;
 mod suite_cmd;
 
 use std::process::ExitCode;
@@ -39,13 +40,18 @@ pub enum Command {
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Inspect and re-quantize GGUF model files.
+    #[command(subcommand)]
+    Gguf(gguf_cmd::GgufCommand),
     /// Dataset tools: statistics of chat fine-tuning data.
+    /// Dataset tools: synthetic data, lint.
     #[command(subcommand)]
     Data(data::DataCommand),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -70,12 +76,23 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Die quietly when stdout is a closed pipe (`okla-eval ... | head`), as Unix tools do,
+/// instead of panicking inside `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Gate(args) => gate::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        Command::Gguf(cmd) => gguf_cmd::run(cmd),
         Command::Data(cmd) => data::run(cmd),
     }
 }
