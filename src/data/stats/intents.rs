@@ -1,10 +1,13 @@
 //! The intent distribution: the `intent` field of each assistant turn's JSON, with
-//! the intents too rare to learn from flagged.
+//! the intents too rare to learn from flagged, labels outside the 24 OKLA intents
+//! marked unknown, and the OKLA intents that never occur listed as missing.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::data::intent::Intent;
 
 /// An intent is flagged rare when its count is under this fraction of the mean count.
 pub const RARE_FRACTION: f64 = 0.3;
@@ -18,6 +21,8 @@ pub struct IntentStats {
     pub mean: f64,
     /// Assistant turns whose content is not a JSON object with a string `intent`.
     pub without_intent: usize,
+    /// OKLA intents that no assistant turn carries.
+    pub missing: Vec<String>,
 }
 
 /// One intent's count.
@@ -29,6 +34,8 @@ pub struct IntentCount {
     pub count: usize,
     /// True when `count` is under [`RARE_FRACTION`] of the mean count.
     pub rare: bool,
+    /// True when the label is one of the 24 OKLA intents.
+    pub known: bool,
 }
 
 /// The `intent` of an assistant turn, if its content is a JSON object with a string one.
@@ -62,16 +69,24 @@ impl IntentStats {
         let mut counts: Vec<IntentCount> = by_name
             .into_iter()
             .map(|(intent, count)| IntentCount {
+                known: Intent::parse(&intent).is_some(),
                 intent,
                 count,
                 rare: (count as f64) < RARE_FRACTION * mean,
             })
+            .collect();
+        let missing = Intent::ALL
+            .iter()
+            .map(|i| i.name())
+            .filter(|name| !counts.iter().any(|c| c.intent == *name))
+            .map(str::to_string)
             .collect();
         counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.intent.cmp(&b.intent)));
         Self {
             counts,
             mean,
             without_intent,
+            missing,
         }
     }
 }
@@ -93,21 +108,27 @@ mod tests {
 
     #[test]
     fn flags_intents_under_30_percent_of_the_mean() {
-        let mut turns = vec![Some("A".to_string()); 10];
-        turns.extend(vec![Some("B".to_string()); 10]);
-        turns.push(Some("C".to_string()));
+        let mut turns = vec![Some("Greeting".to_string()); 10];
+        turns.extend(vec![Some("Bogus".to_string()); 10]);
+        turns.push(Some("Farewell".to_string()));
         turns.push(None);
         let s = IntentStats::tally(turns);
         assert_eq!(s.mean, 7.0);
         assert_eq!(s.without_intent, 1);
-        let shown: Vec<(&str, usize, bool)> = s
+        let shown: Vec<(&str, usize, bool, bool)> = s
             .counts
             .iter()
-            .map(|c| (c.intent.as_str(), c.count, c.rare))
+            .map(|c| (c.intent.as_str(), c.count, c.rare, c.known))
             .collect();
         assert_eq!(
             shown,
-            vec![("A", 10, false), ("B", 10, false), ("C", 1, true)]
+            vec![
+                ("Bogus", 10, false, false),
+                ("Greeting", 10, false, true),
+                ("Farewell", 1, true, true)
+            ]
         );
+        assert_eq!(s.missing.len(), 22);
+        assert!(!s.missing.iter().any(|m| m == "Greeting" || m == "Farewell"));
     }
 }

@@ -72,7 +72,12 @@ fn write_report(out: &mut String, s: &DataStats) -> std::fmt::Result {
         .unwrap_or(0)
         .max(11);
     for c in &i.counts {
-        let flag = if c.rare { "  RARE" } else { "" };
+        let flag = match (c.rare, c.known) {
+            (true, true) => "  RARE",
+            (true, false) => "  RARE, not an OKLA intent",
+            (false, false) => "  not an OKLA intent",
+            (false, true) => "",
+        };
         writeln!(
             out,
             "  {:<width$}  {:>6}  {}{flag}",
@@ -83,6 +88,14 @@ fn write_report(out: &mut String, s: &DataStats) -> std::fmt::Result {
     }
     if i.without_intent > 0 {
         writeln!(out, "  {:<width$}  {:>6}", "(no intent)", i.without_intent)?;
+    }
+    if !i.missing.is_empty() {
+        writeln!(
+            out,
+            "  missing OKLA intents ({}): {}",
+            i.missing.len(),
+            i.missing.join(", ")
+        )?;
     }
 
     writeln!(
