@@ -1,4 +1,6 @@
 //! Shared test fixtures: tiny GGUF models written once per target folder.
+// Each test crate that includes this module uses only some of the fixtures.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
