@@ -12,8 +12,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Largest allowed difference between our logits and llama.cpp's, for the top-8 ids
-/// of every compared step (logits have a standard deviation of about 4). Most steps
-/// agree to 1e-5; a few positions differ by up to ~0.2 (see the report).
+/// of every compared step (logits have a standard deviation of about 4). Most
+/// positions agree to 1e-5; a few differ by up to ~0.2 — the size by which llama.cpp
+/// differs from itself between batched and token-by-token evaluation of the same
+/// prompt (0.22 measured on case 0's first 48 tokens).
 const LOGIT_TOLERANCE: f32 = 0.3;
 /// A greedy divergence is accepted only where llama.cpp's own top-2 logits are
 /// closer than this (a near tie that the tolerated logit noise can flip).
@@ -88,6 +90,16 @@ fn check_parity(gguf: &Path, vectors: &str) {
         worst <= LOGIT_TOLERANCE,
         "max logit difference {worst} > {LOGIT_TOLERANCE}"
     );
+}
+
+#[test]
+fn mid_q4_k_m_matches_llama_cpp() {
+    let path = "tests/data/engine/parity_mid.json";
+    if !Path::new(path).exists() {
+        eprintln!("skipping: {path} not generated yet (scripts/engine/parity_reference.py)");
+        return;
+    }
+    check_parity(&common::mid_q4_k_m(), path);
 }
 
 #[test]

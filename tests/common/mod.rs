@@ -1,4 +1,6 @@
 //! Shared test fixtures: tiny GGUF models written once per target folder.
+// Each test crate that includes this module uses only some of the fixtures.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,27 @@ pub fn tiny_q4_k_m() -> PathBuf {
         TinySpec::default()
             .write_gguf(&path, FileType::Q4KM)
             .unwrap();
+    }
+    path
+}
+
+/// The mid-size parity model: dim 512, 8 layers, 8 heads (2 key/value heads), ff 1536,
+/// seed 2, Q4_K_M (`okla-eval gguf tiny --seed 2 --dim 512 --layers 8 --heads 8
+/// --kv-heads 2 --ff 1536`).
+pub fn mid_q4_k_m() -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("engine-mid-seed2-q4_k_m.gguf");
+    if !path.exists() {
+        TinySpec {
+            dim: 512,
+            layers: 8,
+            heads: 8,
+            kv_heads: 2,
+            ff: 1536,
+            seed: 2,
+            ..TinySpec::default()
+        }
+        .write_gguf(&path, FileType::Q4KM)
+        .unwrap();
     }
     path
 }
