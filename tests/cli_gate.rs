@@ -217,3 +217,25 @@ fn golden_compare_catches_an_injected_regression() {
         .stdout(predicate::str::contains("cases flipped pass → fail"));
     okla().arg("compare").arg(&good).arg(&bad).assert().code(1);
 }
+
+#[test]
+fn readme_main_command_passes_and_matches_its_golden_snapshot() {
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("run");
+    okla()
+        .env("NO_COLOR", "1")
+        .args(["gate", "--run-dir"])
+        .arg(&run)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("replaying the suite's example predictions"))
+        .stdout(predicate::str::contains("GATE PASS"));
+    okla()
+        .arg("compare")
+        .arg(&run)
+        .args(["--golden", "golden/okla-example.json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no regression"))
+        .stdout(predicate::str::contains("warning").not());
+}

@@ -47,7 +47,7 @@ pub fn render_terminal(run: &Run, style: Style) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<20} {:>9}  {:<18} {:>6}  {:<30} verdict",
+        "{:<20} {:>9}  {:<18} {:>6}  {:<32} verdict",
         "metric", "value", "95% CI", "n", "rule"
     );
     for v in &run.gate.verdicts {
@@ -61,7 +61,7 @@ pub fn render_terminal(run: &Run, style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<20} {:>9}  {:<18} {:>6}  {:<30} {}",
+            "{:<20} {:>9}  {:<18} {:>6}  {:<32} {}",
             v.metric,
             format::value(&v.metric, v.value),
             format::interval(&v.metric, v.ci95),
