@@ -228,7 +228,9 @@ fn readme_main_command_passes_and_matches_its_golden_snapshot() {
         .arg(&run)
         .assert()
         .code(0)
-        .stderr(predicate::str::contains("replaying the suite's example predictions"))
+        .stderr(predicate::str::contains(
+            "replaying the suite's example predictions",
+        ))
         .stdout(predicate::str::contains("GATE PASS"));
     okla()
         .arg("compare")

@@ -17,10 +17,9 @@ use crate::backend::{
     Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt,
 };
 use crate::error::{InputError, InputErrors};
+use crate::report::PREDICTIONS_JSONL as PREDICTIONS_FILE;
 use crate::suite::{Conversation, Decoding};
 
-/// The predictions a finished run writes.
-pub const PREDICTIONS_FILE: &str = "predictions.jsonl";
 /// The journal a run appends to as cases finish.
 pub const JOURNAL_FILE: &str = "partial.jsonl";
 
