@@ -93,45 +93,24 @@ fn parse_prediction(
     let obj = value
         .as_object()
         .ok_or_else(|| InputError::at(path, line, None, "expected a JSON object"))?;
-    let pick = |keys: &[&'static str]| keys.iter().find_map(|k| obj.get(*k).map(|v| (*k, v)));
-    let id = match pick(&ID_KEYS) {
-        Some((_, Value::String(s))) => s.clone(),
-        Some((k, _)) => {
-            return Err(InputError::at(
-                path,
-                line,
-                Some(k.into()),
-                "expected a string",
-            ))
-        }
-        None => {
-            return Err(InputError::at(
-                path,
-                line,
-                Some("id".into()),
-                "missing field",
-            ))
-        }
+    let string_field = |keys: &[&'static str], missing: &str| match keys
+        .iter()
+        .find_map(|k| obj.get(*k).map(|v| (*k, v)))
+    {
+        Some((_, Value::String(s))) => Ok(s.clone()),
+        Some((k, _)) => Err(InputError::at(
+            path,
+            line,
+            Some(k.into()),
+            "expected a string",
+        )),
+        None => Err(InputError::at(path, line, Some(keys[0].into()), missing)),
     };
-    let text = match pick(&OUTPUT_KEYS) {
-        Some((_, Value::String(s))) => s.clone(),
-        Some((k, _)) => {
-            return Err(InputError::at(
-                path,
-                line,
-                Some(k.into()),
-                "expected a string",
-            ))
-        }
-        None => {
-            return Err(InputError::at(
-                path,
-                line,
-                Some("output".into()),
-                "missing field (also accepted: text, prediction)",
-            ))
-        }
-    };
+    let id = string_field(&ID_KEYS, "missing field")?;
+    let text = string_field(
+        &OUTPUT_KEYS,
+        "missing field (also accepted: text, prediction)",
+    )?;
     let tokens = |k: &str| obj.get(k).and_then(Value::as_u64).map(|n| n as u32);
     Ok((
         id,
