@@ -546,3 +546,34 @@ fn an_api_key_from_the_environment_opens_a_protected_server() {
     assert_eq!(out[0].error, None);
     assert_eq!(out[0].completion_tokens, Some(2));
 }
+
+#[test]
+fn gate_scores_a_suite_through_the_http_backend() {
+    let assets = require!(assets());
+    let server = shared_server(&assets);
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("run");
+    assert_cmd::Command::cargo_bin("okla-eval")
+        .unwrap()
+        .args([
+            "gate",
+            "--suite",
+            "tests/fixtures/mini",
+            "--endpoint",
+            &server.url,
+        ])
+        .args(["--max-new-tokens", "8", "--concurrency", "2", "--run-dir"])
+        .arg(&run)
+        .assert()
+        .code(1); // random weights never answer in JSON: the gate fails
+    let report = okla_eval::report::read_report(&run).unwrap();
+    assert_eq!(report.meta.backend.kind, "http");
+    assert_eq!(report.meta.decoding.max_new_tokens, 8);
+    assert_eq!(report.summary.cases, 6);
+    assert!(report.summary.value("latency_mean_s").unwrap() > 0.0);
+    assert!(report.summary.value("tokens_per_s").unwrap() > 0.0);
+    assert!(
+        run.join(JOURNAL_FILE).is_file(),
+        "answers were journaled as they came"
+    );
+}

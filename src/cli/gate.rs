@@ -71,6 +71,9 @@ pub struct GateArgs {
     /// Decoding settings: the suite's (greedy, for gating) or OKLA production sampling.
     #[arg(long, value_enum, default_value_t = DecodingPreset::Suite)]
     pub decoding: DecodingPreset,
+    /// Cap the new tokens per answer (default: the suite's `max_new_tokens`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_new_tokens: Option<u32>,
     /// Override a threshold: METRIC=min:VALUE[:IDEAL][:critical] or METRIC=max:... (repeatable).
     #[arg(long = "threshold", value_name = "RULE")]
     pub thresholds: Vec<String>,
@@ -94,16 +97,18 @@ pub fn run(args: GateArgs) -> Result<u8> {
     let suite = Suite::load(&args.suite)?;
     let started_at = now_rfc3339();
     let (mut backend, dir) = open_backend(&args, &suite, &started_at)?;
+    let suite_decoding = suite.manifest.decoding;
+    let decoding = Decoding {
+        max_new_tokens: args.max_new_tokens.unwrap_or(suite_decoding.max_new_tokens),
+        ..match args.decoding {
+            DecodingPreset::Suite => suite_decoding,
+            DecodingPreset::Production => Decoding::production(),
+        }
+    };
     let options = RunOptions {
         max_cases: args.max_cases,
         threshold_overrides,
-        decoding: match args.decoding {
-            DecodingPreset::Suite => None,
-            DecodingPreset::Production => Some(Decoding {
-                max_new_tokens: suite.manifest.decoding.max_new_tokens,
-                ..Decoding::production()
-            }),
-        },
+        decoding: Some(decoding),
         skip_loss: args.skip_loss,
     };
     let mut run = run_suite(&suite, backend.as_mut(), &options)?;
