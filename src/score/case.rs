@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::checks::{CheckResults, Checks};
 use super::classify::{classify, FailureClass};
+use super::field_probe::string_field;
 use super::fields::{field_problems, required_fields, RequiredField};
 use crate::backend::Generation;
 use crate::suite::{Case, Suite};
@@ -219,10 +220,6 @@ impl Scorer {
     }
 
     fn intent_of_reference(&self, reference: &str) -> Option<String> {
-        self.intent_field.as_ref()?;
-        match serde_json::from_str::<Value>(reference.trim()) {
-            Ok(Value::Object(o)) => self.intent_of(&o),
-            _ => None,
-        }
+        string_field(reference, self.intent_field.as_deref()?)
     }
 }

@@ -4,6 +4,7 @@ mod aggregate;
 mod case;
 mod checks;
 mod classify;
+mod field_probe;
 mod fields;
 mod stats;
 
