@@ -12,3 +12,5 @@ pub mod cli;
 pub mod error;
 pub mod gate;
 pub mod suite;
+#[cfg(feature = "train")]
+pub mod train;
