@@ -12,5 +12,6 @@ pub mod cli;
 pub mod error;
 pub mod gate;
 pub mod suite;
+pub mod text;
 #[cfg(feature = "train")]
 pub mod train;
