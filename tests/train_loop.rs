@@ -4,59 +4,79 @@
 #![cfg(feature = "train")]
 
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
-use anyhow::Result;
-use okla_eval::suite::{Message, Role};
+use okla_eval::suite::{Conversation, Message, Role};
+use okla_eval::text::{ChatTokenizer, EOT};
 use okla_eval::train::adapter::{load_adapter, ADAPTER_WEIGHTS};
 use okla_eval::train::config::LlamaConfig;
-use okla_eval::train::data::{encode_all, ChatEncoder, Example};
+use okla_eval::train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_eval::train::lora::LoraSettings;
-use okla_eval::train::model::{Llama, Method};
+use okla_eval::train::model::{Llama, Method, IGNORE_INDEX};
 use okla_eval::train::recipe::{Recipe, RecipeFields};
 use okla_eval::train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
 
-/// Test fixture: a byte-level tokenizer with the Llama 3 template's structure
-/// (begin, header start/end, end of turn as ids 256..=259). Production training
-/// uses the model's own tokenizer and chat template from `src/text`.
-struct ByteChat;
-const BEGIN: u32 = 256;
-const HEADER_START: u32 = 257;
-const HEADER_END: u32 = 258;
-const EOT: u32 = 259;
-const VOCAB: i64 = 260;
+/// The real Llama 3 tokenizer and chat template (bundled, `src/text`), with the
+/// ids the tests use renumbered densely so that a tiny model has a tiny vocabulary.
+struct Corpus {
+    tokenizer: ChatTokenizer,
+    examples: Vec<Example>,
+    /// dense id → Llama 3 id
+    vocab: Vec<i64>,
+}
 
-impl ChatEncoder for ByteChat {
-    fn encode_chat(&self, messages: &[Message]) -> Result<(Vec<u32>, Vec<bool>)> {
-        let mut ids = vec![BEGIN];
-        let mut mask = vec![false];
-        for m in messages {
-            let assistant = m.role == Role::Assistant;
-            ids.push(HEADER_START);
-            ids.extend(m.role.as_str().bytes().map(u32::from));
-            ids.push(HEADER_END);
-            ids.extend(b"\n\n".iter().map(|&b| u32::from(b)));
-            mask.resize(ids.len(), false);
-            ids.extend(m.content.bytes().map(u32::from));
-            ids.push(EOT);
-            mask.resize(ids.len(), assistant);
+impl Corpus {
+    fn okla() -> Self {
+        let tokenizer = ChatTokenizer::llama3().unwrap();
+        let convs: Vec<Conversation> = OKLA
+            .iter()
+            .enumerate()
+            .map(|(i, (u, a))| Conversation { messages: chat(u, a), line: i + 1 })
+            .collect();
+        let mut examples = encode_all(&convs, &tokenizer).unwrap();
+        let mut vocab: Vec<i64> = examples.iter().flat_map(|e| e.ids.iter().copied()).collect();
+        vocab.sort_unstable();
+        vocab.dedup();
+        let dense: HashMap<i64, i64> = vocab.iter().enumerate().map(|(i, &id)| (id, i as i64)).collect();
+        for e in &mut examples {
+            e.ids.iter_mut().for_each(|t| *t = dense[t]);
+            e.labels.iter_mut().filter(|l| **l != IGNORE_INDEX).for_each(|l| *l = dense[l]);
         }
-        Ok((ids, mask))
+        Self { tokenizer, examples, vocab }
+    }
+
+    fn dense(&self, id: u32) -> i64 {
+        self.vocab.binary_search(&i64::from(id)).unwrap() as i64
+    }
+
+    fn eot(&self) -> i64 {
+        self.dense(self.tokenizer.token_id(EOT).unwrap())
     }
 }
 
-fn tiny_config() -> LlamaConfig {
+/// torch's RNG is process-global: tests that seed it run one at a time.
+static TORCH_RNG: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    // one intra-op thread: these models are tiny, and OpenMP's spinning threads
+    // only slow a loaded 2-core CI machine down
+    tch::set_num_threads(1);
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn tiny_config(vocab: usize) -> LlamaConfig {
     serde_json::from_value(serde_json::json!({
-        "vocab_size": VOCAB, "hidden_size": 64, "intermediate_size": 128,
+        "vocab_size": vocab, "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
         "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 512
     }))
     .unwrap()
 }
 
-fn tiny_model(method: Method, lora: &LoraSettings, seed: i64) -> Llama {
+fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> Llama {
     tch::manual_seed(seed);
-    let cfg = tiny_config();
+    let cfg = tiny_config(corpus.vocab.len());
     let weights = Llama::random_weights(&cfg);
     Llama::from_weights(cfg, weights, method, lora, Kind::Float, Device::Cpu).unwrap()
 }
@@ -76,15 +96,6 @@ const OKLA: [(&str, &str); 4] = [
     ("bye", r#"{"response":"Tato, a la orden!","intent":"Farewell","confidence":0.95,"isFallback":false}"#),
 ];
 
-fn okla_examples() -> Vec<Example> {
-    let convs: Vec<okla_eval::suite::Conversation> = OKLA
-        .iter()
-        .enumerate()
-        .map(|(i, (u, a))| okla_eval::suite::Conversation { messages: chat(u, a), line: i + 1 })
-        .collect();
-    encode_all(&convs, &ByteChat).unwrap()
-}
-
 fn recipe(dir: &std::path::Path, f: RecipeFields) -> Recipe {
     let base = RecipeFields {
         output_dir: Some(dir.to_path_buf()),
@@ -98,10 +109,14 @@ fn recipe(dir: &std::path::Path, f: RecipeFields) -> Recipe {
 
 #[test]
 fn masking_covers_assistant_content_and_its_end_of_turn_only() {
-    let (ids, mask) = ByteChat.encode_chat(&chat("hola", "{}")).unwrap();
+    let tokenizer = ChatTokenizer::llama3().unwrap();
+    let (ids, mask) = tokenizer.encode_for_training(&chat("hola", "{\"intent\":\"Greeting\"}")).unwrap();
     let e = Example::from_mask(&ids, &mask).unwrap();
-    let labelled: Vec<i64> = e.labels.iter().copied().filter(|&l| l >= 0).collect();
-    assert_eq!(labelled, vec![b'{' as i64, b'}' as i64, EOT as i64]);
+    let labelled: Vec<u32> = e.labels.iter().filter(|&&l| l >= 0).map(|&l| l as u32).collect();
+    assert_eq!(tokenizer.decode(&labelled).unwrap(), "{\"intent\":\"Greeting\"}<|eot_id|>");
+    // the assistant header before the answer and the trailing generation prompt carry no label
+    let last_label = e.labels.iter().rposition(|&l| l >= 0).unwrap();
+    assert_eq!(e.ids[last_label], i64::from(tokenizer.token_id(EOT).unwrap()));
 }
 
 fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
@@ -110,14 +125,16 @@ fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
 
 #[test]
 fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
+    let _rng = serial();
     let lora = LoraSettings { dropout: 0.1, ..LoraSettings::default() };
-    let ex = okla_examples();
-    let batch = okla_eval::train::data::collate(&[&ex[0], &ex[1]], 0, Device::Cpu);
+    let corpus = Corpus::okla();
+    let ex = &corpus.examples;
+    let batch = collate(&[&ex[0], &ex[1]], 0, Device::Cpu);
     let run = |ckpt: bool| {
-        let model = tiny_model(Method::Qlora, &lora, 7);
+        let model = tiny_model(&corpus, Method::Qlora, &lora, 7);
         // make B non-zero so that gradients reach A too
         for (_, t) in model.adapters() {
-            tch::no_grad(|| t.shallow_clone().normal_(0.0, 0.02));
+            let _ = tch::no_grad(|| t.shallow_clone().normal_(0.0, 0.02));
         }
         let out = model.forward_backward(&batch, 0.01, Some(99), ckpt).unwrap();
         (out, lora_grads(&model))
@@ -134,10 +151,12 @@ fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
 
 #[test]
 fn qlora_forward_stays_close_to_the_dense_model() {
+    let _rng = serial();
+    let corpus = Corpus::okla();
     let lora = LoraSettings::default();
-    let dense = tiny_model(Method::Lora, &lora, 5);
-    let nf4 = tiny_model(Method::Qlora, &lora, 5);
-    let ids = Tensor::from_slice(&[1i64, 50, 100, 150, 200, 250]).unsqueeze(0);
+    let dense = tiny_model(&corpus, Method::Lora, &lora, 5);
+    let nf4 = tiny_model(&corpus, Method::Qlora, &lora, 5);
+    let ids = Tensor::from_slice(&corpus.examples[0].ids).unsqueeze(0);
     let (a, b) = (dense.logits(&ids), nf4.logits(&ids));
     let rel = (&a - &b).norm().double_value(&[]) / a.norm().double_value(&[]);
     assert!(rel > 0.0 && rel < 0.2, "NF4 logits relative error {rel}");
@@ -145,11 +164,13 @@ fn qlora_forward_stays_close_to_the_dense_model() {
 
 #[test]
 fn adapters_are_written_in_peft_layout_and_load_back() {
+    let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
+    let corpus = Corpus::okla();
     let lora = LoraSettings { r: 4, alpha: 8.0, ..LoraSettings::default() };
-    let model = tiny_model(Method::Qlora, &lora, 3);
+    let model = tiny_model(&corpus, Method::Qlora, &lora, 3);
     let r = recipe(dir.path(), RecipeFields { lora_r: Some(4), lora_alpha: Some(8.0), ..Default::default() });
-    let trainer = Trainer::new(r, model, okla_examples(), vec![], 0).unwrap();
+    let trainer = Trainer::new(r, model, corpus.examples.clone(), vec![], 0).unwrap();
     let out = trainer.export().unwrap();
     let (settings, tensors) = load_adapter(&out).unwrap();
     assert_eq!((settings.r, settings.alpha), (4, 8.0));
@@ -157,7 +178,7 @@ fn adapters_are_written_in_peft_layout_and_load_back() {
     assert!(tensors.contains_key("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"));
     assert_eq!(tensors.len(), 2 * 7 * 2);
     assert!(out.join(ADAPTER_WEIGHTS).is_file());
-    let mut other = tiny_model(Method::Qlora, &lora, 4);
+    let mut other = tiny_model(&corpus, Method::Qlora, &lora, 4);
     other.load_adapters(tensors, &settings).unwrap();
     let a: HashMap<String, Tensor> = trainer.model().adapters().into_iter().collect();
     for (n, t) in other.adapters() {
@@ -171,6 +192,7 @@ fn snapshot_equal(a: &HashMap<String, Tensor>, b: &HashMap<String, Tensor>) -> b
 
 #[test]
 fn resume_is_bit_identical_to_an_uninterrupted_run() {
+    let _rng = serial();
     let fields = || RecipeFields {
         max_steps: Some(4),
         micro_batch_size: Some(1),
@@ -182,18 +204,21 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
         optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw8bit),
         ..Default::default()
     };
+    let corpus = Corpus::okla();
     let lora = LoraSettings { dropout: 0.1, ..LoraSettings::default() };
     let straight_dir = tempfile::tempdir().unwrap();
-    let mut straight = Trainer::new(recipe(straight_dir.path(), fields()), tiny_model(Method::Qlora, &lora, 11), okla_examples(), vec![], 0).unwrap();
+    let mut straight = Trainer::new(recipe(straight_dir.path(), fields()), tiny_model(&corpus, Method::Qlora, &lora, 11), corpus.examples.clone(), vec![], 0).unwrap();
     straight.run_until(4).unwrap();
 
     let split_dir = tempfile::tempdir().unwrap();
-    let mut first = Trainer::new(recipe(split_dir.path(), fields()), tiny_model(Method::Qlora, &lora, 11), okla_examples(), vec![], 0).unwrap();
+    let mut first = Trainer::new(recipe(split_dir.path(), fields()), tiny_model(&corpus, Method::Qlora, &lora, 11), corpus.examples.clone(), vec![], 0).unwrap();
     first.run_until(2).unwrap();
     let halfway = first.trainable_snapshot();
     drop(first);
-    // a fresh process: different initial adapters, everything must come from the checkpoint
-    let mut second = Trainer::new(recipe(split_dir.path(), fields()), tiny_model(Method::Qlora, &lora, 12), okla_examples(), vec![], 0).unwrap();
+    // a fresh process: the same base model with fresh adapters; the adapters,
+    // optimizer state, schedule and data position must come from the checkpoint
+    let mut second = Trainer::new(recipe(split_dir.path(), fields()), tiny_model(&corpus, Method::Qlora, &lora, 11), corpus.examples.clone(), vec![], 0).unwrap();
+    assert!(!snapshot_equal(&second.trainable_snapshot(), &halfway));
     assert_eq!(second.resume().unwrap(), Some(2));
     assert!(snapshot_equal(&second.trainable_snapshot(), &halfway));
     second.run_until(4).unwrap();
@@ -206,6 +231,7 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
 
 #[test]
 fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
+    let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let r = recipe(
         dir.path(),
@@ -224,8 +250,9 @@ fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
             ..Default::default()
         },
     );
-    let model = tiny_model(Method::Full, &LoraSettings::default(), 1);
-    let examples = okla_examples();
+    let corpus = Corpus::okla();
+    let model = tiny_model(&corpus, Method::Full, &LoraSettings::default(), 1);
+    let examples = corpus.examples.clone();
     let mut trainer = Trainer::new(r, model, examples.clone(), examples, 0).unwrap();
     trainer.run_until(150).unwrap();
     let last = trainer.metrics().iter().filter_map(|m| m.loss).last().unwrap();
@@ -234,16 +261,13 @@ fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
     for (user, answer) in OKLA {
         let mut messages = chat(user, answer);
         messages.pop();
-        let (mut prompt, _) = ByteChat.encode_chat(&messages).unwrap();
-        prompt.push(HEADER_START);
-        prompt.extend(b"assistant".iter().map(|&b| u32::from(b)));
-        prompt.push(HEADER_END);
-        prompt.extend(b"\n\n".iter().map(|&b| u32::from(b)));
-        let prompt: Vec<i64> = prompt.into_iter().map(i64::from).collect();
-        let out = trainer.model().generate_greedy(&prompt, 200, &[EOT as i64]);
-        assert_eq!(out.last(), Some(&(EOT as i64)), "{user}: did not stop");
-        let text: Vec<u8> = out[..out.len() - 1].iter().map(|&t| t as u8).collect();
-        let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{user}: {e}: {}", String::from_utf8_lossy(&text)));
+        let prompt: Vec<i64> = corpus.tokenizer.encode_chat(&messages).unwrap().into_iter().map(|t| corpus.dense(t)).collect();
+        let out = trainer.model().generate_greedy(&prompt, 80, &[corpus.eot()]);
+        assert_eq!(out.last(), Some(&corpus.eot()), "{user}: did not stop");
+        let ids: Vec<u32> = out[..out.len() - 1].iter().map(|&t| corpus.vocab[t as usize] as u32).collect();
+        let text = corpus.tokenizer.decode(&ids).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{user}: {e}: {text}"));
         assert!(v.get("intent").is_some());
+        assert_eq!(text, answer, "{user}");
     }
 }

@@ -3,6 +3,8 @@
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
 mod suite_cmd;
+#[cfg(feature = "train")]
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,9 @@ pub enum Command {
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
+    #[cfg(feature = "train")]
+    Train(Box<train_cmd::TrainArgs>),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -56,5 +61,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        #[cfg(feature = "train")]
+        Command::Train(args) => train_cmd::run(*args),
     }
 }

@@ -10,9 +10,9 @@ use clap::Args;
 use crate::error::InputError;
 use crate::suite::load_jsonl;
 use crate::train::adapter::load_model_weights;
-use crate::train::chat::ModelChatEncoder;
+use crate::text::ChatTokenizer;
 use crate::train::config::LlamaConfig;
-use crate::train::data::encode_all;
+use crate::train::data::{encode_all, pad_id};
 use crate::train::model::Llama;
 use crate::train::recipe::{Recipe, RecipeFields};
 use crate::train::trainer::Trainer;
@@ -45,7 +45,7 @@ pub fn run(args: TrainArgs) -> Result<u8> {
     };
     let model_dir = recipe.model.clone().ok_or_else(|| missing("model"))?;
     let train_file = recipe.train_file.clone().ok_or_else(|| missing("train_file"))?;
-    let encoder = ModelChatEncoder::from_model_dir(&model_dir)?;
+    let encoder = ChatTokenizer::from_dir(&model_dir)?;
     let train = encode_all(&load_jsonl(&train_file)?, &encoder)?;
     let eval = match &recipe.eval_file {
         Some(path) => encode_all(&load_jsonl(path)?, &encoder)?,
@@ -63,7 +63,7 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         recipe.device(),
     )?;
     let resume = args.resume;
-    let mut trainer = Trainer::new(recipe, model, train, eval, encoder.pad_id())?;
+    let mut trainer = Trainer::new(recipe, model, train, eval, pad_id(&encoder))?;
     if resume && trainer.resume()?.is_none() {
         eprintln!("no checkpoint to resume from: starting at step 0");
     }

@@ -7,12 +7,27 @@ use tch::{Device, Tensor};
 
 use super::model::{Batch, IGNORE_INDEX};
 use crate::suite::{Conversation, Message};
+use crate::text::{ChatTokenizer, EOT};
 
 /// Renders a conversation with the model's chat template and tokenizes it.
 pub trait ChatEncoder {
     /// Token ids of the whole conversation, and per token whether the assistant
     /// produced it (each assistant turn's content and its end-of-turn token).
-    fn encode_chat(&self, messages: &[Message]) -> Result<(Vec<u32>, Vec<bool>)>;
+    fn encode_for_training(&self, messages: &[Message]) -> Result<(Vec<u32>, Vec<bool>)>;
+}
+
+impl ChatEncoder for ChatTokenizer {
+    fn encode_for_training(&self, messages: &[Message]) -> Result<(Vec<u32>, Vec<bool>)> {
+        let enc = self.encode_chat_with_assistant_mask(messages)?;
+        let mask = enc.assistant_mask();
+        Ok((enc.ids, mask))
+    }
+}
+
+/// The id used to pad batches: `<|eot_id|>` (padding never carries a label and
+/// sits after every real token, so causal attention never sees it).
+pub fn pad_id(tokenizer: &ChatTokenizer) -> i64 {
+    tokenizer.token_id(EOT).map_or(0, i64::from)
 }
 
 /// One tokenized training sequence.
@@ -50,7 +65,7 @@ pub fn encode_all(convs: &[Conversation], encoder: &dyn ChatEncoder) -> Result<V
     convs
         .iter()
         .map(|c| {
-            let (ids, mask) = encoder.encode_chat(&c.messages)?;
+            let (ids, mask) = encoder.encode_for_training(&c.messages)?;
             Example::from_mask(&ids, &mask)
                 .map_err(|e| e.context(format!("conversation on line {}", c.line)))
         })
@@ -169,14 +184,16 @@ mod tests {
 
     #[test]
     fn batches_cover_every_example_once_grouped_by_length_and_seeded() {
-        let lens: Vec<usize> = (0..23).map(|i| (i * 7919) % 101).collect();
+        let lens: Vec<usize> = (0..231).map(|i| (i * 7919) % 1009).collect();
         let a = epoch_batches(&lens, 2, 42, 0);
         let mut seen: Vec<usize> = a.iter().flatten().copied().collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..23).collect::<Vec<_>>());
-        assert_eq!(a.len(), 12);
-        let flat: Vec<usize> = a.iter().flatten().map(|&i| lens[i]).collect();
-        assert!(flat.windows(2).all(|w| w[0] >= w[1]), "one mega-batch, sorted longest first");
+        assert_eq!(seen, (0..231).collect::<Vec<_>>());
+        assert_eq!(a.len(), 116);
+        for mega in a.chunks(50) {
+            let flat: Vec<usize> = mega.iter().flatten().map(|&i| lens[i]).collect();
+            assert!(flat.windows(2).all(|w| w[0] >= w[1]), "mega-batch sorted longest first");
+        }
         assert_eq!(a, epoch_batches(&lens, 2, 42, 0));
         assert_ne!(epoch_batches(&lens, 2, 42, 1), a);
     }

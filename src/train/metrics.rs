@@ -35,7 +35,7 @@ pub struct MetricRecord {
     pub elapsed_s: f64,
 }
 
-/// The run's metric log, rewritten atomically on every append.
+/// The run's metric log, kept in memory and rewritten atomically on [`MetricsLog::flush`].
 #[derive(Debug, Default)]
 pub struct MetricsLog {
     records: Vec<MetricRecord>,
@@ -60,9 +60,13 @@ impl MetricsLog {
         &self.records
     }
 
-    /// Append a record and rewrite `metrics.jsonl` and `curves.svg` in `dir`.
-    pub fn push(&mut self, record: MetricRecord, dir: &Path) -> Result<()> {
+    /// Append a record (in memory).
+    pub fn push(&mut self, record: MetricRecord) {
         self.records.push(record);
+    }
+
+    /// Rewrite `metrics.jsonl` and `curves.svg` in `dir` (atomically).
+    pub fn flush(&self, dir: &Path) -> Result<()> {
         let mut text = String::new();
         for r in &self.records {
             text.push_str(&serde_json::to_string(r)?);
@@ -77,16 +81,21 @@ const WIDTH: f64 = 720.0;
 const PANEL: f64 = 240.0;
 const MARGIN: f64 = 56.0;
 
-/// A polyline of `(x, y)` points scaled into a panel at vertical offset `top`.
-fn polyline(points: &[(f64, f64)], x_max: f64, y_max: f64, top: f64, style: &str) -> String {
-    let coords: Vec<String> = points
+/// `(x, y)` data points scaled to pixel positions in a panel at vertical offset `top`.
+fn to_pixels(points: &[(f64, f64)], x_max: f64, y_max: f64, top: f64) -> Vec<(f64, f64)> {
+    points
         .iter()
         .map(|(x, y)| {
             let px = MARGIN + (WIDTH - 2.0 * MARGIN) * x / x_max.max(1e-12);
             let py = top + PANEL - (PANEL - 20.0) * y / y_max.max(1e-12);
-            format!("{px:.1},{py:.1}")
+            (px, py)
         })
-        .collect();
+        .collect()
+}
+
+/// A polyline through pixel positions.
+fn polyline(pixels: &[(f64, f64)], style: &str) -> String {
+    let coords: Vec<String> = pixels.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
     format!("<polyline fill=\"none\" {style} points=\"{}\"/>\n", coords.join(" "))
 }
 
@@ -133,9 +142,14 @@ pub fn render_svg(records: &[MetricRecord]) -> String {
             top + PANEL + 16.0
         );
     }
-    svg.push_str(&polyline(&train, x_max, loss_max, 30.0, "stroke=\"#1f77b4\" stroke-width=\"1.5\""));
-    svg.push_str(&polyline(&eval, x_max, loss_max, 30.0, "stroke=\"#ff7f0e\" stroke-width=\"2\""));
-    svg.push_str(&polyline(&lr, x_max, lr_max, 60.0 + PANEL, "stroke=\"#2ca02c\" stroke-width=\"1.5\""));
+    let orange = "stroke=\"#ff7f0e\" stroke-width=\"2\"";
+    svg.push_str(&polyline(&to_pixels(&train, x_max, loss_max, 30.0), "stroke=\"#1f77b4\" stroke-width=\"1.5\""));
+    let eval_px = to_pixels(&eval, x_max, loss_max, 30.0);
+    svg.push_str(&polyline(&eval_px, orange));
+    for (x, y) in &eval_px {
+        let _ = writeln!(svg, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#ff7f0e\"/>");
+    }
+    svg.push_str(&polyline(&to_pixels(&lr, x_max, lr_max, 60.0 + PANEL), "stroke=\"#2ca02c\" stroke-width=\"1.5\""));
     svg.push_str("</svg>\n");
     svg
 }
@@ -161,9 +175,10 @@ mod tests {
     fn log_round_trips_and_svg_draws_three_curves() {
         let dir = tempfile::tempdir().unwrap();
         let mut log = MetricsLog::default();
-        log.push(rec(1, Some(2.0), None), dir.path()).unwrap();
-        log.push(rec(2, Some(1.0), None), dir.path()).unwrap();
-        log.push(rec(2, None, Some(1.5)), dir.path()).unwrap();
+        log.push(rec(1, Some(2.0), None));
+        log.push(rec(2, Some(1.0), None));
+        log.push(rec(2, None, Some(1.5)));
+        log.flush(dir.path()).unwrap();
         let again = MetricsLog::load(&dir.path().join("metrics.jsonl"), 2).unwrap();
         assert_eq!(again.records(), &log.records()[..2]);
         let svg = std::fs::read_to_string(dir.path().join("curves.svg")).unwrap();

@@ -342,9 +342,12 @@ mod tests {
             o32.step(std::slice::from_ref(&p32), 1e-2).unwrap();
             o8.step(std::slice::from_ref(&p8), 1e-2).unwrap();
         }
-        let diff = (&p32.tensor - &p8.tensor).abs().max().double_value(&[]);
-        let moved = (&p32.tensor - &init).abs().max().double_value(&[]);
-        assert!(diff < 0.05 * moved, "8-bit drifted {diff} vs movement {moved}");
+        let diff = (&p32.tensor - &p8.tensor).abs();
+        let moved = (&p32.tensor - &init).abs();
+        let (max_diff, max_moved) = (diff.max().double_value(&[]), moved.max().double_value(&[]));
+        assert!(max_diff < 0.1 * max_moved, "8-bit drifted {max_diff} vs movement {max_moved}");
+        let (mean_diff, mean_moved) = (diff.mean(Kind::Float).double_value(&[]), moved.mean(Kind::Float).double_value(&[]));
+        assert!(mean_diff < 0.02 * mean_moved, "8-bit mean drift {mean_diff} vs {mean_moved}");
         let state: HashMap<String, Tensor> = o8.state_tensors().into_iter().collect();
         assert_eq!(state["w.exp_avg.codes"].kind(), Kind::Uint8);
         let mut again = AdamW::new(OptimizerKind::Adamw8bit, AdamWSettings::default(), false);

@@ -28,6 +28,10 @@ use super::schedule::CosineSchedule;
 use crate::atomic::write_atomic;
 use crate::error::InputError;
 
+/// Optimizer steps between rewrites of `metrics.jsonl` and `curves.svg` (they
+/// are also written at every evaluation, checkpoint and at the end).
+const METRICS_FLUSH_EVERY: u64 = 10;
+
 /// What the data preparation decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DataSummary {
@@ -305,7 +309,7 @@ impl Trainer {
                 eval_loss: None,
                 elapsed_s,
             };
-            self.metrics.push(record, &out)?;
+            self.metrics.push(record);
             bar.set_position(self.step);
             bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
             let last = self.step == self.schedule.total;
@@ -323,10 +327,14 @@ impl Trainer {
                         eval_loss: Some(eval_loss),
                         elapsed_s,
                     };
-                    self.metrics.push(record, &out)?;
+                    self.metrics.push(record);
                 }
             }
-            if self.step % self.recipe.save_every == 0 || last {
+            let save_due = self.step % self.recipe.save_every == 0 || last;
+            if save_due || eval_due || self.step % METRICS_FLUSH_EVERY == 0 {
+                self.metrics.flush(&out)?;
+            }
+            if save_due {
                 self.save_checkpoint()
                     .with_context(|| format!("writing the checkpoint of step {}", self.step))?;
             }
