@@ -34,8 +34,8 @@ impl ReplayBackend {
     pub fn open(path: &Path) -> Result<Self> {
         let bytes =
             std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| InputError::file(path, "not valid UTF-8"))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| InputError::file(path, "not valid UTF-8"))?;
         let answers = parse_predictions(text, path)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -83,7 +83,11 @@ fn parse_predictions(text: &str, path: &Path) -> Result<HashMap<String, Generati
     }
 }
 
-fn parse_prediction(raw: &str, path: &Path, line: usize) -> Result<(String, Generation), InputError> {
+fn parse_prediction(
+    raw: &str,
+    path: &Path,
+    line: usize,
+) -> Result<(String, Generation), InputError> {
     let value: Value = serde_json::from_str(raw)
         .map_err(|e| InputError::at(path, line, None, format!("not valid JSON: {e}")))?;
     let obj = value
@@ -92,12 +96,33 @@ fn parse_prediction(raw: &str, path: &Path, line: usize) -> Result<(String, Gene
     let pick = |keys: &[&'static str]| keys.iter().find_map(|k| obj.get(*k).map(|v| (*k, v)));
     let id = match pick(&ID_KEYS) {
         Some((_, Value::String(s))) => s.clone(),
-        Some((k, _)) => return Err(InputError::at(path, line, Some(k.into()), "expected a string")),
-        None => return Err(InputError::at(path, line, Some("id".into()), "missing field")),
+        Some((k, _)) => {
+            return Err(InputError::at(
+                path,
+                line,
+                Some(k.into()),
+                "expected a string",
+            ))
+        }
+        None => {
+            return Err(InputError::at(
+                path,
+                line,
+                Some("id".into()),
+                "missing field",
+            ))
+        }
     };
     let text = match pick(&OUTPUT_KEYS) {
         Some((_, Value::String(s))) => s.clone(),
-        Some((k, _)) => return Err(InputError::at(path, line, Some(k.into()), "expected a string")),
+        Some((k, _)) => {
+            return Err(InputError::at(
+                path,
+                line,
+                Some(k.into()),
+                "expected a string",
+            ))
+        }
         None => {
             return Err(InputError::at(
                 path,
@@ -148,10 +173,14 @@ impl Backend for ReplayBackend {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let g = self.answers.get(p.case_id).cloned().unwrap_or_else(|| Generation {
-                    error: Some(MISSING_PREDICTION.into()),
-                    ..Default::default()
-                });
+                let g = self
+                    .answers
+                    .get(p.case_id)
+                    .cloned()
+                    .unwrap_or_else(|| Generation {
+                        error: Some(MISSING_PREDICTION.into()),
+                        ..Default::default()
+                    });
                 progress(i + 1);
                 g
             })

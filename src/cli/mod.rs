@@ -2,6 +2,10 @@
 //!
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
+mod compare;
+mod data;
+mod gate;
+mod gguf_cmd;
 mod suite_cmd;
 #[cfg(feature = "train")]
 mod train_cmd;
@@ -31,9 +35,20 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a suite against a model and gate it on thresholds (exit 0 pass, 1 fail, 2 bad input).
+    Gate(gate::GateArgs),
+    /// Compare a run with a golden snapshot or another run (exit 1 on regression).
+    Compare(compare::CompareArgs),
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
+    /// Inspect and re-quantize GGUF model files.
+    #[command(subcommand)]
+    Gguf(gguf_cmd::GgufCommand),
+    /// Dataset tools: statistics of chat fine-tuning data.
+    /// Dataset tools: synthetic data, lint.
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
     #[cfg(feature = "train")]
     Train(Box<train_cmd::TrainArgs>),
@@ -41,26 +56,49 @@ pub enum Command {
 
 /// Parse arguments, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_INPUT } else { EXIT_PASS });
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_INPUT
+            } else {
+                EXIT_PASS
+            });
         }
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(if is_input_error(&err) { EXIT_INPUT } else { EXIT_FAIL })
+            ExitCode::from(if is_input_error(&err) {
+                EXIT_INPUT
+            } else {
+                EXIT_FAIL
+            })
         }
+    }
+}
+
+/// Die quietly when stdout is a closed pipe (`okla-eval ... | head`), as Unix tools do,
+/// instead of panicking inside `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Gate(args) => gate::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
+        Command::Gguf(cmd) => gguf_cmd::run(cmd),
+        Command::Data(cmd) => data::run(cmd),
         #[cfg(feature = "train")]
         Command::Train(args) => train_cmd::run(*args),
     }

@@ -44,8 +44,15 @@ pub fn run(cmd: SuiteCommand) -> Result<u8> {
             let suite = Suite::load(&args.suite)?;
             let m = &suite.manifest;
             println!("suite {} ({})", m.name, suite.dir.display());
-            println!("  cases:       {} assistant turns from {} file(s)", suite.cases.len(), m.cases.len());
-            println!("  eval split:  {}", m.eval_split.as_deref().unwrap_or("none"));
+            println!(
+                "  cases:       {} assistant turns from {} file(s)",
+                suite.cases.len(),
+                m.cases.len()
+            );
+            println!(
+                "  eval split:  {}",
+                m.eval_split.as_deref().unwrap_or("none")
+            );
             println!("  schema:      {}", m.schema);
             println!("  thresholds:  {}", m.thresholds.len());
             println!("  sha256:      {}", suite.hash);
@@ -60,7 +67,11 @@ pub fn run(cmd: SuiteCommand) -> Result<u8> {
                 }
                 Ok(())
             })?;
-            println!("wrote {} reference answers to {}", suite.cases.len(), args.out.display());
+            println!(
+                "wrote {} reference answers to {}",
+                suite.cases.len(),
+                args.out.display()
+            );
             Ok(0)
         }
     }

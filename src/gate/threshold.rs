@@ -122,9 +122,9 @@ impl Threshold {
 
     /// Parse a command-line override `METRIC=min:0.9[:ideal][:critical]` (or `max:`).
     pub fn parse_override(spec: &str) -> Result<(String, Threshold), String> {
-        let (name, rule) = spec
-            .split_once('=')
-            .ok_or_else(|| format!("threshold override {spec:?}: expected METRIC=min:VALUE or METRIC=max:VALUE"))?;
+        let (name, rule) = spec.split_once('=').ok_or_else(|| {
+            format!("threshold override {spec:?}: expected METRIC=min:VALUE or METRIC=max:VALUE")
+        })?;
         let mut parts = rule.split(':');
         let direction = match parts.next() {
             Some("min") => Direction::Min,

@@ -104,12 +104,12 @@ pub fn parse_line(text: &str, file: &Path, line: usize) -> Result<Conversation, 
     let obj = value
         .as_object()
         .ok_or_else(|| InputError::at(file, line, None, "expected a JSON object"))?;
-    let messages = obj.get("messages").ok_or_else(|| {
-        InputError::at(file, line, Some("messages".into()), "missing field")
-    })?;
-    let messages = messages.as_array().ok_or_else(|| {
-        InputError::at(file, line, Some("messages".into()), "expected an array")
-    })?;
+    let messages = obj
+        .get("messages")
+        .ok_or_else(|| InputError::at(file, line, Some("messages".into()), "missing field"))?;
+    let messages = messages
+        .as_array()
+        .ok_or_else(|| InputError::at(file, line, Some("messages".into()), "expected an array"))?;
     if messages.is_empty() {
         return Err(InputError::at(
             file,

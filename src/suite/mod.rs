@@ -55,9 +55,8 @@ impl Suite {
         let schema: Value = serde_json::from_str(&schema_text).map_err(|e| {
             InputError::at(&schema_path, e.line(), None, format!("not valid JSON: {e}"))
         })?;
-        jsonschema::validator_for(&schema).map_err(|e| {
-            InputError::file(&schema_path, format!("not a valid JSON Schema: {e}"))
-        })?;
+        jsonschema::validator_for(&schema)
+            .map_err(|e| InputError::file(&schema_path, format!("not a valid JSON Schema: {e}")))?;
 
         let mut cases = Vec::new();
         let mut errors = Vec::new();
@@ -67,7 +66,12 @@ impl Suite {
                 Ok((bytes, conversations)) => {
                     hash_part(&mut hasher, file, &bytes);
                     let source = file_stem(&file_path);
-                    cases.extend(expand(&source, &conversations, &manifest.modes, manifest.turns));
+                    cases.extend(expand(
+                        &source,
+                        &conversations,
+                        &manifest.modes,
+                        manifest.turns,
+                    ));
                 }
                 Err(e) => errors.extend(e.0),
             }
@@ -83,9 +87,12 @@ impl Suite {
             return Err(InputErrors(errors).into());
         }
         if cases.is_empty() {
-            return Err(InputError::file(&manifest_path, "the case files hold no assistant turns to score")
-                .with_field("cases")
-                .into());
+            return Err(InputError::file(
+                &manifest_path,
+                "the case files hold no assistant turns to score",
+            )
+            .with_field("cases")
+            .into());
         }
         Ok(Suite {
             dir,
@@ -112,7 +119,8 @@ fn load_case_file(path: &Path) -> Result<(Vec<u8>, Vec<Conversation>), InputErro
 }
 
 fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes = std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
     String::from_utf8(bytes).map_err(|_| InputError::file(path, "not valid UTF-8"))
 }
 

@@ -1,0 +1,26 @@
+//! The GGUF file format: a memory-mapped, fully validated reader
+//! ([`GgufFile`]), a streaming atomic writer ([`GgufWriter`]), metadata values
+//! with typed getters ([`Metadata`]), the ggml tensor types ([`GgmlType`]) and
+//! the `gguf inspect` renderings.
+
+mod decode;
+mod encode;
+mod error;
+mod ggml_type;
+pub mod inspect;
+mod metadata;
+pub mod quantize;
+mod reader;
+mod recipe;
+mod tensor;
+mod value;
+mod writer;
+
+pub use error::GgufError;
+pub use ggml_type::GgmlType;
+pub use metadata::{Metadata, MetadataError};
+pub use reader::{GgufFile, GgufLayout, ALIGNMENT_KEY, DEFAULT_ALIGNMENT};
+pub use recipe::{effective_dims, llama_order, plan, FileType, ModelFacts};
+pub use tensor::{tensor_n_bytes, TensorInfo, TensorSpec, MAX_DIMS, MAX_NAME_BYTES};
+pub use value::{Array, Value, ValueType};
+pub use writer::{GgufWriter, WRITE_VERSION};
