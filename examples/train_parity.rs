@@ -19,7 +19,11 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let dir = PathBuf::from(args.get(1).context("usage: train_parity DIR DTYPE")?);
     let dtype = args.get(2).map(String::as_str).unwrap_or("f32");
-    let kind = if dtype == "bf16" { Kind::BFloat16 } else { Kind::Float };
+    let kind = if dtype == "bf16" {
+        Kind::BFloat16
+    } else {
+        Kind::Float
+    };
     let device = Device::cuda_if_available();
     eprintln!("device {device:?}, dtype {dtype}");
     let config = LlamaConfig::load(&dir.join("model/config.json"))?;
@@ -34,9 +38,17 @@ fn main() -> Result<()> {
     };
     let mut out: Vec<(String, Tensor)> = vec![("logits".into(), model.logits(&batch.input_ids))];
     for (name, checkpointing) in [("plain", false), ("ckpt", true)] {
-        let tokens = batch.labels.narrow(1, 1, batch.labels.size()[1] - 1).ne(-100).sum(Kind::Int64).int64_value(&[]);
+        let tokens = batch
+            .labels
+            .narrow(1, 1, batch.labels.size()[1] - 1)
+            .ne(-100)
+            .sum(Kind::Int64)
+            .int64_value(&[]);
         let loss = model.forward_backward(&batch, 1.0 / tokens as f64, None, checkpointing)?;
-        out.push((format!("loss.{name}"), Tensor::from_slice(&[loss.loss_sum / loss.tokens as f64])));
+        out.push((
+            format!("loss.{name}"),
+            Tensor::from_slice(&[loss.loss_sum / loss.tokens as f64]),
+        ));
         for (n, t) in model.adapters() {
             let mut g = t.grad();
             out.push((format!("grad.{name}.{n}"), g.copy()));
@@ -49,12 +61,21 @@ fn main() -> Result<()> {
         .adapters()
         .into_iter()
         .map(|(name, tensor)| {
-            let g = reference[&format!("grad.{name}")].to_device(device).to_kind(Kind::Float);
+            let g = reference[&format!("grad.{name}")]
+                .to_device(device)
+                .to_kind(Kind::Float);
             (&tensor * g).sum(Kind::Float).backward();
-            Param { name, tensor, decay: true }
+            Param {
+                name,
+                tensor,
+                decay: true,
+            }
         })
         .collect();
-    let settings = AdamWSettings { weight_decay: 0.01, ..AdamWSettings::default() };
+    let settings = AdamWSettings {
+        weight_decay: 0.01,
+        ..AdamWSettings::default()
+    };
     let mut opt = AdamW::new(OptimizerKind::Adamw, settings, false);
     opt.step(&params, 1e-3)?;
     for p in &params {

@@ -32,18 +32,35 @@ impl Corpus {
         let convs: Vec<Conversation> = OKLA
             .iter()
             .enumerate()
-            .map(|(i, (u, a))| Conversation { messages: chat(u, a), line: i + 1 })
+            .map(|(i, (u, a))| Conversation {
+                messages: chat(u, a),
+                line: i + 1,
+            })
             .collect();
         let mut examples = encode_all(&convs, &tokenizer).unwrap();
-        let mut vocab: Vec<i64> = examples.iter().flat_map(|e| e.ids.iter().copied()).collect();
+        let mut vocab: Vec<i64> = examples
+            .iter()
+            .flat_map(|e| e.ids.iter().copied())
+            .collect();
         vocab.sort_unstable();
         vocab.dedup();
-        let dense: HashMap<i64, i64> = vocab.iter().enumerate().map(|(i, &id)| (id, i as i64)).collect();
+        let dense: HashMap<i64, i64> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as i64))
+            .collect();
         for e in &mut examples {
             e.ids.iter_mut().for_each(|t| *t = dense[t]);
-            e.labels.iter_mut().filter(|l| **l != IGNORE_INDEX).for_each(|l| *l = dense[l]);
+            e.labels
+                .iter_mut()
+                .filter(|l| **l != IGNORE_INDEX)
+                .for_each(|l| *l = dense[l]);
         }
-        Self { tokenizer, examples, vocab }
+        Self {
+            tokenizer,
+            examples,
+            vocab,
+        }
     }
 
     fn dense(&self, id: u32) -> i64 {
@@ -90,10 +107,22 @@ fn chat(user: &str, answer: &str) -> Vec<Message> {
 }
 
 const OKLA: [(&str, &str); 4] = [
-    ("klk", r#"{"response":"Klk! En que te ayudo?","intent":"Greeting","confidence":0.95,"isFallback":false}"#),
-    ("cuanto cuesta la yipeta?", r#"{"response":"RD$2,850,000, sujeto a confirmacion.","intent":"VehiclePrice","confidence":0.9,"isFallback":false}"#),
-    ("dame tu cedula", r#"{"response":"No pedimos datos personales por chat.","intent":"LegalRefusal","confidence":0.9,"isFallback":false}"#),
-    ("bye", r#"{"response":"Tato, a la orden!","intent":"Farewell","confidence":0.95,"isFallback":false}"#),
+    (
+        "klk",
+        r#"{"response":"Klk! En que te ayudo?","intent":"Greeting","confidence":0.95,"isFallback":false}"#,
+    ),
+    (
+        "cuanto cuesta la yipeta?",
+        r#"{"response":"RD$2,850,000, sujeto a confirmacion.","intent":"VehiclePrice","confidence":0.9,"isFallback":false}"#,
+    ),
+    (
+        "dame tu cedula",
+        r#"{"response":"No pedimos datos personales por chat.","intent":"LegalRefusal","confidence":0.9,"isFallback":false}"#,
+    ),
+    (
+        "bye",
+        r#"{"response":"Tato, a la orden!","intent":"Farewell","confidence":0.95,"isFallback":false}"#,
+    ),
 ];
 
 fn recipe(dir: &std::path::Path, f: RecipeFields) -> Recipe {
@@ -110,23 +139,43 @@ fn recipe(dir: &std::path::Path, f: RecipeFields) -> Recipe {
 #[test]
 fn masking_covers_assistant_content_and_its_end_of_turn_only() {
     let tokenizer = ChatTokenizer::llama3().unwrap();
-    let (ids, mask) = tokenizer.encode_for_training(&chat("hola", "{\"intent\":\"Greeting\"}")).unwrap();
+    let (ids, mask) = tokenizer
+        .encode_for_training(&chat("hola", "{\"intent\":\"Greeting\"}"))
+        .unwrap();
     let e = Example::from_mask(&ids, &mask).unwrap();
-    let labelled: Vec<u32> = e.labels.iter().filter(|&&l| l >= 0).map(|&l| l as u32).collect();
-    assert_eq!(tokenizer.decode(&labelled).unwrap(), "{\"intent\":\"Greeting\"}<|eot_id|>");
+    let labelled: Vec<u32> = e
+        .labels
+        .iter()
+        .filter(|&&l| l >= 0)
+        .map(|&l| l as u32)
+        .collect();
+    assert_eq!(
+        tokenizer.decode(&labelled).unwrap(),
+        "{\"intent\":\"Greeting\"}<|eot_id|>"
+    );
     // the assistant header before the answer and the trailing generation prompt carry no label
     let last_label = e.labels.iter().rposition(|&l| l >= 0).unwrap();
-    assert_eq!(e.ids[last_label], i64::from(tokenizer.token_id(EOT).unwrap()));
+    assert_eq!(
+        e.ids[last_label],
+        i64::from(tokenizer.token_id(EOT).unwrap())
+    );
 }
 
 fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
-    model.adapters().into_iter().map(|(n, t)| (n, t.grad().copy())).collect()
+    model
+        .adapters()
+        .into_iter()
+        .map(|(n, t)| (n, t.grad().copy()))
+        .collect()
 }
 
 #[test]
 fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
     let _rng = serial();
-    let lora = LoraSettings { dropout: 0.1, ..LoraSettings::default() };
+    let lora = LoraSettings {
+        dropout: 0.1,
+        ..LoraSettings::default()
+    };
     let corpus = Corpus::okla();
     let ex = &corpus.examples;
     let batch = collate(&[&ex[0], &ex[1]], 0, Device::Cpu);
@@ -136,7 +185,9 @@ fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
         for (_, t) in model.adapters() {
             let _ = tch::no_grad(|| t.shallow_clone().normal_(0.0, 0.02));
         }
-        let out = model.forward_backward(&batch, 0.01, Some(99), ckpt).unwrap();
+        let out = model
+            .forward_backward(&batch, 0.01, Some(99), ckpt)
+            .unwrap();
         (out, lora_grads(&model))
     };
     let (plain, g1) = run(false);
@@ -144,7 +195,10 @@ fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
     assert_eq!(plain.tokens, ckpt.tokens);
     assert!((plain.loss_sum - ckpt.loss_sum).abs() < 1e-9 * plain.loss_sum.abs().max(1.0));
     for ((n, a), (_, b)) in g1.iter().zip(&g2) {
-        assert!(a.abs().sum(Kind::Float).double_value(&[]) > 0.0, "{n} has no gradient");
+        assert!(
+            a.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+            "{n} has no gradient"
+        );
         assert!(a.allclose(b, 1e-5, 1e-8, false), "{n} differs");
     }
 }
@@ -167,9 +221,20 @@ fn adapters_are_written_in_peft_layout_and_load_back() {
     let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let corpus = Corpus::okla();
-    let lora = LoraSettings { r: 4, alpha: 8.0, ..LoraSettings::default() };
+    let lora = LoraSettings {
+        r: 4,
+        alpha: 8.0,
+        ..LoraSettings::default()
+    };
     let model = tiny_model(&corpus, Method::Qlora, &lora, 3);
-    let r = recipe(dir.path(), RecipeFields { lora_r: Some(4), lora_alpha: Some(8.0), ..Default::default() });
+    let r = recipe(
+        dir.path(),
+        RecipeFields {
+            lora_r: Some(4),
+            lora_alpha: Some(8.0),
+            ..Default::default()
+        },
+    );
     let trainer = Trainer::new(r, model, corpus.examples.clone(), vec![], 0).unwrap();
     let out = trainer.export().unwrap();
     let (settings, tensors) = load_adapter(&out).unwrap();
@@ -205,27 +270,62 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
         ..Default::default()
     };
     let corpus = Corpus::okla();
-    let lora = LoraSettings { dropout: 0.1, ..LoraSettings::default() };
+    let lora = LoraSettings {
+        dropout: 0.1,
+        ..LoraSettings::default()
+    };
     let straight_dir = tempfile::tempdir().unwrap();
-    let mut straight = Trainer::new(recipe(straight_dir.path(), fields()), tiny_model(&corpus, Method::Qlora, &lora, 11), corpus.examples.clone(), vec![], 0).unwrap();
+    let mut straight = Trainer::new(
+        recipe(straight_dir.path(), fields()),
+        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
     straight.run_until(4).unwrap();
 
     let split_dir = tempfile::tempdir().unwrap();
-    let mut first = Trainer::new(recipe(split_dir.path(), fields()), tiny_model(&corpus, Method::Qlora, &lora, 11), corpus.examples.clone(), vec![], 0).unwrap();
+    let mut first = Trainer::new(
+        recipe(split_dir.path(), fields()),
+        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
     first.run_until(2).unwrap();
     let halfway = first.trainable_snapshot();
     drop(first);
     // a fresh process: the same base model with fresh adapters; the adapters,
     // optimizer state, schedule and data position must come from the checkpoint
-    let mut second = Trainer::new(recipe(split_dir.path(), fields()), tiny_model(&corpus, Method::Qlora, &lora, 11), corpus.examples.clone(), vec![], 0).unwrap();
+    let mut second = Trainer::new(
+        recipe(split_dir.path(), fields()),
+        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
     assert!(!snapshot_equal(&second.trainable_snapshot(), &halfway));
     assert_eq!(second.resume().unwrap(), Some(2));
     assert!(snapshot_equal(&second.trainable_snapshot(), &halfway));
     second.run_until(4).unwrap();
-    assert!(snapshot_equal(&straight.trainable_snapshot(), &second.trainable_snapshot()), "resumed run diverged");
-    assert!(!snapshot_equal(&halfway, &second.trainable_snapshot()), "training did not move the adapters");
+    assert!(
+        snapshot_equal(&straight.trainable_snapshot(), &second.trainable_snapshot()),
+        "resumed run diverged"
+    );
+    assert!(
+        !snapshot_equal(&halfway, &second.trainable_snapshot()),
+        "training did not move the adapters"
+    );
     assert_eq!(straight.metrics().len(), second.metrics().len());
-    let losses = |t: &Trainer| t.metrics().iter().filter_map(|m| m.loss).collect::<Vec<_>>();
+    let losses = |t: &Trainer| {
+        t.metrics()
+            .iter()
+            .filter_map(|m| m.loss)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(losses(&straight), losses(&second));
 }
 
@@ -255,18 +355,35 @@ fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
     let examples = corpus.examples.clone();
     let mut trainer = Trainer::new(r, model, examples.clone(), examples, 0).unwrap();
     trainer.run_until(150).unwrap();
-    let last = trainer.metrics().iter().filter_map(|m| m.loss).last().unwrap();
+    let last = trainer
+        .metrics()
+        .iter()
+        .filter_map(|m| m.loss)
+        .last()
+        .unwrap();
     assert!(last < 0.05, "final training loss {last}");
     assert!(dir.path().join("curves.svg").is_file() && dir.path().join("metrics.jsonl").is_file());
     for (user, answer) in OKLA {
         let mut messages = chat(user, answer);
         messages.pop();
-        let prompt: Vec<i64> = corpus.tokenizer.encode_chat(&messages).unwrap().into_iter().map(|t| corpus.dense(t)).collect();
-        let out = trainer.model().generate_greedy(&prompt, 80, &[corpus.eot()]);
+        let prompt: Vec<i64> = corpus
+            .tokenizer
+            .encode_chat(&messages)
+            .unwrap()
+            .into_iter()
+            .map(|t| corpus.dense(t))
+            .collect();
+        let out = trainer
+            .model()
+            .generate_greedy(&prompt, 80, &[corpus.eot()]);
         assert_eq!(out.last(), Some(&corpus.eot()), "{user}: did not stop");
-        let ids: Vec<u32> = out[..out.len() - 1].iter().map(|&t| corpus.vocab[t as usize] as u32).collect();
+        let ids: Vec<u32> = out[..out.len() - 1]
+            .iter()
+            .map(|&t| corpus.vocab[t as usize] as u32)
+            .collect();
         let text = corpus.tokenizer.decode(&ids).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{user}: {e}: {text}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{user}: {e}: {text}"));
         assert!(v.get("intent").is_some());
         assert_eq!(text, answer, "{user}");
     }

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 # relative-difference tolerances per dtype: logits, loss, gradients, AdamW step
@@ -30,7 +31,7 @@ def prepare(d: Path):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=2048, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
+    cfg = LlamaConfig(vocab_size=128256, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
                       num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=512,
                       rope_theta=500000.0, rms_norm_eps=1e-5, tie_word_embeddings=False)
     base = LlamaForCausalLM(cfg)
@@ -48,10 +49,10 @@ def prepare(d: Path):
     labels[1, 50:] = -100
     save_file({"input_ids": ids, "labels": labels}, str(d / "inputs.safetensors"))
     for name, dtype in DTYPES.items():
-        model = LlamaForCausalLM.from_pretrained(d / "model", dtype=dtype, attn_implementation="sdpa").cuda()
+        model = LlamaForCausalLM.from_pretrained(d / "model", dtype=dtype, attn_implementation="sdpa").to(DEVICE)
         pm = PeftModel.from_pretrained(model, d / "adapter", is_trainable=True)
         pm.train()
-        out = pm(input_ids=ids.cuda(), labels=labels.cuda())
+        out = pm(input_ids=ids.to(DEVICE), labels=labels.to(DEVICE))
         out.loss.backward()
         ref = {"logits": out.logits.float().detach().cpu().contiguous(),
                "loss": torch.tensor([out.loss.item()], dtype=torch.float64)}

@@ -9,8 +9,8 @@ use clap::Args;
 
 use crate::error::InputError;
 use crate::suite::load_jsonl;
-use crate::train::adapter::load_model_weights;
 use crate::text::ChatTokenizer;
+use crate::train::adapter::load_model_weights;
 use crate::train::config::LlamaConfig;
 use crate::train::data::{encode_all, pad_id};
 use crate::train::model::Llama;
@@ -39,12 +39,18 @@ pub fn run(args: TrainArgs) -> Result<u8> {
     };
     let recipe = Recipe::resolve(file.overlay(args.fields), args.config.as_deref())?;
     let missing = |field: &str| -> anyhow::Error {
-        InputError::usage(format!("the recipe needs `{field}` (in the config file or as --{})", field.replace('_', "-")))
-            .with_field(field)
-            .into()
+        InputError::usage(format!(
+            "the recipe needs `{field}` (in the config file or as --{})",
+            field.replace('_', "-")
+        ))
+        .with_field(field)
+        .into()
     };
     let model_dir = recipe.model.clone().ok_or_else(|| missing("model"))?;
-    let train_file = recipe.train_file.clone().ok_or_else(|| missing("train_file"))?;
+    let train_file = recipe
+        .train_file
+        .clone()
+        .ok_or_else(|| missing("train_file"))?;
     let encoder = ChatTokenizer::from_dir(&model_dir)?;
     let train = encode_all(&load_jsonl(&train_file)?, &encoder)?;
     let eval = match &recipe.eval_file {
@@ -53,7 +59,12 @@ pub fn run(args: TrainArgs) -> Result<u8> {
     };
     let config = LlamaConfig::load(&model_dir.join("config.json"))?;
     tch::manual_seed(recipe.seed as i64);
-    eprintln!("loading {} ({:?}, {})", model_dir.display(), recipe.method, recipe.dtype);
+    eprintln!(
+        "loading {} ({:?}, {})",
+        model_dir.display(),
+        recipe.method,
+        recipe.dtype
+    );
     let model = Llama::from_weights(
         config,
         load_model_weights(&model_dir)?,

@@ -39,7 +39,12 @@ pub fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>> {
 }
 
 /// Write a peft adapter (config + weights) into `dir`.
-pub fn save_adapter(dir: &Path, adapters: &[(String, Tensor)], lora: &LoraSettings, base_model: &str) -> Result<()> {
+pub fn save_adapter(
+    dir: &Path,
+    adapters: &[(String, Tensor)],
+    lora: &LoraSettings,
+    base_model: &str,
+) -> Result<()> {
     let config = json!({
         "peft_type": "LORA",
         "task_type": "CAUSAL_LM",
@@ -61,26 +66,44 @@ pub fn save_adapter(dir: &Path, adapters: &[(String, Tensor)], lora: &LoraSettin
         "alpha_pattern": {},
         "revision": null
     });
-    write_atomic(&dir.join(ADAPTER_CONFIG), serde_json::to_string_pretty(&config)?.as_bytes())?;
+    write_atomic(
+        &dir.join(ADAPTER_CONFIG),
+        serde_json::to_string_pretty(&config)?.as_bytes(),
+    )?;
     write_tensors(&dir.join(ADAPTER_WEIGHTS), adapters)
 }
 
 /// Read a peft adapter's settings and weights from `dir`.
 pub fn load_adapter(dir: &Path) -> Result<(LoraSettings, HashMap<String, Tensor>)> {
     let cfg_path = dir.join(ADAPTER_CONFIG);
-    let text = std::fs::read_to_string(&cfg_path).map_err(|e| InputError::file(&cfg_path, format!("cannot read: {e}")))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| InputError::at(&cfg_path, e.line(), None, e.to_string()))?;
-    let field = |name: &str| v.get(name).ok_or_else(|| InputError::file(&cfg_path, "missing field").with_field(name));
+    let text = std::fs::read_to_string(&cfg_path)
+        .map_err(|e| InputError::file(&cfg_path, format!("cannot read: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::at(&cfg_path, e.line(), None, e.to_string()))?;
+    let field = |name: &str| {
+        v.get(name)
+            .ok_or_else(|| InputError::file(&cfg_path, "missing field").with_field(name))
+    };
     let targets = match field("target_modules")? {
-        serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
         serde_json::Value::String(s) => vec![s.clone()],
-        _ => return Err(InputError::file(&cfg_path, "must be a list of module names").with_field("target_modules").into()),
+        _ => {
+            return Err(
+                InputError::file(&cfg_path, "must be a list of module names")
+                    .with_field("target_modules")
+                    .into(),
+            )
+        }
     };
     let number = |name: &str| -> Result<f64> {
-        field(name)?
-            .as_f64()
-            .ok_or_else(|| InputError::file(&cfg_path, "must be a number").with_field(name).into())
+        field(name)?.as_f64().ok_or_else(|| {
+            InputError::file(&cfg_path, "must be a number")
+                .with_field(name)
+                .into()
+        })
     };
     let settings = LoraSettings {
         r: number("r")? as i64,
@@ -92,8 +115,15 @@ pub fn load_adapter(dir: &Path) -> Result<(LoraSettings, HashMap<String, Tensor>
 }
 
 /// Write a full model (HF `config.json` + `model.safetensors`) into `dir`.
-pub fn save_full_model(dir: &Path, config: &LlamaConfig, weights: &[(String, Tensor)]) -> Result<()> {
-    write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(config)?.as_bytes())?;
+pub fn save_full_model(
+    dir: &Path,
+    config: &LlamaConfig,
+    weights: &[(String, Tensor)],
+) -> Result<()> {
+    write_atomic(
+        &dir.join("config.json"),
+        serde_json::to_string_pretty(config)?.as_bytes(),
+    )?;
     write_tensors(&dir.join(MODEL_WEIGHTS), weights)
 }
 
@@ -104,9 +134,10 @@ pub fn load_model_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
     if !index.exists() {
         return read_tensors(&dir.join(MODEL_WEIGHTS));
     }
-    let text = std::fs::read_to_string(&index).map_err(|e| InputError::file(&index, format!("cannot read: {e}")))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| InputError::at(&index, e.line(), None, e.to_string()))?;
+    let text = std::fs::read_to_string(&index)
+        .map_err(|e| InputError::file(&index, format!("cannot read: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::at(&index, e.line(), None, e.to_string()))?;
     let map = v
         .get("weight_map")
         .and_then(|m| m.as_object())

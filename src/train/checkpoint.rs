@@ -81,7 +81,8 @@ pub fn write_dir_atomic(final_dir: &Path, fill: impl FnOnce(&Path) -> Result<()>
         fs::rename(&tmp, final_dir)?;
         fs::remove_dir_all(&old)?;
     } else {
-        fs::rename(&tmp, final_dir).with_context(|| format!("renaming into {}", final_dir.display()))?;
+        fs::rename(&tmp, final_dir)
+            .with_context(|| format!("renaming into {}", final_dir.display()))?;
     }
     sync_dir(parent)
 }
@@ -96,7 +97,10 @@ pub fn list_checkpoints(root: &Path) -> Vec<(u64, PathBuf)> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let step = name.strip_prefix(PREFIX)?.parse().ok()?;
-            e.path().join(STATE_FILE).is_file().then(|| (step, e.path()))
+            e.path()
+                .join(STATE_FILE)
+                .is_file()
+                .then(|| (step, e.path()))
         })
         .collect();
     found.sort();
@@ -124,7 +128,8 @@ pub fn remove_stale_temporaries(root: &Path) -> Result<()> {
     };
     for e in entries.filter_map(|e| e.ok()) {
         if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-            fs::remove_dir_all(e.path()).with_context(|| format!("removing {}", e.path().display()))?;
+            fs::remove_dir_all(e.path())
+                .with_context(|| format!("removing {}", e.path().display()))?;
         }
     }
     Ok(())

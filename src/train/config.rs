@@ -24,7 +24,30 @@ pub struct RopeScaling {
     pub original_max_position_embeddings: f64,
 }
 
-/// The fields of a Llama `config.json` the trainer uses.
+/// transformers 5's `rope_parameters` (theta and scaling in one object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RopeParameters {
+    /// RoPE base.
+    #[serde(default)]
+    pub rope_theta: Option<f64>,
+    /// `default` or `llama3`.
+    #[serde(default)]
+    pub rope_type: Option<String>,
+    /// `llama3` context extension factor.
+    #[serde(default)]
+    pub factor: Option<f64>,
+    /// `llama3` low-frequency factor.
+    #[serde(default)]
+    pub low_freq_factor: Option<f64>,
+    /// `llama3` high-frequency factor.
+    #[serde(default)]
+    pub high_freq_factor: Option<f64>,
+    /// `llama3` pre-training context length.
+    #[serde(default)]
+    pub original_max_position_embeddings: Option<f64>,
+}
+
+/// The fields of a Llama `config.json` the trainer uses (transformers 4 and 5 layouts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LlamaConfig {
     /// Vocabulary size (rows of the embedding).
@@ -49,9 +72,12 @@ pub struct LlamaConfig {
     /// RoPE base.
     #[serde(default = "default_theta")]
     pub rope_theta: f64,
-    /// Llama 3.1-style RoPE scaling, when present.
+    /// Llama 3.1-style RoPE scaling, when present (transformers 4 layout).
     #[serde(default)]
     pub rope_scaling: Option<RopeScaling>,
+    /// RoPE theta and scaling (transformers 5 layout; wins over the fields above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_parameters: Option<RopeParameters>,
     /// Longest supported position.
     #[serde(default = "default_max_pos")]
     pub max_position_embeddings: i64,
@@ -87,8 +113,9 @@ impl LlamaConfig {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-        let cfg: Self = serde_json::from_str(&text)
-            .map_err(|e| InputError::at(path, e.line(), None, format!("not a Llama config: {e}")))?;
+        let cfg: Self = serde_json::from_str(&text).map_err(|e| {
+            InputError::at(path, e.line(), None, format!("not a Llama config: {e}"))
+        })?;
         cfg.validate().map_err(|m| InputError::file(path, m))?;
         Ok(cfg)
     }
@@ -114,11 +141,64 @@ impl LlamaConfig {
             return Err("the head width must be even for RoPE".into());
         }
         if let Some(s) = &self.rope_scaling {
-            if s.rope_type != "llama3" {
-                return Err(format!("field `rope_scaling.rope_type`: only `llama3` is supported, got `{}`", s.rope_type));
+            if s.rope_type != "llama3" && s.rope_type != "default" {
+                return Err(format!(
+                    "field `rope_scaling.rope_type`: only `default` and `llama3` are supported, got `{}`",
+                    s.rope_type
+                ));
+            }
+        }
+        if let Some(p) = &self.rope_parameters {
+            let complete = p.factor.is_some()
+                && p.low_freq_factor.is_some()
+                && p.high_freq_factor.is_some()
+                && p.original_max_position_embeddings.is_some();
+            match p.rope_type.as_deref() {
+                None | Some("default") => {}
+                Some("llama3") if complete => {}
+                Some(other) => {
+                    return Err(format!(
+                        "field `rope_parameters.rope_type`: only `default` and complete `llama3` are supported, got `{other}`"
+                    ))
+                }
             }
         }
         Ok(())
+    }
+
+    /// The RoPE base (from `rope_parameters` when present).
+    pub fn theta(&self) -> f64 {
+        self.rope_parameters
+            .as_ref()
+            .and_then(|p| p.rope_theta)
+            .unwrap_or(self.rope_theta)
+    }
+
+    /// The `llama3` RoPE scaling in force, if any.
+    pub fn scaling(&self) -> Option<RopeScaling> {
+        if let Some(p) = &self.rope_parameters {
+            return match (
+                p.rope_type.as_deref(),
+                p.factor,
+                p.low_freq_factor,
+                p.high_freq_factor,
+                p.original_max_position_embeddings,
+            ) {
+                (Some("llama3"), Some(factor), Some(low), Some(high), Some(orig)) => {
+                    Some(RopeScaling {
+                        rope_type: "llama3".into(),
+                        factor,
+                        low_freq_factor: low,
+                        high_freq_factor: high,
+                        original_max_position_embeddings: orig,
+                    })
+                }
+                _ => None,
+            };
+        }
+        self.rope_scaling
+            .clone()
+            .filter(|s| s.rope_type == "llama3")
     }
 
     /// Key/value heads.
@@ -147,6 +227,15 @@ mod tests {
         assert_eq!(cfg.validate(), Ok(()));
         assert_eq!(cfg.head_dim(), 128);
         assert_eq!(cfg.kv_heads(), 8);
+        assert_eq!(cfg.theta(), 500000.0);
+        let v5 = r#"{"vocab_size":8,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":1,
+            "num_attention_heads":2,"rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3",
+            "factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
+            "original_max_position_embeddings":8192}}"#;
+        let v5: LlamaConfig = serde_json::from_str(v5).unwrap();
+        assert_eq!(v5.validate(), Ok(()));
+        assert_eq!(v5.theta(), 500000.0);
+        assert_eq!(v5.scaling().unwrap().factor, 8.0);
         let bad = LlamaConfig {
             num_key_value_heads: Some(5),
             ..cfg

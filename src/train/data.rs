@@ -43,7 +43,11 @@ impl Example {
     /// Build from ids and the assistant mask.
     pub fn from_mask(ids: &[u32], assistant: &[bool]) -> Result<Self> {
         if ids.len() != assistant.len() {
-            bail!("encoder returned {} ids but {} mask entries", ids.len(), assistant.len());
+            bail!(
+                "encoder returned {} ids but {} mask entries",
+                ids.len(),
+                assistant.len()
+            );
         }
         let ids: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
         let labels = ids
@@ -125,7 +129,12 @@ impl SplitMix64 {
 /// Micro-batches of example indices for one epoch, grouped by length as HF's
 /// `LengthGroupedSampler` does: a seeded permutation cut into mega-batches of
 /// 50 micro-batches, each sorted longest first, then cut into micro-batches.
-pub fn epoch_batches(lengths: &[usize], micro_batch: usize, seed: u64, epoch: u64) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    lengths: &[usize],
+    micro_batch: usize,
+    seed: u64,
+    epoch: u64,
+) -> Vec<Vec<usize>> {
     let micro_batch = micro_batch.max(1);
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     SplitMix64::new(seed ^ epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93)).shuffle(&mut order);
@@ -192,7 +201,10 @@ mod tests {
         assert_eq!(a.len(), 116);
         for mega in a.chunks(50) {
             let flat: Vec<usize> = mega.iter().flatten().map(|&i| lens[i]).collect();
-            assert!(flat.windows(2).all(|w| w[0] >= w[1]), "mega-batch sorted longest first");
+            assert!(
+                flat.windows(2).all(|w| w[0] >= w[1]),
+                "mega-batch sorted longest first"
+            );
         }
         assert_eq!(a, epoch_batches(&lens, 2, 42, 0));
         assert_ne!(epoch_batches(&lens, 2, 42, 1), a);
@@ -206,6 +218,9 @@ mod tests {
         let ids = Vec::<i64>::try_from(&batch.input_ids.view([-1])).unwrap();
         let labels = Vec::<i64>::try_from(&batch.labels.view([-1])).unwrap();
         assert_eq!(ids, vec![5, 6, 7, 8, 0, 0]);
-        assert_eq!(labels, vec![IGNORE_INDEX, 6, 7, 8, IGNORE_INDEX, IGNORE_INDEX]);
+        assert_eq!(
+            labels,
+            vec![IGNORE_INDEX, 6, 7, 8, IGNORE_INDEX, IGNORE_INDEX]
+        );
     }
 }

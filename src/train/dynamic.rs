@@ -10,7 +10,11 @@ use tch::{Device, Kind, Tensor};
 pub fn dynamic_map(signed: bool) -> Vec<f32> {
     let mut data: Vec<f32> = Vec::with_capacity(256);
     for i in 0..7i64 {
-        let items = if signed { (1 << i) + 1 } else { (1 << (i + 1)) + 1 };
+        let items = if signed {
+            (1 << i) + 1
+        } else {
+            (1 << (i + 1)) + 1
+        };
         let bounds = Tensor::linspace(0.1, 1.0, items, (Kind::Float, Device::Cpu));
         let n = bounds.size()[0];
         let means = (bounds.narrow(0, 0, n - 1) + bounds.narrow(0, 1, n - 1)) / 2.0;

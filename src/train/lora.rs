@@ -93,12 +93,18 @@ pub struct LoraPair {
 
 impl LoraPair {
     /// A fresh adapter initialised as peft does (uses the global torch RNG).
-    pub fn init(in_features: i64, out_features: i64, settings: &LoraSettings, device: Device) -> Self {
+    pub fn init(
+        in_features: i64,
+        out_features: i64,
+        settings: &LoraSettings,
+        device: Device,
+    ) -> Self {
         let bound = 1.0 / (in_features as f64).sqrt();
         let a = Tensor::empty([settings.r, in_features], (Kind::Float, device))
             .uniform_(-bound, bound)
             .set_requires_grad(true);
-        let b = Tensor::zeros([out_features, settings.r], (Kind::Float, device)).set_requires_grad(true);
+        let b = Tensor::zeros([out_features, settings.r], (Kind::Float, device))
+            .set_requires_grad(true);
         Self::from_tensors(a, b, settings)
     }
 
@@ -169,7 +175,10 @@ mod tests {
         let y = lin.forward(&x, true);
         assert!(y.allclose(&x.matmul(&w.tr()), 0.0, 0.0, false));
         let a = lin.lora.as_ref().unwrap().a.abs().max().double_value(&[]);
-        assert!(a <= 1.0 / 32f64.sqrt() && a > 0.5 / 32f64.sqrt(), "A range {a}");
+        assert!(
+            a <= 1.0 / 32f64.sqrt() && a > 0.5 / 32f64.sqrt(),
+            "A range {a}"
+        );
     }
 
     #[test]
@@ -182,7 +191,11 @@ mod tests {
         let s = settings(r, 6.0);
         let lin = Linear {
             base: BaseWeight::Dense(w.shallow_clone()),
-            lora: Some(LoraPair::from_tensors(a.shallow_clone(), b.shallow_clone(), &s)),
+            lora: Some(LoraPair::from_tensors(
+                a.shallow_clone(),
+                b.shallow_clone(),
+                &s,
+            )),
         };
         let x = Tensor::randn([4, din], (Kind::Float, Device::Cpu));
         let y = lin.forward(&x, false);

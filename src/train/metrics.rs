@@ -73,7 +73,10 @@ impl MetricsLog {
             text.push('\n');
         }
         write_atomic(&dir.join("metrics.jsonl"), text.as_bytes())?;
-        write_atomic(&dir.join("curves.svg"), render_svg(&self.records).as_bytes())
+        write_atomic(
+            &dir.join("curves.svg"),
+            render_svg(&self.records).as_bytes(),
+        )
     }
 }
 
@@ -95,8 +98,14 @@ fn to_pixels(points: &[(f64, f64)], x_max: f64, y_max: f64, top: f64) -> Vec<(f6
 
 /// A polyline through pixel positions.
 fn polyline(pixels: &[(f64, f64)], style: &str) -> String {
-    let coords: Vec<String> = pixels.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-    format!("<polyline fill=\"none\" {style} points=\"{}\"/>\n", coords.join(" "))
+    let coords: Vec<String> = pixels
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
+    format!(
+        "<polyline fill=\"none\" {style} points=\"{}\"/>\n",
+        coords.join(" ")
+    )
 }
 
 /// An SVG with two panels: training (blue) and evaluation (orange) loss, and the
@@ -122,18 +131,29 @@ pub fn render_svg(records: &[MetricRecord]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">"
     );
     svg.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    for (i, (title, y_max)) in [("loss (train blue, eval orange)", loss_max), ("learning rate", lr_max)]
-        .iter()
-        .enumerate()
+    for (i, (title, y_max)) in [
+        ("loss (train blue, eval orange)", loss_max),
+        ("learning rate", lr_max),
+    ]
+    .iter()
+    .enumerate()
     {
         let top = 30.0 + i as f64 * (PANEL + 30.0);
-        let _ = writeln!(svg, "<text x=\"{MARGIN}\" y=\"{:.0}\">{title}</text>", top - 8.0);
+        let _ = writeln!(
+            svg,
+            "<text x=\"{MARGIN}\" y=\"{:.0}\">{title}</text>",
+            top - 8.0
+        );
         let _ = writeln!(
             svg,
             "<rect x=\"{MARGIN}\" y=\"{top}\" width=\"{}\" height=\"{PANEL}\" fill=\"none\" stroke=\"#999\"/>",
             WIDTH - 2.0 * MARGIN
         );
-        let _ = writeln!(svg, "<text x=\"4\" y=\"{:.0}\">{y_max:.3e}</text>", top + 24.0);
+        let _ = writeln!(
+            svg,
+            "<text x=\"4\" y=\"{:.0}\">{y_max:.3e}</text>",
+            top + 24.0
+        );
         let _ = writeln!(svg, "<text x=\"4\" y=\"{:.0}\">0</text>", top + PANEL);
         let _ = writeln!(
             svg,
@@ -143,13 +163,22 @@ pub fn render_svg(records: &[MetricRecord]) -> String {
         );
     }
     let orange = "stroke=\"#ff7f0e\" stroke-width=\"2\"";
-    svg.push_str(&polyline(&to_pixels(&train, x_max, loss_max, 30.0), "stroke=\"#1f77b4\" stroke-width=\"1.5\""));
+    svg.push_str(&polyline(
+        &to_pixels(&train, x_max, loss_max, 30.0),
+        "stroke=\"#1f77b4\" stroke-width=\"1.5\"",
+    ));
     let eval_px = to_pixels(&eval, x_max, loss_max, 30.0);
     svg.push_str(&polyline(&eval_px, orange));
     for (x, y) in &eval_px {
-        let _ = writeln!(svg, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#ff7f0e\"/>");
+        let _ = writeln!(
+            svg,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#ff7f0e\"/>"
+        );
     }
-    svg.push_str(&polyline(&to_pixels(&lr, x_max, lr_max, 60.0 + PANEL), "stroke=\"#2ca02c\" stroke-width=\"1.5\""));
+    svg.push_str(&polyline(
+        &to_pixels(&lr, x_max, lr_max, 60.0 + PANEL),
+        "stroke=\"#2ca02c\" stroke-width=\"1.5\"",
+    ));
     svg.push_str("</svg>\n");
     svg
 }

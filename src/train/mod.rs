@@ -3,15 +3,15 @@
 //! layer-wise gradient checkpointing, AdamW (f32 and 8-bit blockwise), a warmup +
 //! cosine schedule, atomic checkpoints with exact resume, and the training loop.
 
-pub mod config;
-pub mod lora;
-pub mod model;
-pub mod nf4;
 pub mod adapter;
 pub mod checkpoint;
+pub mod config;
 pub mod data;
 pub mod dynamic;
+pub mod lora;
 pub mod metrics;
+pub mod model;
+pub mod nf4;
 pub mod optim;
 pub mod recipe;
 pub mod schedule;

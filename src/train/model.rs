@@ -144,10 +144,17 @@ impl Llama {
     pub fn random_weights(config: &LlamaConfig) -> HashMap<String, Tensor> {
         let opts = (Kind::Float, Device::Cpu);
         let normal = |shape: &[i64]| Tensor::randn(shape, opts) * 0.02;
-        let (h, i, hd) = (config.hidden_size, config.intermediate_size, config.head_dim());
+        let (h, i, hd) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.head_dim(),
+        );
         let (nh, nkv) = (config.num_attention_heads, config.kv_heads());
         let mut w = HashMap::new();
-        w.insert("model.embed_tokens.weight".to_string(), normal(&[config.vocab_size, h]));
+        w.insert(
+            "model.embed_tokens.weight".to_string(),
+            normal(&[config.vocab_size, h]),
+        );
         for l in 0..config.num_hidden_layers {
             let p = format!("model.layers.{l}");
             for (name, shape) in [
@@ -161,12 +168,21 @@ impl Llama {
             ] {
                 w.insert(format!("{p}.{name}.weight"), normal(&shape));
             }
-            w.insert(format!("{p}.input_layernorm.weight"), Tensor::ones([h], opts));
-            w.insert(format!("{p}.post_attention_layernorm.weight"), Tensor::ones([h], opts));
+            w.insert(
+                format!("{p}.input_layernorm.weight"),
+                Tensor::ones([h], opts),
+            );
+            w.insert(
+                format!("{p}.post_attention_layernorm.weight"),
+                Tensor::ones([h], opts),
+            );
         }
         w.insert("model.norm.weight".to_string(), Tensor::ones([h], opts));
         if !config.tie_word_embeddings {
-            w.insert("lm_head.weight".to_string(), normal(&[config.vocab_size, h]));
+            w.insert(
+                "lm_head.weight".to_string(),
+                normal(&[config.vocab_size, h]),
+            );
         }
         w
     }
@@ -203,14 +219,18 @@ impl Llama {
                 let shape = w.size();
                 let base = match (method, &tables) {
                     (Method::Qlora, Some(t)) => BaseWeight::Nf4(
-                        Nf4Tensor::quantize(&w, t).with_context(|| format!("quantizing {p}.{module}.{proj}"))?,
+                        Nf4Tensor::quantize(&w, t)
+                            .with_context(|| format!("quantizing {p}.{module}.{proj}"))?,
                     ),
                     (Method::Full, _) => BaseWeight::Dense(trainable32(w)),
                     _ => BaseWeight::Dense(frozen16(w)),
                 };
                 let adapter = (method != Method::Full && lora.targets.iter().any(|t| t == proj))
                     .then(|| LoraPair::init(shape[1], shape[0], lora, device));
-                Ok(Linear { base, lora: adapter })
+                Ok(Linear {
+                    base,
+                    lora: adapter,
+                })
             };
             let layer = DecoderLayer {
                 q: linear("self_attn", "q_proj")?,
@@ -221,7 +241,10 @@ impl Llama {
                 up: linear("mlp", "up_proj")?,
                 down: linear("mlp", "down_proj")?,
                 input_norm: side(take(&mut weights, &format!("{p}.input_layernorm.weight"))?),
-                post_norm: side(take(&mut weights, &format!("{p}.post_attention_layernorm.weight"))?),
+                post_norm: side(take(
+                    &mut weights,
+                    &format!("{p}.post_attention_layernorm.weight"),
+                )?),
             };
             layers.push(layer);
         }
@@ -255,7 +278,13 @@ impl Llama {
         (emb.cos().to_kind(self.kind), emb.sin().to_kind(self.kind))
     }
 
-    fn layer_forward(&self, layer: &DecoderLayer, x: &Tensor, rope: &(Tensor, Tensor), train: bool) -> Tensor {
+    fn layer_forward(
+        &self,
+        layer: &DecoderLayer,
+        x: &Tensor,
+        rope: &(Tensor, Tensor),
+        train: bool,
+    ) -> Tensor {
         let (b, t) = (x.size()[0], x.size()[1]);
         let (nh, nkv, hd) = (
             self.config.num_attention_heads,
@@ -283,9 +312,10 @@ impl Llama {
         let attn = attn.transpose(1, 2).reshape([b, t, nh * hd]);
         let x = x + layer.o.forward(&attn, train);
         let h = rms_norm(&x, &layer.post_norm, eps);
-        let mlp = layer
-            .down
-            .forward(&(layer.gate.forward(&h, train).silu() * layer.up.forward(&h, train)), train);
+        let mlp = layer.down.forward(
+            &(layer.gate.forward(&h, train).silu() * layer.up.forward(&h, train)),
+            train,
+        );
         x + mlp
     }
 
@@ -294,7 +324,10 @@ impl Llama {
     }
 
     fn head_weight(&self) -> Tensor {
-        self.lm_head.as_ref().unwrap_or(&self.embed).to_kind(self.kind)
+        self.lm_head
+            .as_ref()
+            .unwrap_or(&self.embed)
+            .to_kind(self.kind)
     }
 
     fn seed_layer(dropout_seed: Option<i64>, layer: usize) {
@@ -363,10 +396,15 @@ impl Llama {
             let mut sum = 0.0;
             let mut m = 0;
             for (rows, targets) in Self::head_chunks(&batch.labels) {
-                sum += self.chunk_loss(&flat.index_select(0, &rows), &targets).double_value(&[]);
+                sum += self
+                    .chunk_loss(&flat.index_select(0, &rows), &targets)
+                    .double_value(&[]);
                 m += rows.size()[0];
             }
-            LossSum { loss_sum: sum, tokens: m }
+            LossSum {
+                loss_sum: sum,
+                tokens: m,
+            }
         })
     }
 
@@ -425,12 +463,18 @@ impl Llama {
             m += rows.size()[0];
         }
         if m == 0 {
-            return Ok(LossSum { loss_sum: 0.0, tokens: 0 });
+            return Ok(LossSum {
+                loss_sum: 0.0,
+                tokens: 0,
+            });
         }
         (&normed * leaf.grad()).sum(Kind::Float).backward();
         // 3. without checkpointing autograd already reached every leaf.
         if !checkpointing {
-            return Ok(LossSum { loss_sum, tokens: m });
+            return Ok(LossSum {
+                loss_sum,
+                tokens: m,
+            });
         }
         let mut grad = top.grad();
         for (i, layer) in self.layers.iter().enumerate().rev() {
@@ -442,9 +486,14 @@ impl Llama {
             saved.pop();
         }
         if embed_trainable {
-            (self.embed(&batch.input_ids) * grad).sum(Kind::Float).backward();
+            (self.embed(&batch.input_ids) * grad)
+                .sum(Kind::Float)
+                .backward();
         }
-        Ok(LossSum { loss_sum, tokens: m })
+        Ok(LossSum {
+            loss_sum,
+            tokens: m,
+        })
     }
 
     /// The trainable tensors with their names: peft names for adapters
@@ -473,7 +522,11 @@ impl Llama {
     }
 
     /// Replace the adapters with tensors named as peft names them.
-    pub fn load_adapters(&mut self, mut tensors: HashMap<String, Tensor>, lora: &LoraSettings) -> Result<()> {
+    pub fn load_adapters(
+        &mut self,
+        mut tensors: HashMap<String, Tensor>,
+        lora: &LoraSettings,
+    ) -> Result<()> {
         let device = self.device;
         for (l, layer) in self.layers.iter_mut().enumerate() {
             for (module, proj, lin) in layer.projections_mut() {
@@ -485,10 +538,21 @@ impl Llama {
                 let b = take(&mut tensors, &format!("{p}.lora_B.weight"))?;
                 let shape = lin.base.shape();
                 if a.size() != [lora.r, shape[1]] || b.size() != [shape[0], lora.r] {
-                    bail!("adapter `{p}` has shapes {:?} / {:?}, expected [{}, {}] / [{}, {}]",
-                        a.size(), b.size(), lora.r, shape[1], shape[0], lora.r);
+                    bail!(
+                        "adapter `{p}` has shapes {:?} / {:?}, expected [{}, {}] / [{}, {}]",
+                        a.size(),
+                        b.size(),
+                        lora.r,
+                        shape[1],
+                        shape[0],
+                        lora.r
+                    );
                 }
-                lin.lora = Some(LoraPair::from_tensors(a.to_device(device), b.to_device(device), lora));
+                lin.lora = Some(LoraPair::from_tensors(
+                    a.to_device(device),
+                    b.to_device(device),
+                    lora,
+                ));
             }
         }
         if let Some(extra) = tensors.keys().next() {
@@ -500,7 +564,10 @@ impl Llama {
     /// Dense weights under HF names (the whole model for full fine-tuning; the
     /// 16-bit side weights otherwise).
     pub fn base_weights(&self) -> Vec<(String, Tensor)> {
-        let mut out = vec![("model.embed_tokens.weight".to_string(), self.embed.shallow_clone())];
+        let mut out = vec![(
+            "model.embed_tokens.weight".to_string(),
+            self.embed.shallow_clone(),
+        )];
         for (l, layer) in self.layers.iter().enumerate() {
             let p = format!("model.layers.{l}");
             for (module, proj, lin) in layer.projections() {
@@ -508,8 +575,14 @@ impl Llama {
                     out.push((format!("{p}.{module}.{proj}.weight"), w.shallow_clone()));
                 }
             }
-            out.push((format!("{p}.input_layernorm.weight"), layer.input_norm.shallow_clone()));
-            out.push((format!("{p}.post_attention_layernorm.weight"), layer.post_norm.shallow_clone()));
+            out.push((
+                format!("{p}.input_layernorm.weight"),
+                layer.input_norm.shallow_clone(),
+            ));
+            out.push((
+                format!("{p}.post_attention_layernorm.weight"),
+                layer.post_norm.shallow_clone(),
+            ));
         }
         out.push(("model.norm.weight".to_string(), self.norm.shallow_clone()));
         if let Some(h) = &self.lm_head {
@@ -524,7 +597,11 @@ impl Llama {
             for (name, mut dst) in self.base_weights() {
                 let src = take(&mut tensors, &name)?;
                 if src.size() != dst.size() {
-                    bail!("tensor `{name}` has shape {:?}, expected {:?}", src.size(), dst.size());
+                    bail!(
+                        "tensor `{name}` has shape {:?}, expected {:?}",
+                        src.size(),
+                        dst.size()
+                    );
                 }
                 dst.copy_(&src.to_device(self.device).to_kind(dst.kind()));
             }
@@ -556,9 +633,11 @@ impl Llama {
 /// HF's inverse RoPE frequencies (with Llama 3.1 `llama3` scaling when configured), f32.
 fn rope_inv_freq(config: &LlamaConfig) -> Tensor {
     let dim = config.head_dim();
-    let exponents = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu)).to_kind(Kind::Float) / dim as f64;
-    let inv = Tensor::pow_scalar(config.rope_theta, &exponents).reciprocal();
-    let Some(s) = &config.rope_scaling else {
+    let exponents = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu))
+        .to_kind(Kind::Float)
+        / dim as f64;
+    let inv = Tensor::pow_scalar(config.theta(), &exponents).reciprocal();
+    let Some(s) = config.scaling() else {
         return inv;
     };
     let low_wavelen = s.original_max_position_embeddings / s.low_freq_factor;
@@ -568,6 +647,8 @@ fn rope_inv_freq(config: &LlamaConfig) -> Tensor {
     let smooth = (wavelen.reciprocal() * s.original_max_position_embeddings - s.low_freq_factor)
         / (s.high_freq_factor - s.low_freq_factor);
     let smoothed = (smooth.ones_like() - &smooth) * &scaled / s.factor + &smooth * &scaled;
-    let medium = wavelen.ge(high_wavelen).logical_and(&wavelen.le(low_wavelen));
+    let medium = wavelen
+        .ge(high_wavelen)
+        .logical_and(&wavelen.le(low_wavelen));
     smoothed.where_self(&medium, &scaled)
 }

@@ -132,7 +132,9 @@ impl Nf4Quantized {
         self.absmax_q
             .iter()
             .enumerate()
-            .map(|(i, &q)| dynamic_map[q as usize] * self.absmax_scale[i / ABSMAX_BLOCK] + self.offset)
+            .map(|(i, &q)| {
+                dynamic_map[q as usize] * self.absmax_scale[i / ABSMAX_BLOCK] + self.offset
+            })
             .collect()
     }
 }
@@ -276,7 +278,10 @@ mod tests {
     }
 
     fn vectors() -> Vectors {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/train/nf4_vectors.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/train/nf4_vectors.json"
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -295,8 +300,17 @@ mod tests {
             assert_eq!(q.packed, case.packed, "{}: packed codes", case.name);
             assert_eq!(q.offset, case.offset, "{}: offset", case.name);
             assert_eq!(q.absmax_q, case.absmax_q, "{}: absmax codes", case.name);
-            assert_eq!(q.absmax_scale, case.absmax_scale, "{}: absmax scales", case.name);
-            assert_eq!(q.absmax(&map), case.absmax, "{}: dequantized absmax", case.name);
+            assert_eq!(
+                q.absmax_scale, case.absmax_scale,
+                "{}: absmax scales",
+                case.name
+            );
+            assert_eq!(
+                q.absmax(&map),
+                case.absmax,
+                "{}: dequantized absmax",
+                case.name
+            );
         }
     }
 

@@ -60,8 +60,14 @@ pub struct Param {
 /// The moments of one parameter.
 #[derive(Debug)]
 enum Moments {
-    Full { m: Tensor, v: Tensor },
-    Quantized { m: QuantizedState, v: QuantizedState },
+    Full {
+        m: Tensor,
+        v: Tensor,
+    },
+    Quantized {
+        m: QuantizedState,
+        v: QuantizedState,
+    },
 }
 
 /// A blockwise 8-bit tensor: codes `[n]` u8 and absmax `[ceil(n/256)]` f32.
@@ -85,7 +91,10 @@ impl Codebook {
     fn new(signed: bool, device: Device) -> Self {
         let v = Tensor::from_slice(&dynamic_map(signed)).to_device(device);
         let midpoints = (v.narrow(0, 0, 255) + v.narrow(0, 1, 255)) / 2.0;
-        Self { values: v, midpoints }
+        Self {
+            values: v,
+            midpoints,
+        }
     }
 
     fn quantize(&self, x: &Tensor) -> QuantizedState {
@@ -151,7 +160,9 @@ impl AdamW {
 
     fn park(&self, t: Tensor) -> Tensor {
         match t.device() {
-            Device::Cuda(i) if self.page_states => t.to_device(Device::Cpu).pin_memory(Device::Cuda(i)),
+            Device::Cuda(i) if self.page_states => {
+                t.to_device(Device::Cpu).pin_memory(Device::Cuda(i))
+            }
             _ => t,
         }
     }
@@ -177,8 +188,20 @@ impl AdamW {
                     Some(Moments::Full { m, v }) => (m, v),
                     Some(Moments::Quantized { m, v }) => {
                         let (cm, cv) = self.codebooks(device);
-                        let m = cm.dequantize(&QuantizedState { codes: m.codes.to_device(device), absmax: m.absmax.to_device(device) }, &shape);
-                        let v = cv.dequantize(&QuantizedState { codes: v.codes.to_device(device), absmax: v.absmax.to_device(device) }, &shape);
+                        let m = cm.dequantize(
+                            &QuantizedState {
+                                codes: m.codes.to_device(device),
+                                absmax: m.absmax.to_device(device),
+                            },
+                            &shape,
+                        );
+                        let v = cv.dequantize(
+                            &QuantizedState {
+                                codes: v.codes.to_device(device),
+                                absmax: v.absmax.to_device(device),
+                            },
+                            &shape,
+                        );
                         (m, v)
                     }
                 };
@@ -197,8 +220,14 @@ impl AdamW {
                         let (cm, cv) = self.codebooks(device);
                         let (qm, qv) = (cm.quantize(&m), cv.quantize(&v));
                         Moments::Quantized {
-                            m: QuantizedState { codes: self.park(qm.codes), absmax: self.park(qm.absmax) },
-                            v: QuantizedState { codes: self.park(qv.codes), absmax: self.park(qv.absmax) },
+                            m: QuantizedState {
+                                codes: self.park(qm.codes),
+                                absmax: self.park(qm.absmax),
+                            },
+                            v: QuantizedState {
+                                codes: self.park(qv.codes),
+                                absmax: self.park(qv.absmax),
+                            },
                         }
                     }
                 };
@@ -221,10 +250,22 @@ impl AdamW {
                     out.push((format!("{name}.exp_avg_sq"), v.to_device(Device::Cpu)));
                 }
                 Moments::Quantized { m, v } => {
-                    out.push((format!("{name}.exp_avg.codes"), m.codes.to_device(Device::Cpu)));
-                    out.push((format!("{name}.exp_avg.absmax"), m.absmax.to_device(Device::Cpu)));
-                    out.push((format!("{name}.exp_avg_sq.codes"), v.codes.to_device(Device::Cpu)));
-                    out.push((format!("{name}.exp_avg_sq.absmax"), v.absmax.to_device(Device::Cpu)));
+                    out.push((
+                        format!("{name}.exp_avg.codes"),
+                        m.codes.to_device(Device::Cpu),
+                    ));
+                    out.push((
+                        format!("{name}.exp_avg.absmax"),
+                        m.absmax.to_device(Device::Cpu),
+                    ));
+                    out.push((
+                        format!("{name}.exp_avg_sq.codes"),
+                        v.codes.to_device(Device::Cpu),
+                    ));
+                    out.push((
+                        format!("{name}.exp_avg_sq.absmax"),
+                        v.absmax.to_device(Device::Cpu),
+                    ));
                 }
             }
         }
@@ -232,8 +273,16 @@ impl AdamW {
     }
 
     /// Restore a state written by [`AdamW::state_tensors`] for `params`.
-    pub fn load_state(&mut self, mut tensors: HashMap<String, Tensor>, params: &[Param]) -> Result<()> {
-        let mut take = |k: &str| tensors.remove(k).ok_or_else(|| anyhow!("optimizer state has no `{k}`"));
+    pub fn load_state(
+        &mut self,
+        mut tensors: HashMap<String, Tensor>,
+        params: &[Param],
+    ) -> Result<()> {
+        let mut take = |k: &str| {
+            tensors
+                .remove(k)
+                .ok_or_else(|| anyhow!("optimizer state has no `{k}`"))
+        };
         let step = take("step")?;
         self.step = step.int64_value(&[0]);
         self.moments.clear();
@@ -253,11 +302,23 @@ impl AdamW {
                         let t = take(k)?.to_device(device);
                         Ok(t)
                     };
-                    let m = QuantizedState { codes: load(&format!("{n}.exp_avg.codes"))?, absmax: load(&format!("{n}.exp_avg.absmax"))? };
-                    let v = QuantizedState { codes: load(&format!("{n}.exp_avg_sq.codes"))?, absmax: load(&format!("{n}.exp_avg_sq.absmax"))? };
+                    let m = QuantizedState {
+                        codes: load(&format!("{n}.exp_avg.codes"))?,
+                        absmax: load(&format!("{n}.exp_avg.absmax"))?,
+                    };
+                    let v = QuantizedState {
+                        codes: load(&format!("{n}.exp_avg_sq.codes"))?,
+                        absmax: load(&format!("{n}.exp_avg_sq.absmax"))?,
+                    };
                     Moments::Quantized {
-                        m: QuantizedState { codes: self.park(m.codes), absmax: self.park(m.absmax) },
-                        v: QuantizedState { codes: self.park(v.codes), absmax: self.park(v.absmax) },
+                        m: QuantizedState {
+                            codes: self.park(m.codes),
+                            absmax: self.park(m.absmax),
+                        },
+                        v: QuantizedState {
+                            codes: self.park(v.codes),
+                            absmax: self.park(v.absmax),
+                        },
                     }
                 }
             };
@@ -282,7 +343,10 @@ pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> f64 {
         if grads.is_empty() {
             return 0.0;
         }
-        let norms: Vec<Tensor> = grads.iter().map(|g| g.to_kind(Kind::Float).norm()).collect();
+        let norms: Vec<Tensor> = grads
+            .iter()
+            .map(|g| g.to_kind(Kind::Float).norm())
+            .collect();
         let total = Tensor::stack(&norms, 0).norm();
         let coef = (max_norm / (total.double_value(&[]) + 1e-6)).min(1.0);
         for mut g in grads {
@@ -309,7 +373,11 @@ mod tests {
     fn param(name: &str, values: &[f32], grad: &[f32]) -> Param {
         let t = Tensor::from_slice(values).set_requires_grad(true);
         (&t * Tensor::from_slice(grad)).sum(Kind::Float).backward();
-        Param { name: name.into(), tensor: t, decay: true }
+        Param {
+            name: name.into(),
+            tensor: t,
+            decay: true,
+        }
     }
 
     #[test]
@@ -330,14 +398,20 @@ mod tests {
     fn eight_bit_tracks_f32_adamw_closely_and_round_trips_its_state() {
         tch::manual_seed(3);
         let init = Tensor::randn([1000], (Kind::Float, Device::Cpu));
-        let mk = || Param { name: "w".into(), tensor: init.copy().set_requires_grad(true), decay: true };
+        let mk = || Param {
+            name: "w".into(),
+            tensor: init.copy().set_requires_grad(true),
+            decay: true,
+        };
         let (p32, p8) = (mk(), mk());
         let mut o32 = AdamW::new(OptimizerKind::Adamw, AdamWSettings::default(), false);
         let mut o8 = AdamW::new(OptimizerKind::Adamw8bit, AdamWSettings::default(), false);
         for _ in 0..5 {
             for p in [&p32, &p8] {
                 zero_grads(std::slice::from_ref(p));
-                (p.tensor.pow_tensor_scalar(2) * 0.5).sum(Kind::Float).backward();
+                (p.tensor.pow_tensor_scalar(2) * 0.5)
+                    .sum(Kind::Float)
+                    .backward();
             }
             o32.step(std::slice::from_ref(&p32), 1e-2).unwrap();
             o8.step(std::slice::from_ref(&p8), 1e-2).unwrap();
@@ -345,9 +419,18 @@ mod tests {
         let diff = (&p32.tensor - &p8.tensor).abs();
         let moved = (&p32.tensor - &init).abs();
         let (max_diff, max_moved) = (diff.max().double_value(&[]), moved.max().double_value(&[]));
-        assert!(max_diff < 0.1 * max_moved, "8-bit drifted {max_diff} vs movement {max_moved}");
-        let (mean_diff, mean_moved) = (diff.mean(Kind::Float).double_value(&[]), moved.mean(Kind::Float).double_value(&[]));
-        assert!(mean_diff < 0.02 * mean_moved, "8-bit mean drift {mean_diff} vs {mean_moved}");
+        assert!(
+            max_diff < 0.1 * max_moved,
+            "8-bit drifted {max_diff} vs movement {max_moved}"
+        );
+        let (mean_diff, mean_moved) = (
+            diff.mean(Kind::Float).double_value(&[]),
+            moved.mean(Kind::Float).double_value(&[]),
+        );
+        assert!(
+            mean_diff < 0.02 * mean_moved,
+            "8-bit mean drift {mean_diff} vs {mean_moved}"
+        );
         let state: HashMap<String, Tensor> = o8.state_tensors().into_iter().collect();
         assert_eq!(state["w.exp_avg.codes"].kind(), Kind::Uint8);
         let mut again = AdamW::new(OptimizerKind::Adamw8bit, AdamWSettings::default(), false);

@@ -112,7 +112,8 @@ macro_rules! overlay {
 impl RecipeFields {
     /// Read a TOML recipe (unknown fields are errors).
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
         toml::from_str(&text).map_err(|e| {
             let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
             match line {
@@ -234,12 +235,27 @@ impl Recipe {
             return Err(bad("lora_r", format!("must be positive, got {}", r.lora.r)));
         }
         if !(0.0..1.0).contains(&r.lora.dropout) {
-            return Err(bad("lora_dropout", format!("must be in [0, 1), got {}", r.lora.dropout)));
+            return Err(bad(
+                "lora_dropout",
+                format!("must be in [0, 1), got {}", r.lora.dropout),
+            ));
         }
-        if let Some(t) = r.lora.targets.iter().find(|t| !LLAMA_TARGETS.contains(&t.as_str())) {
-            return Err(bad("lora_targets", format!("unknown module `{t}` (known: {})", LLAMA_TARGETS.join(", "))));
+        if let Some(t) = r
+            .lora
+            .targets
+            .iter()
+            .find(|t| !LLAMA_TARGETS.contains(&t.as_str()))
+        {
+            return Err(bad(
+                "lora_targets",
+                format!("unknown module `{t}` (known: {})", LLAMA_TARGETS.join(", ")),
+            ));
         }
-        for (field, v) in [("micro_batch_size", r.micro_batch_size), ("grad_accum", r.grad_accum), ("keep_checkpoints", r.keep_checkpoints)] {
+        for (field, v) in [
+            ("micro_batch_size", r.micro_batch_size),
+            ("grad_accum", r.grad_accum),
+            ("keep_checkpoints", r.keep_checkpoints),
+        ] {
             if v == 0 {
                 return Err(bad(field, "must be at least 1".into()));
             }
@@ -251,19 +267,34 @@ impl Recipe {
             return Err(bad("save_every", "must be at least 1".into()));
         }
         if !(r.learning_rate > 0.0 && r.learning_rate.is_finite()) {
-            return Err(bad("learning_rate", format!("must be a positive number, got {}", r.learning_rate)));
+            return Err(bad(
+                "learning_rate",
+                format!("must be a positive number, got {}", r.learning_rate),
+            ));
         }
         if !(0.0..=1.0).contains(&r.warmup_ratio) {
-            return Err(bad("warmup_ratio", format!("must be in [0, 1], got {}", r.warmup_ratio)));
+            return Err(bad(
+                "warmup_ratio",
+                format!("must be in [0, 1], got {}", r.warmup_ratio),
+            ));
         }
         if r.weight_decay < 0.0 || r.max_grad_norm <= 0.0 {
-            return Err(bad("weight_decay", "weight_decay must be ≥ 0 and max_grad_norm > 0".into()));
+            return Err(bad(
+                "weight_decay",
+                "weight_decay must be ≥ 0 and max_grad_norm > 0".into(),
+            ));
         }
         if !["bf16", "f32"].contains(&r.dtype.as_str()) {
-            return Err(bad("dtype", format!("must be bf16 or f32, got `{}`", r.dtype)));
+            return Err(bad(
+                "dtype",
+                format!("must be bf16 or f32, got `{}`", r.dtype),
+            ));
         }
         if !["auto", "cpu", "cuda"].contains(&r.device.as_str()) {
-            return Err(bad("device", format!("must be auto, cpu or cuda, got `{}`", r.device)));
+            return Err(bad(
+                "device",
+                format!("must be auto, cpu or cuda, got `{}`", r.device),
+            ));
         }
         if r.max_seq_len == Some(0) {
             return Err(bad("max_seq_len", "must be at least 2".into()));
@@ -309,11 +340,20 @@ mod tests {
         let path = dir.path().join("train.toml");
         std::fs::write(&path, "epochs = 1\nlearning_rate = 1e-4\nlora_r = 8\n").unwrap();
         let file = RecipeFields::from_toml_file(&path).unwrap();
-        let flags = RecipeFields { lora_r: Some(4), ..Default::default() };
+        let flags = RecipeFields {
+            lora_r: Some(4),
+            ..Default::default()
+        };
         let r = Recipe::resolve(file.overlay(flags), Some(&path)).unwrap();
         assert_eq!((r.epochs, r.learning_rate, r.lora.r), (1, 1e-4, 4));
-        assert_eq!((r.micro_batch_size, r.grad_accum, r.max_grad_norm), (2, 8, 0.3));
-        assert_eq!((r.lora.alpha, r.weight_decay, r.method), (32.0, 0.01, Method::Qlora));
+        assert_eq!(
+            (r.micro_batch_size, r.grad_accum, r.max_grad_norm),
+            (2, 8, 0.3)
+        );
+        assert_eq!(
+            (r.lora.alpha, r.weight_decay, r.method),
+            (32.0, 0.01, Method::Qlora)
+        );
         assert_eq!(r.lora.targets.len(), 7);
     }
 

@@ -28,7 +28,8 @@ impl CosineSchedule {
         if step < self.warmup {
             return self.peak * step as f64 / self.warmup.max(1) as f64;
         }
-        let progress = (step - self.warmup) as f64 / (self.total.saturating_sub(self.warmup)).max(1) as f64;
+        let progress =
+            (step - self.warmup) as f64 / (self.total.saturating_sub(self.warmup)).max(1) as f64;
         self.peak * (0.5 * (1.0 + (std::f64::consts::PI * progress).cos())).max(0.0)
     }
 }

@@ -14,10 +14,12 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::adapter::{read_tensors, save_adapter, save_full_model, write_tensors, ADAPTER_WEIGHTS, MODEL_WEIGHTS};
+use super::adapter::{
+    read_tensors, save_adapter, save_full_model, write_tensors, ADAPTER_WEIGHTS, MODEL_WEIGHTS,
+};
 use super::checkpoint::{
-    checkpoint_name, latest_checkpoint, prune, read_state, remove_stale_temporaries, write_dir_atomic, TrainerState,
-    OPTIMIZER_FILE, STATE_FILE,
+    checkpoint_name, latest_checkpoint, prune, read_state, remove_stale_temporaries,
+    write_dir_atomic, TrainerState, OPTIMIZER_FILE, STATE_FILE,
 };
 use super::data::{collate, epoch_batches, percentile, truncate, Example, SplitMix64};
 use super::metrics::{MetricRecord, MetricsLog};
@@ -75,39 +77,73 @@ fn params_of(model: &Llama) -> Vec<Param> {
 
 /// Label tokens that a micro-batch's loss covers (the first position never is a target).
 fn target_count(e: &Example) -> i64 {
-    e.labels.iter().skip(1).filter(|&&l| l != IGNORE_INDEX).count() as i64
+    e.labels
+        .iter()
+        .skip(1)
+        .filter(|&&l| l != IGNORE_INDEX)
+        .count() as i64
 }
 
 impl Trainer {
     /// Prepare a run: cap sequence lengths (the recipe's `max_seq_len` or the
     /// training set's P95, printing how many conversations were cut), build the
     /// optimizer and schedule, and write `recipe.json` into the run folder.
-    pub fn new(recipe: Recipe, model: Llama, mut train: Vec<Example>, mut eval: Vec<Example>, pad_id: i64) -> Result<Self> {
+    pub fn new(
+        recipe: Recipe,
+        model: Llama,
+        mut train: Vec<Example>,
+        mut eval: Vec<Example>,
+        pad_id: i64,
+    ) -> Result<Self> {
         let lengths: Vec<usize> = train.iter().map(|e| e.ids.len()).collect();
-        let max_seq_len = recipe.max_seq_len.unwrap_or_else(|| percentile(&lengths, 0.95)).max(2);
+        let max_seq_len = recipe
+            .max_seq_len
+            .unwrap_or_else(|| percentile(&lengths, 0.95))
+            .max(2);
         let truncated = truncate(&mut train, max_seq_len);
         truncate(&mut eval, max_seq_len);
         train.retain(|e| target_count(e) > 0);
         eval.retain(|e| target_count(e) > 0);
         if train.is_empty() {
-            return Err(InputError::usage("the training set has no conversation with an assistant turn").into());
+            return Err(InputError::usage(format!(
+                "no training conversation has an assistant token within the first {max_seq_len} tokens (max_seq_len)"
+            ))
+            .into());
         }
         eprintln!(
             "max_seq_len = {max_seq_len} ({}); truncated {truncated} of {} training conversations",
-            if recipe.max_seq_len.is_some() { "set" } else { "P95 of the training set" },
+            if recipe.max_seq_len.is_some() {
+                "set"
+            } else {
+                "P95 of the training set"
+            },
             lengths.len()
         );
-        let data = DataSummary { max_seq_len, truncated, examples: lengths.len() };
+        let data = DataSummary {
+            max_seq_len,
+            truncated,
+            examples: lengths.len(),
+        };
         let lengths: Vec<usize> = train.iter().map(|e| e.ids.len()).collect();
         let micro_per_epoch = lengths.len().div_ceil(recipe.micro_batch_size) as u64;
         let steps_per_epoch = micro_per_epoch.div_ceil(recipe.grad_accum as u64);
         let total = recipe.max_steps.unwrap_or(recipe.epochs * steps_per_epoch);
         let schedule = CosineSchedule::new(recipe.learning_rate, recipe.warmup_ratio, total);
-        let settings = AdamWSettings { weight_decay: recipe.weight_decay, ..AdamWSettings::default() };
+        let settings = AdamWSettings {
+            weight_decay: recipe.weight_decay,
+            ..AdamWSettings::default()
+        };
         let optimizer = AdamW::new(recipe.optimizer, settings, recipe.page_optimizer);
-        std::fs::create_dir_all(&recipe.output_dir)
-            .map_err(|e| InputError::file(&recipe.output_dir, format!("cannot create the run folder: {e}")))?;
-        write_atomic(&recipe.output_dir.join("recipe.json"), serde_json::to_string_pretty(&recipe)?.as_bytes())?;
+        std::fs::create_dir_all(&recipe.output_dir).map_err(|e| {
+            InputError::file(
+                &recipe.output_dir,
+                format!("cannot create the run folder: {e}"),
+            )
+        })?;
+        write_atomic(
+            &recipe.output_dir.join("recipe.json"),
+            serde_json::to_string_pretty(&recipe)?.as_bytes(),
+        )?;
         Ok(Self {
             params: params_of(&model),
             recipe,
@@ -172,7 +208,9 @@ impl Trainer {
             .into());
         }
         match self.model.method {
-            Method::Full => self.model.load_base_weights(read_tensors(&dir.join(MODEL_WEIGHTS))?)?,
+            Method::Full => self
+                .model
+                .load_base_weights(read_tensors(&dir.join(MODEL_WEIGHTS))?)?,
             _ => {
                 let tensors = read_tensors(&dir.join(ADAPTER_WEIGHTS))?;
                 let lora = self.recipe.lora.clone();
@@ -180,8 +218,12 @@ impl Trainer {
             }
         }
         self.params = params_of(&self.model);
-        self.optimizer.load_state(read_tensors(&dir.join(OPTIMIZER_FILE))?, &self.params)?;
-        self.metrics = MetricsLog::load(&self.recipe.output_dir.join("metrics.jsonl"), state.metrics_lines)?;
+        self.optimizer
+            .load_state(read_tensors(&dir.join(OPTIMIZER_FILE))?, &self.params)?;
+        self.metrics = MetricsLog::load(
+            &self.recipe.output_dir.join("metrics.jsonl"),
+            state.metrics_lines,
+        )?;
         self.step = state.step;
         eprintln!("resumed from {} (step {})", dir.display(), state.step);
         Ok(Some(state.step))
@@ -191,7 +233,12 @@ impl Trainer {
     fn step_batches(&self, step: u64) -> Vec<Vec<usize>> {
         let epoch = step / self.steps_per_epoch;
         let local = (step % self.steps_per_epoch) as usize * self.recipe.grad_accum;
-        let batches = epoch_batches(&self.lengths, self.recipe.micro_batch_size, self.recipe.seed, epoch);
+        let batches = epoch_batches(
+            &self.lengths,
+            self.recipe.micro_batch_size,
+            self.recipe.seed,
+            epoch,
+        );
         let end = (local + self.recipe.grad_accum).min(batches.len());
         batches[local..end].to_vec()
     }
@@ -204,15 +251,22 @@ impl Trainer {
     /// Run one optimizer step; returns (mean loss, grad norm, lr, tokens).
     fn train_step(&mut self) -> Result<(f64, f64, f64, i64)> {
         let batches = self.step_batches(self.step);
-        let tokens: i64 = batches.iter().flatten().map(|&i| target_count(&self.train[i])).sum();
+        let tokens: i64 = batches
+            .iter()
+            .flatten()
+            .map(|&i| target_count(&self.train[i]))
+            .sum();
         let mut loss_sum = 0.0;
         for (j, micro) in batches.iter().enumerate() {
             let examples: Vec<&Example> = micro.iter().map(|&i| &self.train[i]).collect();
             let batch = collate(&examples, self.pad_id, self.model.device);
             let seed = self.dropout_seed(self.step, j);
-            let out = self
-                .model
-                .forward_backward(&batch, 1.0 / tokens.max(1) as f64, Some(seed), self.recipe.gradient_checkpointing)?;
+            let out = self.model.forward_backward(
+                &batch,
+                1.0 / tokens.max(1) as f64,
+                Some(seed),
+                self.recipe.gradient_checkpointing,
+            )?;
             loss_sum += out.loss_sum;
         }
         let grad_norm = clip_grad_norm(&self.params, self.recipe.max_grad_norm);
@@ -233,7 +287,9 @@ impl Trainer {
         let (mut sum, mut tokens) = (0.0, 0);
         for chunk in order.chunks(self.recipe.micro_batch_size) {
             let examples: Vec<&Example> = chunk.iter().map(|&i| &self.eval[i]).collect();
-            let out = self.model.eval_loss(&collate(&examples, self.pad_id, self.model.device));
+            let out = self
+                .model
+                .eval_loss(&collate(&examples, self.pad_id, self.model.device));
             sum += out.loss_sum;
             tokens += out.tokens;
         }
@@ -252,7 +308,8 @@ impl Trainer {
             step: self.step,
             total_steps: self.schedule.total,
             epoch: self.step / self.steps_per_epoch,
-            micro_batch_in_epoch: (self.step % self.steps_per_epoch) * self.recipe.grad_accum as u64,
+            micro_batch_in_epoch: (self.step % self.steps_per_epoch)
+                * self.recipe.grad_accum as u64,
             seed: self.recipe.seed,
             warmup_steps: self.schedule.warmup,
             peak_lr: self.schedule.peak,
@@ -288,8 +345,10 @@ impl Trainer {
         let stop = stop.min(self.schedule.total);
         let bar = ProgressBar::new(self.schedule.total);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {elapsed} elapsed, eta {eta} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} steps, {elapsed} elapsed, eta {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_position(self.step);
         let out = self.recipe.output_dir.clone();
@@ -345,7 +404,11 @@ impl Trainer {
 
     /// Write the final adapter (`<run>/adapter`) or model (`<run>/model`).
     pub fn export(&self) -> Result<PathBuf> {
-        let name = if self.model.method == Method::Full { "model" } else { "adapter" };
+        let name = if self.model.method == Method::Full {
+            "model"
+        } else {
+            "adapter"
+        };
         let dir = self.recipe.output_dir.join(name);
         write_dir_atomic(&dir, |tmp| self.write_weights(tmp))?;
         Ok(dir)
