@@ -77,6 +77,15 @@ struct QuantizedState {
     absmax: Tensor,
 }
 
+impl QuantizedState {
+    fn to_device(&self, device: Device) -> Self {
+        Self {
+            codes: self.codes.to_device(device),
+            absmax: self.absmax.to_device(device),
+        }
+    }
+}
+
 /// Elements per quantization block of the 8-bit states.
 const STATE_BLOCK: i64 = 256;
 
@@ -158,12 +167,30 @@ impl AdamW {
             .get_or_insert_with(|| (Codebook::new(true, device), Codebook::new(false, device)))
     }
 
-    fn park(&self, t: Tensor) -> Tensor {
+    /// Where a state tensor waits between steps: pinned host memory when paging
+    /// from a GPU (reusing the previous step's pinned buffer of the same shape, so
+    /// pinned memory is allocated once), else where it is.
+    fn park(&self, t: Tensor, previous: Option<Tensor>) -> Tensor {
         match t.device() {
-            Device::Cuda(i) if self.page_states => {
-                t.to_device(Device::Cpu).pin_memory(Device::Cuda(i))
-            }
+            Device::Cuda(i) if self.page_states => match previous {
+                Some(mut buffer) if buffer.device() == Device::Cpu && buffer.size() == t.size() => {
+                    buffer.copy_(&t);
+                    buffer
+                }
+                _ => t.to_device(Device::Cpu).pin_memory(Device::Cuda(i)),
+            },
             _ => t,
+        }
+    }
+
+    fn park_state(&self, q: QuantizedState, previous: Option<QuantizedState>) -> QuantizedState {
+        let (codes, absmax) = match previous {
+            Some(p) => (Some(p.codes), Some(p.absmax)),
+            None => (None, None),
+        };
+        QuantizedState {
+            codes: self.park(q.codes, codes),
+            absmax: self.park(q.absmax, absmax),
         }
     }
 
@@ -183,25 +210,15 @@ impl AdamW {
                 }
                 let device = p.tensor.device();
                 let shape = p.tensor.size();
+                let mut parked = None;
                 let (mut m, mut v) = match self.moments.remove(&p.name) {
                     None => (grad.zeros_like(), grad.zeros_like()),
                     Some(Moments::Full { m, v }) => (m, v),
-                    Some(Moments::Quantized { m, v }) => {
+                    Some(Moments::Quantized { m: qm, v: qv }) => {
                         let (cm, cv) = self.codebooks(device);
-                        let m = cm.dequantize(
-                            &QuantizedState {
-                                codes: m.codes.to_device(device),
-                                absmax: m.absmax.to_device(device),
-                            },
-                            &shape,
-                        );
-                        let v = cv.dequantize(
-                            &QuantizedState {
-                                codes: v.codes.to_device(device),
-                                absmax: v.absmax.to_device(device),
-                            },
-                            &shape,
-                        );
+                        let m = cm.dequantize(&qm.to_device(device), &shape);
+                        let v = cv.dequantize(&qv.to_device(device), &shape);
+                        parked = Some((qm, qv));
                         (m, v)
                     }
                 };
@@ -219,15 +236,10 @@ impl AdamW {
                     OptimizerKind::Adamw8bit => {
                         let (cm, cv) = self.codebooks(device);
                         let (qm, qv) = (cm.quantize(&m), cv.quantize(&v));
+                        let (pm, pv) = parked.map_or((None, None), |(a, b)| (Some(a), Some(b)));
                         Moments::Quantized {
-                            m: QuantizedState {
-                                codes: self.park(qm.codes),
-                                absmax: self.park(qm.absmax),
-                            },
-                            v: QuantizedState {
-                                codes: self.park(qv.codes),
-                                absmax: self.park(qv.absmax),
-                            },
+                            m: self.park_state(qm, pm),
+                            v: self.park_state(qv, pv),
                         }
                     }
                 };
@@ -298,10 +310,7 @@ impl AdamW {
                     v: take(&format!("{n}.exp_avg_sq"))?.to_device(device),
                 },
                 OptimizerKind::Adamw8bit => {
-                    let mut load = |k: &str| -> Result<Tensor> {
-                        let t = take(k)?.to_device(device);
-                        Ok(t)
-                    };
+                    let mut load = |k: &str| -> Result<Tensor> { Ok(take(k)?.to_device(device)) };
                     let m = QuantizedState {
                         codes: load(&format!("{n}.exp_avg.codes"))?,
                         absmax: load(&format!("{n}.exp_avg.absmax"))?,
@@ -311,14 +320,8 @@ impl AdamW {
                         absmax: load(&format!("{n}.exp_avg_sq.absmax"))?,
                     };
                     Moments::Quantized {
-                        m: QuantizedState {
-                            codes: self.park(m.codes),
-                            absmax: self.park(m.absmax),
-                        },
-                        v: QuantizedState {
-                            codes: self.park(v.codes),
-                            absmax: self.park(v.absmax),
-                        },
+                        m: self.park_state(m, None),
+                        v: self.park_state(v, None),
                     }
                 }
             };
