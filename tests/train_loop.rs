@@ -236,6 +236,12 @@ fn adapters_are_written_in_peft_layout_and_load_back() {
         },
     );
     let trainer = Trainer::new(r, model, corpus.examples.clone(), vec![], 0).unwrap();
+    let data = trainer.data_summary();
+    assert_eq!((data.examples, data.truncated), (4, 0));
+    assert_eq!(
+        data.max_seq_len,
+        corpus.examples.iter().map(|e| e.ids.len()).max().unwrap()
+    );
     let out = trainer.export().unwrap();
     let (settings, tensors) = load_adapter(&out).unwrap();
     assert_eq!((settings.r, settings.alpha), (4, 8.0));

@@ -164,11 +164,6 @@ impl Nf4Tables {
         }
     }
 
-    /// The dynamic map as host values.
-    pub fn dynamic_host(&self) -> &[f32] {
-        &self.dynamic_host
-    }
-
     fn shallow_clone(&self) -> Self {
         Self {
             pair_table: self.pair_table.shallow_clone(),
@@ -343,6 +338,11 @@ mod tests {
                 let bound = 0.1520 * true_am + (case.absmax[block] - true_am).abs() + 1e-7;
                 assert!((d - w).abs() <= bound, "{} #{i}: {d} vs {w}", case.name);
             }
+            let n = case.weight.len();
+            assert_eq!(
+                t.storage_bytes(),
+                n / 2 + n / 64 + 4 * (n / 64).div_ceil(256)
+            );
             let bf = t.dequantize(Kind::BFloat16);
             assert_eq!(bf.kind(), Kind::BFloat16);
         }

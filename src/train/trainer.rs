@@ -167,11 +167,6 @@ impl Trainer {
         &self.model
     }
 
-    /// Optimizer steps completed.
-    pub fn step(&self) -> u64 {
-        self.step
-    }
-
     /// Total optimizer steps of the run.
     pub fn total_steps(&self) -> u64 {
         self.schedule.total
