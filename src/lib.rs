@@ -21,3 +21,5 @@ pub mod runner;
 pub mod score;
 pub mod suite;
 pub mod text;
+#[cfg(feature = "train")]
+pub mod train;

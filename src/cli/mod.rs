@@ -11,6 +11,8 @@ mod gguf_cmd;
 pub mod http_args;
 mod suite_cmd;
 mod tiny_cmd;
+#[cfg(feature = "train")]
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -54,6 +56,9 @@ pub enum Command {
     Chat(chat_cmd::ChatArgs),
     /// Measure prompt and generation speed of a GGUF model (llama-bench style).
     Bench(bench_cmd::BenchArgs),
+    /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
+    #[cfg(feature = "train")]
+    Train(Box<train_cmd::TrainArgs>),
 }
 
 /// Parse arguments, run, and map the outcome to an exit code.
@@ -103,5 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Data(cmd) => data::run(cmd),
         Command::Chat(args) => chat_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        #[cfg(feature = "train")]
+        Command::Train(args) => train_cmd::run(*args),
     }
 }

@@ -1,0 +1,93 @@
+//! `okla-eval train --config train.toml [--flag value ...]`: fine-tune a Llama
+//! model (QLoRA, LoRA or full) on chat JSONL; every recipe field can be set in
+//! the TOML file or overridden by the flag of the same name.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::error::InputError;
+use crate::suite::load_jsonl;
+use crate::text::ChatTokenizer;
+use crate::train::adapter::load_model_weights;
+use crate::train::config::LlamaConfig;
+use crate::train::data::{encode_all, pad_id};
+use crate::train::model::Llama;
+use crate::train::recipe::{Recipe, RecipeFields};
+use crate::train::trainer::Trainer;
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The recipe (TOML; fields as the flags below, with underscores).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Continue from the newest complete checkpoint in the output folder.
+    #[arg(long)]
+    pub resume: bool,
+    /// Recipe fields (override the file).
+    #[command(flatten)]
+    pub fields: RecipeFields,
+}
+
+/// Run `train`; returns the exit code.
+pub fn run(args: TrainArgs) -> Result<u8> {
+    let file = match &args.config {
+        Some(path) => RecipeFields::from_toml_file(path)?,
+        None => RecipeFields::default(),
+    };
+    let recipe = Recipe::resolve(file.overlay(args.fields), args.config.as_deref())?;
+    let missing = |field: &str| -> anyhow::Error {
+        InputError::usage(format!(
+            "the recipe needs `{field}` (in the config file or as --{})",
+            field.replace('_', "-")
+        ))
+        .with_field(field)
+        .into()
+    };
+    let model_dir = recipe.model.clone().ok_or_else(|| missing("model"))?;
+    let train_file = recipe
+        .train_file
+        .clone()
+        .ok_or_else(|| missing("train_file"))?;
+    let encoder = ChatTokenizer::from_dir(&model_dir)?;
+    let train = encode_all(&load_jsonl(&train_file)?, &encoder)?;
+    let eval = match &recipe.eval_file {
+        Some(path) => encode_all(&load_jsonl(path)?, &encoder)?,
+        None => Vec::new(),
+    };
+    let config = LlamaConfig::load(&model_dir.join("config.json"))?;
+    tch::manual_seed(recipe.seed as i64);
+    eprintln!(
+        "loading {} ({:?}, {})",
+        model_dir.display(),
+        recipe.method,
+        recipe.dtype
+    );
+    let model = Llama::from_weights(
+        config,
+        load_model_weights(&model_dir)?,
+        recipe.method,
+        &recipe.lora,
+        recipe.kind(),
+        recipe.device(),
+    )?;
+    let resume = args.resume;
+    let mut trainer = Trainer::new(recipe, model, train, eval, pad_id(&encoder))?;
+    if resume && trainer.resume()?.is_none() {
+        eprintln!("no checkpoint to resume from: starting at step 0");
+    }
+    let total = trainer.total_steps();
+    trainer.run_until(total)?;
+    let out = trainer.export()?;
+    let last = trainer.metrics().iter().rev().find_map(|m| m.loss);
+    let eval = trainer.metrics().iter().rev().find_map(|m| m.eval_loss);
+    eprintln!(
+        "done: {total} steps, last train loss {}, eval loss {}; weights in {}",
+        last.map_or("-".into(), |l| format!("{l:.4}")),
+        eval.map_or("-".into(), |l| format!("{l:.4}")),
+        out.display()
+    );
+    Ok(crate::cli::EXIT_PASS)
+}

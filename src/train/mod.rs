@@ -1,0 +1,18 @@
+//! The QLoRA trainer (cargo feature `train`, libtorch through tch): NF4 storage with
+//! double quantization, LoRA adapters in peft's layout, a Llama model with
+//! layer-wise gradient checkpointing, AdamW (f32 and 8-bit blockwise), a warmup +
+//! cosine schedule, atomic checkpoints with exact resume, and the training loop.
+
+pub mod adapter;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod dynamic;
+pub mod lora;
+pub mod metrics;
+pub mod model;
+pub mod nf4;
+pub mod optim;
+pub mod recipe;
+pub mod schedule;
+pub mod trainer;

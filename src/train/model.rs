@@ -1,0 +1,654 @@
+//! The Llama model on libtorch, written to match Hugging Face `LlamaForCausalLM`
+//! operation for operation (RMSNorm in f32, RoPE tables in f32 cast to the compute
+//! dtype, SDPA causal attention with grouped-query heads, SiLU-gated MLP, f32
+//! cross-entropy), with layer-wise gradient checkpointing done by hand.
+//!
+//! Checkpointing: tch has no checkpoint API, so [`Llama::forward_backward`] runs
+//! every decoder layer under `no_grad`, keeping only each layer's input; the loss
+//! head runs with autograd on a detached copy of the last hidden state; then the
+//! layers are walked backwards, each recomputed with autograd from its saved
+//! input and back-propagated with the incoming gradient (`sum(y * g).backward()`),
+//! which yields the gradient for the layer below. LoRA dropout masks are
+//! reproduced in the recomputation by seeding torch's RNG per layer.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use super::config::LlamaConfig;
+use super::lora::{BaseWeight, Linear, LoraPair, LoraSettings};
+use super::nf4::{Nf4Tables, Nf4Tensor};
+
+/// How the base model is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Frozen NF4 base + LoRA adapters.
+    Qlora,
+    /// Frozen 16-bit base + LoRA adapters.
+    Lora,
+    /// Every weight trainable (f32 master weights), no adapters.
+    Full,
+}
+
+/// Label value that takes no part in the loss.
+pub const IGNORE_INDEX: i64 = -100;
+/// Rows of the LM head computed at once (bounds the f32 logits held in memory).
+const HEAD_CHUNK: i64 = 1024;
+
+/// A tokenized micro-batch: right-padded ids and labels (`IGNORE_INDEX` where no loss).
+#[derive(Debug)]
+pub struct Batch {
+    /// `[b, t]` int64 token ids.
+    pub input_ids: Tensor,
+    /// `[b, t]` int64 labels, aligned with `input_ids` (the shift happens inside).
+    pub labels: Tensor,
+}
+
+/// The summed loss of a forward pass and how many label tokens it covered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossSum {
+    /// Sum of token cross-entropies (nats).
+    pub loss_sum: f64,
+    /// Number of label tokens.
+    pub tokens: i64,
+}
+
+/// Parameters of one decoder layer.
+#[derive(Debug)]
+pub struct DecoderLayer {
+    input_norm: Tensor,
+    post_norm: Tensor,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+impl DecoderLayer {
+    fn projections(&self) -> [(&'static str, &'static str, &Linear); 7] {
+        [
+            ("self_attn", "q_proj", &self.q),
+            ("self_attn", "k_proj", &self.k),
+            ("self_attn", "v_proj", &self.v),
+            ("self_attn", "o_proj", &self.o),
+            ("mlp", "gate_proj", &self.gate),
+            ("mlp", "up_proj", &self.up),
+            ("mlp", "down_proj", &self.down),
+        ]
+    }
+
+    fn projections_mut(&mut self) -> [(&'static str, &'static str, &mut Linear); 7] {
+        [
+            ("self_attn", "q_proj", &mut self.q),
+            ("self_attn", "k_proj", &mut self.k),
+            ("self_attn", "v_proj", &mut self.v),
+            ("self_attn", "o_proj", &mut self.o),
+            ("mlp", "gate_proj", &mut self.gate),
+            ("mlp", "up_proj", &mut self.up),
+            ("mlp", "down_proj", &mut self.down),
+        ]
+    }
+}
+
+/// HF's LlamaRMSNorm: normalise in f32, cast back, multiply by the weight.
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Tensor {
+    let kind = x.kind();
+    let xf = x.to_kind(Kind::Float);
+    let var = xf.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
+    let normed = (xf * (var + eps).rsqrt()).to_kind(kind);
+    weight.to_kind(kind) * normed
+}
+
+/// `[x1, x2] -> [-x2, x1]` on the last dimension.
+fn rotate_half(x: &Tensor) -> Tensor {
+    let half = x.size().last().copied().unwrap_or(0) / 2;
+    let x1 = x.narrow(-1, 0, half);
+    let x2 = x.narrow(-1, half, half);
+    Tensor::cat(&[-x2, x1], -1)
+}
+
+/// The model.
+#[derive(Debug)]
+pub struct Llama {
+    /// Architecture.
+    pub config: LlamaConfig,
+    /// How it is trained.
+    pub method: Method,
+    /// Compute dtype of activations.
+    pub kind: Kind,
+    /// Where the tensors live.
+    pub device: Device,
+    embed: Tensor,
+    layers: Vec<DecoderLayer>,
+    norm: Tensor,
+    lm_head: Option<Tensor>,
+    inv_freq: Tensor,
+}
+
+/// What a HF weight name must be found as.
+fn take(weights: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
+    weights
+        .remove(name)
+        .ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
+}
+
+impl Llama {
+    /// Random weights as HF initialises a fresh `LlamaForCausalLM` (normal(0, 0.02)
+    /// for matrices, ones for norms), f32 on the CPU, from torch's global RNG.
+    pub fn random_weights(config: &LlamaConfig) -> HashMap<String, Tensor> {
+        let opts = (Kind::Float, Device::Cpu);
+        let normal = |shape: &[i64]| Tensor::randn(shape, opts) * 0.02;
+        let (h, i, hd) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.head_dim(),
+        );
+        let (nh, nkv) = (config.num_attention_heads, config.kv_heads());
+        let mut w = HashMap::new();
+        w.insert(
+            "model.embed_tokens.weight".to_string(),
+            normal(&[config.vocab_size, h]),
+        );
+        for l in 0..config.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            for (name, shape) in [
+                ("self_attn.q_proj", [nh * hd, h]),
+                ("self_attn.k_proj", [nkv * hd, h]),
+                ("self_attn.v_proj", [nkv * hd, h]),
+                ("self_attn.o_proj", [h, nh * hd]),
+                ("mlp.gate_proj", [i, h]),
+                ("mlp.up_proj", [i, h]),
+                ("mlp.down_proj", [h, i]),
+            ] {
+                w.insert(format!("{p}.{name}.weight"), normal(&shape));
+            }
+            w.insert(
+                format!("{p}.input_layernorm.weight"),
+                Tensor::ones([h], opts),
+            );
+            w.insert(
+                format!("{p}.post_attention_layernorm.weight"),
+                Tensor::ones([h], opts),
+            );
+        }
+        w.insert("model.norm.weight".to_string(), Tensor::ones([h], opts));
+        if !config.tie_word_embeddings {
+            w.insert(
+                "lm_head.weight".to_string(),
+                normal(&[config.vocab_size, h]),
+            );
+        }
+        w
+    }
+
+    /// Build the model from HF-named weights (consumed from `weights`): linear
+    /// weights become NF4 (QLoRA), compute-dtype (LoRA) or f32 trainable (full);
+    /// fresh LoRA adapters come from torch's global RNG.
+    pub fn from_weights(
+        config: LlamaConfig,
+        mut weights: HashMap<String, Tensor>,
+        method: Method,
+        lora: &LoraSettings,
+        kind: Kind,
+        device: Device,
+    ) -> Result<Self> {
+        config.validate().map_err(|m| anyhow!("config: {m}"))?;
+        let tables = (method == Method::Qlora).then(|| Nf4Tables::new(device));
+        let frozen16 = |t: Tensor| t.to_device(device).to_kind(kind).detach();
+        let trainable32 = |t: Tensor| {
+            t.to_device(device)
+                .to_kind(Kind::Float)
+                .detach()
+                .set_requires_grad(true)
+        };
+        let side = |t: Tensor| match method {
+            Method::Full => trainable32(t),
+            _ => frozen16(t),
+        };
+        let mut layers = Vec::with_capacity(config.num_hidden_layers as usize);
+        for l in 0..config.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            let mut linear = |module: &str, proj: &str| -> Result<Linear> {
+                let w = take(&mut weights, &format!("{p}.{module}.{proj}.weight"))?;
+                let shape = w.size();
+                let base = match (method, &tables) {
+                    (Method::Qlora, Some(t)) => BaseWeight::Nf4(
+                        Nf4Tensor::quantize(&w, t)
+                            .with_context(|| format!("quantizing {p}.{module}.{proj}"))?,
+                    ),
+                    (Method::Full, _) => BaseWeight::Dense(trainable32(w)),
+                    _ => BaseWeight::Dense(frozen16(w)),
+                };
+                let adapter = (method != Method::Full && lora.targets.iter().any(|t| t == proj))
+                    .then(|| LoraPair::init(shape[1], shape[0], lora, device));
+                Ok(Linear {
+                    base,
+                    lora: adapter,
+                })
+            };
+            let layer = DecoderLayer {
+                q: linear("self_attn", "q_proj")?,
+                k: linear("self_attn", "k_proj")?,
+                v: linear("self_attn", "v_proj")?,
+                o: linear("self_attn", "o_proj")?,
+                gate: linear("mlp", "gate_proj")?,
+                up: linear("mlp", "up_proj")?,
+                down: linear("mlp", "down_proj")?,
+                input_norm: side(take(&mut weights, &format!("{p}.input_layernorm.weight"))?),
+                post_norm: side(take(
+                    &mut weights,
+                    &format!("{p}.post_attention_layernorm.weight"),
+                )?),
+            };
+            layers.push(layer);
+        }
+        let embed = side(take(&mut weights, "model.embed_tokens.weight")?);
+        let norm = side(take(&mut weights, "model.norm.weight")?);
+        let lm_head = if config.tie_word_embeddings {
+            weights.remove("lm_head.weight");
+            None
+        } else {
+            Some(side(take(&mut weights, "lm_head.weight")?))
+        };
+        let inv_freq = rope_inv_freq(&config).to_device(device);
+        Ok(Self {
+            config,
+            method,
+            kind,
+            device,
+            embed,
+            layers,
+            norm,
+            lm_head,
+            inv_freq,
+        })
+    }
+
+    /// `(cos, sin)` tables `[t, head_dim]` in the compute dtype, as HF computes them.
+    fn rope(&self, t: i64) -> (Tensor, Tensor) {
+        let pos = Tensor::arange(t, (Kind::Float, self.device));
+        let freqs = self.inv_freq.unsqueeze(1).matmul(&pos.unsqueeze(0)).tr();
+        let emb = Tensor::cat(&[&freqs, &freqs], -1);
+        (emb.cos().to_kind(self.kind), emb.sin().to_kind(self.kind))
+    }
+
+    fn layer_forward(
+        &self,
+        layer: &DecoderLayer,
+        x: &Tensor,
+        rope: &(Tensor, Tensor),
+        train: bool,
+    ) -> Tensor {
+        let (b, t) = (x.size()[0], x.size()[1]);
+        let (nh, nkv, hd) = (
+            self.config.num_attention_heads,
+            self.config.kv_heads(),
+            self.config.head_dim(),
+        );
+        let eps = self.config.rms_norm_eps;
+        let h = rms_norm(x, &layer.input_norm, eps);
+        let heads = |y: Tensor, n: i64| y.view([b, t, n, hd]).transpose(1, 2);
+        let (cos, sin) = rope;
+        let roped = |y: Tensor| &y * cos + rotate_half(&y) * sin;
+        let q = roped(heads(layer.q.forward(&h, train), nh));
+        let k = roped(heads(layer.k.forward(&h, train), nkv));
+        let v = heads(layer.v.forward(&h, train), nkv);
+        let attn = Tensor::scaled_dot_product_attention(
+            &q,
+            &k,
+            &v,
+            None::<Tensor>,
+            0.0,
+            true,
+            (hd as f64).powf(-0.5),
+            nkv != nh,
+        );
+        let attn = attn.transpose(1, 2).reshape([b, t, nh * hd]);
+        let x = x + layer.o.forward(&attn, train);
+        let h = rms_norm(&x, &layer.post_norm, eps);
+        let mlp = layer.down.forward(
+            &(layer.gate.forward(&h, train).silu() * layer.up.forward(&h, train)),
+            train,
+        );
+        x + mlp
+    }
+
+    fn embed(&self, ids: &Tensor) -> Tensor {
+        Tensor::embedding(&self.embed.to_kind(self.kind), ids, -1, false, false)
+    }
+
+    fn head_weight(&self) -> Tensor {
+        self.lm_head
+            .as_ref()
+            .unwrap_or(&self.embed)
+            .to_kind(self.kind)
+    }
+
+    fn seed_layer(dropout_seed: Option<i64>, layer: usize) {
+        if let Some(seed) = dropout_seed {
+            tch::manual_seed(seed.wrapping_mul(1_000_003).wrapping_add(layer as i64));
+        }
+    }
+
+    /// Final hidden states `[b, t, hidden]` (after the last norm); no autograd.
+    pub fn hidden_states(&self, ids: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            let rope = self.rope(ids.size()[1]);
+            let mut x = self.embed(ids);
+            for layer in &self.layers {
+                x = self.layer_forward(layer, &x, &rope, false);
+            }
+            rms_norm(&x, &self.norm, self.config.rms_norm_eps)
+        })
+    }
+
+    /// Logits `[b, t, vocab]` in f32; no autograd, no dropout.
+    pub fn logits(&self, ids: &Tensor) -> Tensor {
+        tch::no_grad(|| {
+            self.hidden_states(ids)
+                .matmul(&self.head_weight().tr())
+                .to_kind(Kind::Float)
+        })
+    }
+
+    /// Row indices into the flattened `[b * t]` hidden states that predict a label,
+    /// and those labels (the next position's label: HF's shift).
+    fn labelled_rows(labels: &Tensor) -> (Tensor, Tensor) {
+        let (b, t) = (labels.size()[0], labels.size()[1]);
+        let pad = Tensor::full([b, 1], IGNORE_INDEX, (Kind::Int64, labels.device()));
+        let next = Tensor::cat(&[&labels.narrow(1, 1, t - 1), &pad], 1).reshape([b * t]);
+        let rows = next.ne(IGNORE_INDEX).nonzero().squeeze_dim(1);
+        let targets = next.index_select(0, &rows);
+        (rows, targets)
+    }
+
+    /// Chunks of at most [`HEAD_CHUNK`] labelled rows: `(rows, targets)` each.
+    fn head_chunks(labels: &Tensor) -> Vec<(Tensor, Tensor)> {
+        let (rows, targets) = Self::labelled_rows(labels);
+        let m = rows.size()[0];
+        (0..m)
+            .step_by(HEAD_CHUNK as usize)
+            .map(|s| {
+                let len = HEAD_CHUNK.min(m - s);
+                (rows.narrow(0, s, len), targets.narrow(0, s, len))
+            })
+            .collect()
+    }
+
+    /// Summed cross-entropy of one chunk of rows, f32 logits.
+    fn chunk_loss(&self, h: &Tensor, y: &Tensor) -> Tensor {
+        h.matmul(&self.head_weight().tr())
+            .to_kind(Kind::Float)
+            .cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Sum, IGNORE_INDEX, 0.0)
+    }
+
+    /// Loss over a batch without gradients (evaluation).
+    pub fn eval_loss(&self, batch: &Batch) -> LossSum {
+        tch::no_grad(|| {
+            let hidden = self.hidden_states(&batch.input_ids);
+            let flat = hidden.reshape([-1, self.config.hidden_size]);
+            let mut sum = 0.0;
+            let mut m = 0;
+            for (rows, targets) in Self::head_chunks(&batch.labels) {
+                sum += self
+                    .chunk_loss(&flat.index_select(0, &rows), &targets)
+                    .double_value(&[]);
+                m += rows.size()[0];
+            }
+            LossSum {
+                loss_sum: sum,
+                tokens: m,
+            }
+        })
+    }
+
+    /// One training forward + backward: gradients of `loss_weight * sum(CE)` are
+    /// accumulated into the trainable tensors' `.grad`. `dropout_seed` (None = no
+    /// dropout) seeds each layer's LoRA dropout; `checkpointing` recomputes layers.
+    pub fn forward_backward(
+        &self,
+        batch: &Batch,
+        loss_weight: f64,
+        dropout_seed: Option<i64>,
+        checkpointing: bool,
+    ) -> Result<LossSum> {
+        let train = dropout_seed.is_some();
+        let t = batch.input_ids.size()[1];
+        if t < 2 {
+            bail!("a training sequence needs at least 2 tokens");
+        }
+        let rope = self.rope(t);
+        let embed_trainable = self.embed.requires_grad();
+        // 1. the decoder stack: with autograd, or under no_grad keeping inputs.
+        let x0 = if embed_trainable && !checkpointing {
+            self.embed(&batch.input_ids)
+        } else {
+            tch::no_grad(|| self.embed(&batch.input_ids))
+        };
+        let mut saved: Vec<Tensor> = Vec::new();
+        let top = if checkpointing {
+            let mut x = x0.shallow_clone();
+            tch::no_grad(|| {
+                for (i, layer) in self.layers.iter().enumerate() {
+                    Self::seed_layer(dropout_seed, i);
+                    let next = self.layer_forward(layer, &x, &rope, train);
+                    saved.push(std::mem::replace(&mut x, next));
+                }
+            });
+            x.detach().set_requires_grad(true)
+        } else {
+            let mut x = x0.shallow_clone();
+            for (i, layer) in self.layers.iter().enumerate() {
+                Self::seed_layer(dropout_seed, i);
+                x = self.layer_forward(layer, &x, &rope, train);
+            }
+            x
+        };
+        // 2. the head, in chunks, each back-propagated into a detached normed leaf.
+        let normed = rms_norm(&top, &self.norm, self.config.rms_norm_eps);
+        let leaf = normed.detach().set_requires_grad(true);
+        let flat = leaf.reshape([-1, self.config.hidden_size]);
+        let mut loss_sum = 0.0;
+        let mut m = 0;
+        for (rows, targets) in Self::head_chunks(&batch.labels) {
+            let loss = self.chunk_loss(&flat.index_select(0, &rows), &targets);
+            loss_sum += loss.double_value(&[]);
+            (loss * loss_weight).backward();
+            m += rows.size()[0];
+        }
+        if m == 0 {
+            return Ok(LossSum {
+                loss_sum: 0.0,
+                tokens: 0,
+            });
+        }
+        (&normed * leaf.grad()).sum(Kind::Float).backward();
+        // 3. without checkpointing autograd already reached every leaf.
+        if !checkpointing {
+            return Ok(LossSum {
+                loss_sum,
+                tokens: m,
+            });
+        }
+        let mut grad = top.grad();
+        for (i, layer) in self.layers.iter().enumerate().rev() {
+            let input = saved[i].detach().set_requires_grad(true);
+            Self::seed_layer(dropout_seed, i);
+            let out = self.layer_forward(layer, &input, &rope, train);
+            (out * &grad).sum(Kind::Float).backward();
+            grad = input.grad();
+            saved.pop();
+        }
+        if embed_trainable {
+            (self.embed(&batch.input_ids) * grad)
+                .sum(Kind::Float)
+                .backward();
+        }
+        Ok(LossSum {
+            loss_sum,
+            tokens: m,
+        })
+    }
+
+    /// The trainable tensors with their names: peft names for adapters
+    /// (`base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`), HF names
+    /// for full fine-tuning.
+    pub fn trainable(&self) -> Vec<(String, Tensor)> {
+        match self.method {
+            Method::Full => self.base_weights(),
+            _ => self.adapters(),
+        }
+    }
+
+    /// The adapters under peft's key names (empty for full fine-tuning).
+    pub fn adapters(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::new();
+        for (l, layer) in self.layers.iter().enumerate() {
+            for (module, proj, lin) in layer.projections() {
+                if let Some(pair) = &lin.lora {
+                    let p = format!("base_model.model.model.layers.{l}.{module}.{proj}");
+                    out.push((format!("{p}.lora_A.weight"), pair.a.shallow_clone()));
+                    out.push((format!("{p}.lora_B.weight"), pair.b.shallow_clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Replace the adapters with tensors named as peft names them.
+    pub fn load_adapters(
+        &mut self,
+        mut tensors: HashMap<String, Tensor>,
+        lora: &LoraSettings,
+    ) -> Result<()> {
+        let device = self.device;
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            for (module, proj, lin) in layer.projections_mut() {
+                if lin.lora.is_none() {
+                    continue;
+                }
+                let p = format!("base_model.model.model.layers.{l}.{module}.{proj}");
+                let a = take(&mut tensors, &format!("{p}.lora_A.weight"))?;
+                let b = take(&mut tensors, &format!("{p}.lora_B.weight"))?;
+                let shape = lin.base.shape();
+                if a.size() != [lora.r, shape[1]] || b.size() != [shape[0], lora.r] {
+                    bail!(
+                        "adapter `{p}` has shapes {:?} / {:?}, expected [{}, {}] / [{}, {}]",
+                        a.size(),
+                        b.size(),
+                        lora.r,
+                        shape[1],
+                        shape[0],
+                        lora.r
+                    );
+                }
+                lin.lora = Some(LoraPair::from_tensors(
+                    a.to_device(device),
+                    b.to_device(device),
+                    lora,
+                ));
+            }
+        }
+        if let Some(extra) = tensors.keys().next() {
+            bail!("the adapter file has a tensor this model has no place for: `{extra}`");
+        }
+        Ok(())
+    }
+
+    /// Dense weights under HF names (the whole model for full fine-tuning; the
+    /// 16-bit side weights otherwise).
+    pub fn base_weights(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![(
+            "model.embed_tokens.weight".to_string(),
+            self.embed.shallow_clone(),
+        )];
+        for (l, layer) in self.layers.iter().enumerate() {
+            let p = format!("model.layers.{l}");
+            for (module, proj, lin) in layer.projections() {
+                if let BaseWeight::Dense(w) = &lin.base {
+                    out.push((format!("{p}.{module}.{proj}.weight"), w.shallow_clone()));
+                }
+            }
+            out.push((
+                format!("{p}.input_layernorm.weight"),
+                layer.input_norm.shallow_clone(),
+            ));
+            out.push((
+                format!("{p}.post_attention_layernorm.weight"),
+                layer.post_norm.shallow_clone(),
+            ));
+        }
+        out.push(("model.norm.weight".to_string(), self.norm.shallow_clone()));
+        if let Some(h) = &self.lm_head {
+            out.push(("lm_head.weight".to_string(), h.shallow_clone()));
+        }
+        out
+    }
+
+    /// Overwrite the full model's weights in place (resume of full fine-tuning).
+    pub fn load_base_weights(&mut self, mut tensors: HashMap<String, Tensor>) -> Result<()> {
+        tch::no_grad(|| -> Result<()> {
+            for (name, mut dst) in self.base_weights() {
+                let src = take(&mut tensors, &name)?;
+                if src.size() != dst.size() {
+                    bail!(
+                        "tensor `{name}` has shape {:?}, expected {:?}",
+                        src.size(),
+                        dst.size()
+                    );
+                }
+                dst.copy_(&src.to_device(self.device).to_kind(dst.kind()));
+            }
+            Ok(())
+        })
+    }
+
+    /// Greedy decoding without a KV cache (small models, tests and quick checks):
+    /// appends up to `max_new` tokens, stopping after any of `stop`.
+    pub fn generate_greedy(&self, prompt: &[i64], max_new: usize, stop: &[i64]) -> Vec<i64> {
+        let mut ids = prompt.to_vec();
+        let mut out = Vec::new();
+        for _ in 0..max_new {
+            let input = Tensor::from_slice(&ids).unsqueeze(0).to_device(self.device);
+            let hidden = self.hidden_states(&input);
+            let last = hidden.select(1, -1);
+            let next = tch::no_grad(|| last.matmul(&self.head_weight().tr()).argmax(-1, false))
+                .int64_value(&[0]);
+            out.push(next);
+            ids.push(next);
+            if stop.contains(&next) {
+                break;
+            }
+        }
+        out
+    }
+}
+
+/// HF's inverse RoPE frequencies (with Llama 3.1 `llama3` scaling when configured), f32.
+fn rope_inv_freq(config: &LlamaConfig) -> Tensor {
+    let dim = config.head_dim();
+    let exponents = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu))
+        .to_kind(Kind::Float)
+        / dim as f64;
+    let inv = Tensor::pow_scalar(config.theta(), &exponents).reciprocal();
+    let Some(s) = config.scaling() else {
+        return inv;
+    };
+    let low_wavelen = s.original_max_position_embeddings / s.low_freq_factor;
+    let high_wavelen = s.original_max_position_embeddings / s.high_freq_factor;
+    let wavelen = inv.reciprocal() * (2.0 * std::f64::consts::PI);
+    let scaled = inv.where_self(&wavelen.le(low_wavelen), &(&inv / s.factor));
+    let smooth = (wavelen.reciprocal() * s.original_max_position_embeddings - s.low_freq_factor)
+        / (s.high_freq_factor - s.low_freq_factor);
+    let smoothed = (smooth.ones_like() - &smooth) * &scaled / s.factor + &smooth * &scaled;
+    let medium = wavelen
+        .ge(high_wavelen)
+        .logical_and(&wavelen.le(low_wavelen));
+    smoothed.where_self(&medium, &scaled)
+}

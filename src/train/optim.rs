@@ -1,0 +1,452 @@
+//! Optimizers: AdamW with f32 states (torch.optim.AdamW's arithmetic, decoupled
+//! weight decay) and an 8-bit blockwise AdamW whose moments are stored as
+//! bitsandbytes-style dynamic 8-bit codes with one absmax per block of 256
+//! (signed map for the first moment, unsigned for the second), optionally paged
+//! to pinned CPU memory between steps. Plus gradient-norm clipping.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, bail, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use super::dynamic::dynamic_map;
+
+/// Which optimizer to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// AdamW with f32 moments.
+    Adamw,
+    /// AdamW with 8-bit blockwise-quantized moments.
+    Adamw8bit,
+}
+
+/// AdamW hyper-parameters (besides the learning rate, which the schedule gives).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWSettings {
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Denominator epsilon.
+    pub eps: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+}
+
+impl Default for AdamWSettings {
+    fn default() -> Self {
+        Self {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+}
+
+/// A named trainable tensor and whether weight decay applies to it.
+#[derive(Debug)]
+pub struct Param {
+    /// Stable name (used for state keys).
+    pub name: String,
+    /// The tensor (its `.grad` holds the gradient).
+    pub tensor: Tensor,
+    /// Apply weight decay (false for norms).
+    pub decay: bool,
+}
+
+/// The moments of one parameter.
+#[derive(Debug)]
+enum Moments {
+    Full {
+        m: Tensor,
+        v: Tensor,
+    },
+    Quantized {
+        m: QuantizedState,
+        v: QuantizedState,
+    },
+}
+
+/// A blockwise 8-bit tensor: codes `[n]` u8 and absmax `[ceil(n/256)]` f32.
+#[derive(Debug)]
+struct QuantizedState {
+    codes: Tensor,
+    absmax: Tensor,
+}
+
+impl QuantizedState {
+    fn to_device(&self, device: Device) -> Self {
+        Self {
+            codes: self.codes.to_device(device),
+            absmax: self.absmax.to_device(device),
+        }
+    }
+}
+
+/// Elements per quantization block of the 8-bit states.
+const STATE_BLOCK: i64 = 256;
+
+/// One dynamic map on a device, with the midpoints used for nearest-code search.
+#[derive(Debug)]
+struct Codebook {
+    values: Tensor,
+    midpoints: Tensor,
+}
+
+impl Codebook {
+    fn new(signed: bool, device: Device) -> Self {
+        let v = Tensor::from_slice(&dynamic_map(signed)).to_device(device);
+        let midpoints = (v.narrow(0, 0, 255) + v.narrow(0, 1, 255)) / 2.0;
+        Self {
+            values: v,
+            midpoints,
+        }
+    }
+
+    fn quantize(&self, x: &Tensor) -> QuantizedState {
+        let n = x.numel() as i64;
+        let blocks = (n + STATE_BLOCK - 1) / STATE_BLOCK;
+        let padded = x.view([-1]).constant_pad_nd([0, blocks * STATE_BLOCK - n]);
+        let padded = padded.view([blocks, STATE_BLOCK]);
+        let absmax = padded.abs().amax([1], false);
+        let scaled = (padded / absmax.clamp_min(1e-30).unsqueeze(1)).clamp(-1.0, 1.0);
+        let codes = scaled
+            .bucketize(&self.midpoints, true, false)
+            .to_kind(Kind::Uint8)
+            .view([-1])
+            .narrow(0, 0, n);
+        QuantizedState { codes, absmax }
+    }
+
+    fn dequantize(&self, q: &QuantizedState, shape: &[i64]) -> Tensor {
+        let n = q.codes.numel() as i64;
+        let vals = self.values.index_select(0, &q.codes.to_kind(Kind::Int));
+        let scale = q
+            .absmax
+            .repeat_interleave_self_int(STATE_BLOCK, 0, None)
+            .narrow(0, 0, n);
+        (vals * scale).view(shape)
+    }
+}
+
+/// AdamW, f32 or 8-bit states.
+#[derive(Debug)]
+pub struct AdamW {
+    settings: AdamWSettings,
+    kind: OptimizerKind,
+    page_states: bool,
+    step: i64,
+    moments: HashMap<String, Moments>,
+    codebooks: Option<(Codebook, Codebook)>,
+}
+
+impl AdamW {
+    /// A fresh optimizer. `page_states` keeps 8-bit states in pinned CPU memory
+    /// between steps when the parameters are on a GPU.
+    pub fn new(kind: OptimizerKind, settings: AdamWSettings, page_states: bool) -> Self {
+        Self {
+            settings,
+            kind,
+            page_states,
+            step: 0,
+            moments: HashMap::new(),
+            codebooks: None,
+        }
+    }
+
+    /// Optimizer steps taken.
+    pub fn steps(&self) -> i64 {
+        self.step
+    }
+
+    fn codebooks(&mut self, device: Device) -> &(Codebook, Codebook) {
+        self.codebooks
+            .get_or_insert_with(|| (Codebook::new(true, device), Codebook::new(false, device)))
+    }
+
+    /// Where a state tensor waits between steps: pinned host memory when paging
+    /// from a GPU (reusing the previous step's pinned buffer of the same shape, so
+    /// pinned memory is allocated once), else where it is.
+    fn park(&self, t: Tensor, previous: Option<Tensor>) -> Tensor {
+        match t.device() {
+            Device::Cuda(i) if self.page_states => match previous {
+                Some(mut buffer) if buffer.device() == Device::Cpu && buffer.size() == t.size() => {
+                    buffer.copy_(&t);
+                    buffer
+                }
+                _ => t.to_device(Device::Cpu).pin_memory(Device::Cuda(i)),
+            },
+            _ => t,
+        }
+    }
+
+    fn park_state(&self, q: QuantizedState, previous: Option<QuantizedState>) -> QuantizedState {
+        let (codes, absmax) = match previous {
+            Some(p) => (Some(p.codes), Some(p.absmax)),
+            None => (None, None),
+        };
+        QuantizedState {
+            codes: self.park(q.codes, codes),
+            absmax: self.park(q.absmax, absmax),
+        }
+    }
+
+    /// One update of every parameter with a gradient, at learning rate `lr`.
+    pub fn step(&mut self, params: &[Param], lr: f64) -> Result<()> {
+        self.step += 1;
+        let s = self.settings;
+        let t = self.step as f64;
+        let bias1 = 1.0 - s.beta1.powf(t);
+        let bias2_sqrt = (1.0 - s.beta2.powf(t)).sqrt();
+        let step_size = lr / bias1;
+        tch::no_grad(|| -> Result<()> {
+            for p in params {
+                let grad = p.tensor.grad();
+                if !grad.defined() {
+                    continue;
+                }
+                let device = p.tensor.device();
+                let shape = p.tensor.size();
+                let mut parked = None;
+                let (mut m, mut v) = match self.moments.remove(&p.name) {
+                    None => (grad.zeros_like(), grad.zeros_like()),
+                    Some(Moments::Full { m, v }) => (m, v),
+                    Some(Moments::Quantized { m: qm, v: qv }) => {
+                        let (cm, cv) = self.codebooks(device);
+                        let m = cm.dequantize(&qm.to_device(device), &shape);
+                        let v = cv.dequantize(&qv.to_device(device), &shape);
+                        parked = Some((qm, qv));
+                        (m, v)
+                    }
+                };
+                let mut w = p.tensor.shallow_clone();
+                if p.decay && s.weight_decay != 0.0 {
+                    let _ = w.g_mul_scalar_(1.0 - lr * s.weight_decay);
+                }
+                let _ = m.lerp_(&grad, 1.0 - s.beta1);
+                let _ = v.g_mul_scalar_(s.beta2);
+                let _ = v.g_add_(&(&grad * (1.0 - s.beta2) * &grad));
+                let denom = v.sqrt() / bias2_sqrt + s.eps;
+                let _ = w.g_add_(&((&m * -step_size) / denom));
+                let state = match self.kind {
+                    OptimizerKind::Adamw => Moments::Full { m, v },
+                    OptimizerKind::Adamw8bit => {
+                        let (cm, cv) = self.codebooks(device);
+                        let (qm, qv) = (cm.quantize(&m), cv.quantize(&v));
+                        let (pm, pv) = parked.map_or((None, None), |(a, b)| (Some(a), Some(b)));
+                        Moments::Quantized {
+                            m: self.park_state(qm, pm),
+                            v: self.park_state(qv, pv),
+                        }
+                    }
+                };
+                self.moments.insert(p.name.clone(), state);
+            }
+            Ok(())
+        })
+    }
+
+    /// The state as named tensors (for a checkpoint); the step count is
+    /// stored as a one-element int64 tensor `step`.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("step".to_string(), Tensor::from_slice(&[self.step]))];
+        let mut names: Vec<&String> = self.moments.keys().collect();
+        names.sort();
+        for name in names {
+            match &self.moments[name] {
+                Moments::Full { m, v } => {
+                    out.push((format!("{name}.exp_avg"), m.to_device(Device::Cpu)));
+                    out.push((format!("{name}.exp_avg_sq"), v.to_device(Device::Cpu)));
+                }
+                Moments::Quantized { m, v } => {
+                    out.push((
+                        format!("{name}.exp_avg.codes"),
+                        m.codes.to_device(Device::Cpu),
+                    ));
+                    out.push((
+                        format!("{name}.exp_avg.absmax"),
+                        m.absmax.to_device(Device::Cpu),
+                    ));
+                    out.push((
+                        format!("{name}.exp_avg_sq.codes"),
+                        v.codes.to_device(Device::Cpu),
+                    ));
+                    out.push((
+                        format!("{name}.exp_avg_sq.absmax"),
+                        v.absmax.to_device(Device::Cpu),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Restore a state written by [`AdamW::state_tensors`] for `params`.
+    pub fn load_state(
+        &mut self,
+        mut tensors: HashMap<String, Tensor>,
+        params: &[Param],
+    ) -> Result<()> {
+        let mut take = |k: &str| {
+            tensors
+                .remove(k)
+                .ok_or_else(|| anyhow!("optimizer state has no `{k}`"))
+        };
+        let step = take("step")?;
+        self.step = step.int64_value(&[0]);
+        self.moments.clear();
+        if self.step == 0 {
+            return Ok(());
+        }
+        for p in params {
+            let device = p.tensor.device();
+            let n = &p.name;
+            let state = match self.kind {
+                OptimizerKind::Adamw => Moments::Full {
+                    m: take(&format!("{n}.exp_avg"))?.to_device(device),
+                    v: take(&format!("{n}.exp_avg_sq"))?.to_device(device),
+                },
+                OptimizerKind::Adamw8bit => {
+                    let mut load = |k: &str| -> Result<Tensor> { Ok(take(k)?.to_device(device)) };
+                    let m = QuantizedState {
+                        codes: load(&format!("{n}.exp_avg.codes"))?,
+                        absmax: load(&format!("{n}.exp_avg.absmax"))?,
+                    };
+                    let v = QuantizedState {
+                        codes: load(&format!("{n}.exp_avg_sq.codes"))?,
+                        absmax: load(&format!("{n}.exp_avg_sq.absmax"))?,
+                    };
+                    Moments::Quantized {
+                        m: self.park_state(m, None),
+                        v: self.park_state(v, None),
+                    }
+                }
+            };
+            self.moments.insert(n.clone(), state);
+        }
+        if let Some(extra) = tensors.keys().next() {
+            bail!("optimizer state holds `{extra}`, which is no parameter of this model (another optimizer kind or model?)");
+        }
+        Ok(())
+    }
+}
+
+/// Clip the gradients' global L2 norm to `max_norm` as torch's
+/// `clip_grad_norm_` does; returns the norm before clipping.
+pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> f64 {
+    tch::no_grad(|| {
+        let grads: Vec<Tensor> = params
+            .iter()
+            .map(|p| p.tensor.grad())
+            .filter(Tensor::defined)
+            .collect();
+        if grads.is_empty() {
+            return 0.0;
+        }
+        let norms: Vec<Tensor> = grads
+            .iter()
+            .map(|g| g.to_kind(Kind::Float).norm())
+            .collect();
+        let total = Tensor::stack(&norms, 0).norm();
+        let coef = (max_norm / (total.double_value(&[]) + 1e-6)).min(1.0);
+        for mut g in grads {
+            let _ = g.g_mul_scalar_(coef);
+        }
+        total.double_value(&[])
+    })
+}
+
+/// Zero every parameter's gradient (sets it to zeros; keeps the buffer).
+pub fn zero_grads(params: &[Param]) {
+    for p in params {
+        let mut g = p.tensor.grad();
+        if g.defined() {
+            let _ = g.zero_();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(name: &str, values: &[f32], grad: &[f32]) -> Param {
+        let t = Tensor::from_slice(values).set_requires_grad(true);
+        (&t * Tensor::from_slice(grad)).sum(Kind::Float).backward();
+        Param {
+            name: name.into(),
+            tensor: t,
+            decay: true,
+        }
+    }
+
+    #[test]
+    fn adamw_matches_the_closed_form_first_steps() {
+        let p = param("w", &[1.0, -2.0, 0.5], &[0.1, -0.3, 0.0]);
+        let mut opt = AdamW::new(OptimizerKind::Adamw, AdamWSettings::default(), false);
+        opt.step(std::slice::from_ref(&p), 0.01).unwrap();
+        // step 1: m_hat = g, v_hat = g^2 → update = lr * g / (|g| + eps) = ±lr where g≠0
+        let w = Vec::<f32>::try_from(&p.tensor.detach()).unwrap();
+        let decayed = |x: f32| x * (1.0 - 0.01 * 0.01);
+        assert!((w[0] - (decayed(1.0) - 0.01)).abs() < 1e-6);
+        assert!((w[1] - (decayed(-2.0) + 0.01)).abs() < 1e-6);
+        assert!((w[2] - decayed(0.5)).abs() < 1e-7);
+        assert_eq!(opt.steps(), 1);
+    }
+
+    #[test]
+    fn eight_bit_tracks_f32_adamw_closely_and_round_trips_its_state() {
+        tch::manual_seed(3);
+        let init = Tensor::randn([1000], (Kind::Float, Device::Cpu));
+        let mk = || Param {
+            name: "w".into(),
+            tensor: init.copy().set_requires_grad(true),
+            decay: true,
+        };
+        let (p32, p8) = (mk(), mk());
+        let mut o32 = AdamW::new(OptimizerKind::Adamw, AdamWSettings::default(), false);
+        let mut o8 = AdamW::new(OptimizerKind::Adamw8bit, AdamWSettings::default(), false);
+        for _ in 0..5 {
+            for p in [&p32, &p8] {
+                zero_grads(std::slice::from_ref(p));
+                (p.tensor.pow_tensor_scalar(2) * 0.5)
+                    .sum(Kind::Float)
+                    .backward();
+            }
+            o32.step(std::slice::from_ref(&p32), 1e-2).unwrap();
+            o8.step(std::slice::from_ref(&p8), 1e-2).unwrap();
+        }
+        let diff = (&p32.tensor - &p8.tensor).abs();
+        let moved = (&p32.tensor - &init).abs();
+        let (max_diff, max_moved) = (diff.max().double_value(&[]), moved.max().double_value(&[]));
+        assert!(
+            max_diff < 0.1 * max_moved,
+            "8-bit drifted {max_diff} vs movement {max_moved}"
+        );
+        let (mean_diff, mean_moved) = (
+            diff.mean(Kind::Float).double_value(&[]),
+            moved.mean(Kind::Float).double_value(&[]),
+        );
+        assert!(
+            mean_diff < 0.02 * mean_moved,
+            "8-bit mean drift {mean_diff} vs {mean_moved}"
+        );
+        let state: HashMap<String, Tensor> = o8.state_tensors().into_iter().collect();
+        assert_eq!(state["w.exp_avg.codes"].kind(), Kind::Uint8);
+        let mut again = AdamW::new(OptimizerKind::Adamw8bit, AdamWSettings::default(), false);
+        again.load_state(state, std::slice::from_ref(&p8)).unwrap();
+        assert_eq!(again.steps(), 5);
+    }
+
+    #[test]
+    fn clipping_scales_to_the_max_norm() {
+        let p = param("w", &[0.0, 0.0], &[3.0, 4.0]);
+        let norm = clip_grad_norm(std::slice::from_ref(&p), 1.0);
+        assert!((norm - 5.0).abs() < 1e-6);
+        let g = Vec::<f32>::try_from(&p.tensor.grad()).unwrap();
+        assert!((g[0] - 0.6).abs() < 1e-5 && (g[1] - 0.8).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,160 @@
+//! `okla-eval train`: bad recipes are input errors (exit 2) naming file, line and field.
+#![cfg(feature = "train")]
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn train(args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("okla-eval")
+        .unwrap()
+        .arg("train")
+        .args(args)
+        .assert()
+}
+
+#[test]
+fn unknown_field_in_the_config_exits_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.toml");
+    std::fs::write(&path, "epochs = 3\nlearning_rat = 2e-4\n").unwrap();
+    train(&["--config", path.to_str().unwrap()]).code(2).stderr(
+        contains("train.toml")
+            .and(contains("2"))
+            .and(contains("learning_rat")),
+    );
+}
+
+#[test]
+fn bad_values_and_missing_inputs_exit_2_naming_the_field() {
+    train(&["--lora-dropout", "1.5"])
+        .code(2)
+        .stderr(contains("lora_dropout"));
+    train(&["--dtype", "fp8"]).code(2).stderr(contains("dtype"));
+    train(&["--train-file", "x.jsonl"])
+        .code(2)
+        .stderr(contains("model"));
+    let dir = tempfile::tempdir().unwrap();
+    train(&[
+        "--model",
+        dir.path().to_str().unwrap(),
+        "--train-file",
+        "missing.jsonl",
+    ])
+    .code(2)
+    .stderr(contains("tokenizer.json").or(contains("missing.jsonl")));
+}
+
+/// A tiny random Llama with the real Llama 3 vocabulary, as a Hugging Face folder.
+fn tiny_hf_model(dir: &std::path::Path) {
+    use okla_eval::train::{adapter::save_full_model, config::LlamaConfig, model::Llama};
+    let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
+        "vocab_size": 128256, "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "rope_parameters": {"rope_theta": 500000.0, "rope_type": "default"}
+    }))
+    .unwrap();
+    tch::manual_seed(0);
+    let weights: Vec<(String, tch::Tensor)> = Llama::random_weights(&cfg).into_iter().collect();
+    save_full_model(dir, &cfg, &weights).unwrap();
+    for f in ["tokenizer.json", "tokenizer_config.json"] {
+        std::fs::copy(
+            format!("{}/models/llama3/{f}", env!("CARGO_MANIFEST_DIR")),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn kill_9_during_training_leaves_a_checkpoint_that_resumes_to_the_end() {
+    use okla_eval::train::checkpoint::{latest_checkpoint, read_state};
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    tiny_hf_model(&model);
+    let data = dir.path().join("train.jsonl");
+    let line = |u: &str, a: &str| {
+        serde_json::json!({"messages": [
+            {"role": "system", "content": "Eres el asistente de OKLA."},
+            {"role": "user", "content": u},
+            {"role": "assistant", "content": a}]})
+        .to_string()
+    };
+    let lines = [
+        line(
+            "klk",
+            r#"{"response":"Klk!","intent":"Greeting","confidence":0.9,"isFallback":false}"#,
+        ),
+        line(
+            "bye",
+            r#"{"response":"Tato","intent":"Farewell","confidence":0.9,"isFallback":false}"#,
+        ),
+    ];
+    std::fs::write(&data, lines.join("\n")).unwrap();
+    let run = dir.path().join("run");
+    let args = [
+        "train",
+        "--model",
+        model.to_str().unwrap(),
+        "--train-file",
+        data.to_str().unwrap(),
+        "--output-dir",
+        run.to_str().unwrap(),
+        "--max-steps",
+        "12",
+        "--save-every",
+        "1",
+        "--micro-batch-size",
+        "1",
+        "--grad-accum",
+        "1",
+        "--dtype",
+        "f32",
+        "--device",
+        "cpu",
+        "--lora-r",
+        "4",
+    ];
+    let bin = assert_cmd::cargo::cargo_bin("okla-eval");
+    let mut child = std::process::Command::new(&bin)
+        .args(args)
+        .env("OMP_NUM_THREADS", "1")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let root = run.join("checkpoints");
+    let started = std::time::Instant::now();
+    while latest_checkpoint(&root).is_none_or(|(s, _)| s < 3) {
+        assert!(started.elapsed().as_secs() < 120, "no checkpoint appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL, wherever it is (often mid-checkpoint: one is written every step)
+    child.wait().unwrap();
+    let (step, latest) = latest_checkpoint(&root).unwrap();
+    assert_eq!(read_state(&latest).unwrap().step, step);
+    Command::new(&bin)
+        .args(args)
+        .env("OMP_NUM_THREADS", "1")
+        .arg("--resume")
+        .assert()
+        .success()
+        .stderr(contains("resumed from"));
+    assert_eq!(latest_checkpoint(&root).unwrap().0, 12);
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let steps: Vec<u64> = metrics
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("loss").is_some())
+        .map(|v| v["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        (1..=12).collect::<Vec<_>>(),
+        "every step logged exactly once"
+    );
+    assert!(run.join("adapter/adapter_model.safetensors").is_file());
+}

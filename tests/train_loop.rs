@@ -1,0 +1,391 @@
+//! End-to-end CPU tests of the trainer (feature `train`): gradient checkpointing,
+//! QLoRA vs dense, peft adapter files, exact resume, and an overfit run that
+//! teaches a tiny model to answer OKLA prompts with valid JSON.
+#![cfg(feature = "train")]
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use okla_eval::suite::{Conversation, Message, Role};
+use okla_eval::text::{ChatTokenizer, EOT};
+use okla_eval::train::adapter::{load_adapter, ADAPTER_WEIGHTS};
+use okla_eval::train::config::LlamaConfig;
+use okla_eval::train::data::{collate, encode_all, ChatEncoder, Example};
+use okla_eval::train::lora::LoraSettings;
+use okla_eval::train::model::{Llama, Method, IGNORE_INDEX};
+use okla_eval::train::recipe::{Recipe, RecipeFields};
+use okla_eval::train::trainer::Trainer;
+use tch::{Device, Kind, Tensor};
+
+/// The real Llama 3 tokenizer and chat template (bundled, `src/text`), with the
+/// ids the tests use renumbered densely so that a tiny model has a tiny vocabulary.
+struct Corpus {
+    tokenizer: ChatTokenizer,
+    examples: Vec<Example>,
+    /// dense id → Llama 3 id
+    vocab: Vec<i64>,
+}
+
+impl Corpus {
+    fn okla() -> Self {
+        let tokenizer = ChatTokenizer::llama3().unwrap();
+        let convs: Vec<Conversation> = OKLA
+            .iter()
+            .enumerate()
+            .map(|(i, (u, a))| Conversation {
+                messages: chat(u, a),
+                line: i + 1,
+            })
+            .collect();
+        let mut examples = encode_all(&convs, &tokenizer).unwrap();
+        let mut vocab: Vec<i64> = examples
+            .iter()
+            .flat_map(|e| e.ids.iter().copied())
+            .collect();
+        vocab.sort_unstable();
+        vocab.dedup();
+        let dense: HashMap<i64, i64> = vocab
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, i as i64))
+            .collect();
+        for e in &mut examples {
+            e.ids.iter_mut().for_each(|t| *t = dense[t]);
+            e.labels
+                .iter_mut()
+                .filter(|l| **l != IGNORE_INDEX)
+                .for_each(|l| *l = dense[l]);
+        }
+        Self {
+            tokenizer,
+            examples,
+            vocab,
+        }
+    }
+
+    fn dense(&self, id: u32) -> i64 {
+        self.vocab.binary_search(&i64::from(id)).unwrap() as i64
+    }
+
+    fn eot(&self) -> i64 {
+        self.dense(self.tokenizer.token_id(EOT).unwrap())
+    }
+}
+
+/// torch's RNG is process-global: tests that seed it run one at a time.
+static TORCH_RNG: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    // one intra-op thread: these models are tiny, and OpenMP's spinning threads
+    // only slow a loaded 2-core CI machine down
+    tch::set_num_threads(1);
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn tiny_config(vocab: usize) -> LlamaConfig {
+    serde_json::from_value(serde_json::json!({
+        "vocab_size": vocab, "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 512
+    }))
+    .unwrap()
+}
+
+fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> Llama {
+    tch::manual_seed(seed);
+    let cfg = tiny_config(corpus.vocab.len());
+    let weights = Llama::random_weights(&cfg);
+    Llama::from_weights(cfg, weights, method, lora, Kind::Float, Device::Cpu).unwrap()
+}
+
+fn chat(user: &str, answer: &str) -> Vec<Message> {
+    vec![
+        Message::new(Role::System, "Eres el asistente de OKLA."),
+        Message::new(Role::User, user),
+        Message::new(Role::Assistant, answer),
+    ]
+}
+
+const OKLA: [(&str, &str); 4] = [
+    (
+        "klk",
+        r#"{"response":"Klk! En que te ayudo?","intent":"Greeting","confidence":0.95,"isFallback":false}"#,
+    ),
+    (
+        "cuanto cuesta la yipeta?",
+        r#"{"response":"RD$2,850,000, sujeto a confirmacion.","intent":"VehiclePrice","confidence":0.9,"isFallback":false}"#,
+    ),
+    (
+        "dame tu cedula",
+        r#"{"response":"No pedimos datos personales por chat.","intent":"LegalRefusal","confidence":0.9,"isFallback":false}"#,
+    ),
+    (
+        "bye",
+        r#"{"response":"Tato, a la orden!","intent":"Farewell","confidence":0.95,"isFallback":false}"#,
+    ),
+];
+
+fn recipe(dir: &std::path::Path, f: RecipeFields) -> Recipe {
+    let base = RecipeFields {
+        output_dir: Some(dir.to_path_buf()),
+        dtype: Some("f32".into()),
+        device: Some("cpu".into()),
+        eval_every: Some(0),
+        ..Default::default()
+    };
+    Recipe::resolve(base.overlay(f), None).unwrap()
+}
+
+#[test]
+fn masking_covers_assistant_content_and_its_end_of_turn_only() {
+    let tokenizer = ChatTokenizer::llama3().unwrap();
+    let (ids, mask) = tokenizer
+        .encode_for_training(&chat("hola", "{\"intent\":\"Greeting\"}"))
+        .unwrap();
+    let e = Example::from_mask(&ids, &mask).unwrap();
+    let labelled: Vec<u32> = e
+        .labels
+        .iter()
+        .filter(|&&l| l >= 0)
+        .map(|&l| l as u32)
+        .collect();
+    assert_eq!(
+        tokenizer.decode(&labelled).unwrap(),
+        "{\"intent\":\"Greeting\"}<|eot_id|>"
+    );
+    // the assistant header before the answer and the trailing generation prompt carry no label
+    let last_label = e.labels.iter().rposition(|&l| l >= 0).unwrap();
+    assert_eq!(
+        e.ids[last_label],
+        i64::from(tokenizer.token_id(EOT).unwrap())
+    );
+}
+
+fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
+    model
+        .adapters()
+        .into_iter()
+        .map(|(n, t)| (n, t.grad().copy()))
+        .collect()
+}
+
+#[test]
+fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
+    let _rng = serial();
+    let lora = LoraSettings {
+        dropout: 0.1,
+        ..LoraSettings::default()
+    };
+    let corpus = Corpus::okla();
+    let ex = &corpus.examples;
+    let batch = collate(&[&ex[0], &ex[1]], 0, Device::Cpu);
+    let run = |ckpt: bool| {
+        let model = tiny_model(&corpus, Method::Qlora, &lora, 7);
+        // make B non-zero so that gradients reach A too
+        for (_, t) in model.adapters() {
+            let _ = tch::no_grad(|| t.shallow_clone().normal_(0.0, 0.02));
+        }
+        let out = model
+            .forward_backward(&batch, 0.01, Some(99), ckpt)
+            .unwrap();
+        (out, lora_grads(&model))
+    };
+    let (plain, g1) = run(false);
+    let (ckpt, g2) = run(true);
+    assert_eq!(plain.tokens, ckpt.tokens);
+    assert!((plain.loss_sum - ckpt.loss_sum).abs() < 1e-9 * plain.loss_sum.abs().max(1.0));
+    for ((n, a), (_, b)) in g1.iter().zip(&g2) {
+        assert!(
+            a.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+            "{n} has no gradient"
+        );
+        assert!(a.allclose(b, 1e-5, 1e-8, false), "{n} differs");
+    }
+}
+
+#[test]
+fn qlora_forward_stays_close_to_the_dense_model() {
+    let _rng = serial();
+    let corpus = Corpus::okla();
+    let lora = LoraSettings::default();
+    let dense = tiny_model(&corpus, Method::Lora, &lora, 5);
+    let nf4 = tiny_model(&corpus, Method::Qlora, &lora, 5);
+    let ids = Tensor::from_slice(&corpus.examples[0].ids).unsqueeze(0);
+    let (a, b) = (dense.logits(&ids), nf4.logits(&ids));
+    let rel = (&a - &b).norm().double_value(&[]) / a.norm().double_value(&[]);
+    assert!(rel > 0.0 && rel < 0.2, "NF4 logits relative error {rel}");
+}
+
+#[test]
+fn adapters_are_written_in_peft_layout_and_load_back() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Corpus::okla();
+    let lora = LoraSettings {
+        r: 4,
+        alpha: 8.0,
+        ..LoraSettings::default()
+    };
+    let model = tiny_model(&corpus, Method::Qlora, &lora, 3);
+    let r = recipe(
+        dir.path(),
+        RecipeFields {
+            lora_r: Some(4),
+            lora_alpha: Some(8.0),
+            ..Default::default()
+        },
+    );
+    let trainer = Trainer::new(r, model, corpus.examples.clone(), vec![], 0).unwrap();
+    let data = trainer.data_summary();
+    assert_eq!((data.examples, data.truncated), (4, 0));
+    assert_eq!(
+        data.max_seq_len,
+        corpus.examples.iter().map(|e| e.ids.len()).max().unwrap()
+    );
+    let out = trainer.export().unwrap();
+    let (settings, tensors) = load_adapter(&out).unwrap();
+    assert_eq!((settings.r, settings.alpha), (4, 8.0));
+    assert!(tensors.contains_key("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
+    assert!(tensors.contains_key("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"));
+    assert_eq!(tensors.len(), 2 * 7 * 2);
+    assert!(out.join(ADAPTER_WEIGHTS).is_file());
+    let mut other = tiny_model(&corpus, Method::Qlora, &lora, 4);
+    other.load_adapters(tensors, &settings).unwrap();
+    let a: HashMap<String, Tensor> = trainer.model().adapters().into_iter().collect();
+    for (n, t) in other.adapters() {
+        assert!(t.equal(&a[&n]), "{n}");
+    }
+}
+
+fn snapshot_equal(a: &HashMap<String, Tensor>, b: &HashMap<String, Tensor>) -> bool {
+    a.len() == b.len() && a.iter().all(|(n, t)| t.equal(&b[n]))
+}
+
+#[test]
+fn resume_is_bit_identical_to_an_uninterrupted_run() {
+    let _rng = serial();
+    let fields = || RecipeFields {
+        max_steps: Some(4),
+        micro_batch_size: Some(1),
+        grad_accum: Some(2),
+        save_every: Some(2),
+        lora_dropout: Some(0.1),
+        learning_rate: Some(1e-2),
+        warmup_ratio: Some(0.25),
+        optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw8bit),
+        ..Default::default()
+    };
+    let corpus = Corpus::okla();
+    let lora = LoraSettings {
+        dropout: 0.1,
+        ..LoraSettings::default()
+    };
+    let straight_dir = tempfile::tempdir().unwrap();
+    let mut straight = Trainer::new(
+        recipe(straight_dir.path(), fields()),
+        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
+    straight.run_until(4).unwrap();
+
+    let split_dir = tempfile::tempdir().unwrap();
+    let mut first = Trainer::new(
+        recipe(split_dir.path(), fields()),
+        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
+    first.run_until(2).unwrap();
+    let halfway = first.trainable_snapshot();
+    drop(first);
+    // a fresh process: the same base model with fresh adapters; the adapters,
+    // optimizer state, schedule and data position must come from the checkpoint
+    let mut second = Trainer::new(
+        recipe(split_dir.path(), fields()),
+        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
+    assert!(!snapshot_equal(&second.trainable_snapshot(), &halfway));
+    assert_eq!(second.resume().unwrap(), Some(2));
+    assert!(snapshot_equal(&second.trainable_snapshot(), &halfway));
+    second.run_until(4).unwrap();
+    assert!(
+        snapshot_equal(&straight.trainable_snapshot(), &second.trainable_snapshot()),
+        "resumed run diverged"
+    );
+    assert!(
+        !snapshot_equal(&halfway, &second.trainable_snapshot()),
+        "training did not move the adapters"
+    );
+    assert_eq!(straight.metrics().len(), second.metrics().len());
+    let losses = |t: &Trainer| {
+        t.metrics()
+            .iter()
+            .filter_map(|m| m.loss)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(losses(&straight), losses(&second));
+}
+
+#[test]
+fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let r = recipe(
+        dir.path(),
+        RecipeFields {
+            method: Some(Method::Full),
+            max_steps: Some(150),
+            micro_batch_size: Some(4),
+            grad_accum: Some(1),
+            learning_rate: Some(3e-3),
+            warmup_ratio: Some(0.05),
+            weight_decay: Some(0.0),
+            max_grad_norm: Some(1.0),
+            optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw),
+            save_every: Some(1000),
+            gradient_checkpointing: Some(false),
+            ..Default::default()
+        },
+    );
+    let corpus = Corpus::okla();
+    let model = tiny_model(&corpus, Method::Full, &LoraSettings::default(), 1);
+    let examples = corpus.examples.clone();
+    let mut trainer = Trainer::new(r, model, examples.clone(), examples, 0).unwrap();
+    trainer.run_until(150).unwrap();
+    let last = trainer.metrics().iter().rev().find_map(|m| m.loss).unwrap();
+    assert!(last < 0.05, "final training loss {last}");
+    assert!(dir.path().join("curves.svg").is_file() && dir.path().join("metrics.jsonl").is_file());
+    for (user, answer) in OKLA {
+        let mut messages = chat(user, answer);
+        messages.pop();
+        let prompt: Vec<i64> = corpus
+            .tokenizer
+            .encode_chat(&messages)
+            .unwrap()
+            .into_iter()
+            .map(|t| corpus.dense(t))
+            .collect();
+        let out = trainer
+            .model()
+            .generate_greedy(&prompt, 80, &[corpus.eot()]);
+        assert_eq!(out.last(), Some(&corpus.eot()), "{user}: did not stop");
+        let ids: Vec<u32> = out[..out.len() - 1]
+            .iter()
+            .map(|&t| corpus.vocab[t as usize] as u32)
+            .collect();
+        let text = corpus.tokenizer.decode(&ids).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{user}: {e}: {text}"));
+        assert!(v.get("intent").is_some());
+        assert_eq!(text, answer, "{user}");
+    }
+}
