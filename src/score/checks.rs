@@ -192,8 +192,8 @@ fn contains_number(text: &str, number: &str) -> bool {
     })
 }
 
-/// `2450000` → `2,450,000`.
-fn group_thousands(digits: &str) -> String {
+/// A string of ASCII digits with thousands separators: `2450000` → `2,450,000`.
+pub fn group_thousands(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {

@@ -13,7 +13,7 @@ pub use aggregate::{
     METRIC_NAMES, NO_INTENT,
 };
 pub use case::{CaseResult, Scorer};
-pub use checks::{contains_pii, CheckResults, Checks, ChecksConfig, CHECK_NAMES};
+pub use checks::{contains_pii, group_thousands, CheckResults, Checks, ChecksConfig, CHECK_NAMES};
 pub use classify::{classify, FailureClass, Parsed};
 pub use fields::{field_problems, has_type, required_fields, RequiredField};
 pub use stats::{mean, percentile, Rate};

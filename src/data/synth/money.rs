@@ -2,18 +2,11 @@
 //! them ("2 millones", "como 800 mil", "dos palos y medio").
 
 use super::rng::Rng;
+use crate::score::group_thousands;
 
 /// `n` with thousands separators: 2850000 → "2,850,000".
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    group_thousands(&n.to_string())
 }
 
 /// The bot's price format: "RD$2,850,000".
