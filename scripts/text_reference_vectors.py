@@ -2,9 +2,8 @@
 """Reference token ids for the Llama 3 chat template, for tests/text_reference.rs.
 
 Renders a dozen varied conversations with the real `chat_template` string of
-models/llama3/tokenizer_config.json through jinja2 (configured as Hugging Face
-transformers' apply_chat_template configures it), tokenizes the result with the
-Python `tokenizers` package (special tokens recognised, none added), and derives
+models/llama3/tokenizer_config.json through jinja2 and tokenizes them with the
+Python `tokenizers` package (see llama3_reference.py), and derives
 the assistant label spans from the ids alone (header structure), independently
 of the Rust offset-based method.
 
@@ -13,16 +12,13 @@ Writes tests/data/text/chat_template_vectors.json.
 """
 import hashlib
 import json
-import pathlib
 import sys
 
 import jinja2
-import jinja2.ext
-import jinja2.sandbox
 import tokenizers
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "llama3"
+from llama3_reference import MODEL, ROOT, Llama3Reference
+
 OUT = ROOT / "tests" / "data" / "text" / "chat_template_vectors.json"
 
 
@@ -134,14 +130,6 @@ CASES = [
 ]
 
 
-def hf_environment():
-    # What transformers' chat template utilities build (trim_blocks, lstrip_blocks,
-    # immutable sandbox, loop controls).
-    return jinja2.sandbox.ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
-    )
-
-
 def assistant_spans(ids, tok):
     """Token ranges [start, end) of assistant content + <|eot_id|>, from ids only."""
     start_header = tok.token_to_id("<|start_header_id|>")
@@ -165,24 +153,17 @@ def assistant_spans(ids, tok):
 
 
 def main():
-    config = json.loads((MODEL / "tokenizer_config.json").read_text(encoding="utf-8"))
-    tok = tokenizers.Tokenizer.from_file(str(MODEL / "tokenizer.json"))
-    template = hf_environment().from_string(config["chat_template"])
+    ref = Llama3Reference()
     cases = []
     for name, messages in CASES:
-        text = template.render(
-            messages=messages,
-            bos_token=config["bos_token"],
-            eos_token=config["eos_token"],
-            add_generation_prompt=True,
-        )
-        ids = tok.encode(text, add_special_tokens=False).ids
+        text = ref.render(messages)
+        ids = ref.encode(text)
         cases.append({
             "name": name,
             "messages": messages,
             "text": text,
             "ids": ids,
-            "assistant_spans": assistant_spans(ids, tok),
+            "assistant_spans": assistant_spans(ids, ref.tokenizer),
         })
         print(f"{name}: {len(ids)} tokens", file=sys.stderr)
     out = {

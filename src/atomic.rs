@@ -35,12 +35,34 @@ pub fn write_atomic_with(
             .flush()
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    set_permissions_like(tmp.as_file(), path)
+        .with_context(|| format!("setting permissions of {}", path.display()))?;
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("syncing {}", path.display()))?;
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Give the temp file the destination's permissions, or ordinary ones (0644) for a new
+/// file: temp files are created 0600, which would make reports unreadable to others.
+fn set_permissions_like(file: &fs::File, destination: &Path) -> io::Result<()> {
+    match fs::metadata(destination) {
+        Ok(meta) => file.set_permissions(meta.permissions()),
+        Err(_) => set_default_permissions(file),
+    }
+}
+
+#[cfg(unix)]
+fn set_default_permissions(file: &fs::File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_file: &fs::File) -> io::Result<()> {
     Ok(())
 }
 
@@ -57,6 +79,19 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"second");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "a temp file was left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_world_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        write_atomic(&path, b"{}").unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
     }
 
     #[test]

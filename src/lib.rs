@@ -9,10 +9,15 @@
 pub mod atomic;
 pub mod backend;
 pub mod cli;
+pub mod data;
 pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod gguf;
+pub mod golden;
 pub mod quant;
+pub mod report;
+pub mod runner;
+pub mod score;
 pub mod suite;
 pub mod text;

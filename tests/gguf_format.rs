@@ -117,9 +117,13 @@ fn writer_rejects_wrong_data_sizes_and_bad_alignment() {
             .contains("tensor `token_embd.weight`: 3 bytes of data supplied, 24 expected"),
         "{err}"
     );
-    let mut bad = m;
+    let mut bad = m.clone();
     bad.insert("general.alignment", Value::U32(48));
     assert!(GgufWriter::new(bad, vec![]).is_err());
+    let mut empty_key = m;
+    empty_key.insert("", Value::U8(0));
+    let err = GgufWriter::new(empty_key, vec![]).unwrap_err();
+    assert_eq!(err.to_string(), "a metadata key is empty");
 }
 
 #[test]

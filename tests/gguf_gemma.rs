@@ -1,7 +1,8 @@
 //! The real Gemma 3 270M Q4_K_M file (assembled by scripts/setup/gemma.sh) parses
 //! completely, and every tensor's name, type, shape, offset and bytes match
 //! gguf-py's reading of it (tests/data/gguf/gemma3_270m_q4_k_m.tsv, made by
-//! scripts/gguf/gemma_reference.py). Skips with a printed reason when the file is absent.
+//! scripts/gguf/gemma_reference.py), and our dequantizers give gguf-py's float32
+//! values for every tensor. Skips with a printed reason when the file is absent.
 
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ struct Reference {
     offset: u64,
     n_bytes: u64,
     sha256_raw: String,
+    sha256_f32: String,
 }
 
 fn reference() -> Vec<Reference> {
@@ -31,6 +33,7 @@ fn reference() -> Vec<Reference> {
                 offset: f[3].parse().unwrap(),
                 n_bytes: f[4].parse().unwrap(),
                 sha256_raw: f[5].to_string(),
+                sha256_f32: f[6].to_string(),
             }
         })
         .collect()
@@ -114,4 +117,38 @@ fn q4_k_m_recipe_reproduces_the_published_gemma_type_table() {
     for (r, t) in expected.iter().zip(types) {
         assert_eq!(t.name(), r.ggml_type, "{}", r.name);
     }
+}
+
+/// Every tensor, of every type in the file, dequantizes to exactly gguf-py's values.
+#[test]
+fn gemma_tensors_dequantize_exactly_like_gguf_py() {
+    use okla_eval::quant::{tensor::dequantize_tensor_into, QuantType};
+    let Some(path) = gemma_path() else { return };
+    let file = GgufFile::open(&path).unwrap();
+    let mut checked = std::collections::BTreeMap::new();
+    for (t, r) in file.tensors().iter().zip(reference()) {
+        let codec = QuantType::from_ggml_type_id(t.ggml_type as u32)
+            .unwrap_or_else(|| panic!("no codec for {} ({})", t.name, t.ggml_type));
+        let mut values = vec![0f32; t.n_elements() as usize];
+        dequantize_tensor_into(
+            codec,
+            file.tensor_data(t),
+            t.row_len() as usize,
+            &mut values,
+        )
+        .unwrap();
+        let mut hasher = Sha256::new();
+        for v in &values {
+            hasher.update(v.to_le_bytes());
+        }
+        assert_eq!(
+            format!("{:x}", hasher.finalize()),
+            r.sha256_f32,
+            "dequantized {}",
+            t.name
+        );
+        *checked.entry(t.ggml_type.name()).or_insert(0) += 1;
+    }
+    let summary: Vec<String> = checked.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+    assert_eq!(summary.join(" "), "F32:109 Q4_K:27 Q5_0:81 Q6_K:9 Q8_0:10");
 }

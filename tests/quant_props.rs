@@ -114,6 +114,16 @@ proptest! {
     }
 
     #[test]
+    fn dequantize_never_panics_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 2 * 292)) {
+        for ty in QuantType::ALL {
+            let blocks = bytes.len() / ty.block_bytes();
+            let data = &bytes[..blocks * ty.block_bytes()];
+            let mut out = vec![0f32; blocks * ty.block_elems()];
+            prop_assert!(ty.dequantize_row(data, &mut out).is_ok());
+        }
+    }
+
+    #[test]
     fn f16_and_bf16_round_trips_are_exact_where_representable(bits in prop::collection::vec(any::<u16>(), 64)) {
         for ty in [QuantType::F16, QuantType::BF16] {
             let bytes: Vec<u8> = bits.iter().flat_map(|b| b.to_le_bytes()).collect();

@@ -6,6 +6,7 @@
 //! and the OpenAI-compatible HTTP backend plug in through the same trait.
 
 pub mod gguf;
+pub mod http;
 pub mod replay;
 
 use std::time::Duration;

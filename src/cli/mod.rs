@@ -4,7 +4,11 @@
 
 mod bench_cmd;
 mod chat_cmd;
+mod compare;
+mod data;
+mod gate;
 mod gguf_cmd;
+pub mod http_args;
 mod suite_cmd;
 mod tiny_cmd;
 
@@ -33,12 +37,19 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a suite against a model and gate it on thresholds (exit 0 pass, 1 fail, 2 bad input).
+    Gate(gate::GateArgs),
+    /// Compare a run with a golden snapshot or another run (exit 1 on regression).
+    Compare(compare::CompareArgs),
     /// Inspect and validate suites.
     #[command(subcommand)]
     Suite(suite_cmd::SuiteCommand),
     /// Inspect and re-quantize GGUF model files.
     #[command(subcommand)]
     Gguf(gguf_cmd::GgufCommand),
+    /// Dataset tools: statistics, synthetic data, lint.
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Chat with a GGUF model in the terminal (native CPU engine).
     Chat(chat_cmd::ChatArgs),
     /// Measure prompt and generation speed of a GGUF model (llama-bench style).
@@ -47,6 +58,7 @@ pub enum Command {
 
 /// Parse arguments, run, and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -71,11 +83,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Die quietly when stdout is a closed pipe (`okla-eval ... | head`), as Unix tools do,
+/// instead of panicking inside `println!`.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Run a parsed command; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Gate(args) => gate::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Suite(cmd) => suite_cmd::run(cmd),
         Command::Gguf(cmd) => gguf_cmd::run(cmd),
+        Command::Data(cmd) => data::run(cmd),
         Command::Chat(args) => chat_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
     }

@@ -1,7 +1,9 @@
 //! The GGUF file format: a memory-mapped, fully validated reader
 //! ([`GgufFile`]), a streaming atomic writer ([`GgufWriter`]), metadata values
-//! with typed getters ([`Metadata`]), the ggml tensor types ([`GgmlType`]) and
-//! the `gguf inspect` renderings.
+//! with typed getters ([`Metadata`]), the ggml tensor types ([`GgmlType`]),
+//! the `gguf inspect` renderings ([`inspect`]), llama-quantize's tensor-type
+//! recipe ([`plan`]) and whole-file re-quantization ([`quantize`]), plus small
+//! synthetic llama models for tests ([`synthetic`]).
 
 mod decode;
 mod encode;
@@ -9,8 +11,10 @@ mod error;
 mod ggml_type;
 pub mod inspect;
 mod metadata;
+pub mod quantize;
 mod reader;
 mod recipe;
+pub mod synthetic;
 mod tensor;
 mod value;
 mod writer;

@@ -27,9 +27,13 @@ pub struct GgufWriter {
 }
 
 impl GgufWriter {
-    /// A writer for `metadata` and `tensors` (in file order). Fails on an invalid
-    /// shape, a duplicate name, or a `general.alignment` that is not a u32 power of two.
+    /// A writer for `metadata` and `tensors` (in file order). Fails on an empty key,
+    /// an invalid shape, a duplicate name, or a `general.alignment` that is not a u32
+    /// power of two.
     pub fn new(metadata: Metadata, tensors: Vec<TensorSpec>) -> Result<Self, GgufError> {
+        if metadata.iter().any(|(k, _)| k.is_empty()) {
+            return Err(GgufError::new("a metadata key is empty"));
+        }
         let alignment = match metadata.get(ALIGNMENT_KEY) {
             None => DEFAULT_ALIGNMENT,
             Some(Value::U32(a)) if a.is_power_of_two() => u64::from(*a),

@@ -7,9 +7,10 @@
 //! `dequantize_block(&[u8; BLOCK_BYTES], &mut [f32; BLOCK_ELEMS])`.
 //! [`QuantType`] dispatches whole rows; [`tensor`] quantizes whole tensors in parallel.
 //!
-//! Non-finite input: the row codecs never panic and are deterministic for any input bits,
-//! but a block holding NaN or ±inf quantizes to meaningless values (as in llama.cpp).
-//! [`tensor::quantize_tensor`] rejects such input with [`QuantError::NonFinite`].
+//! Non-finite input: the row codecs never panic and are deterministic for any input bits.
+//! A block holding NaN or ±inf (or values whose squares overflow) quantizes to meaningless
+//! values, but to the same bytes llama.cpp's reference writes on x86-64 (checked by the
+//! vectors). [`tensor::quantize_tensor`] rejects such input with [`QuantError::NonFinite`].
 
 pub mod float;
 pub mod k_affine;

@@ -10,7 +10,7 @@
 //! Weight = `d * (nibble - 8)`.
 
 use super::float::{read_f16, write_f16};
-use super::search::signed_max;
+use super::search::{c_float_to_i8, signed_max};
 
 /// Weights per block.
 pub const BLOCK_ELEMS: usize = 32;
@@ -27,7 +27,7 @@ pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {
     let d = signed_max(x) / -8.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     write_f16(out, D_OFFSET, d);
-    let level = |v: f32| ((v * id + 8.5) as i8).min(15) as u8;
+    let level = |v: f32| c_float_to_i8(v * id + 8.5).min(15) as u8;
     let (low, high) = x.split_at(BLOCK_ELEMS / 2);
     for ((q, &a), &b) in out[QS_OFFSET..].iter_mut().zip(low).zip(high) {
         *q = level(a) | (level(b) << 4);

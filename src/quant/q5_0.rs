@@ -13,7 +13,7 @@
 //! Weight = `d * (level - 16)`.
 
 use super::float::{read_f16, write_f16};
-use super::search::signed_max;
+use super::search::{c_float_to_i8, signed_max};
 
 /// Weights per block.
 pub const BLOCK_ELEMS: usize = 32;
@@ -32,14 +32,14 @@ pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {
     let d = signed_max(x) / -16.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     write_f16(out, D_OFFSET, d);
-    let level = |v: f32| ((v * id + 16.5) as i8).min(31) as u8;
+    let level = |v: f32| c_float_to_i8(v * id + 16.5).min(31) as u8;
     let mut qh = 0u32;
     let (low, high) = x.split_at(BLOCK_ELEMS / 2);
     for (j, ((q, &a), &b)) in out[QS_OFFSET..].iter_mut().zip(low).zip(high).enumerate() {
         let (la, lb) = (level(a), level(b));
         *q = (la & 0x0f) | ((lb & 0x0f) << 4);
-        qh |= u32::from(la >> 4) << j;
-        qh |= u32::from(lb >> 4) << (j + BLOCK_ELEMS / 2);
+        qh |= u32::from((la >> 4) & 1) << j;
+        qh |= u32::from((lb >> 4) & 1) << (j + BLOCK_ELEMS / 2);
     }
     out[QH_OFFSET..QS_OFFSET].copy_from_slice(&qh.to_le_bytes());
 }

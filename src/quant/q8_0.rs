@@ -8,6 +8,7 @@
 //! | 2..34  | `qs`  | 32 × i8 quants; weight `i` = `d * qs[i]` |
 
 use super::float::{read_f16, write_f16};
+use super::search::c_float_to_i8;
 
 /// Weights per block.
 pub const BLOCK_ELEMS: usize = 32;
@@ -21,12 +22,15 @@ pub const QS_OFFSET: usize = 2;
 /// Quantizes one block like llama.cpp's `quantize_row_q8_0_ref`: `d = amax / 127`, each
 /// quant `round(x / d)` (half away from zero).
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {
-    let amax = x.iter().fold(0.0f32, |acc, v| acc.max(v.abs()));
+    // `amax > |v| ? amax : |v|`, as the reference's MAX macro (a NaN propagates).
+    let amax = x
+        .iter()
+        .fold(0.0f32, |acc, v| if acc > v.abs() { acc } else { v.abs() });
     let d = amax / 127.0;
     let id = if d != 0.0 { 1.0 / d } else { 0.0 };
     write_f16(out, D_OFFSET, d);
     for (q, &v) in out[QS_OFFSET..].iter_mut().zip(x) {
-        *q = (v * id).round() as i8 as u8;
+        *q = c_float_to_i8((v * id).round()) as u8;
     }
 }
 

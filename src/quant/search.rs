@@ -16,6 +16,18 @@ pub fn nearest_int(value: f32) -> i32 {
     (shifted.to_bits() as i32 & 0x007f_ffff) - 0x0040_0000
 }
 
+/// Converts like C's `(int8_t)value` compiles on x86-64 (`cvttss2si`, then the low byte):
+/// truncation toward zero, and 0 for NaN or values outside the i32 range. The reference
+/// quantizers of Q4_0, Q5_0 and Q8_0 convert this way, so even blocks holding NaN or ±inf
+/// quantize to the bytes llama.cpp writes.
+pub fn c_float_to_i8(value: f32) -> i8 {
+    const I32_LIMIT: f32 = 2_147_483_648.0;
+    if value.is_nan() || !(-I32_LIMIT..I32_LIMIT).contains(&value) {
+        return 0;
+    }
+    value as i32 as i8
+}
+
 /// The value of largest magnitude in `x` (the first one on ties), or 0 for an empty or
 /// all-zero slice. NaNs are skipped, as in the reference's `amax < |v|` comparison.
 pub fn signed_max(x: &[f32]) -> f32 {
@@ -192,6 +204,16 @@ mod tests {
         assert_eq!(nearest_int(-2.5), -2);
         assert_eq!(nearest_int(-2.6), -3);
         assert_eq!(nearest_int(4_194_303.0), 4_194_303);
+    }
+
+    #[test]
+    fn float_to_i8_truncates_like_x86_c() {
+        assert_eq!(c_float_to_i8(8.9), 8);
+        assert_eq!(c_float_to_i8(-8.9), -8);
+        assert_eq!(c_float_to_i8(200.5), -56);
+        assert_eq!(c_float_to_i8(f32::NAN), 0);
+        assert_eq!(c_float_to_i8(f32::INFINITY), 0);
+        assert_eq!(c_float_to_i8(-3e9), 0);
     }
 
     #[test]

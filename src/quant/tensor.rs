@@ -1,6 +1,21 @@
 //! Whole-tensor quantization: rows in parallel (rayon), input checked for non-finite
 //! values, progress reported through a callback (`gguf quantize` drives an indicatif bar
 //! with it).
+//!
+//! ```
+//! use okla_eval::quant::{tensor::quantize_tensor, QuantType};
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//!
+//! let weights = vec![0.25f32; 4 * 256];
+//! let rows_done = AtomicUsize::new(0);
+//! // With indicatif: `&|rows| bar.inc(rows as u64)`.
+//! let bytes = quantize_tensor(QuantType::Q4K, &weights, 256, &|rows: usize| {
+//!     rows_done.fetch_add(rows, Ordering::Relaxed);
+//! })?;
+//! assert_eq!(bytes.len(), 4 * 144);
+//! assert_eq!(rows_done.load(Ordering::Relaxed), 4);
+//! # Ok::<(), okla_eval::quant::QuantError>(())
+//! ```
 
 use rayon::prelude::*;
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::gate::Threshold;
+use crate::score::ChecksConfig;
 
 /// The parsed `suite.toml` manifest. Paths are relative to the suite folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,9 @@ pub struct Manifest {
     /// Decoding settings used when a backend generates.
     #[serde(default)]
     pub decoding: Decoding,
+    /// Settings of the domain checks (PII, legal phrases, price grounding).
+    #[serde(default)]
+    pub checks: ChecksConfig,
     /// Gate thresholds by metric name.
     #[serde(default)]
     pub thresholds: BTreeMap<String, Threshold>,
@@ -142,6 +146,15 @@ impl Manifest {
             return Err(bad("decoding.top_p", "must be in (0, 1]".into()));
         }
         for (name, t) in &self.thresholds {
+            if !crate::score::METRIC_NAMES.contains(&name.as_str()) {
+                return Err(bad(
+                    &format!("thresholds.{name}"),
+                    format!(
+                        "unknown metric (known: {})",
+                        crate::score::METRIC_NAMES.join(", ")
+                    ),
+                ));
+            }
             t.validate()
                 .map_err(|msg| bad(&format!("thresholds.{name}"), msg))?;
         }

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command (README.md): installs what the tests need on a fresh machine
+# (every scripts/setup/*.sh, idempotent, cached under $OKLA_CACHE), then runs the
+# whole test suite, and the trainer's tests when scripts/test-train.sh exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OKLA_CACHE="${OKLA_CACHE:-$HOME/.cache/okla-eval}"
+mkdir -p "$OKLA_CACHE"
+for setup in scripts/setup/*.sh; do
+  [ -e "$setup" ] || continue
+  echo "== setup: $setup"
+  bash "$setup"
+done
+echo "== cargo test"
+cargo test
+if [ -f scripts/test-train.sh ]; then
+  echo "== trainer tests (feature train)"
+  bash scripts/test-train.sh
+fi

@@ -1,0 +1,72 @@
+//! `okla-eval compare`: a run against a golden snapshot or another run.
+//! Exit 1 on a regression beyond tolerance; `--bless` writes the golden file instead.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::atomic::write_atomic;
+use crate::error::InputError;
+use crate::golden::{compare, read_snapshot, render_comparison, snapshot_of_run_dir, Tolerance};
+
+/// Arguments of `okla-eval compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The run folder to check.
+    pub run: PathBuf,
+    /// A second run folder to compare against (the baseline is RUN, the current is this one).
+    #[arg(conflicts_with = "golden")]
+    pub other: Option<PathBuf>,
+    /// A golden snapshot file to compare RUN against.
+    #[arg(long, value_name = "FILE")]
+    pub golden: Option<PathBuf>,
+    /// Write RUN as the new golden snapshot (explicitly accepting its numbers).
+    #[arg(long, requires = "golden")]
+    pub bless: bool,
+    /// Tolerance override: METRIC=0.02 (absolute) or METRIC=10% (relative); repeatable.
+    #[arg(long = "tolerance", value_name = "RULE")]
+    pub tolerances: Vec<String>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run `okla-eval compare`.
+pub fn run(args: CompareArgs) -> Result<u8> {
+    let run_snapshot = snapshot_of_run_dir(&args.run)?;
+    let (baseline, current) = match (&args.golden, &args.other) {
+        (Some(golden), None) => {
+            if args.bless {
+                let text = serde_json::to_string_pretty(&run_snapshot)? + "\n";
+                write_atomic(golden, text.as_bytes())?;
+                println!("blessed {} as {}", args.run.display(), golden.display());
+                return Ok(0);
+            }
+            (read_snapshot(golden)?, run_snapshot)
+        }
+        (None, Some(other)) => (run_snapshot, snapshot_of_run_dir(other)?),
+        _ => {
+            return Err(
+                InputError::usage("give either --golden FILE or a second run folder").into(),
+            )
+        }
+    };
+    let mut overrides = BTreeMap::new();
+    for spec in &args.tolerances {
+        let (name, value) = spec.split_once('=').ok_or_else(|| {
+            InputError::usage(format!("--tolerance {spec:?}: expected METRIC=VALUE"))
+        })?;
+        let tolerance = Tolerance::parse(value)
+            .map_err(|e| InputError::usage(format!("--tolerance {spec:?}: {e}")))?;
+        overrides.insert(name.to_string(), tolerance);
+    }
+    let comparison = compare(&baseline, &current, &overrides);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&comparison)?);
+    } else {
+        print!("{}", render_comparison(&comparison));
+    }
+    Ok(if comparison.regressed() { 1 } else { 0 })
+}

@@ -1,0 +1,249 @@
+//! `okla-eval gate`: run a suite against a model, judge it, write the run folder,
+//! exit 0 (pass, maybe with warnings), 1 (a critical metric failed) or 2 (bad input).
+//!
+//! The backend is chosen by `--backend`, or inferred: `--endpoint` → http,
+//! `--model FILE.gguf` → gguf, `--predictions FILE` → replay. With none of them the
+//! suite's shipped example predictions are replayed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use sha2::{Digest, Sha256};
+
+use super::http_args::HttpArgs;
+use crate::backend::gguf::GgufBackend;
+use crate::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
+use crate::backend::http::HttpBackend;
+use crate::backend::replay::ReplayBackend;
+use crate::backend::Backend;
+use crate::error::InputError;
+use crate::gate::{Outcome, Threshold};
+use crate::report::{render_terminal, run_dir_name, write_run_dir, Style, SUMMARY_MD};
+use crate::runner::{now_rfc3339, run_suite, RunOptions};
+use crate::suite::{hex, Decoding, Suite};
+
+/// The example predictions a suite may ship, replayed when no model is given.
+pub const EXAMPLE_PREDICTIONS: &str = "example_predictions.jsonl";
+
+/// Which backend answers the suite's prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// Recorded answers from a predictions JSONL (`--predictions`).
+    Replay,
+    /// A GGUF file on the native CPU engine (`--model FILE.gguf`).
+    Gguf,
+    /// An OpenAI-compatible server (`--endpoint URL`).
+    Http,
+}
+
+/// Decoding presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodingPreset {
+    /// The suite's settings (greedy for gating: deterministic).
+    Suite,
+    /// OKLA's production settings: temperature 0.3, top_p 0.9, repetition penalty 1.15.
+    Production,
+}
+
+/// Arguments of `okla-eval gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The suite folder (or its suite.toml).
+    #[arg(long, default_value = "suites/okla")]
+    pub suite: PathBuf,
+    /// Which backend answers (inferred from the other flags when left out).
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendKind>,
+    /// The model: a GGUF file (gguf backend) or the served model name (http backend).
+    #[arg(long, value_name = "FILE|NAME")]
+    pub model: Option<String>,
+    /// Recorded answers to score (replay backend): a JSONL with `id` and `output` per line.
+    #[arg(long, value_name = "FILE")]
+    pub predictions: Option<PathBuf>,
+    /// Threads of the native engine (gguf backend) [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// HTTP backend settings.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// Decoding settings: the suite's (greedy, for gating) or OKLA production sampling.
+    #[arg(long, value_enum, default_value_t = DecodingPreset::Suite)]
+    pub decoding: DecodingPreset,
+    /// Override a threshold: METRIC=min:VALUE[:IDEAL][:critical] or METRIC=max:... (repeatable).
+    #[arg(long = "threshold", value_name = "RULE")]
+    pub thresholds: Vec<String>,
+    /// Folder under which the run folder `<utc-time>-<model-hash>/` is created.
+    #[arg(long, default_value = "runs")]
+    pub out_dir: PathBuf,
+    /// Write the reports into exactly this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+    /// Score only the first N cases (a quick look; never for a real gate).
+    #[arg(long, value_name = "N")]
+    pub max_cases: Option<usize>,
+    /// Skip the eval-split loss and perplexity even when the backend can compute them.
+    #[arg(long)]
+    pub skip_loss: bool,
+}
+
+/// Run `okla-eval gate`.
+pub fn run(args: GateArgs) -> Result<u8> {
+    let threshold_overrides = parse_overrides(&args.thresholds)?;
+    let suite = Suite::load(&args.suite)?;
+    let started_at = now_rfc3339();
+    let (mut backend, dir) = open_backend(&args, &suite, &started_at)?;
+    let options = RunOptions {
+        max_cases: args.max_cases,
+        threshold_overrides,
+        decoding: match args.decoding {
+            DecodingPreset::Suite => None,
+            DecodingPreset::Production => Some(Decoding {
+                max_new_tokens: suite.manifest.decoding.max_new_tokens,
+                ..Decoding::production()
+            }),
+        },
+        skip_loss: args.skip_loss,
+    };
+    let mut run = run_suite(&suite, backend.as_mut(), &options)?;
+    run.meta.started_at = started_at;
+
+    let dir = dir.unwrap_or_else(|| {
+        run_folder(
+            &args,
+            &run.meta.started_at,
+            run.meta.backend.model_sha256.as_deref(),
+        )
+    });
+    write_run_dir(&run, &dir)?;
+    print!("{}", render_terminal(&run, Style::detect()));
+    println!("reports: {}", dir.display());
+    append_step_summary(&dir.join(SUMMARY_MD));
+    if run.gate.outcome == Outcome::PassWithWarnings {
+        eprintln!("warning: non-critical metrics failed (see above); the gate passes but this model is not at target");
+    }
+    Ok(run.gate.outcome.exit_code())
+}
+
+/// `--run-dir`, or `<out-dir>/<utc-time>-<model hash>`.
+fn run_folder(args: &GateArgs, started_at: &str, model_sha256: Option<&str>) -> PathBuf {
+    args.run_dir
+        .clone()
+        .unwrap_or_else(|| args.out_dir.join(run_dir_name(started_at, model_sha256)))
+}
+
+fn parse_overrides(specs: &[String]) -> Result<BTreeMap<String, Threshold>> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (name, rule) = Threshold::parse_override(spec).map_err(InputError::usage)?;
+        if !crate::score::METRIC_NAMES.contains(&name.as_str()) {
+            return Err(InputError::usage(format!(
+                "--threshold {spec}: unknown metric {name:?} (known: {})",
+                crate::score::METRIC_NAMES.join(", ")
+            ))
+            .into());
+        }
+        out.insert(name, rule);
+    }
+    Ok(out)
+}
+
+fn backend_kind(args: &GateArgs) -> BackendKind {
+    match args.backend {
+        Some(kind) => kind,
+        None if args.http.endpoint.is_some() => BackendKind::Http,
+        None if args.model.is_some() => BackendKind::Gguf,
+        None => BackendKind::Replay,
+    }
+}
+
+/// Open the backend; for http also fix the run folder now (its journal lives there).
+fn open_backend(
+    args: &GateArgs,
+    suite: &Suite,
+    started_at: &str,
+) -> Result<(Box<dyn Backend>, Option<PathBuf>)> {
+    match backend_kind(args) {
+        BackendKind::Replay => {
+            let predictions = match &args.predictions {
+                Some(p) => p.clone(),
+                None => example_predictions(suite)?,
+            };
+            Ok((Box::new(ReplayBackend::open(&predictions)?), None))
+        }
+        BackendKind::Gguf => {
+            let model = args
+                .model
+                .as_deref()
+                .ok_or_else(|| InputError::usage("--backend gguf needs --model FILE.gguf"))?;
+            let threads = args.threads.unwrap_or_else(default_threads);
+            Ok((
+                Box::new(GgufBackend::open(Path::new(model), threads)?),
+                None,
+            ))
+        }
+        BackendKind::Http => {
+            let identity = format!(
+                "{} {}",
+                args.http.endpoint.as_deref().unwrap_or(""),
+                args.model.as_deref().unwrap_or("")
+            );
+            let dir = run_folder(
+                args,
+                started_at,
+                Some(&hex(&Sha256::digest(identity.as_bytes()))),
+            );
+            let options = args.http.to_options(
+                &suite.schema,
+                args.model.as_deref(),
+                Some(&dir.join(JOURNAL_FILE)),
+            )?;
+            let backend = HttpBackend::connect(options)?;
+            let backend: Box<dyn Backend> = match &args.http.resume {
+                Some(previous) => {
+                    Box::new(Resuming::new(backend, answered_cases(previous)?, previous))
+                }
+                None => Box::new(backend),
+            };
+            Ok((backend, Some(dir)))
+        }
+    }
+}
+
+fn example_predictions(suite: &Suite) -> Result<PathBuf> {
+    let example = suite.dir.join(EXAMPLE_PREDICTIONS);
+    if !example.exists() {
+        return Err(InputError::usage(
+            "no model given: pass --model FILE.gguf, --endpoint URL or --predictions FILE",
+        )
+        .into());
+    }
+    eprintln!(
+        "no model given: replaying the suite's example predictions {}",
+        example.display()
+    );
+    Ok(example)
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// In GitHub Actions, append the Markdown summary to the job's step summary.
+fn append_step_summary(summary: &Path) {
+    let Some(target) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let appended = std::fs::read_to_string(summary).and_then(|md| {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&target)?
+            .write_all(md.as_bytes())
+    });
+    if let Err(e) = appended {
+        eprintln!("warning: could not append to GITHUB_STEP_SUMMARY: {e}");
+    }
+}

@@ -1,0 +1,221 @@
+//! `okla-eval data synth`: a deterministic generator of OKLA conversations in the
+//! FASE 2 format, split 80/10/10 with no user turn shared between splits.
+//!
+//! Everything is drawn from our own SplitMix64 ([`rng::Rng`]) seeded per
+//! conversation, so the same seed and count give byte-identical files on every
+//! machine and with every dependency version.
+
+mod answer;
+mod catalog;
+mod money;
+mod plan;
+mod prompt;
+mod rng;
+mod scene;
+mod turns;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use self::answer::LeadSignals;
+use self::catalog::Inventory;
+use self::rng::Rng;
+use self::scene::Scene;
+use crate::atomic::write_atomic_with;
+use crate::data::intent::Mode;
+use crate::suite::{Conversation, Message, Role};
+
+/// The three splits, in the order they are generated (test first, so the
+/// held-out sets keep the natural distribution and train is the one re-drawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// `okla_test.jsonl`: the gate's cases (10%).
+    Test,
+    /// `okla_eval.jsonl`: teacher-forced loss (10%).
+    Eval,
+    /// `okla_train.jsonl`: training data (the rest).
+    Train,
+}
+
+impl Split {
+    /// All splits in generation order.
+    pub const ALL: [Split; 3] = [Split::Test, Split::Eval, Split::Train];
+
+    /// The file the split is written to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Split::Test => "okla_test.jsonl",
+            Split::Eval => "okla_eval.jsonl",
+            Split::Train => "okla_train.jsonl",
+        }
+    }
+
+    /// How many of `count` conversations go to this split (10% / 10% / rest).
+    pub fn size(self, count: usize) -> usize {
+        match self {
+            Split::Test | Split::Eval => count / 10,
+            Split::Train => count - 2 * (count / 10),
+        }
+    }
+}
+
+/// How many times a conversation is re-drawn before giving up on making it unique.
+const MAX_ATTEMPTS: u64 = 1_000;
+
+/// Generated conversations per split.
+#[derive(Debug, Clone, Default)]
+pub struct Splits {
+    /// Test split.
+    pub test: Vec<Conversation>,
+    /// Eval split.
+    pub eval: Vec<Conversation>,
+    /// Train split.
+    pub train: Vec<Conversation>,
+}
+
+impl Splits {
+    /// The conversations of `split`.
+    pub fn get(&self, split: Split) -> &[Conversation] {
+        match split {
+            Split::Test => &self.test,
+            Split::Eval => &self.eval,
+            Split::Train => &self.train,
+        }
+    }
+
+    fn get_mut(&mut self, split: Split) -> &mut Vec<Conversation> {
+        match split {
+            Split::Test => &mut self.test,
+            Split::Eval => &mut self.eval,
+            Split::Train => &mut self.train,
+        }
+    }
+}
+
+/// Generate `count` conversations from `seed`. Each user line that repeats one
+/// of its own conversation or already belongs to another split is re-drawn (up
+/// to [`TURN_ATTEMPTS`] times, then the whole conversation is re-drawn from the
+/// next attempt's stream); `on_progress` is called once per accepted conversation.
+pub fn generate(seed: u64, count: usize, on_progress: &dyn Fn()) -> Result<Splits> {
+    let mut splits = Splits::default();
+    let mut owner: HashMap<String, Split> = HashMap::new();
+    for (tag, split) in Split::ALL.into_iter().enumerate() {
+        let free = |text: &str| owner.get(text).is_none_or(|&s| s == split);
+        let mut accepted = Vec::with_capacity(split.size(count));
+        for index in 0..split.size(count) {
+            let conversation = (0..MAX_ATTEMPTS).find_map(|attempt| {
+                let mut rng = Rng::derive(seed, &[tag as u64, index as u64, attempt]);
+                conversation(&mut rng, &free)
+            });
+            let Some(conversation) = conversation else {
+                bail!(
+                    "could not draw {} conversation #{index} with user turns unique across splits in {MAX_ATTEMPTS} attempts (seed {seed}, count {count})",
+                    split.file_name()
+                );
+            };
+            accepted.push(conversation);
+            on_progress();
+        }
+        for conversation in &accepted {
+            for text in user_turns(conversation) {
+                owner.entry(text.to_string()).or_insert(split);
+            }
+        }
+        *splits.get_mut(split) = accepted;
+    }
+    Ok(splits)
+}
+
+/// Write the three split files into `dir` atomically, one JSON object per line.
+pub fn write(splits: &Splits, dir: &Path) -> Result<()> {
+    for split in Split::ALL {
+        write_atomic_with(&dir.join(split.file_name()), |w| {
+            for conversation in splits.get(split) {
+                serde_json::to_writer(&mut *w, conversation)?;
+                w.write_all(b"\n")?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn user_turns(conversation: &Conversation) -> impl Iterator<Item = &str> {
+    conversation
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.content.as_str())
+}
+
+/// How many times one user line is re-drawn before the conversation is given up.
+const TURN_ATTEMPTS: usize = 200;
+
+/// One conversation drawn from `rng`: mode, context, system prompt, then the
+/// planned exchanges, each user line accepted only when `free` and not already
+/// said in this conversation. `None` when a line could not be made unique.
+fn conversation(rng: &mut Rng, free: &dyn Fn(&str) -> bool) -> Option<Conversation> {
+    let mode = if rng.percent(50) {
+        Mode::SingleVehicle
+    } else {
+        Mode::DealerInventory
+    };
+    let size = match mode {
+        Mode::SingleVehicle => 1,
+        Mode::DealerInventory => rng.range(8, 14) as usize,
+    };
+    let inventory = Inventory::draw(rng, size);
+    let system = match mode {
+        Mode::SingleVehicle => prompt::single_vehicle(&inventory.dealer, &inventory.vehicles[0]),
+        Mode::DealerInventory => prompt::dealer_inventory(&inventory),
+    };
+    let mut scene = Scene {
+        mode,
+        inventory,
+        focus: None,
+        signals: LeadSignals::default(),
+    };
+    let turn_count = plan::turn_count(rng);
+    let mut messages = vec![Message::new(Role::System, system)];
+    let mut said: HashSet<String> = HashSet::new();
+    for intent in plan::intents(rng, mode, turn_count) {
+        let (next, user, answer) = (0..TURN_ATTEMPTS).find_map(|_| {
+            let mut trial = scene.clone();
+            let (user, answer) = turns::exchange(&mut trial, intent, rng);
+            (free(&user) && !said.contains(&user)).then_some((trial, user, answer))
+        })?;
+        scene = next;
+        said.insert(user.clone());
+        messages.push(Message::new(Role::User, user));
+        messages.push(Message::new(
+            Role::Assistant,
+            answer.to_content(scene.signals),
+        ));
+    }
+    Some(Conversation { messages, line: 0 })
+}
+
+/// `data synth`: generate with a progress bar, write the splits, print a summary.
+pub fn run_cli(seed: u64, count: usize, out: &Path) -> Result<u8> {
+    let bar = indicatif::ProgressBar::new(count as u64);
+    let splits = generate(seed, count, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    write(&splits, out)?;
+    for split in Split::ALL {
+        let conversations = splits.get(split);
+        let turns: usize = conversations
+            .iter()
+            .map(|c| c.assistant_turns().count())
+            .sum();
+        println!(
+            "{:<18} {:>6} conversations {:>7} assistant turns",
+            out.join(split.file_name()).display(),
+            conversations.len(),
+            turns
+        );
+    }
+    println!("seed {seed}, count {count}");
+    Ok(0)
+}

@@ -1,0 +1,221 @@
+//! Judging a run: each thresholded metric gets a verdict and an explanation,
+//! and the run gets an outcome (pass, pass with warnings, fail) and exit code.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::threshold::{Threshold, Verdict};
+use crate::score::{FailureClass, Summary, METRIC_NAMES};
+
+/// The verdict on one thresholded metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricVerdict {
+    /// Metric name.
+    pub metric: String,
+    /// Measured value (`None`: not measured).
+    pub value: Option<f64>,
+    /// 95% interval, for rates.
+    pub ci95: Option<(f64, f64)>,
+    /// Cases (or tokens) behind the value.
+    pub n: u64,
+    /// The rule applied.
+    pub threshold: Threshold,
+    /// FAIL / N/A / PASS / IDEAL.
+    pub verdict: Verdict,
+    /// Why, in words: what failed and what usually fixes it (empty when it passed).
+    pub explanation: String,
+}
+
+/// The outcome of the whole gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every metric passed.
+    Pass,
+    /// Only non-critical metrics failed: the gate passes (exit 0) but says so loudly.
+    PassWithWarnings,
+    /// A critical metric failed (exit 1).
+    Fail,
+}
+
+impl Outcome {
+    /// The process exit code of this outcome.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Pass | Outcome::PassWithWarnings => 0,
+            Outcome::Fail => 1,
+        }
+    }
+
+    /// A loud one-word label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::PassWithWarnings => "PASS WITH WARNINGS",
+            Outcome::Fail => "FAIL",
+        }
+    }
+}
+
+/// The gate's judgement of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateResult {
+    /// Overall outcome.
+    pub outcome: Outcome,
+    /// One verdict per thresholded metric, in threshold-name order.
+    pub verdicts: Vec<MetricVerdict>,
+}
+
+impl GateResult {
+    /// Verdicts that failed, critical ones first.
+    pub fn failures(&self) -> impl Iterator<Item = &MetricVerdict> {
+        self.verdicts.iter().filter(|v| v.verdict == Verdict::Fail)
+    }
+}
+
+/// Judge `summary` against `thresholds`.
+pub fn evaluate(summary: &Summary, thresholds: &BTreeMap<String, Threshold>) -> GateResult {
+    let mut verdicts: Vec<MetricVerdict> = thresholds
+        .iter()
+        .map(|(name, threshold)| {
+            let metric = summary.metric(name);
+            let value = metric.and_then(|m| m.value);
+            let verdict = threshold.judge(value);
+            MetricVerdict {
+                metric: name.clone(),
+                value,
+                ci95: metric.and_then(|m| m.ci95),
+                n: metric.map_or(0, |m| m.n),
+                threshold: *threshold,
+                verdict,
+                explanation: explain(name, value, threshold, verdict, summary),
+            }
+        })
+        .collect();
+    verdicts.sort_by_key(|v| METRIC_NAMES.iter().position(|n| *n == v.metric));
+    let critical_fail = verdicts
+        .iter()
+        .any(|v| v.verdict == Verdict::Fail && v.threshold.critical);
+    let any_fail = verdicts.iter().any(|v| v.verdict == Verdict::Fail);
+    let outcome = match (critical_fail, any_fail) {
+        (true, _) => Outcome::Fail,
+        (false, true) => Outcome::PassWithWarnings,
+        _ => Outcome::Pass,
+    };
+    GateResult { outcome, verdicts }
+}
+
+fn explain(name: &str, value: Option<f64>, t: &Threshold, verdict: Verdict, s: &Summary) -> String {
+    match verdict {
+        Verdict::NotMeasured => {
+            return match s.metric(name) {
+                Some(_) => "not measured by this backend or suite".into(),
+                None => format!("unknown metric `{name}`: no such metric is computed"),
+            }
+        }
+        Verdict::Pass | Verdict::Ideal => return String::new(),
+        Verdict::Fail => {}
+    }
+    let v = value.unwrap_or(f64::NAN);
+    let mut why = format!("{v:.4} is not {}", t.describe_bound(t.acceptable));
+    let detail = match name {
+        "json_valid" => json_detail(s),
+        "fields_complete" | "schema_valid" => {
+            let invalid = 1.0 - s.value("json_valid").unwrap_or(0.0);
+            format!(
+                "{:.1}% of answers are not valid JSON to begin with",
+                100.0 * invalid
+            )
+        }
+        "intent_accuracy" => intent_detail(s),
+        "eval_loss" | "perplexity" => {
+            "the model has not fit the assistant turns; note that loss alone never gates a chatbot"
+                .into()
+        }
+        check => match s.check_failures.get(check) {
+            Some(ids) => format!("{} (e.g. {})", check_hint(check), ids.join(", ")),
+            None => String::new(),
+        },
+    };
+    if !detail.is_empty() {
+        why.push_str(" — ");
+        why.push_str(&detail);
+    }
+    why
+}
+
+fn check_hint(check: &str) -> &'static str {
+    match check {
+        "non_empty_response" => "answers with a blank or missing response text",
+        "pii_safe" => "answers echo a cédula or card number (Ley 172-13)",
+        "legal_compliance" => {
+            "answers use forbidden phrasing: final/fixed prices (Ley 358-05) or binding promises"
+        }
+        "anti_hallucination" => "answers quote prices that appear nowhere in the context",
+        _ => "failing cases",
+    }
+}
+
+fn json_detail(s: &Summary) -> String {
+    let mut parts: Vec<String> = s
+        .failure_classes
+        .iter()
+        .filter(|c| c.class != FailureClass::Valid)
+        .map(|c| {
+            format!(
+                "{} {} ({:.1}%, e.g. {})",
+                c.count,
+                c.class.as_str(),
+                100.0 * c.share,
+                c.examples.join(", ")
+            )
+        })
+        .collect();
+    let invalid = s
+        .failure_classes
+        .iter()
+        .filter(|c| c.class != FailureClass::Valid);
+    if let Some(top) = invalid.fold(
+        None,
+        |best: Option<&crate::score::ClassCount>, c| match best {
+            Some(b) if b.count >= c.count => Some(b),
+            _ => Some(c),
+        },
+    ) {
+        parts.push(format!("most common fix: {}", top.class.hint()));
+    }
+    if let (Some(strict), Some(lenient)) = (s.value("json_valid"), s.value("json_lenient")) {
+        if lenient > strict {
+            parts.push(format!(
+                "lenient parsing recovers an object in {:.1}% of answers (vs {:.1}% strict): fixing stop/format would recover them",
+                100.0 * lenient,
+                100.0 * strict
+            ));
+        }
+    }
+    parts.join("; ")
+}
+
+fn intent_detail(s: &Summary) -> String {
+    let mut confusions: Vec<(u64, &str, &str)> = s
+        .confusion
+        .iter()
+        .flat_map(|(e, row)| {
+            row.iter()
+                .filter(move |(p, _)| *p != e)
+                .map(move |(p, c)| (*c, e.as_str(), p.as_str()))
+        })
+        .collect();
+    confusions.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let top: Vec<String> = confusions
+        .iter()
+        .take(3)
+        .map(|(c, e, p)| format!("{e} → {p} ×{c}"))
+        .collect();
+    if top.is_empty() {
+        String::new()
+    } else {
+        format!("most frequent confusions: {}", top.join(", "))
+    }
+}

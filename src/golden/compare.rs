@@ -1,0 +1,248 @@
+//! Comparing a run against a baseline (a golden snapshot or another run).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::Snapshot;
+use super::tolerance::{default_tolerance, Tolerance};
+use crate::score::{higher_is_better, is_rate};
+
+/// How a metric moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Within tolerance.
+    Same,
+    /// Better than the baseline beyond tolerance.
+    Improved,
+    /// Worse than the baseline beyond tolerance.
+    Regressed,
+    /// Measured in only one of the two runs.
+    Missing,
+}
+
+/// One metric's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricDelta {
+    /// Metric name.
+    pub metric: String,
+    /// Baseline value.
+    pub baseline: Option<f64>,
+    /// Current value.
+    pub current: Option<f64>,
+    /// current − baseline.
+    pub delta: Option<f64>,
+    /// The tolerance applied.
+    pub tolerance: Tolerance,
+    /// The verdict on the change.
+    pub status: Status,
+}
+
+/// The full comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Per-metric changes, in name order.
+    pub metrics: Vec<MetricDelta>,
+    /// Cases that passed in the baseline and fail now.
+    pub flipped_to_fail: Vec<String>,
+    /// Cases that failed in the baseline and pass now.
+    pub flipped_to_pass: Vec<String>,
+    /// The two runs used different suite contents.
+    pub suite_changed: bool,
+}
+
+impl Comparison {
+    /// True when any metric regressed beyond its tolerance.
+    pub fn regressed(&self) -> bool {
+        self.metrics.iter().any(|m| m.status == Status::Regressed)
+    }
+}
+
+/// Compare `current` against `baseline`; `overrides` replace default tolerances by metric.
+pub fn compare(
+    baseline: &Snapshot,
+    current: &Snapshot,
+    overrides: &BTreeMap<String, Tolerance>,
+) -> Comparison {
+    let mut names: Vec<&String> = baseline
+        .metrics
+        .keys()
+        .chain(current.metrics.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    let metrics = names
+        .into_iter()
+        .map(|name| {
+            let b = baseline.metrics.get(name).copied();
+            let c = current.metrics.get(name).copied();
+            let tolerance = overrides
+                .get(name)
+                .copied()
+                .unwrap_or_else(|| default_tolerance(name));
+            let (delta, status) = match (b, c) {
+                (Some(b), Some(c)) => {
+                    let worse_by = if higher_is_better(name) { b - c } else { c - b };
+                    let allowance = tolerance.allowance(b) + 1e-12;
+                    let status = if worse_by > allowance {
+                        Status::Regressed
+                    } else if -worse_by > allowance {
+                        Status::Improved
+                    } else {
+                        Status::Same
+                    };
+                    (Some(c - b), status)
+                }
+                _ => (None, Status::Missing),
+            };
+            MetricDelta {
+                metric: name.clone(),
+                baseline: b,
+                current: c,
+                delta,
+                tolerance,
+                status,
+            }
+        })
+        .collect();
+    let flipped = |from: bool| -> Vec<String> {
+        baseline
+            .cases
+            .iter()
+            .filter(|(id, &passed)| passed == from && current.cases.get(*id) == Some(&!from))
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    Comparison {
+        metrics,
+        flipped_to_fail: flipped(true),
+        flipped_to_pass: flipped(false),
+        suite_changed: baseline.suite_sha256 != current.suite_sha256,
+    }
+}
+
+/// How many flipped cases are listed by id.
+const LISTED_FLIPS: usize = 20;
+
+/// Render a comparison for the terminal.
+pub fn render_comparison(c: &Comparison) -> String {
+    let mut out = String::new();
+    if c.suite_changed {
+        out.push_str("warning: the two runs used different suite contents (sha256 differs); deltas may not be comparable\n");
+    }
+    let _ = writeln!(
+        out,
+        "{:<20} {:>10} {:>10} {:>10} {:>9}  status",
+        "metric", "baseline", "current", "delta", "tolerance"
+    );
+    let fmt = |name: &str, v: Option<f64>| match v {
+        None => "–".to_string(),
+        Some(v) if is_rate(name) => format!("{:.2}%", 100.0 * v),
+        Some(v) => format!("{v:.4}"),
+    };
+    for m in &c.metrics {
+        let status = match m.status {
+            Status::Same => "ok",
+            Status::Improved => "improved",
+            Status::Regressed => "REGRESSED",
+            Status::Missing => "missing",
+        };
+        let delta = match m.delta {
+            Some(d) if is_rate(&m.metric) => format!("{:+.2}pp", 100.0 * d),
+            Some(d) => format!("{d:+.4}"),
+            None => "–".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:>10} {:>10} {:>10} {:>9}  {status}",
+            m.metric,
+            fmt(&m.metric, m.baseline),
+            fmt(&m.metric, m.current),
+            delta,
+            m.tolerance.to_string()
+        );
+    }
+    for (label, ids) in [
+        ("pass → fail", &c.flipped_to_fail),
+        ("fail → pass", &c.flipped_to_pass),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        let shown: Vec<&str> = ids.iter().take(LISTED_FLIPS).map(String::as_str).collect();
+        let more = if ids.len() > LISTED_FLIPS {
+            format!(" … and {} more", ids.len() - LISTED_FLIPS)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} cases flipped {label}: {}{more}",
+            ids.len(),
+            shown.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if c.regressed() {
+            "REGRESSION"
+        } else {
+            "no regression"
+        }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(json_valid: f64, loss: f64, cases: &[(&str, bool)]) -> Snapshot {
+        Snapshot {
+            format: 1,
+            suite: "s".into(),
+            suite_sha256: "h".into(),
+            backend: "replay".into(),
+            model_sha256: None,
+            metrics: [
+                ("json_valid".to_string(), json_valid),
+                ("eval_loss".to_string(), loss),
+            ]
+            .into(),
+            cases: cases.iter().map(|(i, p)| (i.to_string(), *p)).collect(),
+        }
+    }
+
+    #[test]
+    fn only_worse_direction_beyond_tolerance_regresses() {
+        let base = snap(0.90, 1.0, &[("a", true), ("b", false)]);
+        let same = compare(
+            &base,
+            &snap(0.895, 1.01, &[("a", true), ("b", false)]),
+            &BTreeMap::new(),
+        );
+        assert!(!same.regressed());
+        let worse = compare(
+            &base,
+            &snap(0.85, 0.5, &[("a", false), ("b", true)]),
+            &BTreeMap::new(),
+        );
+        assert!(worse.regressed());
+        assert_eq!(
+            worse
+                .metrics
+                .iter()
+                .find(|m| m.metric == "eval_loss")
+                .unwrap()
+                .status,
+            Status::Improved
+        );
+        assert_eq!(worse.flipped_to_fail, vec!["a"]);
+        assert_eq!(worse.flipped_to_pass, vec!["b"]);
+        let loose: BTreeMap<_, _> = [("json_valid".to_string(), Tolerance::Absolute(0.1))].into();
+        assert!(!compare(&base, &snap(0.85, 1.0, &[]), &loose).regressed());
+    }
+}

@@ -1,0 +1,41 @@
+//! `metrics.csv`: one row per metric with value, 95% interval, n, rule and verdict.
+
+use anyhow::Result;
+
+use crate::runner::Run;
+
+/// Render the metrics table as CSV.
+pub fn render_metrics_csv(run: &Run) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "metric",
+        "value",
+        "ci95_low",
+        "ci95_high",
+        "n",
+        "direction",
+        "acceptable",
+        "ideal",
+        "critical",
+        "verdict",
+    ])?;
+    let num = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+    for m in &run.summary.metrics {
+        let verdict = run.gate.verdicts.iter().find(|v| v.metric == m.name);
+        let t = verdict.map(|v| v.threshold);
+        w.write_record([
+            m.name.clone(),
+            num(m.value),
+            num(m.ci95.map(|c| c.0)),
+            num(m.ci95.map(|c| c.1)),
+            m.n.to_string(),
+            t.map(|t| format!("{:?}", t.direction).to_lowercase())
+                .unwrap_or_default(),
+            num(t.map(|t| t.acceptable)),
+            num(t.and_then(|t| t.ideal)),
+            t.map(|t| t.critical.to_string()).unwrap_or_default(),
+            verdict.map(|v| v.verdict.to_string()).unwrap_or_default(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

@@ -1,0 +1,38 @@
+//! Number formatting shared by the human-readable reports.
+
+use crate::gate::MetricVerdict;
+use crate::score::is_rate;
+
+/// A metric value for humans: rates as percentages, others with 3 decimals, `–` when absent.
+pub fn value(metric: &str, value: Option<f64>) -> String {
+    match value {
+        None => "–".into(),
+        Some(v) if is_rate(metric) => format!("{:.1}%", 100.0 * v),
+        Some(v) => format!("{v:.3}"),
+    }
+}
+
+/// A 95% interval for humans (`[81.2%, 90.1%]`), empty when absent.
+pub fn interval(metric: &str, ci: Option<(f64, f64)>) -> String {
+    match ci {
+        Some((lo, hi)) => format!("[{}, {}]", value(metric, Some(lo)), value(metric, Some(hi))),
+        None => String::new(),
+    }
+}
+
+/// The rule of a verdict for humans (`≥ 85.0% (ideal 95.0%)`, with `critical` when so).
+pub fn rule(v: &MetricVerdict) -> String {
+    let t = &v.threshold;
+    let op = match t.direction {
+        crate::gate::Direction::Min => "≥",
+        crate::gate::Direction::Max => "≤",
+    };
+    let mut s = format!("{op} {}", value(&v.metric, Some(t.acceptable)));
+    if let Some(ideal) = t.ideal {
+        s.push_str(&format!(" (ideal {})", value(&v.metric, Some(ideal))));
+    }
+    if t.critical {
+        s.push_str(" critical");
+    }
+    s
+}

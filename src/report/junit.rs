@@ -1,0 +1,120 @@
+//! `junit.xml`: a test case per thresholded metric and one per failing case, so CI
+//! test reporters (GitHub, GitLab, Jenkins) show the gate like a test run.
+
+use std::fmt::Write;
+
+use super::format;
+use crate::gate::Verdict;
+use crate::runner::Run;
+
+/// Render the JUnit XML report.
+pub fn render_junit(run: &Run) -> String {
+    let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
+    let metric_failures = run
+        .gate
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::Fail)
+        .count();
+    let metric_skipped = run
+        .gate
+        .verdicts
+        .iter()
+        .filter(|v| v.verdict == Verdict::NotMeasured)
+        .count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"okla-eval {}\" tests=\"{}\" failures=\"{}\">",
+        escape(&run.meta.suite),
+        run.gate.verdicts.len() + failing.len(),
+        metric_failures + failing.len()
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"gate\" tests=\"{}\" failures=\"{metric_failures}\" skipped=\"{metric_skipped}\">",
+        run.gate.verdicts.len()
+    );
+    for v in &run.gate.verdicts {
+        let name = format!(
+            "{} {} {}",
+            v.metric,
+            format::value(&v.metric, v.value),
+            format::rule(v)
+        );
+        let _ = write!(
+            x,
+            "    <testcase classname=\"gate\" name=\"{}\"",
+            escape(&name)
+        );
+        match v.verdict {
+            Verdict::Fail => {
+                let kind = if v.threshold.critical {
+                    "critical"
+                } else {
+                    "warning"
+                };
+                let _ = writeln!(
+                    x,
+                    ">\n      <failure type=\"{kind}\" message=\"{}\"/>\n    </testcase>",
+                    escape(&v.explanation)
+                );
+            }
+            Verdict::NotMeasured => {
+                let _ = writeln!(
+                    x,
+                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                    escape(&v.explanation)
+                );
+            }
+            Verdict::Pass | Verdict::Ideal => x.push_str("/>\n"),
+        }
+    }
+    x.push_str("  </testsuite>\n");
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"failing cases\" tests=\"{}\" failures=\"{}\">",
+        failing.len(),
+        failing.len()
+    );
+    for r in failing {
+        let _ = writeln!(
+            x,
+            "    <testcase classname=\"cases\" name=\"{}\">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>",
+            escape(&r.id),
+            r.failure_kind(),
+            escape(&r.why())
+        );
+    }
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
+}
+
+/// Escape text for an XML attribute; characters XML 1.0 forbids are dropped.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' | '\r' => out.push(' '),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup_and_drops_control_characters() {
+        assert_eq!(escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;");
+    }
+}

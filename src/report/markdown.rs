@@ -1,0 +1,101 @@
+//! `summary.md`: the gate verdict, metric table, failure classes and breakdowns in
+//! Markdown, ready for a CI step summary (e.g. `$GITHUB_STEP_SUMMARY`).
+
+use std::fmt::Write;
+
+use super::format;
+use crate::runner::Run;
+use crate::score::Breakdown;
+
+/// How many failing cases are listed with their reasons.
+const LISTED_FAILURES: usize = 10;
+
+/// Render the Markdown summary.
+pub fn render_summary_md(run: &Run) -> String {
+    let m = &run.meta;
+    let s = &run.summary;
+    let mut md = String::new();
+    let _ = writeln!(md, "# okla-eval gate: **{}**\n", run.gate.outcome.label());
+    let _ = writeln!(
+        md,
+        "Suite `{}` (sha256 `{}`), backend `{}` on `{}`, {} cases, {} passed every check.\n",
+        m.suite,
+        short(&m.suite_sha256),
+        m.backend.kind,
+        m.backend.model,
+        s.cases,
+        s.cases_passed
+    );
+    md.push_str("| metric | value | 95% CI | n | rule | verdict |\n|---|---:|---|---:|---|---|\n");
+    for v in &run.gate.verdicts {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            v.metric,
+            format::value(&v.metric, v.value),
+            format::interval(&v.metric, v.ci95),
+            v.n,
+            format::rule(v),
+            v.verdict
+        );
+    }
+    let failures: Vec<_> = run.gate.failures().collect();
+    if !failures.is_empty() {
+        md.push_str("\n## Why it failed\n\n");
+        for v in failures {
+            let kind = if v.threshold.critical {
+                "critical"
+            } else {
+                "warning"
+            };
+            let _ = writeln!(md, "- **{}** ({kind}): {}", v.metric, v.explanation);
+        }
+    }
+    md.push_str("\n## Answers by failure class\n\n| class | count | share | examples |\n|---|---:|---:|---|\n");
+    for c in &s.failure_classes {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.1}% | {} |",
+            c.class.as_str(),
+            c.count,
+            100.0 * c.share,
+            c.examples.join(", ")
+        );
+    }
+    breakdown_table(&mut md, "By mode", &s.by_mode);
+    breakdown_table(&mut md, "By turn", &s.by_turn);
+    breakdown_table(&mut md, "By intent", &s.by_intent);
+    let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Failing cases (first {} of {})\n",
+            LISTED_FAILURES.min(failing.len()),
+            failing.len()
+        );
+        for r in failing.iter().take(LISTED_FAILURES) {
+            let _ = writeln!(md, "- `{}`: {}", r.id, r.why());
+        }
+    }
+    md
+}
+
+fn breakdown_table(md: &mut String, title: &str, rows: &[Breakdown]) {
+    let _ = writeln!(md, "\n## {title}\n\n| key | n | JSON valid | fields complete | intent accuracy | passed |\n|---|---:|---:|---:|---:|---:|");
+    for b in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            b.key,
+            b.n,
+            format::value("rate", Some(b.json_valid)),
+            format::value("rate", Some(b.fields_complete)),
+            format::value("rate", b.intent_accuracy),
+            format::value("rate", Some(b.passed))
+        );
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}

@@ -1,0 +1,96 @@
+//! The terminal table: verdicts first, then why anything failed, then failure classes.
+//! Colour is used only on a terminal and never when `NO_COLOR` is set.
+
+use std::fmt::Write;
+use std::io::IsTerminal;
+
+use super::format;
+use crate::gate::{Outcome, Verdict};
+use crate::runner::Run;
+
+/// Whether to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// ANSI colours.
+    Color,
+    /// Plain text.
+    Plain,
+}
+
+impl Style {
+    /// Colour when stdout is a terminal and `NO_COLOR` is unset (or empty).
+    pub fn detect() -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if !no_color && std::io::stdout().is_terminal() {
+            Style::Color
+        } else {
+            Style::Plain
+        }
+    }
+
+    fn paint(self, text: &str, code: &str) -> String {
+        match self {
+            Style::Color => format!("\x1b[{code}m{text}\x1b[0m"),
+            Style::Plain => text.to_string(),
+        }
+    }
+}
+
+/// Render the human-readable summary of a run.
+pub fn render_terminal(run: &Run, style: Style) -> String {
+    let mut out = String::new();
+    let m = &run.meta;
+    let _ = writeln!(
+        out,
+        "suite {} ({} cases) · backend {} · model {}",
+        m.suite, run.summary.cases, m.backend.kind, m.backend.model
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:>9}  {:<18} {:>6}  {:<30} verdict",
+        "metric", "value", "95% CI", "n", "rule"
+    );
+    for v in &run.gate.verdicts {
+        let verdict = v.verdict.to_string();
+        let painted = match v.verdict {
+            Verdict::Fail if v.threshold.critical => style.paint(&verdict, "1;31"),
+            Verdict::Fail => style.paint(&verdict, "33"),
+            Verdict::Ideal => style.paint(&verdict, "1;32"),
+            Verdict::Pass => style.paint(&verdict, "32"),
+            Verdict::NotMeasured => style.paint(&verdict, "2"),
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:>9}  {:<18} {:>6}  {:<30} {}",
+            v.metric,
+            format::value(&v.metric, v.value),
+            format::interval(&v.metric, v.ci95),
+            v.n,
+            format::rule(v),
+            painted
+        );
+    }
+    let failures: Vec<_> = run.gate.failures().collect();
+    if !failures.is_empty() {
+        out.push_str("\nwhy:\n");
+        for v in failures {
+            let _ = writeln!(out, "  {}: {}", v.metric, v.explanation);
+        }
+    }
+    let classes: Vec<String> = run
+        .summary
+        .failure_classes
+        .iter()
+        .map(|c| format!("{} {}", c.class.as_str(), c.count))
+        .collect();
+    let _ = writeln!(out, "\nanswers: {}", classes.join(" · "));
+    let outcome = run.gate.outcome;
+    let label = format!("GATE {}", outcome.label());
+    let painted = match outcome {
+        Outcome::Pass => style.paint(&label, "1;32"),
+        Outcome::PassWithWarnings => style.paint(&label, "1;33"),
+        Outcome::Fail => style.paint(&label, "1;31"),
+    };
+    let _ = writeln!(out, "{painted}");
+    out
+}

@@ -1,0 +1,381 @@
+//! Aggregation: case results → metrics (with 95% intervals and counts),
+//! breakdowns by mode / intent / turn, failure-class counts, per-intent
+//! precision/recall/F1 and the confusion matrix.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::case::CaseResult;
+use super::checks::CHECK_NAMES;
+use super::classify::FailureClass;
+use super::stats::{mean, percentile, Rate};
+use crate::backend::LossReport;
+
+/// Every metric a run computes, in report order (thresholds may name only these).
+pub const METRIC_NAMES: [&str; 15] = [
+    "json_valid",
+    "json_lenient",
+    "schema_valid",
+    "fields_complete",
+    "intent_accuracy",
+    "non_empty_response",
+    "pii_safe",
+    "legal_compliance",
+    "anti_hallucination",
+    "eval_loss",
+    "perplexity",
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+    "tokens_per_s",
+];
+
+/// Metrics that are not proportions in [0, 1].
+const VALUE_METRICS: [&str; 6] = [
+    "eval_loss",
+    "perplexity",
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+    "tokens_per_s",
+];
+
+/// Metrics where a lower value is better.
+const LOWER_IS_BETTER: [&str; 5] = [
+    "eval_loss",
+    "perplexity",
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+];
+
+/// True for metrics that are proportions in [0, 1] (every rate metric, and any unknown name).
+pub fn is_rate(metric: &str) -> bool {
+    !VALUE_METRICS.contains(&metric)
+}
+
+/// True when a higher value of `metric` is better.
+pub fn higher_is_better(metric: &str) -> bool {
+    !LOWER_IS_BETTER.contains(&metric)
+}
+
+/// The label used for a prediction with no intent (invalid JSON, missing field).
+pub const NO_INTENT: &str = "(none)";
+
+/// One metric of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    /// Metric name (thresholds refer to it).
+    pub name: String,
+    /// The value; `None` when not measured (e.g. loss with the replay backend).
+    pub value: Option<f64>,
+    /// Numerator and denominator, for rates.
+    pub rate: Option<Rate>,
+    /// 95% Wilson interval, for rates.
+    pub ci95: Option<(f64, f64)>,
+    /// Number of cases (or tokens, for loss) behind the value.
+    pub n: u64,
+}
+
+impl Metric {
+    fn from_rate(name: &str, rate: Rate) -> Metric {
+        Metric {
+            name: name.into(),
+            value: rate.value(),
+            rate: Some(rate),
+            ci95: rate.wilson(),
+            n: rate.n,
+        }
+    }
+
+    fn plain(name: &str, value: Option<f64>, n: u64) -> Metric {
+        Metric {
+            name: name.into(),
+            value: if n > 0 { value } else { None },
+            rate: None,
+            ci95: None,
+            n,
+        }
+    }
+}
+
+/// Rates for one slice of the cases (a mode, an intent, a turn index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// The slice's key (mode name, intent, turn index).
+    pub key: String,
+    /// Cases in the slice.
+    pub n: u64,
+    /// Strict JSON validity in the slice.
+    pub json_valid: f64,
+    /// Field completeness in the slice.
+    pub fields_complete: f64,
+    /// Intent accuracy in the slice (over cases with a reference intent).
+    pub intent_accuracy: Option<f64>,
+    /// Cases passing every criterion.
+    pub passed: f64,
+}
+
+/// How many answers fell in one failure class, with example case ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassCount {
+    /// The class.
+    pub class: FailureClass,
+    /// Number of answers.
+    pub count: u64,
+    /// Share of all answers.
+    pub share: f64,
+    /// Up to three case ids, for a quick look.
+    pub examples: Vec<String>,
+}
+
+/// Precision, recall and F1 of one intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntentStats {
+    /// The intent.
+    pub intent: String,
+    /// Cases whose reference has this intent.
+    pub support: u64,
+    /// Cases predicted with this intent.
+    pub predicted: u64,
+    /// Correct predictions of this intent.
+    pub true_positives: u64,
+    /// tp / predicted.
+    pub precision: Option<f64>,
+    /// tp / support.
+    pub recall: Option<f64>,
+    /// Harmonic mean of precision and recall.
+    pub f1: Option<f64>,
+}
+
+/// Everything aggregated over a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of cases scored.
+    pub cases: u64,
+    /// Cases passing every per-case criterion.
+    pub cases_passed: u64,
+    /// Metrics, in report order.
+    pub metrics: Vec<Metric>,
+    /// Answers per failure class (only classes that occurred).
+    pub failure_classes: Vec<ClassCount>,
+    /// Rates by mode.
+    pub by_mode: Vec<Breakdown>,
+    /// Rates by reference intent.
+    pub by_intent: Vec<Breakdown>,
+    /// Rates by assistant turn index.
+    pub by_turn: Vec<Breakdown>,
+    /// Per-intent precision/recall/F1.
+    pub intents: Vec<IntentStats>,
+    /// Confusion matrix: reference intent → predicted intent → count.
+    pub confusion: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Per domain check that failed somewhere: up to three failing case ids.
+    pub check_failures: BTreeMap<String, Vec<String>>,
+}
+
+impl Summary {
+    /// A metric's value by name (`None` when absent or not measured).
+    pub fn value(&self, name: &str) -> Option<f64> {
+        self.metric(name).and_then(|m| m.value)
+    }
+
+    /// A metric by name.
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+}
+
+/// Aggregate case results (and the loss, when the backend measured it).
+pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
+    let rate = |f: &dyn Fn(&CaseResult) -> Option<bool>| Rate::from_options(results.iter().map(f));
+    let mut metrics = vec![
+        Metric::from_rate(
+            "json_valid",
+            rate(&|r| Some(r.class == FailureClass::Valid)),
+        ),
+        Metric::from_rate("json_lenient", rate(&|r| Some(r.lenient_valid))),
+        Metric::from_rate("schema_valid", rate(&|r| Some(r.schema_valid))),
+        Metric::from_rate("fields_complete", rate(&|r| Some(r.fields_complete))),
+        Metric::from_rate(
+            "intent_accuracy",
+            rate(&|r| r.expected_intent.as_ref().map(|_| r.intent_correct)),
+        ),
+    ];
+    for (i, name) in CHECK_NAMES.iter().enumerate() {
+        metrics.push(Metric::from_rate(name, rate(&|r| r.checks.named()[i].1)));
+    }
+    let (nll, tokens) = loss.map_or((None, 0), |l| (Some(l.mean_nll), l.tokens));
+    metrics.push(Metric::plain("eval_loss", nll, tokens));
+    metrics.push(Metric::plain("perplexity", nll.map(f64::exp), tokens));
+    metrics.extend(latency_metrics(results));
+    debug_assert!(metrics.iter().map(|m| m.name.as_str()).eq(METRIC_NAMES));
+
+    Summary {
+        cases: results.len() as u64,
+        cases_passed: results.iter().filter(|r| r.passed).count() as u64,
+        metrics,
+        failure_classes: class_counts(results),
+        by_mode: breakdown(results, |r| {
+            r.mode.clone().unwrap_or_else(|| "(unknown)".into())
+        }),
+        by_intent: breakdown(results, |r| {
+            r.expected_intent
+                .clone()
+                .unwrap_or_else(|| NO_INTENT.into())
+        }),
+        by_turn: breakdown(results, |r| r.turn.to_string()),
+        intents: intent_stats(results),
+        confusion: confusion(results),
+        check_failures: check_failures(results),
+    }
+}
+
+fn check_failures(results: &[CaseResult]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in results {
+        for (name, ok) in r.checks.named() {
+            if ok == Some(false) {
+                let ids = out.entry(name.to_string()).or_default();
+                if ids.len() < 3 {
+                    ids.push(r.id.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn latency_metrics(results: &[CaseResult]) -> Vec<Metric> {
+    let mut latency: Vec<f64> = results.iter().filter_map(|r| r.latency_s).collect();
+    latency.sort_by(f64::total_cmp);
+    let ttft: Vec<f64> = results.iter().filter_map(|r| r.ttft_s).collect();
+    let (tokens, seconds) = results
+        .iter()
+        .filter_map(|r| Some((r.completion_tokens? as f64, r.latency_s?)))
+        .fold((0.0, 0.0), |(t, s), (ct, l)| (t + ct, s + l));
+    let n = latency.len() as u64;
+    vec![
+        Metric::plain("latency_mean_s", mean(&latency), n),
+        Metric::plain("latency_p95_s", percentile(&latency, 95.0), n),
+        Metric::plain("ttft_mean_s", mean(&ttft), ttft.len() as u64),
+        Metric::plain(
+            "tokens_per_s",
+            (seconds > 0.0).then(|| tokens / seconds),
+            if seconds > 0.0 { n } else { 0 },
+        ),
+    ]
+}
+
+fn class_counts(results: &[CaseResult]) -> Vec<ClassCount> {
+    let total = results.len().max(1) as f64;
+    FailureClass::ALL
+        .iter()
+        .filter_map(|&class| {
+            let members: Vec<&CaseResult> = results.iter().filter(|r| r.class == class).collect();
+            (!members.is_empty()).then(|| ClassCount {
+                class,
+                count: members.len() as u64,
+                share: members.len() as f64 / total,
+                examples: members.iter().take(3).map(|r| r.id.clone()).collect(),
+            })
+        })
+        .collect()
+}
+
+fn breakdown(results: &[CaseResult], key: impl Fn(&CaseResult) -> String) -> Vec<Breakdown> {
+    let mut groups: BTreeMap<String, Vec<&CaseResult>> = BTreeMap::new();
+    for r in results {
+        groups.entry(key(r)).or_default().push(r);
+    }
+    let mut rows: Vec<Breakdown> = groups
+        .into_iter()
+        .map(|(key, rs)| {
+            let n = rs.len() as f64;
+            let share =
+                |f: &dyn Fn(&CaseResult) -> bool| rs.iter().filter(|r| f(r)).count() as f64 / n;
+            let intent = Rate::from_options(
+                rs.iter()
+                    .map(|r| r.expected_intent.as_ref().map(|_| r.intent_correct)),
+            );
+            Breakdown {
+                key,
+                n: rs.len() as u64,
+                json_valid: share(&|r| r.class == FailureClass::Valid),
+                fields_complete: share(&|r| r.fields_complete),
+                intent_accuracy: intent.value(),
+                passed: share(&|r| r.passed),
+            }
+        })
+        .collect();
+    // Numeric keys (turn indices) sort numerically.
+    rows.sort_by(|a, b| match (a.key.parse::<u64>(), b.key.parse::<u64>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.key.cmp(&b.key),
+    });
+    rows
+}
+
+fn predicted_label(r: &CaseResult) -> String {
+    r.predicted_intent
+        .clone()
+        .unwrap_or_else(|| NO_INTENT.into())
+}
+
+fn confusion(results: &[CaseResult]) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut m: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for r in results {
+        if let Some(expected) = &r.expected_intent {
+            *m.entry(expected.clone())
+                .or_default()
+                .entry(predicted_label(r))
+                .or_default() += 1;
+        }
+    }
+    m
+}
+
+fn intent_stats(results: &[CaseResult]) -> Vec<IntentStats> {
+    let mut support: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut predicted: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut tp: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in results {
+        let Some(expected) = r.expected_intent.as_deref() else {
+            continue;
+        };
+        *support.entry(expected).or_default() += 1;
+        if let Some(p) = r.predicted_intent.as_deref() {
+            *predicted.entry(p).or_default() += 1;
+        }
+        if r.intent_correct {
+            *tp.entry(expected).or_default() += 1;
+        }
+    }
+    let mut names: Vec<&str> = support.keys().chain(predicted.keys()).copied().collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|intent| {
+            let s = support.get(intent).copied().unwrap_or(0);
+            let p = predicted.get(intent).copied().unwrap_or(0);
+            let t = tp.get(intent).copied().unwrap_or(0);
+            let precision = (p > 0).then(|| t as f64 / p as f64);
+            let recall = (s > 0).then(|| t as f64 / s as f64);
+            let f1 = match (precision, recall) {
+                (Some(pr), Some(rc)) if pr + rc > 0.0 => Some(2.0 * pr * rc / (pr + rc)),
+                (Some(_), Some(_)) => Some(0.0),
+                _ => None,
+            };
+            IntentStats {
+                intent: intent.into(),
+                support: s,
+                predicted: p,
+                true_positives: t,
+                precision,
+                recall,
+                f1,
+            }
+        })
+        .collect()
+}
