@@ -120,3 +120,33 @@ fn eval_loss_scores_assistant_tokens() {
     // A random model over 128k tokens: loss near ln(128256) ≈ 11.8, far above 0.
     assert!(loss.mean_nll > 3.0 && loss.mean_nll.is_finite(), "{loss:?}");
 }
+
+/// `okla-eval gate` on the native engine, run twice: the same exit code and
+/// byte-identical `predictions.jsonl` (timings go to `timings.csv`, not there).
+#[test]
+fn gate_reruns_give_byte_identical_predictions() {
+    let model = common::tiny_q4_k_m();
+    let out = tempfile::tempdir().unwrap();
+    let gate = |run: &std::path::Path| {
+        assert_cmd::Command::cargo_bin("okla-eval")
+            .unwrap()
+            .args(["gate", "--suite", "tests/fixtures/mini", "--model"])
+            .arg(&model)
+            .args(["--max-new-tokens", "12", "--threads", "2", "--run-dir"])
+            .arg(run)
+            .assert()
+            .code(1); // random weights: the gate fails, deterministically
+    };
+    let (a, b) = (out.path().join("a"), out.path().join("b"));
+    gate(&a);
+    gate(&b);
+    let read = |dir: &std::path::Path, f: &str| std::fs::read(dir.join(f)).unwrap();
+    assert_eq!(read(&a, "predictions.jsonl"), read(&b, "predictions.jsonl"));
+    assert!(a.join("timings.csv").is_file());
+    let report = okla_eval::report::read_report(&a).unwrap();
+    assert_eq!(report.meta.backend.kind, "gguf");
+    assert!(
+        report.summary.value("eval_loss").is_none(),
+        "the mini suite has no eval split"
+    );
+}

@@ -3,6 +3,7 @@
 use anyhow::Result;
 
 use crate::runner::Run;
+use crate::score::CaseResult;
 
 /// Render the metrics table as CSV.
 pub fn render_metrics_csv(run: &Run) -> Result<String> {
@@ -38,4 +39,31 @@ pub fn render_metrics_csv(run: &Run) -> Result<String> {
         ])?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Render per-case timings as CSV (`id,latency_s,ttft_s,prompt_tokens,completion_tokens`);
+/// `None` when the backend measured no latency (replay).
+pub fn render_timings_csv(results: &[CaseResult]) -> Result<Option<String>> {
+    if results.iter().all(|r| r.latency_s.is_none()) {
+        return Ok(None);
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "id",
+        "latency_s",
+        "ttft_s",
+        "prompt_tokens",
+        "completion_tokens",
+    ])?;
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for r in results {
+        w.write_record([
+            r.id.clone(),
+            opt(r.latency_s.map(|x| format!("{x:.6}"))),
+            opt(r.ttft_s.map(|x| format!("{x:.6}"))),
+            opt(r.prompt_tokens.map(|n| n.to_string())),
+            opt(r.completion_tokens.map(|n| n.to_string())),
+        ])?;
+    }
+    Ok(Some(String::from_utf8(w.into_inner()?)?))
 }

@@ -1,8 +1,9 @@
 //! Reports: one writer per format, all rendering a [`Run`](crate::runner::Run).
 //!
 //! A run folder `runs/<utc-time>-<model-hash>/` holds `report.json`,
-//! `predictions.jsonl`, `metrics.csv`, `junit.xml` and `summary.md`, every file
-//! written atomically. The terminal table is printed, not written.
+//! `predictions.jsonl` (byte-identical on a deterministic rerun), `metrics.csv`,
+//! `junit.xml`, `summary.md` and, for backends that time generation, `timings.csv`;
+//! every file written atomically. The terminal table is printed, not written.
 
 mod csv_report;
 mod format;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-pub use csv_report::render_metrics_csv;
+pub use csv_report::{render_metrics_csv, render_timings_csv};
 pub use json_report::{read_report, render_report_json, ReportFile};
 pub use junit::render_junit;
 pub use markdown::render_summary_md;
@@ -34,6 +35,8 @@ pub const PREDICTIONS_JSONL: &str = "predictions.jsonl";
 pub const METRICS_CSV: &str = "metrics.csv";
 /// JUnit XML for CI test reporters.
 pub const JUNIT_XML: &str = "junit.xml";
+/// Per-case latency and token counts as CSV (only for backends that time generation).
+pub const TIMINGS_CSV: &str = "timings.csv";
 /// Markdown for a CI step summary.
 pub const SUMMARY_MD: &str = "summary.md";
 
@@ -50,13 +53,16 @@ pub fn run_dir_name(started_at: &str, model_sha256: Option<&str>) -> String {
 
 /// Write every report file of `run` into `dir` (created if needed); returns the paths written.
 pub fn write_run_dir(run: &Run, dir: &Path) -> Result<Vec<PathBuf>> {
-    let files: [(&str, String); 5] = [
+    let mut files: Vec<(&str, String)> = vec![
         (REPORT_JSON, render_report_json(run)?),
         (PREDICTIONS_JSONL, render_predictions(&run.results)?),
         (METRICS_CSV, render_metrics_csv(run)?),
         (JUNIT_XML, render_junit(run)),
         (SUMMARY_MD, render_summary_md(run)),
     ];
+    if let Some(timings) = render_timings_csv(&run.results)? {
+        files.push((TIMINGS_CSV, timings));
+    }
     files
         .iter()
         .map(|(name, content)| {

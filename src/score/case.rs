@@ -49,9 +49,12 @@ pub struct CaseResult {
     pub completion_tokens: Option<u32>,
     /// Why generation stopped, when known.
     pub finish_reason: Option<String>,
-    /// Total latency in seconds, when measured.
+    /// Total latency in seconds, when measured. Kept out of `predictions.jsonl` (timings
+    /// differ between reruns, predictions must not): the run folder's `timings.csv` has it.
+    #[serde(default, skip_serializing)]
     pub latency_s: Option<f64>,
-    /// Time to first token in seconds, when measured.
+    /// Time to first token in seconds, when measured (in `timings.csv`, like `latency_s`).
+    #[serde(default, skip_serializing)]
     pub ttft_s: Option<f64>,
     /// The backend's error for this case, if it produced no answer.
     pub error: Option<String>,
