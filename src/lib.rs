@@ -17,6 +17,7 @@ pub mod gguf;
 pub mod golden;
 pub mod quant;
 pub mod report;
+pub mod rng;
 pub mod runner;
 pub mod score;
 pub mod suite;

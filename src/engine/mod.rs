@@ -22,7 +22,6 @@ pub mod kv_cache;
 pub mod loader;
 pub mod model;
 pub mod ops;
-pub mod rng;
 pub mod rope;
 pub mod sampler;
 pub mod session;

@@ -1,7 +1,7 @@
 //! Choosing the next token: greedy (deterministic) or llama.cpp-style sampling with
 //! repetition penalty, temperature and nucleus (top-p), driven by a seeded RNG.
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::suite::Decoding;
 
 /// How many recent tokens the repetition penalty looks at (llama.cpp's `repeat_last_n`).
@@ -42,11 +42,11 @@ impl Sampler {
     /// A sampler whose random stream depends only on `params.seed` and `stream` (e.g. a
     /// hash of the case id), so results do not depend on the order prompts run in.
     pub fn new(params: SamplingParams, stream: u64) -> Self {
-        let mut mix = SplitMix64(params.seed ^ stream.rotate_left(32));
+        let mut mix = SplitMix64::new(params.seed ^ stream.rotate_left(32));
         let state = mix.next_u64();
         Self {
             params,
-            rng: SplitMix64(state),
+            rng: SplitMix64::new(state),
         }
     }
 

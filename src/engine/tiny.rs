@@ -8,7 +8,6 @@ use anyhow::Result;
 
 use super::kernels::{Isa, WeightType};
 use super::model::Model;
-use super::rng::SplitMix64;
 use super::vocab::GgufVocab;
 use super::weights::{ModelWeights, Storage, TensorRef, TensorSource};
 use crate::gguf::{
@@ -17,6 +16,7 @@ use crate::gguf::{
 };
 use crate::quant::tensor::{quantize_tensor, NoProgress};
 use crate::quant::QuantType;
+use crate::rng::SplitMix64;
 use crate::text::{ChatTokenizer, LLAMA3_CHAT_TEMPLATE};
 
 /// The shape and seed of a tiny model.
@@ -152,7 +152,7 @@ struct Gaussian {
 impl Gaussian {
     fn new(seed: u64) -> Self {
         Self {
-            rng: SplitMix64(seed),
+            rng: SplitMix64::new(seed),
             spare: None,
         }
     }

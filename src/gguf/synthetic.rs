@@ -12,6 +12,7 @@ use super::metadata::Metadata;
 use super::tensor::TensorSpec;
 use super::value::{Array, Value};
 use super::writer::GgufWriter;
+use crate::rng::SplitMix64;
 
 /// Shape of a synthetic llama model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,22 +59,9 @@ const WORDS: [&str; 12] = [
     "Domingo",
 ];
 
-/// splitmix64: a tiny deterministic generator (no dependency, same stream everywhere).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
+/// Uniform in [-1, 1) from the top 24 bits of the next draw.
+fn unit(rng: &mut SplitMix64) -> f32 {
+    (rng.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
 }
 
 fn vocab() -> (Vec<String>, Vec<f32>, Vec<i32>) {
@@ -166,12 +154,12 @@ impl TinyLlama {
     pub fn write(&self, path: &Path) -> Result<()> {
         let tensors = self.tensors();
         let writer = GgufWriter::new(self.metadata(), tensors.clone())?;
-        let mut rng = SplitMix(self.seed);
+        let mut rng = SplitMix64::new(self.seed);
         writer.write_file(path, |i, w| {
             let n: u64 = tensors[i].dims.iter().product();
             let mut bytes = Vec::with_capacity(n as usize * 4);
             for _ in 0..n {
-                let x = rng.unit() * 0.1;
+                let x = unit(&mut rng) * 0.1;
                 match tensors[i].ggml_type {
                     GgmlType::F32 => bytes.extend((1.0 + x).to_le_bytes()),
                     _ => bytes.extend(f16::from_f32(x).to_le_bytes()),

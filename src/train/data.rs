@@ -2,6 +2,7 @@
 //! the P95 sequence-length rule with a truncation count, length-grouped
 //! micro-batches in a seeded order, and padding into tensors.
 
+use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
 use tch::{Device, Tensor};
 
@@ -98,31 +99,12 @@ pub fn truncate(examples: &mut [Example], max_len: usize) -> usize {
     cut
 }
 
-/// SplitMix64: a tiny, well-mixed, reproducible generator for data order and seeds.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Fisher-Yates shuffle.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
+/// Fisher-Yates shuffle drawing `next_u64() % (i + 1)`: the trainer's data order
+/// (pinned by checkpoints and recorded runs, so it keeps its own index mapping).
+pub fn shuffle<T>(rng: &mut SplitMix64, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
     }
 }
 
@@ -137,7 +119,10 @@ pub fn epoch_batches(
 ) -> Vec<Vec<usize>> {
     let micro_batch = micro_batch.max(1);
     let mut order: Vec<usize> = (0..lengths.len()).collect();
-    SplitMix64::new(seed ^ epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93)).shuffle(&mut order);
+    shuffle(
+        &mut SplitMix64::new(seed ^ epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+        &mut order,
+    );
     let mut batches = Vec::new();
     for mega in order.chunks(micro_batch * 50) {
         let mut mega = mega.to_vec();

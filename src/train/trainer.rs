@@ -21,7 +21,7 @@ use super::checkpoint::{
     checkpoint_name, latest_checkpoint, prune, read_state, remove_stale_temporaries,
     write_dir_atomic, TrainerState, OPTIMIZER_FILE, STATE_FILE,
 };
-use super::data::{collate, epoch_batches, percentile, truncate, Example, SplitMix64};
+use super::data::{collate, epoch_batches, percentile, truncate, Example};
 use super::metrics::{MetricRecord, MetricsLog};
 use super::model::{Llama, Method, IGNORE_INDEX};
 use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWSettings, Param};
@@ -29,6 +29,7 @@ use super::recipe::Recipe;
 use super::schedule::CosineSchedule;
 use crate::atomic::write_atomic;
 use crate::error::InputError;
+use crate::rng::SplitMix64;
 
 /// Optimizer steps between rewrites of `metrics.jsonl` and `curves.svg` (they
 /// are also written at every evaluation, checkpoint and at the end).

@@ -1,7 +1,7 @@
 //! The fictional world the generator draws from: vehicle models, dealers, and
 //! the inventories built from them. Every name, address and phone here is made up.
 
-use super::rng::Rng;
+use crate::rng::SplitMix64 as Rng;
 
 /// A body type, with the words a Dominican customer uses for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

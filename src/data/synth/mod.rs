@@ -1,7 +1,7 @@
 //! `okla-eval data synth`: a deterministic generator of OKLA conversations in the
 //! FASE 2 format, split 80/10/10 with no user turn shared between splits.
 //!
-//! Everything is drawn from our own SplitMix64 ([`rng::Rng`]) seeded per
+//! Everything is drawn from our own SplitMix64 ([`crate::rng::SplitMix64`]) seeded per
 //! conversation, so the same seed and count give byte-identical files on every
 //! machine and with every dependency version.
 
@@ -10,7 +10,6 @@ mod catalog;
 mod money;
 mod plan;
 mod prompt;
-mod rng;
 mod scene;
 mod turns;
 
@@ -21,10 +20,10 @@ use anyhow::{bail, Result};
 
 use self::answer::LeadSignals;
 use self::catalog::Inventory;
-use self::rng::Rng;
 use self::scene::Scene;
 use crate::atomic::write_atomic_with;
 use crate::data::intent::Mode;
+use crate::rng::SplitMix64 as Rng;
 use crate::suite::{Conversation, Message, Role};
 
 /// The three splits, in the order they are generated (test first, so the

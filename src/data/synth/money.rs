@@ -1,7 +1,7 @@
 //! Prices: how the bot writes them ("RD$2,850,000") and how Dominican users say
 //! them ("2 millones", "como 800 mil", "dos palos y medio").
 
-use super::rng::Rng;
+use crate::rng::SplitMix64 as Rng;
 use crate::score::group_thousands;
 
 /// `n` with thousands separators: 2850000 → "2,850,000".

@@ -1,8 +1,8 @@
 //! The shape of a conversation: how many user turns (≈15% one, 60% two to
 //! four, 25% five to eight, as in FASE 2) and which intent each turn carries.
 
-use super::rng::Rng;
 use crate::data::intent::{Intent, Mode};
+use crate::rng::SplitMix64 as Rng;
 
 /// The number of user turns of a conversation.
 pub fn turn_count(rng: &mut Rng) -> usize {

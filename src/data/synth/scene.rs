@@ -4,8 +4,8 @@
 
 use super::answer::LeadSignals;
 use super::catalog::{Dealer, Inventory, Vehicle};
-use super::rng::Rng;
 use crate::data::intent::Mode;
+use crate::rng::SplitMix64 as Rng;
 
 /// One conversation's context and running state.
 #[derive(Debug, Clone)]

@@ -8,9 +8,9 @@ use serde_json::Value;
 use super::answer::Answer;
 use super::catalog::{Body, Vehicle, MODELS};
 use super::money::{rd, round_budget, spoken};
-use super::rng::Rng;
 use super::scene::{casual, fake_card, fake_cedula, fake_phone, Scene};
 use crate::data::intent::{Intent, Mode};
+use crate::rng::SplitMix64 as Rng;
 
 const PRICE_NOTES: &[&str] = &[
     "*Precio de referencia, sujeto a confirmación con el dealer.",

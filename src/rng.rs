@@ -1,9 +1,10 @@
-//! A tiny seeded PRNG (SplitMix64) of our own, so generated data never changes
-//! with a dependency's version.
+//! SplitMix64, the crate's one seeded PRNG: synthetic data, sampling, test weights and
+//! training data order all draw from it, so generated output never changes with a
+//! dependency's version.
 
 /// SplitMix64: 64 bits of state, passes BigCrush, trivially reproducible.
 #[derive(Debug, Clone)]
-pub struct Rng {
+pub struct SplitMix64 {
     state: u64,
 }
 
@@ -15,7 +16,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl Rng {
+impl SplitMix64 {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
         Self { state: seed }
@@ -35,6 +36,11 @@ impl Rng {
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);
         mix(self.state)
+    }
+
+    /// Uniform in [0, 1) (53 random bits).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A number in `0..n` (`n` > 0), by multiply-shift.
@@ -85,18 +91,18 @@ mod tests {
     #[test]
     fn matches_the_splitmix64_reference_sequence() {
         // Reference values of SplitMix64 seeded with 0 (Vigna's splitmix64.c).
-        let mut rng = Rng::new(0);
+        let mut rng = SplitMix64::new(0);
         assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
     }
 
     #[test]
     fn below_stays_in_range_and_streams_differ() {
-        let mut rng = Rng::derive(7, &[1, 2]);
+        let mut rng = SplitMix64::derive(7, &[1, 2]);
         assert!((0..1000).all(|_| rng.below(3) < 3));
         assert_ne!(
-            Rng::derive(7, &[1]).next_u64(),
-            Rng::derive(7, &[2]).next_u64()
+            SplitMix64::derive(7, &[1]).next_u64(),
+            SplitMix64::derive(7, &[2]).next_u64()
         );
     }
 }
