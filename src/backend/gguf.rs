@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt, Timing};
 use crate::engine::loader::{load, LoadedModel};
 use crate::engine::sampler::SamplingParams;
-use crate::engine::session::{GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
+use crate::engine::session::{Completion, GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
 use crate::suite::{hex, Conversation, Decoding};
 use crate::text::{ChatTokenizer, Llama3Template, EOT, LLAMA3_CHAT_TEMPLATE};
 
@@ -114,21 +114,11 @@ impl GgufBackend {
                 }
             }
         })?;
-        let text = self.tokenizer.decode(&done.tokens)?;
-        if text.len() > shown {
-            on_text(&text[shown..]);
+        let generation = self.generation(ids.len(), &done, start)?;
+        if generation.text.len() > shown {
+            on_text(&generation.text[shown..]);
         }
-        Ok(Generation {
-            text,
-            prompt_tokens: Some(ids.len() as u32),
-            completion_tokens: Some(done.tokens.len() as u32),
-            finish_reason: Some(done.finish.as_str().into()),
-            timing: Some(Timing {
-                total: start.elapsed(),
-                first_token: Some(done.first_token),
-            }),
-            error: None,
-        })
+        Ok(generation)
     }
 
     fn template_note(&self) -> &'static str {
@@ -142,10 +132,19 @@ impl GgufBackend {
     fn answer(&mut self, ids: &[u32], opts: &GenerateOptions) -> Result<Generation> {
         let start = Instant::now();
         let done = self.session.generate(ids, opts, |_| {})?;
-        let text = self.tokenizer.decode(&done.tokens)?;
+        self.generation(ids.len(), &done, start)
+    }
+
+    /// The finished answer to a prompt of `prompt_len` tokens started at `start`.
+    fn generation(
+        &self,
+        prompt_len: usize,
+        done: &Completion,
+        start: Instant,
+    ) -> Result<Generation> {
         Ok(Generation {
-            text,
-            prompt_tokens: Some(ids.len() as u32),
+            text: self.tokenizer.decode(&done.tokens)?,
+            prompt_tokens: Some(prompt_len as u32),
             completion_tokens: Some(done.tokens.len() as u32),
             finish_reason: Some(done.finish.as_str().into()),
             timing: Some(Timing {
