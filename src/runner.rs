@@ -74,11 +74,14 @@ pub struct RunOptions {
     pub max_cases: Option<usize>,
     /// Skip the eval-split loss even when the backend can compute it.
     pub skip_loss: bool,
+    /// The start time to record (RFC 3339), when the caller already fixed it (e.g. to
+    /// name the run folder); else the time `run_suite` is called.
+    pub started_at: Option<String>,
 }
 
 /// Run `suite` against `backend` and judge it.
 pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions) -> Result<Run> {
-    let started_at = now_rfc3339();
+    let started_at = options.started_at.clone().unwrap_or_else(now_rfc3339);
     let decoding = options.decoding.unwrap_or(suite.manifest.decoding);
     let cases = match options.max_cases {
         Some(n) => &suite.cases[..n.min(suite.cases.len())],

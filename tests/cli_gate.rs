@@ -29,6 +29,17 @@ fn mini_copy() -> tempfile::TempDir {
     dir
 }
 
+/// The mini suite's reference answers written as a predictions file in `dir`.
+fn reference_predictions(dir: &Path) -> std::path::PathBuf {
+    let preds = dir.join("ref.jsonl");
+    okla()
+        .args(["suite", "reference", MINI, "--out"])
+        .arg(&preds)
+        .assert()
+        .code(0);
+    preds
+}
+
 fn gate(suite: &Path, predictions: &Path, run_dir: &Path) -> Command {
     let mut cmd = okla();
     cmd.env("NO_COLOR", "1")
@@ -89,12 +100,7 @@ fn thresholds_overridden_to_pass_exit_0_and_warnings_still_exit_0() {
 #[test]
 fn reference_answers_pass_everything() {
     let out = tempfile::tempdir().unwrap();
-    let preds = out.path().join("ref.jsonl");
-    okla()
-        .args(["suite", "reference", MINI, "--out"])
-        .arg(&preds)
-        .assert()
-        .code(0);
+    let preds = reference_predictions(out.path());
     gate(Path::new(MINI), &preds, &out.path().join("run"))
         .assert()
         .code(0)
@@ -172,12 +178,7 @@ fn bad_flags_exit_2() {
 #[test]
 fn golden_compare_catches_an_injected_regression() {
     let out = tempfile::tempdir().unwrap();
-    let preds = out.path().join("ref.jsonl");
-    okla()
-        .args(["suite", "reference", MINI, "--out"])
-        .arg(&preds)
-        .assert()
-        .code(0);
+    let preds = reference_predictions(out.path());
     let good = out.path().join("good");
     gate(Path::new(MINI), &preds, &good).assert().code(0);
     let golden = out.path().join("golden.json");

@@ -110,9 +110,9 @@ pub fn run(args: GateArgs) -> Result<u8> {
         threshold_overrides,
         decoding: Some(decoding),
         skip_loss: args.skip_loss,
+        started_at: Some(started_at),
     };
-    let mut run = run_suite(&suite, backend.as_mut(), &options)?;
-    run.meta.started_at = started_at;
+    let run = run_suite(&suite, backend.as_mut(), &options)?;
 
     let dir = dir.unwrap_or_else(|| {
         run_folder(
