@@ -65,9 +65,15 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         recipe.method,
         recipe.dtype
     );
+    let weights = if recipe.from_scratch {
+        eprintln!("from scratch: random initial weights (seed {})", recipe.seed);
+        Llama::random_weights(&config)
+    } else {
+        load_model_weights(&model_dir)?
+    };
     let model = Llama::from_weights(
         config,
-        load_model_weights(&model_dir)?,
+        weights,
         recipe.method,
         &recipe.lora,
         recipe.kind(),

@@ -10,6 +10,7 @@ mod encode;
 mod error;
 mod ggml_type;
 pub mod inspect;
+pub mod llama_names;
 mod metadata;
 pub mod quantize;
 mod reader;

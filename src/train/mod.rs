@@ -5,7 +5,7 @@
 
 pub mod adapter;
 pub mod checkpoint;
-pub mod config;
+pub use crate::hf::config;
 pub mod data;
 pub mod dynamic;
 pub mod lora;
