@@ -66,7 +66,10 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         recipe.dtype
     );
     let weights = if recipe.from_scratch {
-        eprintln!("from scratch: random initial weights (seed {})", recipe.seed);
+        eprintln!(
+            "from scratch: random initial weights (seed {})",
+            recipe.seed
+        );
         Llama::random_weights(&config)
     } else {
         load_model_weights(&model_dir)?

@@ -104,7 +104,13 @@ pub fn write_llama_gguf(
     let order = llama_order(&names);
     let f32_specs: Vec<TensorSpec> = order
         .iter()
-        .map(|&i| TensorSpec::new(tensors[i].name.clone(), GgmlType::F32, tensors[i].dims.clone()))
+        .map(|&i| {
+            TensorSpec::new(
+                tensors[i].name.clone(),
+                GgmlType::F32,
+                tensors[i].dims.clone(),
+            )
+        })
         .collect();
     let facts = ModelFacts::from_metadata(&metadata).map_err(anyhow::Error::msg)?;
     let types = plan(file_type, &facts, &f32_specs).map_err(anyhow::Error::msg)?;
@@ -127,9 +133,8 @@ pub fn write_llama_gguf(
         let entry = &tensors[order[i]];
         bar.set_message(format!("{} → {}", entry.name, types[i].name()));
         let data = load(order[i]).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-        let codec = QuantType::from_ggml_type_id(types[i] as u32).ok_or_else(|| {
-            std::io::Error::other(format!("no codec for {}", types[i].name()))
-        })?;
+        let codec = QuantType::from_ggml_type_id(types[i] as u32)
+            .ok_or_else(|| std::io::Error::other(format!("no codec for {}", types[i].name())))?;
         let bytes = quantize_tensor(codec, &data, entry.cols(), &NoProgress)
             .map_err(|e| std::io::Error::other(format!("{}: {e}", entry.name)))?;
         bar.inc(1);

@@ -5,3 +5,5 @@
 //! and the run id.
 
 pub mod gguf_file;
+pub mod run;
+pub mod source;

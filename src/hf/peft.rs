@@ -52,7 +52,9 @@ impl LoraAdapter {
             .into());
         }
         if config.r == 0 {
-            return Err(InputError::file(&path, "must be positive").with_field("r").into());
+            return Err(InputError::file(&path, "must be positive")
+                .with_field("r")
+                .into());
         }
         let weights = SafetensorsWeights::open_files(&[dir.join("adapter_model.safetensors")])?;
         Ok(Self { config, weights })
@@ -100,7 +102,13 @@ impl LoraAdapter {
 
     /// Adds the update for `name` to `weight` (row-major `[rows, cols]`); returns
     /// whether the adapter touched it.
-    pub fn merge_into(&self, name: &str, weight: &mut [f32], rows: usize, cols: usize) -> Result<bool> {
+    pub fn merge_into(
+        &self,
+        name: &str,
+        weight: &mut [f32],
+        rows: usize,
+        cols: usize,
+    ) -> Result<bool> {
         let Some(delta) = self.delta(name, rows, cols)? else {
             return Ok(false);
         };
@@ -113,7 +121,14 @@ impl LoraAdapter {
 
 /// `scale · B · A` for B `[rows, r]` and A `[r, cols]`, accumulated in f64 per
 /// element and rounded once to f32.
-fn low_rank_product(b: &[f32], a: &[f32], rows: usize, r: usize, cols: usize, scale: f64) -> Vec<f32> {
+fn low_rank_product(
+    b: &[f32],
+    a: &[f32],
+    rows: usize,
+    r: usize,
+    cols: usize,
+    scale: f64,
+) -> Vec<f32> {
     let mut out = vec![0f32; rows * cols];
     let mut acc = vec![0f64; cols];
     for (o, out_row) in out.chunks_exact_mut(cols).enumerate() {

@@ -81,7 +81,9 @@ impl SafetensorsWeights {
 
     /// Every tensor name with its shape (row-major, outermost first), sorted by name.
     pub fn shapes(&self) -> impl Iterator<Item = (&str, &[usize])> {
-        self.index.iter().map(|(n, (_, s))| (n.as_str(), s.as_slice()))
+        self.index
+            .iter()
+            .map(|(n, (_, s))| (n.as_str(), s.as_slice()))
     }
 
     /// Whether a tensor of that name exists.
@@ -155,7 +157,13 @@ mod tests {
             .collect();
         let a = dir.path().join("a.safetensors");
         let b = dir.path().join("b.safetensors");
-        write(&a, &[("x", Dtype::F32, vec![2, 2], f32b.clone()), ("y", Dtype::F16, vec![4], f16b)]);
+        write(
+            &a,
+            &[
+                ("x", Dtype::F32, vec![2, 2], f32b.clone()),
+                ("y", Dtype::F16, vec![4], f16b),
+            ],
+        );
         write(&b, &[("z", Dtype::BF16, vec![1, 4], bf16b)]);
         let w = SafetensorsWeights::open_files(&[a.clone(), b]).unwrap();
         for name in ["x", "y", "z"] {
@@ -166,6 +174,9 @@ mod tests {
         let dup = dir.path().join("dup.safetensors");
         write(&dup, &[("x", Dtype::F32, vec![4], f32b)]);
         let err = SafetensorsWeights::open_files(&[a, dup]).err().unwrap();
-        assert!(format!("{err:#}").contains("appears in two files"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("appears in two files"),
+            "{err:#}"
+        );
     }
 }

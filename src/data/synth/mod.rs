@@ -50,7 +50,6 @@ impl Split {
             Split::Train => "okla_train.jsonl",
         }
     }
-
 }
 
 /// How many conversations each split gets.
