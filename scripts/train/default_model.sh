@@ -13,7 +13,7 @@ REPO="$PWD"
 FINAL="${OUT:-/tmp/default-model-out}"
 OUT=/tmp/okla-tiny-results
 WORK=/tmp/okla-tiny
-TRAIN_COUNT="${TRAIN_COUNT:-20000}"
+TRAIN_COUNT="${TRAIN_COUNT:-16000}"
 rm -rf "$WORK" "$OUT" && mkdir -p "$WORK/base" "$OUT" "$FINAL"
 TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -40,8 +40,10 @@ if [ ! -f "$MODEL" ]; then
   MODEL="$WORK/okla-tiny-q4_k_m.forced.gguf"
   "$BIN" export --run run --tokenizer base --suite "$REPO/suites/okla" --force --out "$MODEL" 2>> "$OUT/export_stderr.txt"
 fi
-"$BIN" gate --model "$MODEL" --suite "$REPO/suites/okla" --threads 16 --run-dir "$WORK/test-gate" \
-  > "$OUT/test_gate_stdout.txt" 2>&1 || echo "test gate exit $?" >> "$OUT/test_gate_stdout.txt"
+if [ -n "${TEST_GATE:-}" ]; then
+  "$BIN" gate --model "$MODEL" --suite "$REPO/suites/okla" --threads 16 --run-dir "$WORK/test-gate" \
+    > "$OUT/test_gate_stdout.txt" 2>&1 || echo "test gate exit $?" >> "$OUT/test_gate_stdout.txt"
+fi
 cp "$WORK/test-gate/summary.md" "$OUT/test_gate_summary.md" 2>/dev/null || true
 cp "$WORK/test-gate/report.json" "$OUT/test_gate_report.json" 2>/dev/null || true
 cp "$WORK/test-gate/predictions.jsonl" "$OUT/test_gate_predictions.jsonl" 2>/dev/null || true
