@@ -14,7 +14,11 @@ fn synth_and_lint(c: &mut Criterion) {
         b.iter(|| generate(42, SplitSizes::new(3000, None), &|| {}).unwrap())
     });
     let dir = tempfile::tempdir().unwrap();
-    write(&generate(42, SplitSizes::new(3000, None), &|| {}).unwrap(), dir.path()).unwrap();
+    write(
+        &generate(42, SplitSizes::new(3000, None), &|| {}).unwrap(),
+        dir.path(),
+    )
+    .unwrap();
     let files: Vec<PathBuf> = Split::ALL
         .iter()
         .map(|s| dir.path().join(s.file_name()))

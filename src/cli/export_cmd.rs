@@ -78,21 +78,8 @@ struct Plan {
 fn resolve(args: &ExportArgs) -> Result<Plan> {
     let beside_out = PathBuf::from(format!("{}.gate", args.out.display()));
     if let Some(run) = &args.run {
-        let base = recipe_base(run)?;
-        let tokenizer = args.tokenizer.clone().unwrap_or_else(|| base.clone());
-        let source = if run.join("model").is_dir() {
-            ModelSource::hf_folder(&run.join("model"), &tokenizer)?
-        } else if run.join("adapter").is_dir() {
-            open_base(&base, &tokenizer)?.with_adapter(LoraAdapter::open(&run.join("adapter"))?)
-        } else {
-            return Err(InputError::file(
-                run,
-                "holds neither model/ nor adapter/: has the training run finished?",
-            )
-            .into());
-        };
         return Ok(Plan {
-            source,
+            source: ModelSource::training_run(run, args.tokenizer.as_deref())?,
             run_id: dir_name(run),
             report_dir: run.join("export-gate"),
         });
@@ -101,7 +88,7 @@ fn resolve(args: &ExportArgs) -> Result<Plan> {
         InputError::usage("export needs --run RUN_DIR, or --base (with --adapter to merge one)")
     })?;
     let tokenizer = args.tokenizer.clone().unwrap_or_else(|| base.clone());
-    let mut source = open_base(&base, &tokenizer)?;
+    let mut source = ModelSource::base(&base, &tokenizer)?;
     let run_id = match &args.adapter {
         Some(adapter) => {
             source = source.with_adapter(LoraAdapter::open(adapter)?);
@@ -116,36 +103,8 @@ fn resolve(args: &ExportArgs) -> Result<Plan> {
     })
 }
 
-fn open_base(base: &Path, tokenizer: &Path) -> Result<ModelSource> {
-    if base
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-    {
-        ModelSource::gguf(base)
-    } else {
-        ModelSource::hf_folder(base, tokenizer)
-    }
-}
-
-/// The base model a training run names in its recipe.json (`model`).
-fn recipe_base(run: &Path) -> Result<PathBuf> {
-    let path = run.join("recipe.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| InputError::file(&path, format!("cannot read: {e}")))?;
-    let recipe: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| InputError::at(&path, e.line(), None, e.to_string()))?;
-    recipe
-        .get("model")
-        .and_then(|m| m.as_str())
-        .map(PathBuf::from)
-        .ok_or_else(|| {
-            InputError::file(&path, "names no base model")
-                .with_field("model")
-                .into()
-        })
-}
-
-fn dir_name(path: &Path) -> String {
+/// The last component of `path`, as the id an export records.
+pub fn dir_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())

@@ -230,7 +230,10 @@ fn gguf_model(args: &GateArgs, suite: &Suite) -> Result<PathBuf> {
         .with_field("default_model")
         .into());
     }
-    eprintln!("no model given: gating the suite's default model {}", path.display());
+    eprintln!(
+        "no model given: gating the suite's default model {}",
+        path.display()
+    );
     Ok(path)
 }
 

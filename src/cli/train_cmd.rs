@@ -2,12 +2,16 @@
 //! model (QLoRA, LoRA or full) on chat JSONL; every recipe field can be set in
 //! the TOML file or overridden by the flag of the same name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
 
+use super::export_cmd::dir_name;
 use crate::error::InputError;
+use crate::export::run::{export, ExportRequest};
+use crate::export::source::ModelSource;
+use crate::gguf::FileType;
 use crate::suite::load_jsonl;
 use crate::text::ChatTokenizer;
 use crate::train::adapter::load_model_weights;
@@ -26,6 +30,14 @@ pub struct TrainArgs {
     /// Continue from the newest complete checkpoint in the output folder.
     #[arg(long)]
     pub resume: bool,
+    /// When training ends, export the model as this GGUF type through the gate
+    /// (`okla-eval export --run`): written to OUTPUT_DIR/model-TYPE.gguf only if it
+    /// passes the suite's eval split.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub export: Option<FileType>,
+    /// The suite that gates the export.
+    #[arg(long, default_value = "suites/okla")]
+    pub export_suite: PathBuf,
     /// Recipe fields (override the file).
     #[command(flatten)]
     pub fields: RecipeFields,
@@ -98,5 +110,25 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         eval.map_or("-".into(), |l| format!("{l:.4}")),
         out.display()
     );
-    Ok(crate::cli::EXIT_PASS)
+    match args.export {
+        Some(file_type) => export_run(&trainer.recipe().output_dir, file_type, &args.export_suite),
+        None => Ok(crate::cli::EXIT_PASS),
+    }
+}
+
+/// Gate-then-export of the finished run; exit 1 when the gate refuses it.
+fn export_run(run: &Path, file_type: FileType, suite: &Path) -> Result<u8> {
+    let run_id = dir_name(run);
+    let request = ExportRequest {
+        source: ModelSource::training_run(run, None)?,
+        file_type,
+        out: run.join(format!("model-{}.gguf", file_type.label())),
+        suite: suite.to_path_buf(),
+        force: false,
+        name: format!("okla-eval export of {run_id}"),
+        run_id,
+        report_dir: run.join("export-gate"),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(export(request)?.exit_code())
 }

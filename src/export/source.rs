@@ -10,6 +10,7 @@ use super::gguf_file::TensorEntry;
 use crate::engine::config::LlamaConfig;
 use crate::engine::loader::{config_from_metadata, vocab_from_metadata};
 use crate::engine::vocab::GgufVocab;
+use crate::error::InputError;
 use crate::gguf::llama_names::{gguf_name, hf_name, permute_for_gguf, permuted_heads, ROPE_FREQS};
 use crate::gguf::GgufFile;
 use crate::hf::config::{LlamaConfig as HfConfig, RopeScaling};
@@ -124,6 +125,38 @@ impl ModelSource {
         })
     }
 
+    /// A base model: a GGUF file (by extension) or a HF folder.
+    pub fn base(base: &Path, tokenizer_dir: &Path) -> Result<Self> {
+        if base
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            Self::gguf(base)
+        } else {
+            Self::hf_folder(base, tokenizer_dir)
+        }
+    }
+
+    /// A finished training run: its `model/` (full training), or its `adapter/`
+    /// merged into the base its recipe.json names; the tokenizer comes from
+    /// `tokenizer_dir` or that base folder.
+    pub fn training_run(run: &Path, tokenizer_dir: Option<&Path>) -> Result<Self> {
+        let base = recipe_base(run)?;
+        let tokenizer = tokenizer_dir.map_or_else(|| base.clone(), Path::to_path_buf);
+        if run.join("model").is_dir() {
+            Self::hf_folder(&run.join("model"), &tokenizer)
+        } else if run.join("adapter").is_dir() {
+            Ok(Self::base(&base, &tokenizer)?
+                .with_adapter(LoraAdapter::open(&run.join("adapter"))?))
+        } else {
+            Err(InputError::file(
+                run,
+                "holds neither model/ nor adapter/: has the training run finished?",
+            )
+            .into())
+        }
+    }
+
     /// Merge `adapter` into the weights it targets as they load.
     pub fn with_adapter(mut self, adapter: LoraAdapter) -> Self {
         self.adapter = Some(adapter);
@@ -186,6 +219,24 @@ impl ModelSource {
     pub fn merged_modules(&self) -> usize {
         self.adapter.as_ref().map_or(0, |a| a.module_count())
     }
+}
+
+/// The base model a training run names in its recipe.json (`model`).
+fn recipe_base(run: &Path) -> Result<PathBuf> {
+    let path = run.join("recipe.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| InputError::file(&path, format!("cannot read: {e}")))?;
+    let recipe: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::at(&path, e.line(), None, e.to_string()))?;
+    recipe
+        .get("model")
+        .and_then(|m| m.as_str())
+        .map(PathBuf::from)
+        .ok_or_else(|| {
+            InputError::file(&path, "names no base model")
+                .with_field("model")
+                .into()
+        })
 }
 
 fn add(data: &mut [f32], delta: &[f32]) {
