@@ -6,6 +6,7 @@
 #   strip -o target/gpu/okla-eval-train target/debug/okla-eval
 #   strip -o target/gpu/okla-eval target/release/okla-eval
 # Usage there: bash scripts/train/default_model.sh [extra `train` flags]
+# (WEIGHTS_ONLY=1: bring the trained run folder back instead of exporting there)
 # Results go to $OUT: the GGUF gzipped, and results.tar.gz (metrics, curves,
 # logs, gate summaries and reports).
 set -euo pipefail
@@ -28,6 +29,15 @@ cd "$WORK"
   || { tail -n 30 "$OUT/train_stderr.txt"; exit 1; }
 grep -v '^\s*$' "$OUT/train_stderr.txt" | tr '\r' '\n' | grep -v '^\s*\[' | tail -n 40 > "$OUT/train_log.txt" || true
 cp run/metrics.jsonl run/curves.svg run/recipe.json "$OUT/"
+if [ -n "${WEIGHTS_ONLY:-}" ]; then
+  # The run folder travels back (weights split under the 16 MB file limit) and is
+  # exported and gated on the dev machine.
+  mkdir -p "$WORK/runback/model"
+  cp run/recipe.json "$WORK/runback/"; cp run/model/config.json "$WORK/runback/model/"
+  split -b 15M -d run/model/model.safetensors "$FINAL/model.safetensors.part"
+  tar -czf "$FINAL/results.tar.gz" -C "$OUT" . -C "$WORK" runback
+  ls -la "$FINAL"; exit 0
+fi
 set +e
 "$BIN" export --run run --tokenizer base --suite "$REPO/suites/okla" --threads 16 \
   --out "$WORK/okla-tiny-q4_k_m.gguf" > "$OUT/export_stdout.txt" 2> "$OUT/export_stderr.txt"
