@@ -9,9 +9,7 @@ use clap::Args;
 
 use crate::error::InputError;
 use crate::suite::load_jsonl;
-use crate::text::ChatTokenizer;
-use crate::train::adapter::load_model_weights;
-use crate::train::config::LlamaConfig;
+use crate::train::base_model::load_base_model;
 use crate::train::data::{encode_all, pad_id};
 use crate::train::model::Llama;
 use crate::train::recipe::{Recipe, RecipeFields};
@@ -46,35 +44,35 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         .with_field(field)
         .into()
     };
-    let model_dir = recipe.model.clone().ok_or_else(|| missing("model"))?;
+    let model_path = recipe.model.clone().ok_or_else(|| missing("model"))?;
     let train_file = recipe
         .train_file
         .clone()
         .ok_or_else(|| missing("train_file"))?;
-    let encoder = ChatTokenizer::from_dir(&model_dir)?;
-    let train = encode_all(&load_jsonl(&train_file)?, &encoder)?;
-    let eval = match &recipe.eval_file {
-        Some(path) => encode_all(&load_jsonl(path)?, &encoder)?,
-        None => Vec::new(),
-    };
-    let config = LlamaConfig::load(&model_dir.join("config.json"))?;
-    tch::manual_seed(recipe.seed as i64);
     eprintln!(
         "loading {} ({:?}, {})",
-        model_dir.display(),
+        model_path.display(),
         recipe.method,
         recipe.dtype
     );
+    let base = load_base_model(&model_path)?;
+    let train = encode_all(&load_jsonl(&train_file)?, &base.tokenizer)?;
+    let eval = match &recipe.eval_file {
+        Some(path) => encode_all(&load_jsonl(path)?, &base.tokenizer)?,
+        None => Vec::new(),
+    };
+    tch::manual_seed(recipe.seed as i64);
     let model = Llama::from_weights(
-        config,
-        load_model_weights(&model_dir)?,
+        base.config,
+        base.weights,
         recipe.method,
         &recipe.lora,
         recipe.kind(),
         recipe.device(),
     )?;
+    let pad = pad_id(&base.tokenizer);
     let resume = args.resume;
-    let mut trainer = Trainer::new(recipe, model, train, eval, pad_id(&encoder))?;
+    let mut trainer = Trainer::new(recipe, model, train, eval, pad)?;
     if resume && trainer.resume()?.is_none() {
         eprintln!("no checkpoint to resume from: starting at step 0");
     }
