@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use clap::Parser;
 use okla_eval::train::config::LlamaConfig;
-use okla_eval::train::data::Example;
+use okla_eval::train::data::{collate, Example};
 use okla_eval::train::model::{Llama, Method};
 use okla_eval::train::recipe::{Recipe, RecipeFields};
 use okla_eval::train::trainer::Trainer;
@@ -60,6 +60,10 @@ struct Args {
     /// LoRA rank (alpha = 2 r).
     #[arg(long, default_value_t = 16)]
     r: i64,
+    /// Keep the 8-bit AdamW states in pinned host memory between steps (the
+    /// recipe's default); `false` keeps them on the device.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    page_optimizer: bool,
     /// `cuda` or `cpu`.
     #[arg(long, default_value = "cuda")]
     device: String,
@@ -111,6 +115,7 @@ fn main() -> Result<()> {
         eval_every: Some(0),
         save_every: Some(u64::MAX),
         device: Some(args.device.clone()),
+        page_optimizer: Some(args.page_optimizer),
         ..RecipeFields::default()
     };
     let recipe = Recipe::resolve(fields, None)?;
@@ -148,6 +153,7 @@ fn main() -> Result<()> {
             }
         })
         .collect();
+    let train_copy = train[..args.batch].to_vec();
     let mut trainer = Trainer::new(recipe, model, train, Vec::new(), 0)?;
     let t_start = unix_now();
     let mut step_s = Vec::new();
@@ -159,6 +165,20 @@ fn main() -> Result<()> {
         step_s.push(t.elapsed().as_secs_f64());
     }
     let t_end = unix_now();
+    // the same micro-batch's forward + backward alone: the rest of a step is the
+    // clipping, the optimizer and the data
+    let first: Vec<&Example> = train_copy.iter().take(args.batch).collect();
+    let batch = collate(&first, 0, device);
+    let mut fwd_bwd_s = Vec::new();
+    for _ in 0..3 {
+        sync(device);
+        let t = Instant::now();
+        trainer
+            .model()
+            .forward_backward(&batch, 1.0 / 4096.0, Some(1), true)?;
+        sync(device);
+        fwd_bwd_s.push((t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0);
+    }
     let timed = if step_s.len() > 3 {
         &step_s[2..]
     } else {
@@ -174,6 +194,8 @@ fn main() -> Result<()> {
         "tokens_per_s": ((args.batch * args.seq) as f64 / mean * 10.0).round() / 10.0,
         "setup_s": (setup_s * 10.0).round() / 10.0,
         "loss": losses,
+        "fwd_bwd_s": fwd_bwd_s,
+        "page_optimizer": args.page_optimizer,
         "t_steps_start": t_start, "t_steps_end": t_end,
         "device": format!("{device:?}"),
     });

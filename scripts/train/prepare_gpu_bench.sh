@@ -22,5 +22,7 @@ fi
 cp "$CACHE/bnb-site.tar.gz" "$DEST/"
 strip -o "$DEST/train_bench" target/debug/examples/train_bench
 cp scripts/train/qlora_bench.sh scripts/train/gpu_mem_poll.py scripts/train/hf_windowed.py \
-  scripts/train/qlora_bench_summary.py "$BASELINE" "$DEST/"
+  scripts/train/qlora_bench_summary.py scripts/train/qlora_bench_device.sh scripts/train/gpu_parity.py \
+  "$BASELINE" "$DEST/"
+strip -o "$DEST/train_parity" target/debug/examples/train_parity
 du -sh "$DEST"

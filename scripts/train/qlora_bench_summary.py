@@ -14,6 +14,11 @@ def json_lines(path):
     return [json.loads(l) for l in path.read_text().splitlines() if l.startswith("{")]
 
 
+def first_used(poll):
+    lines = poll.read_text().splitlines()
+    return int(lines[0].split()[1]) / GIB if lines else float("nan")
+
+
 def peak_in(poll, start, end):
     used = [int(b) for t, b in (l.split() for l in poll.read_text().splitlines()) if start <= float(t) <= end]
     return max(used) / GIB if used else float("nan")
@@ -35,6 +40,7 @@ print(f"shape: {ours['layers']} layers, batch {ours['batch']} x seq {ours['seq']
 print(f"{'':32} {'ours':>20} {'HF baseline':>20}")
 for name, a, b in rows:
     print(f"{name:32} {str(a):>20} {str(b):>20}")
+print(f"NVML used before each process allocated: ours {first_used(out / 'mem_ours.tsv'):.2f} GiB, HF {first_used(out / 'mem_hf.tsv'):.2f} GiB")
 print(f"baseline max_memory_allocated {hf['peak_mem_gib']} GiB, max_memory_reserved {hf_marks['max_reserved_gib']} GiB")
 print(f"ratio tokens/s ours/HF = {ours['tokens_per_s'] / hf['tokens_per_s']:.3f}")
 print(f"ratio peak memory (NVML) ours/HF = {ours_peak / hf_peak:.3f}")

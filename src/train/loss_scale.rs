@@ -21,7 +21,9 @@ pub const GROWTH_INTERVAL: u64 = 2000;
 /// The scaler's state (saved in checkpoints so a resume continues exactly).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LossScaler {
-    /// The current scale.
+    /// The current scale (written as a decimal string: serde_json's number parser
+    /// may miss the last bit, Rust's does not).
+    #[serde(with = "exact_f64")]
     pub scale: f64,
     /// Consecutive steps without an inf/NaN gradient since the last change.
     pub growth_tracker: u64,
@@ -72,6 +74,21 @@ impl LossScaler {
                 self.growth_tracker = 0;
             }
         }
+    }
+}
+
+/// An f64 as its shortest round-trip decimal string.
+mod exact_f64 {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:?}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse()
+            .map_err(|e| D::Error::custom(format!("loss scale `{text}`: {e}")))
     }
 }
 
@@ -131,5 +148,21 @@ mod tests {
         assert_eq!(s.growth_tracker, 0);
         let nan = [param_with_grad(&[f32::NAN])];
         assert!(s.unscale(&nan));
+    }
+
+    #[test]
+    fn the_state_round_trips_through_json_exactly() {
+        let s = LossScaler {
+            scale: 5e29,
+            growth_tracker: 3,
+            skipped_steps: 2,
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"scale\":\"5e29\""), "{text}");
+        assert_eq!(serde_json::from_str::<LossScaler>(&text).unwrap(), s);
+        assert!(serde_json::from_str::<LossScaler>(
+            r#"{"scale":"x","growth_tracker":0,"skipped_steps":0}"#
+        )
+        .is_err());
     }
 }

@@ -328,9 +328,14 @@ impl Nf4Tensor {
             .tables
             .pair_table
             .index_select(0, &self.packed.to_kind(Kind::Int));
-        (levels.view([-1, NF4_BLOCK as i64]) * self.absmax().unsqueeze(1))
-            .view(self.shape.as_slice())
-            .to_kind(kind)
+        // one kernel: the f32 product is rounded once into the `kind` output
+        let out = Tensor::empty(self.shape.as_slice(), (kind, levels.device()));
+        let blocks = levels.view([-1, NF4_BLOCK as i64]);
+        let _ = blocks.mul_out(
+            &out.view([-1, NF4_BLOCK as i64]),
+            &self.absmax().unsqueeze(1),
+        );
+        out
     }
 
     /// Bytes held on the device (packed codes, absmax codes and scales).
@@ -436,6 +441,12 @@ mod tests {
             );
             let bf = t.dequantize(Kind::BFloat16);
             assert_eq!(bf.kind(), Kind::BFloat16);
+            let rounded_once = t.dequantize(Kind::Float).to_kind(Kind::BFloat16);
+            assert!(
+                bf.equal(&rounded_once),
+                "{}: bf16 = f32 product rounded once",
+                case.name
+            );
         }
     }
 
