@@ -335,7 +335,7 @@ impl AdamW {
             let denom = v.sqrt() / bias2_sqrt + s.eps;
             let _ = w.g_add_(&((&m * -step_size) / denom));
             for (seg, p) in self.layout.iter().zip(params) {
-                let _ = p.tensor.detach().copy_(&seg.of(&w));
+                p.tensor.detach().copy_(&seg.of(&w));
             }
             self.moments = Some(match self.kind {
                 OptimizerKind::Adamw => Moments::Full { m, v },
