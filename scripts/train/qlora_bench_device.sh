@@ -18,3 +18,16 @@ echo "paged:"; cat "$OUT/paged/ours.json"
 python3 "$BENCH/gpu_parity.py" prepare /tmp/parity > /dev/null
 for d in f32 bf16; do "$BENCH/train_parity" /tmp/parity "$d" > /dev/null; done
 python3 "$BENCH/gpu_parity.py" compare /tmp/parity | tee "$OUT/parity.txt"
+# Memory without the caching allocator: NVML then follows the live allocations;
+# the baseline's own max_memory_allocated calibrates what NVML adds (context).
+NOCACHE=/tmp/qlora-bench-nocache
+mkdir -p "$NOCACHE"
+export PYTORCH_NO_CUDA_MEMORY_CACHING=1 PYTHONPATH=/tmp/site
+python3 "$BENCH/gpu_mem_poll.py" "$NOCACHE/mem_ours.tsv" & poll=$!
+"$BENCH/train_bench" --device cuda --steps 3 --page-optimizer false > "$NOCACHE/ours.json" 2>/dev/null
+kill "$poll"; wait "$poll"
+python3 "$BENCH/gpu_mem_poll.py" "$NOCACHE/mem_hf.tsv" & poll=$!
+python3 "$BENCH/hf_windowed.py" "$BENCH/hf_qlora_baseline.py" --steps 3 > "$NOCACHE/hf.json" 2>/dev/null
+kill "$poll"; wait "$poll"
+echo "== without the caching allocator (memory only; its step times are not comparable) =="
+python3 "$BENCH/qlora_bench_summary.py" "$NOCACHE"
