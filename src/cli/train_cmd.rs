@@ -55,12 +55,15 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         recipe.method,
         recipe.dtype
     );
-    let base = load_base_model(&model_path)?;
-    let train = encode_all(&load_jsonl(&train_file)?, &base.tokenizer)?;
+    // the data first: a bad file fails before a large model is read
+    let train = load_jsonl(&train_file)?;
     let eval = match &recipe.eval_file {
-        Some(path) => encode_all(&load_jsonl(path)?, &base.tokenizer)?,
+        Some(path) => load_jsonl(path)?,
         None => Vec::new(),
     };
+    let base = load_base_model(&model_path)?;
+    let train = encode_all(&train, &base.tokenizer)?;
+    let eval = encode_all(&eval, &base.tokenizer)?;
     tch::manual_seed(recipe.seed as i64);
     let model = Llama::from_weights(
         base.config,
