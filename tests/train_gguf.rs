@@ -75,7 +75,7 @@ fn relative_max_error(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn a_gguf_base_model_gives_the_engines_logits() {
     let (_dir, path, ids, expected) = engine_reference();
-    let base = load_base_model(&path).unwrap();
+    let base = load_base_model(&path, true).unwrap();
     assert_eq!(base.config.vocab_size, 128_256);
     assert_eq!(base.config.kv_heads(), 2);
     assert_eq!(base.config.rms_norm_eps, 1e-5);
@@ -97,7 +97,7 @@ fn a_gguf_base_model_gives_the_engines_logits() {
 #[test]
 fn without_undoing_the_permutation_the_logits_differ() {
     let (_dir, path, ids, expected) = engine_reference();
-    let mut base = load_base_model(&path).unwrap();
+    let mut base = load_base_model(&path, true).unwrap();
     let (heads, kv) = (4, 2);
     for (name, tensor) in base.weights.iter_mut() {
         if let Some(h) = permuted_heads(name, heads, kv) {
@@ -117,6 +117,6 @@ fn a_file_that_is_not_a_llama_gguf_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.gguf");
     std::fs::write(&path, b"GGUF but not really").unwrap();
-    let err = load_base_model(&path).err().unwrap();
+    let err = load_base_model(&path, true).err().unwrap();
     assert!(format!("{err:#}").contains("bad.gguf"), "{err:#}");
 }

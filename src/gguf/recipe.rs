@@ -28,6 +28,16 @@ pub enum FileType {
 }
 
 impl FileType {
+    /// The name used on the command line and in file names (`q4_k_m`).
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::Q4KM => "q4_k_m",
+            FileType::Q8_0 => "q8_0",
+            FileType::F16 => "f16",
+            FileType::F32 => "f32",
+        }
+    }
+
     /// The `general.file_type` value llama.cpp writes for this type.
     pub fn ftype_id(self) -> u32 {
         match self {

@@ -16,21 +16,26 @@ use crate::text::ChatTokenizer;
 pub struct BaseModel {
     /// The architecture.
     pub config: LlamaConfig,
-    /// CPU tensors under HF names.
+    /// CPU tensors under HF names (empty when loaded without weights).
     pub weights: HashMap<String, Tensor>,
     /// The tokenizer and Llama 3 chat template.
     pub tokenizer: ChatTokenizer,
 }
 
 /// Load `path`: a `.gguf` file (tokenizer from its metadata) or a HF folder
-/// (`config.json`, safetensors, `tokenizer.json`, `tokenizer_config.json`).
-pub fn load_base_model(path: &Path) -> Result<BaseModel> {
+/// (`config.json`, safetensors, `tokenizer.json`, `tokenizer_config.json`);
+/// without `weights` only the architecture and tokenizer (training from scratch).
+pub fn load_base_model(path: &Path, weights: bool) -> Result<BaseModel> {
     if path.is_file() && path.extension().is_some_and(|e| e == "gguf") {
-        return load_gguf_base(path);
+        return load_gguf_base(path, weights);
     }
     Ok(BaseModel {
         config: LlamaConfig::load(&path.join("config.json"))?,
         tokenizer: ChatTokenizer::from_dir(path)?,
-        weights: load_model_weights(path)?,
+        weights: if weights {
+            load_model_weights(path)?
+        } else {
+            HashMap::new()
+        },
     })
 }

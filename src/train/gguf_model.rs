@@ -71,9 +71,9 @@ fn dequantize(file: &GgufFile, t: &TensorInfo) -> Result<(Vec<f32>, Vec<i64>)> {
 }
 
 /// Read `path` as the trainer's base model (f32 CPU tensors under HF names, plus
-/// `rope_freqs.weight` when the file has it). Problems with the file are input
-/// errors naming it (exit code 2).
-pub fn load_gguf_base(path: &Path) -> Result<BaseModel> {
+/// `rope_freqs.weight` when the file has it; none without `weights`). Problems
+/// with the file are input errors naming it (exit code 2).
+pub fn load_gguf_base(path: &Path, weights: bool) -> Result<BaseModel> {
     let as_input =
         |e: anyhow::Error| -> anyhow::Error { InputError::file(path, format!("{e:#}")).into() };
     let file = GgufFile::open(path)?;
@@ -85,8 +85,8 @@ pub fn load_gguf_base(path: &Path) -> Result<BaseModel> {
         config.num_attention_heads as usize,
         config.kv_heads() as usize,
     );
-    let mut weights = HashMap::new();
-    for t in file.tensors() {
+    let mut tensors = HashMap::new();
+    for t in file.tensors().iter().filter(|_| weights) {
         let name = if t.name == ROPE_FREQS {
             ROPE_FREQS.to_string()
         } else {
@@ -106,11 +106,11 @@ pub fn load_gguf_base(path: &Path) -> Result<BaseModel> {
         let tensor = Tensor::from_slice(&data)
             .reshape(&shape[..])
             .to_kind(Kind::Float);
-        weights.insert(name, tensor);
+        tensors.insert(name, tensor);
     }
     Ok(BaseModel {
         config,
-        weights,
+        weights: tensors,
         tokenizer,
     })
 }

@@ -6,7 +6,7 @@
 pub mod adapter;
 pub mod base_model;
 pub mod checkpoint;
-pub mod config;
+pub use crate::hf::config;
 pub mod data;
 pub mod dynamic;
 pub mod gguf_model;

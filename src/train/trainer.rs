@@ -167,6 +167,11 @@ impl Trainer {
         })
     }
 
+    /// The resolved recipe.
+    pub fn recipe(&self) -> &Recipe {
+        &self.recipe
+    }
+
     /// The model being trained.
     pub fn model(&self) -> &Llama {
         &self.model

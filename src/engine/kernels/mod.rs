@@ -1,7 +1,7 @@
 //! Dot-product kernels between quantized weight rows and quantized activations.
 //!
 //! Every weight type pairs with the activation type llama.cpp uses for it
-//! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 with Q8_0, F16 with F16 and F32
+//! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 and Q5_0 with Q8_0, F16 with F16 and F32
 //! with F32. Each kernel has a portable scalar version and an AVX2/FMA version
 //! picked at run time ([`Isa::detect`]); the two agree up to float summation order.
 //! [`matmul`] runs a whole weight matrix against a batch of activation rows on a
@@ -12,6 +12,7 @@ mod f16;
 mod f32;
 mod matmul;
 mod q4_k;
+mod q5_0;
 mod q6_k;
 mod q8_0;
 
@@ -32,6 +33,8 @@ pub enum WeightType {
     F16,
     /// Blocks of 32: f16 scale + 32 int8.
     Q8_0,
+    /// Blocks of 32: f16 scale + 32 five-bit values (llama.cpp's fallback for Q4_K).
+    Q5_0,
     /// Super-blocks of 256: f16 d, dmin, 6-bit scales/mins, 4-bit quants.
     Q4K,
     /// Super-blocks of 256: 4+2-bit quants, int8 scales, f16 d.
@@ -55,6 +58,8 @@ pub enum ActivationType {
 pub const Q4K_BLOCK_BYTES: usize = 144;
 /// Bytes of one Q6_K super-block.
 pub const Q6K_BLOCK_BYTES: usize = 210;
+/// Bytes of one Q5_0 block.
+pub const Q5_0_BLOCK_BYTES: usize = 22;
 /// Bytes of one Q8_0 block.
 pub const Q8_0_BLOCK_BYTES: usize = 34;
 /// Bytes of one Q8_K block.
@@ -71,6 +76,7 @@ impl WeightType {
             WeightType::F32 => (1, 4),
             WeightType::F16 => (1, 2),
             WeightType::Q8_0 => (QK8_0, Q8_0_BLOCK_BYTES),
+            WeightType::Q5_0 => (QK8_0, Q5_0_BLOCK_BYTES),
             WeightType::Q4K => (QK_K, Q4K_BLOCK_BYTES),
             WeightType::Q6K => (QK_K, Q6K_BLOCK_BYTES),
         }
@@ -90,7 +96,7 @@ impl WeightType {
         match self {
             WeightType::F32 => ActivationType::F32,
             WeightType::F16 => ActivationType::F16,
-            WeightType::Q8_0 => ActivationType::Q8_0,
+            WeightType::Q8_0 | WeightType::Q5_0 => ActivationType::Q8_0,
             WeightType::Q4K | WeightType::Q6K => ActivationType::Q8K,
         }
     }
@@ -103,6 +109,7 @@ impl WeightType {
             GgmlType::F32 => WeightType::F32,
             GgmlType::F16 => WeightType::F16,
             GgmlType::Q8_0 => WeightType::Q8_0,
+            GgmlType::Q5_0 => WeightType::Q5_0,
             GgmlType::Q4_K => WeightType::Q4K,
             GgmlType::Q6_K => WeightType::Q6K,
             _ => return None,
@@ -115,6 +122,7 @@ impl WeightType {
             WeightType::F32 => QuantType::F32,
             WeightType::F16 => QuantType::F16,
             WeightType::Q8_0 => QuantType::Q8_0,
+            WeightType::Q5_0 => QuantType::Q5_0,
             WeightType::Q4K => QuantType::Q4K,
             WeightType::Q6K => QuantType::Q6K,
         }
@@ -168,6 +176,7 @@ pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
             WeightType::F32 => f32::dot_scalar(weights, acts),
             WeightType::F16 => f16::dot_scalar(weights, acts),
             WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
+            WeightType::Q5_0 => q5_0::dot_scalar(weights, acts),
             WeightType::Q4K => q4_k::dot_scalar(weights, acts),
             WeightType::Q6K => q6_k::dot_scalar(weights, acts),
         },
@@ -187,6 +196,7 @@ fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
             WeightType::F32 => f32::dot_avx2(weights, acts),
             WeightType::F16 => f16::dot_avx2(weights, acts),
             WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
+            WeightType::Q5_0 => q5_0::dot_avx2(weights, acts),
             WeightType::Q4K => q4_k::dot_avx2(weights, acts),
             WeightType::Q6K => q6_k::dot_avx2(weights, acts),
         }

@@ -31,6 +31,11 @@ fn weight_row(ty: WeightType, cols: usize, bytes: &[u8], scales: &[f32]) -> Vec<
                 }
             }
         }
+        WeightType::Q5_0 => {
+            for b in row.chunks_exact_mut(Q5_0_BLOCK_BYTES) {
+                b[..2].copy_from_slice(&f16(*s.next().unwrap()));
+            }
+        }
         WeightType::Q4K => {
             for b in row.chunks_exact_mut(Q4K_BLOCK_BYTES) {
                 b[..2].copy_from_slice(&f16(*s.next().unwrap()));
@@ -46,10 +51,11 @@ fn weight_row(ty: WeightType, cols: usize, bytes: &[u8], scales: &[f32]) -> Vec<
     row
 }
 
-const TYPES: [WeightType; 5] = [
+const TYPES: [WeightType; 6] = [
     WeightType::F32,
     WeightType::F16,
     WeightType::Q8_0,
+    WeightType::Q5_0,
     WeightType::Q4K,
     WeightType::Q6K,
 ];
