@@ -13,9 +13,7 @@ use crate::export::run::{export, ExportRequest};
 use crate::export::source::ModelSource;
 use crate::gguf::FileType;
 use crate::suite::load_jsonl;
-use crate::text::ChatTokenizer;
-use crate::train::adapter::load_model_weights;
-use crate::train::config::LlamaConfig;
+use crate::train::base_model::load_base_model;
 use crate::train::data::{encode_all, pad_id};
 use crate::train::model::Llama;
 use crate::train::recipe::{Recipe, RecipeFields};
@@ -58,44 +56,47 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         .with_field(field)
         .into()
     };
-    let model_dir = recipe.model.clone().ok_or_else(|| missing("model"))?;
+    let model_path = recipe.model.clone().ok_or_else(|| missing("model"))?;
     let train_file = recipe
         .train_file
         .clone()
         .ok_or_else(|| missing("train_file"))?;
-    let encoder = ChatTokenizer::from_dir(&model_dir)?;
-    let train = encode_all(&load_jsonl(&train_file)?, &encoder)?;
+    // the data first: a bad file fails before a large model is read
+    let train = load_jsonl(&train_file)?;
     let eval = match &recipe.eval_file {
-        Some(path) => encode_all(&load_jsonl(path)?, &encoder)?,
+        Some(path) => load_jsonl(path)?,
         None => Vec::new(),
     };
-    let config = LlamaConfig::load(&model_dir.join("config.json"))?;
-    tch::manual_seed(recipe.seed as i64);
     eprintln!(
         "loading {} ({:?}, {})",
-        model_dir.display(),
+        model_path.display(),
         recipe.method,
         recipe.dtype
     );
+    let base = load_base_model(&model_path, !recipe.from_scratch)?;
+    let train = encode_all(&train, &base.tokenizer)?;
+    let eval = encode_all(&eval, &base.tokenizer)?;
+    tch::manual_seed(recipe.seed as i64);
     let weights = if recipe.from_scratch {
         eprintln!(
             "from scratch: random initial weights (seed {})",
             recipe.seed
         );
-        Llama::random_weights(&config)
+        Llama::random_weights(&base.config)
     } else {
-        load_model_weights(&model_dir)?
+        base.weights
     };
     let model = Llama::from_weights(
-        config,
+        base.config,
         weights,
         recipe.method,
         &recipe.lora,
         recipe.kind(),
         recipe.device(),
     )?;
+    let pad = pad_id(&base.tokenizer);
     let resume = args.resume;
-    let mut trainer = Trainer::new(recipe, model, train, eval, pad_id(&encoder))?;
+    let mut trainer = Trainer::new(recipe, model, train, eval, pad)?;
     if resume && trainer.resume()?.is_none() {
         eprintln!("no checkpoint to resume from: starting at step 0");
     }

@@ -22,6 +22,9 @@ pub enum FileType {
     /// F16 for every quantizable weight (`LLAMA_FTYPE_MOSTLY_F16`).
     #[value(name = "f16")]
     F16,
+    /// F32 for every weight (`LLAMA_FTYPE_ALL_F32`): exact copies, for parity tests.
+    #[value(name = "f32")]
+    F32,
 }
 
 impl FileType {
@@ -31,6 +34,7 @@ impl FileType {
             FileType::Q4KM => "q4_k_m",
             FileType::Q8_0 => "q8_0",
             FileType::F16 => "f16",
+            FileType::F32 => "f32",
         }
     }
 
@@ -40,6 +44,7 @@ impl FileType {
             FileType::Q4KM => 15,
             FileType::Q8_0 => 7,
             FileType::F16 => 1,
+            FileType::F32 => 0,
         }
     }
 
@@ -49,6 +54,7 @@ impl FileType {
             FileType::Q4KM => GgmlType::Q4_K,
             FileType::Q8_0 => GgmlType::Q8_0,
             FileType::F16 => GgmlType::F16,
+            FileType::F32 => GgmlType::F32,
         }
     }
 }
@@ -441,6 +447,7 @@ mod tests {
         for (ft, want) in [
             (FileType::Q8_0, GgmlType::Q8_0),
             (FileType::F16, GgmlType::F16),
+            (FileType::F32, GgmlType::F32),
         ] {
             let types = plan(ft, &facts(32), &tensors).unwrap();
             for (t, ty) in tensors.iter().zip(types) {

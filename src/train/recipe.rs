@@ -20,7 +20,8 @@ use crate::error::InputError;
 #[derive(Debug, Clone, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct RecipeFields {
-    /// Base model: a Hugging Face folder (config.json, *.safetensors, tokenizer.json).
+    /// Base model: a Hugging Face folder (config.json, *.safetensors, tokenizer.json)
+    /// or a llama.cpp `.gguf` file (dequantized to f32; tokenizer from its metadata).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Start from seeded random weights (HF's initialisation of a fresh model) instead
@@ -141,7 +142,7 @@ impl RecipeFields {
 /// The effective recipe (every field resolved).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
-    /// Base model folder (None: the caller supplies the model, e.g. tests).
+    /// Base model folder or `.gguf` file (None: the caller supplies the model, e.g. tests).
     pub model: Option<PathBuf>,
     /// Random initial weights instead of the model folder's.
     pub from_scratch: bool,
@@ -301,10 +302,10 @@ impl Recipe {
                 "weight_decay must be ≥ 0 and max_grad_norm > 0".into(),
             ));
         }
-        if !["bf16", "f32"].contains(&r.dtype.as_str()) {
+        if !["bf16", "f16", "f32"].contains(&r.dtype.as_str()) {
             return Err(bad(
                 "dtype",
-                format!("must be bf16 or f32, got `{}`", r.dtype),
+                format!("must be bf16, f16 or f32, got `{}`", r.dtype),
             ));
         }
         if !["auto", "cpu", "cuda"].contains(&r.device.as_str()) {
@@ -321,10 +322,10 @@ impl Recipe {
 
     /// The compute dtype.
     pub fn kind(&self) -> tch::Kind {
-        if self.dtype == "f32" {
-            tch::Kind::Float
-        } else {
-            tch::Kind::BFloat16
+        match self.dtype.as_str() {
+            "f32" => tch::Kind::Float,
+            "f16" => tch::Kind::Half,
+            _ => tch::Kind::BFloat16,
         }
     }
 
