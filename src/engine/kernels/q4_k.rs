@@ -113,3 +113,89 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     }
     super::hsum_ps(acc) - acc_min
 }
+
+/// AVX-512 Q4_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
+/// [`dot_avx2`] of token `t` (the 16 integer lanes fold onto the AVX2 kernel's 8
+/// before the same float steps). A block's nibbles and scales are decoded once for
+/// all tokens, and the mins of all tokens take one `madd` per sub-block pair.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[inline]
+pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(tile.len(), N);
+    let low4 = _mm512_set1_epi8(0xF);
+    // permutexvar indices: i16 lanes 0..16 take scale 2j, lanes 16..32 scale 2j + 1.
+    let pick =
+        |j: i16| _mm512_inserti64x4(_mm512_set1_epi16(2 * j), _mm256_set1_epi16(2 * j + 1), 1);
+    let pick = [pick(0), pick(1), pick(2), pick(3)];
+    let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr().add(4));
+    let mut acc = [_mm256_setzero_ps(); N];
+    let mut acc_min = _mm256_setzero_ps();
+    let mut acc_min_one = 0.0f32;
+    for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
+        let (scales, mins) = unpack_scales_mins(&wb[4..16]);
+        let (dw, dmin) = (f16_at(wb), f16_at(&wb[2..]));
+        let scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(
+            scales.as_ptr() as *const __m128i
+        )));
+        let qs = wb.as_ptr().add(16);
+        // Group j: low nibbles (sub-block 2j) in the low half, high nibbles in the high half.
+        let quants: [(__m512i, __m512i); 4] = std::array::from_fn(|j| {
+            let q = _mm256_loadu_si256(qs.add(32 * j) as *const __m256i);
+            let both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+            (
+                _mm512_and_si512(both, low4),
+                _mm512_permutexvar_epi16(pick[j], scales16),
+            )
+        });
+        let offset = b * Q8K_BLOCK_BYTES;
+        // d of each token lane and the mins term, vectorized over tokens.
+        let d_tokens = if N == 1 {
+            let ab = std::slice::from_raw_parts(rows[0].sub(4).add(offset), Q8K_BLOCK_BYTES);
+            let da = f32_at(ab);
+            acc_min_one += da * dmin * mins_dot(&mins, &q8k_bsums(ab)) as f32;
+            _mm256_set1_ps(da * dw)
+        } else {
+            let mut summ = _mm256_setzero_si256();
+            for (p, pair) in tile.sum_pairs[b].iter().enumerate() {
+                let m = _mm256_set1_epi32(mins[p] as i32 * 0x1_0001);
+                let sums = _mm256_loadu_si256(pair.as_ptr() as *const __m256i);
+                summ = _mm256_add_epi32(summ, _mm256_madd_epi16(sums, m));
+            }
+            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+            let term = _mm256_mul_ps(
+                _mm256_mul_ps(da, _mm256_set1_ps(dmin)),
+                _mm256_cvtepi32_ps(summ),
+            );
+            acc_min = _mm256_add_ps(acc_min, term);
+            _mm256_mul_ps(da, _mm256_set1_ps(dw))
+        };
+        for (t, acc) in acc.iter_mut().enumerate() {
+            let aq = rows[t].add(offset);
+            let mut sumi = _mm512_setzero_si512();
+            for (j, (q, scale)) in quants.iter().enumerate() {
+                let a = _mm512_loadu_si512(aq.add(64 * j) as *const __m512i);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(*q, a), *scale);
+            }
+            let folded = _mm256_add_epi32(
+                _mm512_castsi512_si256(sumi),
+                _mm512_extracti64x4_epi64(sumi, 1),
+            );
+            let d = _mm256_permutexvar_ps(_mm256_set1_epi32(t as i32), d_tokens);
+            *acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(folded), *acc);
+        }
+    }
+    let mut mins = [0.0f32; 8];
+    _mm256_storeu_ps(mins.as_mut_ptr(), acc_min);
+    if N == 1 {
+        mins[0] = acc_min_one;
+    }
+    for (t, o) in out.iter_mut().enumerate().take(N) {
+        *o = super::hsum_ps(acc[t]) - mins[t];
+    }
+}

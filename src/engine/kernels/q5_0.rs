@@ -65,7 +65,10 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
         let bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh as i32), spread);
         let set = _mm256_cmpeq_epi8(_mm256_and_si256(bits, bit), bit);
         // nibble − 16 is nibble | 0xF0 as int8 when the fifth bit is clear.
-        let x = _mm256_or_si256(low, _mm256_andnot_si256(set, _mm256_set1_epi8(0xF0u8 as i8)));
+        let x = _mm256_or_si256(
+            low,
+            _mm256_andnot_si256(set, _mm256_set1_epi8(0xF0u8 as i8)),
+        );
         let y = _mm256_loadu_si256(ab.as_ptr().add(2) as *const __m256i);
         let ax = _mm256_sign_epi8(x, x);
         let sy = _mm256_sign_epi8(y, x);

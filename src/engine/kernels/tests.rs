@@ -75,7 +75,7 @@ proptest! {
         scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
         x in proptest::collection::vec(-4.0f32..4.0, 1..300),
     ) {
-        if Isa::detect() != Isa::Avx2 {
+        if !Isa::Avx2.is_supported() {
             eprintln!("skipping: this CPU has no AVX2/FMA/F16C");
             return Ok(());
         }
@@ -88,6 +88,41 @@ proptest! {
             let simd = vec_dot(Isa::Avx2, ty, &w, acts.row(0));
             let magnitude: f32 = xs.iter().map(|v| v.abs()).sum::<f32>();
             prop_assert!(close(scalar, simd, magnitude), "{ty:?}: scalar {scalar} vs avx2 {simd}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The AVX-512 kernels give the AVX2 kernels' results bit for bit, one token at a
+    /// time and in tiles of every size (each tile token as its own dot product).
+    #[test]
+    fn avx512_matches_avx2_bit_for_bit(
+        blocks in 1usize..4,
+        tokens in 1usize..=TILE,
+        bytes in proptest::collection::vec(any::<u8>(), 64..700),
+        scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
+        x in proptest::collection::vec(-4.0f32..4.0, 1..300),
+    ) {
+        if !Isa::Avx512.is_supported() {
+            eprintln!("skipping: this CPU has no AVX-512 F/BW/VL/VNNI");
+            return Ok(());
+        }
+        let cols = blocks * QK_K;
+        let xs: Vec<f32> = x.iter().cycle().take(cols * tokens).copied().collect();
+        for ty in TYPES {
+            let w = weight_row(ty, cols, &bytes, &scales);
+            let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
+            let avx2: Vec<f32> = (0..tokens).map(|t| vec_dot(Isa::Avx2, ty, &w, acts.row(t))).collect();
+            let avx512: Vec<f32> = (0..tokens).map(|t| vec_dot(Isa::Avx512, ty, &w, acts.row(t))).collect();
+            prop_assert_eq!(&avx2, &avx512, "{:?} vec_dot", ty);
+            if has_tile_kernel(Isa::Avx512, ty) {
+                let rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+                let mut tiled = vec![0.0f32; tokens];
+                dot_tile_rows(Isa::Avx512, ty, &w, &Q8kTile::new(&rows), &mut tiled, 1);
+                prop_assert_eq!(&avx2, &tiled, "{:?} tile of {}", ty, tokens);
+            }
         }
     }
 }
@@ -112,10 +147,11 @@ fn q8k_block_layout() {
     }
 }
 
-/// A batched matmul gives exactly the per-token mat-vec results, whatever the pool size.
+/// A batched matmul (tiles, full and partial, where the ISA has them) gives exactly the
+/// per-token mat-vec results, whatever the pool size.
 #[test]
 fn matmul_is_batch_and_thread_invariant() {
-    let (rows, cols, tokens) = (37, 512, 5);
+    let (rows, cols, tokens) = (37, 512, TILE + 5);
     let bytes: Vec<u8> = (0..997u32).map(|i| (i * 7919 % 251) as u8).collect();
     let scales = [0.01f32, -0.02, 0.03];
     let x: Vec<f32> = (0..tokens * cols)
@@ -133,6 +169,10 @@ fn matmul_is_batch_and_thread_invariant() {
         };
         let acts = ActivationRows::quantize(ty.activation(), &x, cols);
         let isa = Isa::detect();
+        assert_eq!(
+            has_tile_kernel(isa, ty),
+            isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+        );
         let run = |threads: usize, acts: &ActivationRows| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -186,7 +226,7 @@ proptest! {
             activation_codec(ty.activation()).dequantize_row(acts.row(0), &mut xd).unwrap();
             let expected: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
             let scale: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
-            for isa in [Isa::Scalar, Isa::detect()] {
+            for isa in [Isa::Scalar, Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported()) {
                 let got = vec_dot(isa, ty, &wq, acts.row(0)) as f64;
                 prop_assert!(
                     (got - expected).abs() <= 1e-5 * scale + 1e-5,
