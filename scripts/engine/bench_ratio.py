@@ -5,14 +5,13 @@ each round runs `okla-eval bench -o json` then `llama_bench.py --json` back to b
 alike. Prints, per thread count and test, the median tokens/s of each over the rounds,
 the median of the per-round ratios (ours / llama.cpp), and each side's peak RSS.
 
-usage: bench_ratio.py MODEL.gguf [--threads 1,2] [--rounds 3] [-r 3] [--okla PATH]
+usage: bench_ratio.py MODEL.gguf [--threads 1,2] [--rounds 3] [-r 3] [--okla PATH] [--python PATH]
 """
 import argparse
 import json
 import os
 import statistics
 import subprocess
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,12 +28,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("-r", "--repetitions", type=int, default=3)
     ap.add_argument("--okla", default=os.path.join(HERE, "../../target/release/okla-eval"))
+    cache = os.environ.get("OKLA_CACHE", os.path.expanduser("~/.cache/okla-eval"))
+    ap.add_argument("--python", default=os.path.join(cache, "pyref/bin/python"),
+                    help="the interpreter with llama-cpp-python")
     args = ap.parse_args()
     ours, theirs, rss = {}, {}, {"okla-eval": 0, "llama.cpp": 0}
     for _ in range(args.rounds):
         a = run_json([args.okla, "bench", args.model, "--threads", args.threads,
                       "-r", str(args.repetitions), "-o", "json"])
-        b = run_json([sys.executable, os.path.join(HERE, "llama_bench.py"), args.model,
+        b = run_json([args.python, os.path.join(HERE, "llama_bench.py"), args.model,
                       "--threads", args.threads, "-r", str(args.repetitions), "--json"])
         for row in a["rows"]:
             ours.setdefault((row["n_threads"], row["test"]), []).append(row["avg_ts"])
