@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{vec_dot, ActivationRows, Isa, WeightType};
+use super::{vec_dot_in, ActivationRows, Isa, WeightType};
 
 /// A weight matrix stored in place: `rows` rows of `cols` elements of type `ty`.
 #[derive(Debug, Clone, Copy)]
@@ -41,8 +41,10 @@ fn rows_per_task(rows: usize, tokens: usize) -> usize {
 
 /// `out[t][r] = W[r] · x[t]` for every token `t` of `acts` and row `r` of `w`
 /// (`out` holds `acts.rows() × w.rows` floats, token-major). Runs on the current
-/// rayon pool. Each output is one [`vec_dot`], so results do not depend on the
-/// batch size or the thread count.
+/// rayon pool. Each output is one [`super::vec_dot_in`]: like llama.cpp's repacked
+/// Q4_K path, the first `tokens − tokens % 4` tokens are computed as groups of four
+/// (GEMM) and the rest alone (GEMV), so a token's result depends on its position in
+/// the batch, never on the thread count.
 pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) {
     let tokens = acts.rows();
     assert_eq!(acts.ty, w.ty.activation(), "activation type mismatch");
@@ -52,13 +54,14 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
     if tokens == 1 {
         out.par_chunks_mut(chunk).enumerate().for_each(|(c, o)| {
             for (i, y) in o.iter_mut().enumerate() {
-                *y = vec_dot(isa, w.ty, w.row(c * chunk + i), acts.row(0));
+                *y = vec_dot_in(isa, w.ty, w.row(c * chunk + i), acts.row(0), false);
             }
         });
         return;
     }
     // Row-major scratch (rows × tokens) keeps each task's output contiguous; a weight
     // row is read once and dotted with every token while it is in cache.
+    let grouped = tokens - tokens % 4;
     let mut by_row = vec![0.0f32; w.rows * tokens];
     by_row
         .par_chunks_mut(chunk * tokens)
@@ -67,7 +70,7 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
             for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
                 let row = w.row(c * chunk + i);
                 for (t, y) in ys.iter_mut().enumerate() {
-                    *y = vec_dot(isa, w.ty, row, acts.row(t));
+                    *y = vec_dot_in(isa, w.ty, row, acts.row(t), t < grouped);
                 }
             }
         });

@@ -163,20 +163,28 @@ impl Isa {
 ///
 /// `isa` must be one the CPU supports (from [`Isa::detect`] or [`Isa::Scalar`]).
 pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+    vec_dot_in(isa, ty, weights, acts, false)
+}
+
+/// [`vec_dot`] for a row that ggml computes in a group of four activation rows
+/// (`grouped`) or alone. Only Q4_K cares: llama.cpp's x86 build repacks Q4_K weights
+/// and folds a grouped row's integer sums into floats every 64 weights (GEMM) instead
+/// of once per super-block (GEMV); the two round differently.
+pub fn vec_dot_in(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
     match isa {
         Isa::Scalar => match ty {
             WeightType::F32 => f32::dot_scalar(weights, acts),
             WeightType::F16 => f16::dot_scalar(weights, acts),
             WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
-            WeightType::Q4K => q4_k::dot_scalar(weights, acts),
+            WeightType::Q4K => q4_k::dot_scalar(weights, acts, grouped),
             WeightType::Q6K => q6_k::dot_scalar(weights, acts),
         },
-        Isa::Avx2 => avx2_dot(ty, weights, acts),
+        Isa::Avx2 => avx2_dot(ty, weights, acts, grouped),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
     assert!(
         Isa::detect() == Isa::Avx2,
         "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
@@ -187,14 +195,14 @@ fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
             WeightType::F32 => f32::dot_avx2(weights, acts),
             WeightType::F16 => f16::dot_avx2(weights, acts),
             WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
-            WeightType::Q4K => q4_k::dot_avx2(weights, acts),
+            WeightType::Q4K => q4_k::dot_avx2(weights, acts, grouped),
             WeightType::Q6K => q6_k::dot_avx2(weights, acts),
         }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn avx2_dot(_: WeightType, _: &[u8], _: &[u8]) -> f32 {
+fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: bool) -> f32 {
     panic!("AVX2 kernels requested on a non-x86-64 CPU")
 }
 
@@ -208,6 +216,23 @@ fn f16_at(bytes: &[u8]) -> f32 {
 #[inline(always)]
 fn f32_at(bytes: &[u8]) -> f32 {
     f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Horizontal sum of 8 i32 lanes (exact).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
+    use std::arch::x86_64::*;
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    _mm_cvtsi128_si32(s)
+}
+
+/// Horizontal sum of 8 f32 lanes in ggml's order (`hsum_float_8`):
+/// `((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7))`.
+fn hsum8(v: &[f32; 8]) -> f32 {
+    ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
 }
 
 /// Horizontal sum of 8 f32 lanes.

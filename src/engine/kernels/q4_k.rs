@@ -36,17 +36,48 @@ pub(super) fn q8k_bsums(block: &[u8]) -> [i32; 16] {
     sums
 }
 
-/// Σ min_j · (sum of the 32 activation quants of sub-block j).
+/// `Σ min · bsum` of each pair of sub-blocks (64 weights) of a super-block.
 #[inline(always)]
-fn mins_dot(mins: &[u8; 8], bsums: &[i32; 16]) -> i32 {
-    (0..8)
-        .map(|j| mins[j] as i32 * (bsums[2 * j] + bsums[2 * j + 1]))
-        .sum()
+fn pair_mins(mins: &[u8; 8], bsums: &[i32; 16]) -> [i32; 4] {
+    std::array::from_fn(|j| {
+        mins[2 * j] as i32 * (bsums[4 * j] + bsums[4 * j + 1])
+            + mins[2 * j + 1] as i32 * (bsums[4 * j + 2] + bsums[4 * j + 3])
+    })
 }
 
-/// Portable Q4_K · Q8_K dot product.
-pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
-    let mut sum = 0.0f32;
+/// The float side of a Q4_K row dot product, in the order of ggml's repacked x86
+/// kernels: `acc ← fma(Σ scale·q·a, d·da, acc)`, `acc_min ← fma(Σ min·bsum, dmin·da,
+/// acc_min)`, result `acc − acc_min`. A row computed alone (GEMV) takes one FMA per
+/// super-block; a row of a group of four (GEMM) one per 64 weights.
+#[derive(Default)]
+struct Fold {
+    acc: f32,
+    acc_min: f32,
+}
+
+impl Fold {
+    #[inline(always)]
+    fn block(&mut self, d: f32, dmin: f32, sums: [i32; 4], mins: [i32; 4], grouped: bool) {
+        if grouped {
+            for (s, m) in sums.iter().zip(&mins) {
+                self.acc = (*s as f32).mul_add(d, self.acc);
+                self.acc_min = (*m as f32).mul_add(dmin, self.acc_min);
+            }
+        } else {
+            let (s, m): (i32, i32) = (sums.iter().sum(), mins.iter().sum());
+            self.acc = (s as f32).mul_add(d, self.acc);
+            self.acc_min = (m as f32).mul_add(dmin, self.acc_min);
+        }
+    }
+
+    fn result(&self) -> f32 {
+        self.acc - self.acc_min
+    }
+}
+
+/// Portable Q4_K · Q8_K dot product (`grouped`: see [`Fold`]).
+pub fn dot_scalar(w: &[u8], a: &[u8], grouped: bool) -> f32 {
+    let mut fold = Fold::default();
     for (wb, ab) in w
         .chunks_exact(Q4K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -54,45 +85,48 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
         let (scales, mins) = unpack_scales_mins(&wb[4..16]);
         let qs = &wb[16..];
         let aq = &ab[4..260];
-        let mut sumi = 0i32;
-        for j in 0..4 {
+        let sums = std::array::from_fn(|j| {
             let q = &qs[32 * j..32 * j + 32];
             let (mut lo, mut hi) = (0i32, 0i32);
             for l in 0..32 {
                 lo += (q[l] & 0xF) as i32 * aq[64 * j + l] as i8 as i32;
                 hi += (q[l] >> 4) as i32 * aq[64 * j + 32 + l] as i8 as i32;
             }
-            sumi += scales[2 * j] as i32 * lo + scales[2 * j + 1] as i32 * hi;
-        }
+            scales[2 * j] as i32 * lo + scales[2 * j + 1] as i32 * hi
+        });
         let da = f32_at(ab);
-        let summ = mins_dot(&mins, &q8k_bsums(ab));
-        sum += da * f16_at(wb) * sumi as f32 - da * f16_at(&wb[2..]) * summ as f32;
+        let pair_mins = pair_mins(&mins, &q8k_bsums(ab));
+        fold.block(
+            f16_at(wb) * da,
+            f16_at(&wb[2..]) * da,
+            sums,
+            pair_mins,
+            grouped,
+        );
     }
-    sum
+    fold.result()
 }
 
-/// AVX2/FMA Q4_K · Q8_K dot product.
+/// AVX2/FMA Q4_K · Q8_K dot product (`grouped`: see [`Fold`]).
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
+pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
     use std::arch::x86_64::*;
     let low4 = _mm256_set1_epi8(0xF);
-    let mut acc = _mm256_setzero_ps();
-    let mut acc_min = 0.0f32;
+    let mut fold = Fold::default();
     for (wb, ab) in w
         .chunks_exact(Q4K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
         let (scales, mins) = unpack_scales_mins(&wb[4..16]);
         let da = f32_at(ab);
-        acc_min += da * f16_at(&wb[2..]) * mins_dot(&mins, &q8k_bsums(ab)) as f32;
         let qs = wb.as_ptr().add(16);
         let aq = ab.as_ptr().add(4);
-        let mut sumi = _mm256_setzero_si256();
-        for j in 0..4 {
+        let mut sums = [0i32; 4];
+        for (j, sum) in sums.iter_mut().enumerate() {
             let q4 = _mm256_loadu_si256(qs.add(32 * j) as *const __m256i);
             let lo = _mm256_and_si256(q4, low4);
             let hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low4);
@@ -106,10 +140,16 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
                 _mm256_maddubs_epi16(hi, a_hi),
                 _mm256_set1_epi16(scales[2 * j + 1] as i16),
             );
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p_lo, p_hi));
+            *sum = super::hsum_epi32(_mm256_add_epi32(p_lo, p_hi));
         }
-        let d = _mm256_set1_ps(da * f16_at(wb));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        let pair_mins = pair_mins(&mins, &q8k_bsums(ab));
+        fold.block(
+            f16_at(wb) * da,
+            f16_at(&wb[2..]) * da,
+            sums,
+            pair_mins,
+            grouped,
+        );
     }
-    super::hsum_ps(acc) - acc_min
+    fold.result()
 }

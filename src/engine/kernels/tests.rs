@@ -82,6 +82,14 @@ proptest! {
             let simd = vec_dot(Isa::Avx2, ty, &w, acts.row(0));
             let magnitude: f32 = xs.iter().map(|v| v.abs()).sum::<f32>();
             prop_assert!(close(scalar, simd, magnitude), "{ty:?}: scalar {scalar} vs avx2 {simd}");
+            if matches!(ty, WeightType::Q4K | WeightType::Q6K) {
+                // Both reproduce ggml's float order exactly, so they agree to the bit.
+                for grouped in [false, true] {
+                    let scalar = vec_dot_in(Isa::Scalar, ty, &w, acts.row(0), grouped);
+                    let simd = vec_dot_in(Isa::Avx2, ty, &w, acts.row(0), grouped);
+                    prop_assert_eq!(scalar.to_bits(), simd.to_bits(), "{:?} grouped {}", ty, grouped);
+                }
+            }
         }
     }
 }
@@ -106,9 +114,11 @@ fn q8k_block_layout() {
     }
 }
 
-/// A batched matmul gives exactly the per-token mat-vec results, whatever the pool size.
+/// A batched matmul gives, whatever the pool size, exactly the per-token mat-vec
+/// results for the tokens after the last whole group of four, and the grouped
+/// dot products (ggml's GEMM order) for the others.
 #[test]
-fn matmul_is_batch_and_thread_invariant() {
+fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
     let (rows, cols, tokens) = (37, 512, 5);
     let bytes: Vec<u8> = (0..997u32).map(|i| (i * 7919 % 251) as u8).collect();
     let scales = [0.01f32, -0.02, 0.03];
@@ -137,12 +147,23 @@ fn matmul_is_batch_and_thread_invariant() {
             out
         };
         let batched = run(3, &acts);
+        assert_eq!(
+            batched,
+            run(1, &acts),
+            "{ty:?}: thread count changed results"
+        );
         for t in 0..tokens {
             let one = ActivationRows::quantize(ty.activation(), &x[t * cols..(t + 1) * cols], cols);
-            let single = run(1, &one);
+            let expected: Vec<f32> = if t < 4 {
+                (0..rows)
+                    .map(|r| vec_dot_in(isa, ty, w.row(r), one.row(0), true))
+                    .collect()
+            } else {
+                run(1, &one)
+            };
             assert_eq!(
                 &batched[t * rows..(t + 1) * rows],
-                &single[..],
+                &expected[..],
                 "{ty:?} token {t}"
             );
         }
@@ -180,8 +201,8 @@ proptest! {
             activation_codec(ty.activation()).dequantize_row(acts.row(0), &mut xd).unwrap();
             let expected: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
             let scale: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
-            for isa in [Isa::Scalar, Isa::detect()] {
-                let got = vec_dot(isa, ty, &wq, acts.row(0)) as f64;
+            for (isa, grouped) in [(Isa::Scalar, false), (Isa::detect(), false), (Isa::Scalar, true), (Isa::detect(), true)] {
+                let got = vec_dot_in(isa, ty, &wq, acts.row(0), grouped) as f64;
                 prop_assert!(
                     (got - expected).abs() <= 1e-5 * scale + 1e-5,
                     "{ty:?} {isa:?}: {got} vs {expected}"
