@@ -15,7 +15,7 @@ mod q4_k;
 mod q6_k;
 mod q8_0;
 
-pub use activations::{quantize_row, ActivationRows};
+pub use activations::ActivationRows;
 pub use matmul::{matmul, Matrix};
 
 use anyhow::{bail, Result};
@@ -250,23 +250,3 @@ unsafe fn hsum_ps(v: std::arch::x86_64::__m256) -> f32 {
 
 #[cfg(test)]
 mod tests;
-
-/// `y += a · x` where `x` is a row of little-endian f16 bytes (attention over the V cache).
-pub fn axpy_f16(isa: Isa, a: f32, x: &[u8], y: &mut [f32]) {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            assert!(
-                Isa::detect() == Isa::Avx2,
-                "AVX2 requested on a CPU without it"
-            );
-            // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
-            unsafe { f16::axpy_avx2(a, x, y) }
-        }
-        _ => {
-            for (o, b) in y.iter_mut().zip(x.chunks_exact(2)) {
-                *o += a * f16_at(b);
-            }
-        }
-    }
-}
