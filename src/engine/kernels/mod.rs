@@ -20,7 +20,7 @@ mod q6_k;
 mod q8_0;
 mod q8k_tile;
 
-pub use activations::{quantize_row, ActivationRows};
+pub use activations::ActivationRows;
 pub use matmul::{matmul, Matrix};
 pub use q8k_tile::{Q8kTile, TILE};
 
@@ -197,24 +197,33 @@ impl Isa {
 ///
 /// `isa` must be one the CPU supports (from [`Isa::detect`] or [`Isa::Scalar`]).
 pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+    vec_dot_in(isa, ty, weights, acts, false)
+}
+
+/// [`vec_dot`] for a row that ggml computes in a group of four activation rows
+/// (`grouped`) or alone. Only Q4_K cares: llama.cpp's x86 build repacks Q4_K weights
+/// and folds a grouped row's integer sums into floats every 64 weights (GEMM) instead
+/// of once per super-block (GEMV); the two round differently.
+pub fn vec_dot_in(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
     match isa {
         Isa::Scalar => match ty {
             WeightType::F32 => f32::dot_scalar(weights, acts),
             WeightType::F16 => f16::dot_scalar(weights, acts),
             WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
             WeightType::Q5_0 => q5_0::dot_scalar(weights, acts),
-            WeightType::Q4K => q4_k::dot_scalar(weights, acts),
+            WeightType::Q4K => q4_k::dot_scalar(weights, acts, grouped),
             WeightType::Q6K => q6_k::dot_scalar(weights, acts),
         },
-        Isa::Avx2 => avx2_dot(ty, weights, acts),
+        Isa::Avx2 => avx2_dot(ty, weights, acts, grouped),
         Isa::Avx512 => match ty {
             WeightType::Q4K | WeightType::Q6K => {
                 let mut out = [0.0f32];
-                dot_tile_rows(isa, ty, weights, &Q8kTile::single(acts), &mut out, 1);
+                let tile = Q8kTile::new(&[acts], if grouped { 1 } else { 0 });
+                dot_tile_rows(isa, ty, weights, &tile, &mut out, 1);
                 out[0]
             }
             WeightType::Q8_0 => avx512_q8_0_dot(weights, acts),
-            _ => avx2_dot(ty, weights, acts),
+            _ => avx2_dot(ty, weights, acts, grouped),
         },
     }
 }
@@ -312,7 +321,7 @@ fn avx512_q8_0_dot(_: &[u8], _: &[u8]) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
     assert!(
         Isa::Avx2.is_supported(),
         "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
@@ -324,14 +333,14 @@ fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
             WeightType::F16 => f16::dot_avx2(weights, acts),
             WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
             WeightType::Q5_0 => q5_0::dot_avx2(weights, acts),
-            WeightType::Q4K => q4_k::dot_avx2(weights, acts),
+            WeightType::Q4K => q4_k::dot_avx2(weights, acts, grouped),
             WeightType::Q6K => q6_k::dot_avx2(weights, acts),
         }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn avx2_dot(_: WeightType, _: &[u8], _: &[u8]) -> f32 {
+fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: bool) -> f32 {
     panic!("AVX2 kernels requested on a non-x86-64 CPU")
 }
 
@@ -347,6 +356,23 @@ fn f32_at(bytes: &[u8]) -> f32 {
     f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
+/// Horizontal sum of 8 i32 lanes (exact).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
+    use std::arch::x86_64::*;
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    _mm_cvtsi128_si32(s)
+}
+
+/// Horizontal sum of 8 f32 lanes in ggml's order (`hsum_float_8`):
+/// `((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7))`.
+fn hsum8(v: &[f32; 8]) -> f32 {
+    ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
+}
+
 /// Horizontal sum of 8 f32 lanes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -360,36 +386,5 @@ unsafe fn hsum_ps(v: std::arch::x86_64::__m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
-/// Horizontal sum of 8 i32 lanes.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
-    use std::arch::x86_64::*;
-    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01));
-    _mm_cvtsi128_si32(s)
-}
-
 #[cfg(test)]
 mod tests;
-
-/// `y += a · x` where `x` is a row of little-endian f16 bytes (attention over the V cache).
-pub fn axpy_f16(isa: Isa, a: f32, x: &[u8], y: &mut [f32]) {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 | Isa::Avx512 => {
-            assert!(
-                Isa::Avx2.is_supported(),
-                "AVX2 requested on a CPU without it"
-            );
-            // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
-            unsafe { f16::axpy_avx2(a, x, y) }
-        }
-        _ => {
-            for (o, b) in y.iter_mut().zip(x.chunks_exact(2)) {
-                *o += a * f16_at(b);
-            }
-        }
-    }
-}

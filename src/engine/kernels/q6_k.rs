@@ -22,24 +22,20 @@ fn quant(ql: &[u8], qh: &[u8], l: usize, k: usize) -> i32 {
     (low | (high << 4)) as i32
 }
 
-/// 32 · Σ scale_g · (sum of the 16 activation quants of group g): removes the +32 offset.
-#[inline(always)]
-fn offset_correction(scales: &[u8], bsums: &[i32; 16]) -> i32 {
-    32 * (0..16)
-        .map(|g| scales[g] as i8 as i32 * bsums[g])
-        .sum::<i32>()
-}
-
-/// Portable Q6_K · Q8_K dot product.
+/// Portable Q6_K · Q8_K dot product, in the float order of ggml's AVX2 kernel: per
+/// super-block, 8 integer lanes (lane `i` holds the weights `4i..4i+4` of each 32-wide
+/// group, minus `32·Σ scale·bsum` of 16-groups `2i` and `2i+1`), each folded into its
+/// own float accumulator by FMA, then summed like `hsum_float_8`.
 pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
-    let mut sum = 0.0f32;
+    let mut acc = [0.0f32; 8];
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
         let scales = &wb[192..208];
         let aq = &ab[4..260];
-        let mut sumi = 0i32;
+        let bsums = q8k_bsums(ab);
+        let mut lanes = [0i32; 8];
         for half in 0..2 {
             let ql = &wb[64 * half..64 * half + 64];
             let qh = &wb[128 + 32 * half..128 + 32 * half + 32];
@@ -47,14 +43,19 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
                 for l in 0..32 {
                     let e = 128 * half + 32 * k + l;
                     let scale = scales[e / 16] as i8 as i32;
-                    sumi += scale * quant(ql, qh, l, k) * aq[e] as i8 as i32;
+                    lanes[l / 4] += scale * quant(ql, qh, l, k) * aq[e] as i8 as i32;
                 }
             }
         }
-        sumi -= offset_correction(scales, &q8k_bsums(ab));
-        sum += f32_at(ab) * f16_at(&wb[208..]) * sumi as f32;
+        let d = f32_at(ab) * f16_at(&wb[208..]);
+        for (i, (lane, acc)) in lanes.iter().zip(&mut acc).enumerate() {
+            let offset = 32
+                * (scales[2 * i] as i8 as i32 * bsums[2 * i]
+                    + scales[2 * i + 1] as i8 as i32 * bsums[2 * i + 1]);
+            *acc = ((lane - offset) as f32).mul_add(d, *acc);
+        }
     }
-    sum
+    super::hsum8(&acc)
 }
 
 /// AVX2/FMA Q6_K · Q8_K dot product.
@@ -68,7 +69,6 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     let low4 = _mm256_set1_epi8(0xF);
     let two_bits = _mm256_set1_epi8(3);
     let mut acc = _mm256_setzero_ps();
-    let mut acc_offset = 0.0f32;
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -106,19 +106,21 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
                 sumi = _mm256_add_epi32(sumi, prod);
             }
         }
-        let correction = offset_correction(scales, &q8k_bsums(ab));
+        // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
+        let bsums = _mm256_loadu_si256(ab.as_ptr().add(260) as *const __m256i);
+        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scales.as_ptr() as *const __m128i));
+        let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+        let sumi = _mm256_sub_epi32(sumi, offset);
         let d = f32_at(ab) * f16_at(&wb[208..]);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        acc_offset += d * correction as f32;
     }
-    super::hsum_ps(acc) - acc_offset
+    super::hsum_ps(acc)
 }
 
 /// AVX-512 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
 /// [`dot_avx2`] of token `t` (the 16 integer lanes fold onto the AVX2 kernel's 8
-/// before the same float steps). A block's 6-bit quants and scales are decoded once
-/// for all tokens, and the offset correction of all tokens takes one `madd` per
-/// group pair.
+/// before the same offset correction and float steps). A block's 6-bit quants and
+/// scales are decoded once for all tokens.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
@@ -144,10 +146,8 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             1,
         )
     });
-    let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr().add(4));
+    let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
     let mut acc = [_mm256_setzero_ps(); N];
-    let mut acc_offset = _mm256_setzero_ps();
-    let mut acc_offset_one = 0.0f32;
     for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
         let scales16 =
             _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i));
@@ -172,27 +172,9 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             }
         }
         let offset = b * Q8K_BLOCK_BYTES;
-        let d_tokens = if N == 1 {
-            let ab = rows[0].sub(4).add(offset);
-            let sums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
-            let correction = 32 * super::hsum_epi32(_mm256_madd_epi16(sums, scales16));
-            let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
-            acc_offset_one += d * correction as f32;
-            _mm256_set1_ps(d)
-        } else {
-            let mut correction = _mm256_setzero_si256();
-            for (p, pair) in tile.sum_pairs[b].iter().enumerate() {
-                let s = _mm256_permutevar8x32_epi32(scales16, _mm256_set1_epi32(p as i32));
-                let sums = _mm256_loadu_si256(pair.as_ptr() as *const __m256i);
-                correction = _mm256_add_epi32(correction, _mm256_madd_epi16(sums, s));
-            }
-            let d = _mm256_mul_ps(_mm256_loadu_ps(tile.scales[b].as_ptr()), _mm256_set1_ps(dw));
-            let correction = _mm256_cvtepi32_ps(_mm256_slli_epi32(correction, 5));
-            acc_offset = _mm256_add_ps(acc_offset, _mm256_mul_ps(d, correction));
-            d
-        };
         for (t, acc) in acc.iter_mut().enumerate() {
-            let aq = rows[t].add(offset);
+            let ab = rows[t].add(offset);
+            let aq = ab.add(4);
             let mut sumi = _mm512_setzero_si512();
             for (m, (q, scale)) in quants.iter().enumerate() {
                 let a = _mm512_loadu_si512(aq.add(64 * m) as *const __m512i);
@@ -202,16 +184,15 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
                 _mm512_castsi512_si256(sumi),
                 _mm512_extracti64x4_epi64(sumi, 1),
             );
-            let d = _mm256_permutexvar_ps(_mm256_set1_epi32(t as i32), d_tokens);
-            *acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(folded), *acc);
+            // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
+            let bsums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
+            let correction = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+            let sumi = _mm256_sub_epi32(folded, correction);
+            let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
         }
     }
-    let mut offsets = [0.0f32; 8];
-    _mm256_storeu_ps(offsets.as_mut_ptr(), acc_offset);
-    if N == 1 {
-        offsets[0] = acc_offset_one;
-    }
     for (t, o) in out.iter_mut().enumerate().take(N) {
-        *o = super::hsum_ps(acc[t]) - offsets[t];
+        *o = super::hsum_ps(acc[t]);
     }
 }

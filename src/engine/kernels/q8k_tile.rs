@@ -4,8 +4,10 @@
 //! Besides the tokens' rows, a tile holds per block the parts the kernels combine
 //! across tokens in one vector: each token's scale `d` and its 16 group sums as 8
 //! packed pairs (`[block][pair][token]`, the even group in the low 16 bits, as in the
-//! Q8_K block itself), so a row's mins (Q4_K) or offset correction (Q6_K) is one
-//! `madd` per pair for all tokens.
+//! Q8_K block itself), so a row's Q4_K mins are one `madd` per pair for all tokens;
+//! the quants reordered for the Q4_K kernel (each 64-byte chunk `c` holds elements
+//! `64j + 16c ..+16` of the four 64-weight groups `j`, one per 128-bit lane); and
+//! which tokens ggml computes in groups of four (see [`super::vec_dot_in`]).
 
 use super::{f32_at, Q8K_BLOCK_BYTES};
 
@@ -21,11 +23,16 @@ pub struct Q8kTile<'a> {
     pub(super) sum_pairs: Vec<[[i32; TILE]; 8]>,
     /// `[block][token]`: the Q8_K scale `d` (0 for lanes past the last token).
     pub(super) scales: Vec<[f32; TILE]>,
+    /// `[block][token]`: the 256 quants in the Q4_K kernel's order (see the module doc).
+    pub(super) lanes: Vec<[[u8; 256]; TILE]>,
+    /// Bit `t` set: token `t` belongs to a group of four (ggml's GEMM float order).
+    pub(super) grouped: u32,
 }
 
 impl<'a> Q8kTile<'a> {
-    /// A tile of the Q8_K rows `rows` (1 to [`TILE`] rows of equal length).
-    pub fn new(rows: &[&'a [u8]]) -> Self {
+    /// A tile of the Q8_K rows `rows` (1 to [`TILE`] rows of equal length); bit `t` of
+    /// `grouped` marks token `t` as computed in a group of four.
+    pub fn new(rows: &[&'a [u8]], grouped: u32) -> Self {
         assert!(
             (1..=TILE).contains(&rows.len()),
             "a tile holds 1 to {TILE} tokens"
@@ -33,10 +40,16 @@ impl<'a> Q8kTile<'a> {
         let blocks = rows[0].len() / Q8K_BLOCK_BYTES;
         let mut sum_pairs = vec![[[0i32; TILE]; 8]; blocks];
         let mut scales = vec![[0f32; TILE]; blocks];
+        let mut lanes = vec![[[0u8; 256]; TILE]; blocks];
         for (t, row) in rows.iter().enumerate() {
             assert_eq!(row.len(), rows[0].len(), "tile rows differ in width");
             for (b, block) in row.chunks_exact(Q8K_BLOCK_BYTES).enumerate() {
                 scales[b][t] = f32_at(block);
+                for (k, piece) in lanes[b][t].chunks_exact_mut(16).enumerate() {
+                    let (c, j) = (k / 4, k % 4);
+                    let from = 4 + 64 * j + 16 * c;
+                    piece.copy_from_slice(&block[from..from + 16]);
+                }
                 for (p, pair) in sum_pairs[b].iter_mut().enumerate() {
                     let o = 260 + 4 * p;
                     pair[t] =
@@ -48,15 +61,8 @@ impl<'a> Q8kTile<'a> {
             rows: rows.to_vec(),
             sum_pairs,
             scales,
-        }
-    }
-
-    /// A one-token tile (the kernels read its block sums from the row itself).
-    pub fn single(row: &'a [u8]) -> Self {
-        Self {
-            rows: vec![row],
-            sum_pairs: Vec::new(),
-            scales: Vec::new(),
+            lanes,
+            grouped: grouped & ((1 << rows.len()) - 1),
         }
     }
 
