@@ -5,7 +5,7 @@ use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
 use super::config::LlamaConfig;
-use super::kernels::{matmul, ActivationRows, Isa};
+use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
 use super::kv_cache::KvCache;
 use super::ops::{add_in_place, ggml_expf, reduce16, rms_norm, swiglu};
 use super::rope::Rope;
@@ -202,7 +202,7 @@ impl Model {
     /// attention: queries rounded to f16 and dotted with the f16 keys, softmax with
     /// ggml's `expf` and f64 sum, probabilities rounded to f16 and dotted with the f16
     /// values; every f16 dot product sums in the lane order of the kernel llama.cpp
-    /// picks for this batch size ([`f16_dot`]).
+    /// picks for this batch size ([`super::kernels::f16_dot`]).
     fn attention(&self, cache: &KvCache, layer: usize, pos0: usize, q: &[f32]) -> Vec<f32> {
         let cfg = &self.config;
         let (hd, heads) = (cfg.head_dim(), cfg.heads);
@@ -211,9 +211,6 @@ impl Model {
         let (keys, values) = (cache.keys(layer), cache.values(layer));
         let row = cache.row_bytes();
         let batched = q.len() > cfg.dim;
-        let f16 = |bytes: &[u8], i: usize| {
-            half::f16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]).to_f32()
-        };
         let round16 = |v: f32| half::f16::from_f32(v).to_f32();
         let mut out = vec![0.0f32; q.len()];
         out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
@@ -224,12 +221,9 @@ impl Model {
                 .map(|&v| round16(v))
                 .collect();
             let len = pos0 + t + 1;
-            let scores: Vec<f32> = (0..len)
-                .map(|j| {
-                    let k = &keys[j * row + kv_off..j * row + kv_off + hd * 2];
-                    f16_dot(hd, |i| (f16(k, i), q16[i]), batched) * scale
-                })
-                .collect();
+            let mut scores = vec![0.0f32; len];
+            attention_scores(self.isa, &keys[kv_off..], row, &q16, batched, &mut scores);
+            scores.iter_mut().for_each(|s| *s *= scale);
             let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let exps: Vec<f32> = scores.iter().map(|s| ggml_expf(s - max)).collect();
             let sum: f64 = exps
@@ -242,13 +236,7 @@ impl Model {
                 .sum();
             let inv_sum = (1.0 / sum) as f32;
             let p16: Vec<f32> = exps.iter().map(|e| round16(e * inv_sum)).collect();
-            for (d, o) in o.iter_mut().enumerate() {
-                *o = f16_dot(
-                    len,
-                    |j| (p16[j], f16(&values[j * row + kv_off..], d)),
-                    batched,
-                );
-            }
+            attention_values(self.isa, &p16, &values[kv_off..], row, batched, o);
         });
         out
     }
@@ -335,29 +323,4 @@ fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `Σ a_i·b_i` over `n` products of f16 values (`term(i)` gives them as f32) in the
-/// order of the kernel llama.cpp's x86 AVX-512 build uses: for a batch of two or more
-/// tokens tinyBLAS (16 FMA lanes, lane `i mod 16`, then `_mm512_reduce_add_ps`), for a
-/// single token `ggml_vec_dot_f16` (4×16 lanes by `i mod 64`, folded pairwise, then
-/// reduced; the K/V axis is padded to 256 positions so every term lands in a lane).
-fn f16_dot(n: usize, term: impl Fn(usize) -> (f32, f32), batched: bool) -> f32 {
-    if batched {
-        let mut acc = [0.0f32; 16];
-        for i in 0..n {
-            let (a, b) = term(i);
-            acc[i % 16] = a.mul_add(b, acc[i % 16]);
-        }
-        return reduce16(&acc);
-    }
-    let mut acc = [[0.0f32; 16]; 4];
-    for i in 0..n {
-        let (a, b) = term(i);
-        let lane = &mut acc[(i / 16) % 4][i % 16];
-        *lane = a.mul_add(b, *lane);
-    }
-    let folded: [f32; 16] =
-        std::array::from_fn(|l| (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]));
-    reduce16(&folded)
 }

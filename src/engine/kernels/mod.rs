@@ -11,6 +11,7 @@
 //! weight matrix against a batch of activation rows on a rayon pool.
 
 mod activations;
+mod attention;
 mod f16;
 mod f32;
 mod matmul;
@@ -21,6 +22,7 @@ mod q8_0;
 mod q8k_tile;
 
 pub use activations::ActivationRows;
+pub use attention::{attention_scores, attention_values, f16_dot};
 pub use matmul::{matmul, Matrix};
 pub use q8k_tile::{Q8kTile, TILE};
 
