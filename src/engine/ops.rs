@@ -18,6 +18,23 @@ pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
 /// degree-5 polynomial, within 1.5 ulp of the true value), bit for bit: llama.cpp's
 /// softmax and SiLU use it on this build, so matching it keeps f16 roundings equal.
 pub fn ggml_expf(x: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports FMA (checked above).
+        return unsafe { ggml_expf_fma(x) };
+    }
+    ggml_expf_body(x)
+}
+
+/// [`ggml_expf`] with FMA instructions (the same fused operations, not a libm call each).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+unsafe fn ggml_expf_fma(x: f32) -> f32 {
+    ggml_expf_body(x)
+}
+
+#[inline(always)]
+fn ggml_expf_body(x: f32) -> f32 {
     let r = f32::from_bits(0x4b40_0000); // 0x1.8p23
     let z = x.mul_add(f32::from_bits(0x3fb8_aa3b), r); // log2(e)
     let n = z - r;
@@ -39,9 +56,11 @@ pub fn ggml_expf(x: f32) -> f32 {
     scale_by_power_of_two(j, n as i32)
 }
 
-/// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`).
+/// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`, |n| ≤ 192).
+#[inline(always)]
 fn scale_by_power_of_two(j: f32, n: i32) -> f32 {
-    (j as f64 * 2f64.powi(n)) as f32
+    // 2^n built from its exponent bits: exact, like `2f64.powi(n)`, without the libcall.
+    (j as f64 * f64::from_bits(((n + 1023) as u64) << 52)) as f32
 }
 
 /// SwiGLU: `gate ← silu(gate) · up`, with ggml's `x / (1 + e^−x)`.
