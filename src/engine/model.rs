@@ -5,11 +5,9 @@ use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
 use super::config::LlamaConfig;
-use super::kernels::{
-    axpy_f16, matmul, quantize_row, vec_dot, ActivationRows, ActivationType, Isa, WeightType,
-};
+use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
 use super::kv_cache::KvCache;
-use super::ops::{add_in_place, rms_norm, swiglu};
+use super::ops::{add_in_place, ggml_expf, reduce16, rms_norm, swiglu};
 use super::rope::Rope;
 use super::weights::{ModelWeights, TensorRef};
 
@@ -119,8 +117,10 @@ impl Model {
                 .filter(|&&i| i >= start && i < start + chunk.len())
                 .map(|i| i - start)
                 .collect();
-            let hidden = self.pool.install(|| self.forward_chunk(cache, chunk))?;
-            logits.extend(self.pool.install(|| self.logits(&hidden, &wanted)));
+            let hidden = self
+                .pool
+                .install(|| self.forward_chunk(cache, chunk, &wanted))?;
+            logits.extend(self.pool.install(|| self.logits(&hidden)));
         }
         Ok(logits)
     }
@@ -132,8 +132,15 @@ impl Model {
         out
     }
 
-    /// Runs one chunk through every layer; returns the final hidden states (not yet normed).
-    fn forward_chunk(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<f32>> {
+    /// Runs one chunk through every layer; returns the final hidden states (not yet
+    /// normed) of the rows `outputs`. Like llama.cpp, the last layer's feed-forward
+    /// runs only on those rows (which also decides their GEMM/GEMV kernel order).
+    fn forward_chunk(
+        &self,
+        cache: &mut KvCache,
+        tokens: &[u32],
+        outputs: &[usize],
+    ) -> Result<Vec<f32>> {
         let cfg = &self.config;
         let (dim, n) = (cfg.dim, tokens.len());
         let mut x = vec![0.0f32; n * dim];
@@ -145,38 +152,57 @@ impl Model {
         for (l, layer) in self.weights.layers.iter().enumerate() {
             let mut h = x.clone();
             rms_norm(&mut h, &layer.attn_norm, cfg.rms_eps);
+
             let acts = convert_for(&h, dim, &[&layer.wq, &layer.wk, &layer.wv]);
             let mut q = self.matmul(&layer.wq, pick(&acts, &layer.wq));
             let mut k = self.matmul(&layer.wk, pick(&acts, &layer.wk));
             let v = self.matmul(&layer.wv, pick(&acts, &layer.wv));
+
             let hd = cfg.head_dim();
             for (i, a) in angles.iter().enumerate() {
                 self.rope.apply(a, &mut q[i * dim..(i + 1) * dim], hd);
                 self.rope
                     .apply(a, &mut k[i * cfg.kv_dim()..(i + 1) * cfg.kv_dim()], hd);
             }
+
             cache.append_layer(l, &k, &v);
             let attn = self.attention(cache, l, pos0, &q);
+
             let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, dim);
-            add_in_place(&mut x, &self.matmul(&layer.wo, &attn_acts));
+            let ao = self.matmul(&layer.wo, &attn_acts);
+            add_in_place(&mut x, &ao);
+            if l + 1 == cfg.layers {
+                x = outputs
+                    .iter()
+                    .flat_map(|&r| x[r * dim..(r + 1) * dim].iter().copied())
+                    .collect();
+                if x.is_empty() {
+                    break;
+                }
+            }
 
             let mut h = x.clone();
             rms_norm(&mut h, &layer.ffn_norm, cfg.rms_eps);
+
             let acts = convert_for(&h, dim, &[&layer.gate, &layer.up]);
             let mut gate = self.matmul(&layer.gate, pick(&acts, &layer.gate));
             let up = self.matmul(&layer.up, pick(&acts, &layer.up));
+
             swiglu(&mut gate, &up);
             let ff_acts = ActivationRows::quantize(layer.down.ty.activation(), &gate, cfg.ff);
-            add_in_place(&mut x, &self.matmul(&layer.down, &ff_acts));
+            let fo = self.matmul(&layer.down, &ff_acts);
+            add_in_place(&mut x, &fo);
         }
         cache.commit(tokens);
         Ok(x)
     }
 
     /// Causal grouped-query attention of the batch's queries (positions `pos0..`) over
-    /// layer `layer` of the cache. Queries are rounded to f16 and dotted with the f16
-    /// keys, and the probabilities rounded to f16 before weighting the f16 values, as
-    /// llama.cpp's CPU attention does without flash attention.
+    /// layer `layer` of the cache, computed as llama.cpp's CPU graph does without flash
+    /// attention: queries rounded to f16 and dotted with the f16 keys, softmax with
+    /// ggml's `expf` and f64 sum, probabilities rounded to f16 and dotted with the f16
+    /// values; every f16 dot product sums in the lane order of the kernel llama.cpp
+    /// picks for this batch size ([`super::kernels::f16_dot`]).
     fn attention(&self, cache: &KvCache, layer: usize, pos0: usize, q: &[f32]) -> Vec<f32> {
         let cfg = &self.config;
         let (hd, heads) = (cfg.head_dim(), cfg.heads);
@@ -184,48 +210,46 @@ impl Model {
         let scale = 1.0 / (hd as f32).sqrt();
         let (keys, values) = (cache.keys(layer), cache.values(layer));
         let row = cache.row_bytes();
+        let batched = q.len() > cfg.dim;
+        let round16 = |v: f32| half::f16::from_f32(v).to_f32();
         let mut out = vec![0.0f32; q.len()];
         out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
             let (t, h) = (idx / heads, idx % heads);
             let kv_off = (h / group) * hd * 2;
-            let mut q16 = vec![0u8; hd * 2];
-            quantize_row(ActivationType::F16, &q[idx * hd..(idx + 1) * hd], &mut q16);
-            let len = pos0 + t + 1;
-            let mut scores: Vec<f32> = (0..len)
-                .map(|j| {
-                    let k = &keys[j * row + kv_off..j * row + kv_off + hd * 2];
-                    vec_dot(self.isa, WeightType::F16, k, &q16) * scale
-                })
+            let q16: Vec<f32> = q[idx * hd..(idx + 1) * hd]
+                .iter()
+                .map(|&v| round16(v))
                 .collect();
+            let len = pos0 + t + 1;
+            let mut scores = vec![0.0f32; len];
+            attention_scores(self.isa, &keys[kv_off..], row, &q16, batched, &mut scores);
+            scores.iter_mut().for_each(|s| *s *= scale);
             let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0f32;
-            for s in &mut scores {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            // llama.cpp (without flash attention) multiplies V by the normalized
-            // probabilities converted to f16.
-            let inv_sum = 1.0 / sum;
-            for (j, p) in scores.iter().enumerate() {
-                let p16 = half::f16::from_f32(p * inv_sum).to_f32();
-                let v = &values[j * row + kv_off..j * row + kv_off + hd * 2];
-                axpy_f16(self.isa, p16, v, o);
-            }
+            let exps: Vec<f32> = scores.iter().map(|s| ggml_expf(s - max)).collect();
+            let sum: f64 = exps
+                .chunks(16)
+                .map(|c| {
+                    let mut lanes = [0.0f32; 16];
+                    lanes[..c.len()].copy_from_slice(c);
+                    reduce16(&lanes) as f64
+                })
+                .sum();
+            let inv_sum = (1.0 / sum) as f32;
+            let p16: Vec<f32> = exps.iter().map(|e| round16(e * inv_sum)).collect();
+            attention_values(self.isa, &p16, &values[kv_off..], row, batched, o);
         });
         out
     }
 
-    /// Final norm and output head for the rows `rows` of `hidden`.
-    fn logits(&self, hidden: &[f32], rows: &[usize]) -> Vec<f32> {
-        if rows.is_empty() {
+    /// Final norm and output head for every row of `hidden`.
+    fn logits(&self, hidden: &[f32]) -> Vec<f32> {
+        if hidden.is_empty() {
             return Vec::new();
         }
         let dim = self.config.dim;
-        let mut h: Vec<f32> = rows
-            .iter()
-            .flat_map(|&r| hidden[r * dim..(r + 1) * dim].iter().copied())
-            .collect();
+        let mut h = hidden.to_vec();
         rms_norm(&mut h, &self.weights.output_norm, self.config.rms_eps);
+
         let acts = ActivationRows::quantize(self.weights.output.ty.activation(), &h, dim);
         self.matmul(&self.weights.output, &acts)
     }

@@ -14,11 +14,67 @@ pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
     }
 }
 
-/// SwiGLU: `gate ← silu(gate) · up`.
+/// `e^x` as ggml's AVX-512 `ggml_v_expf` computes it (a range reduction and a
+/// degree-5 polynomial, within 1.5 ulp of the true value), bit for bit: llama.cpp's
+/// softmax and SiLU use it on this build, so matching it keeps f16 roundings equal.
+pub fn ggml_expf(x: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports FMA (checked above).
+        return unsafe { ggml_expf_fma(x) };
+    }
+    ggml_expf_body(x)
+}
+
+/// [`ggml_expf`] with FMA instructions (the same fused operations, not a libm call each).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+unsafe fn ggml_expf_fma(x: f32) -> f32 {
+    ggml_expf_body(x)
+}
+
+#[inline(always)]
+fn ggml_expf_body(x: f32) -> f32 {
+    let r = f32::from_bits(0x4b40_0000); // 0x1.8p23
+    let z = x.mul_add(f32::from_bits(0x3fb8_aa3b), r); // log2(e)
+    let n = z - r;
+    let b = (-n).mul_add(
+        f32::from_bits(0x35bf_be8e),                  // 0x1.7f7d1cp-20
+        (-n).mul_add(f32::from_bits(0x3f31_7200), x), // 0x1.62e4p-1
+    );
+    if n.abs() > 192.0 || n.is_nan() {
+        return if n > 0.0 { f32::INFINITY } else { 0.0 };
+    }
+    let u = b * b;
+    let j = f32::from_bits(0x3c07_2010)
+        .mul_add(b, f32::from_bits(0x3d2b_9f17))
+        .mul_add(
+            u,
+            f32::from_bits(0x3e2a_af33).mul_add(b, f32::from_bits(0x3eff_fedb)),
+        )
+        .mul_add(u, f32::from_bits(0x3f7f_fff6).mul_add(b, 1.0));
+    scale_by_power_of_two(j, n as i32)
+}
+
+/// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`, |n| ≤ 192).
+#[inline(always)]
+fn scale_by_power_of_two(j: f32, n: i32) -> f32 {
+    // 2^n built from its exponent bits: exact, like `2f64.powi(n)`, without the libcall.
+    (j as f64 * f64::from_bits(((n + 1023) as u64) << 52)) as f32
+}
+
+/// SwiGLU: `gate ← silu(gate) · up`, with ggml's `x / (1 + e^−x)`.
 pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     for (g, u) in gate.iter_mut().zip(up) {
-        *g = *g / (1.0 + (-*g).exp()) * u;
+        *g = *g / (1.0 + ggml_expf(0.0 - *g)) * u;
     }
+}
+
+/// Sum of 16 f32 lanes in the order of GCC's `_mm512_reduce_add_ps`.
+pub fn reduce16(v: &[f32; 16]) -> f32 {
+    let t: [f32; 8] = std::array::from_fn(|i| v[i + 8] + v[i]);
+    let t: [f32; 4] = std::array::from_fn(|i| t[i + 4] + t[i]);
+    (t[0] + t[2]) + (t[1] + t[3])
 }
 
 /// `x += y`.
@@ -51,6 +107,18 @@ mod tests {
     fn log_sum_exp_is_stable() {
         let v = log_sum_exp(&[1000.0, 1000.0]);
         assert!((v - (1000.0 + 2f64.ln())).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ggml_expf_is_within_two_ulp_of_exp() {
+        for i in -2000..=2000 {
+            let x = i as f32 * 0.043;
+            let (ours, exact) = (ggml_expf(x), (x as f64).exp() as f32);
+            let ulps = (ours.to_bits() as i64 - exact.to_bits() as i64).abs();
+            assert!(ulps <= 2, "exp({x}) = {ours}, expected {exact}");
+        }
+        assert_eq!(ggml_expf(f32::NEG_INFINITY), 0.0);
+        assert_eq!(ggml_expf(-200.0), 0.0);
     }
 
     #[test]

@@ -43,13 +43,15 @@ impl Rope {
         RopeAngles { cos, sin }
     }
 
-    /// Rotates every `head_dim`-wide head of `x` in place.
+    /// Rotates every `head_dim`-wide head of `x` in place, with the FMAs GCC contracts
+    /// ggml's rotation into (`x0·c − x1·s` as `fma(x0, c, −x1·s)`, `x0·s + x1·c` as
+    /// `fma(x0, s, x1·c)`), so the rotated values are ggml's bit for bit.
     pub fn apply(&self, angles: &RopeAngles, x: &mut [f32], head_dim: usize) {
         for head in x.chunks_exact_mut(head_dim) {
             for (i, (c, s)) in angles.cos.iter().zip(&angles.sin).enumerate() {
                 let (x0, x1) = (head[2 * i], head[2 * i + 1]);
-                head[2 * i] = x0 * c - x1 * s;
-                head[2 * i + 1] = x0 * s + x1 * c;
+                head[2 * i] = x0.mul_add(*c, -(x1 * s));
+                head[2 * i + 1] = x0.mul_add(*s, x1 * c);
             }
         }
     }

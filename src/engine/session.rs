@@ -4,8 +4,9 @@
 //! Prefix reuse: the live KV cache keeps the last sequence; a new prompt reuses the
 //! longest common prefix with it, and when the two diverge the shared part is kept as
 //! a snapshot (up to a byte budget, least recently used dropped first), so a system
-//! prompt shared by interleaved conversations is computed once. Outputs never depend
-//! on reuse: every position's keys and values are the same however they were batched.
+//! prompt shared by interleaved conversations is computed once. As in llama.cpp, reuse
+//! changes how the rest of the prompt is batched and so may change logits in the last
+//! bits (see the engine's Parity notes); greedy outputs agree except at near ties.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -42,26 +42,3 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     }
     total
 }
-
-/// AVX2/FMA/F16C `y += a · x` with `x` as f16 bytes.
-///
-/// # Safety
-/// The CPU must support AVX2, FMA and F16C.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn axpy_avx2(a: f32, x: &[u8], y: &mut [f32]) {
-    use std::arch::x86_64::*;
-    let n = y.len().min(x.len() / 2);
-    let av = _mm256_set1_ps(a);
-    let mut i = 0;
-    while i + 8 <= n {
-        let xv = _mm256_cvtph_ps(_mm_loadu_si128(x.as_ptr().add(2 * i) as *const __m128i));
-        let yp = y.as_mut_ptr().add(i);
-        _mm256_storeu_ps(yp, _mm256_fmadd_ps(av, xv, _mm256_loadu_ps(yp)));
-        i += 8;
-    }
-    while i < n {
-        y[i] += a * f16_at(&x[2 * i..]);
-        i += 1;
-    }
-}

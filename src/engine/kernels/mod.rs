@@ -4,10 +4,14 @@
 //! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 and Q5_0 with Q8_0, F16 with F16 and F32
 //! with F32. Each kernel has a portable scalar version and an AVX2/FMA version
 //! picked at run time ([`Isa::detect`]); the two agree up to float summation order.
-//! [`matmul`] runs a whole weight matrix against a batch of activation rows on a
-//! rayon pool.
+//! Q4_K, Q6_K and Q8_0 also have AVX-512 versions that give bit-identical results to
+//! their AVX2 twins (same integer sums, same float operations in the same order), and
+//! the K-quant ones multiply one weight row with up to [`TILE`] tokens at once so a
+//! weight block is decoded once per tile during prefill. [`matmul`] runs a whole
+//! weight matrix against a batch of activation rows on a rayon pool.
 
 mod activations;
+mod attention;
 mod f16;
 mod f32;
 mod matmul;
@@ -15,9 +19,12 @@ mod q4_k;
 mod q5_0;
 mod q6_k;
 mod q8_0;
+mod q8k_tile;
 
-pub use activations::{quantize_row, ActivationRows};
+pub use activations::ActivationRows;
+pub use attention::{attention_scores, attention_values, f16_dot};
 pub use matmul::{matmul, Matrix};
+pub use q8k_tile::{Q8kTile, TILE};
 
 use anyhow::{bail, Result};
 
@@ -148,21 +155,42 @@ pub enum Isa {
     Scalar,
     /// AVX2 + FMA + F16C (x86-64, detected at run time).
     Avx2,
+    /// [`Isa::Avx2`] plus AVX-512 F/BW/VL/VNNI: AVX-512 kernels for Q4_K, Q6_K and
+    /// Q8_0 (bit-identical to the AVX2 ones), AVX2 kernels for the other types.
+    Avx512,
 }
 
 impl Isa {
     /// The best instruction set this CPU supports.
     pub fn detect() -> Isa {
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|isa| isa.is_supported())
+            .unwrap_or(Isa::Scalar)
+    }
+
+    /// Whether this CPU can run the kernels of `self`.
+    pub fn is_supported(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx2")
+            let avx2 = is_x86_feature_detected!("avx2")
                 && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("f16c")
-            {
-                return Isa::Avx2;
+                && is_x86_feature_detected!("f16c");
+            match self {
+                Isa::Scalar => true,
+                Isa::Avx2 => avx2,
+                Isa::Avx512 => {
+                    avx2 && is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx512bw")
+                        && is_x86_feature_detected!("avx512vl")
+                        && is_x86_feature_detected!("avx512vnni")
+                }
             }
         }
-        Isa::Scalar
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Isa::Scalar
+        }
     }
 }
 
@@ -171,23 +199,133 @@ impl Isa {
 ///
 /// `isa` must be one the CPU supports (from [`Isa::detect`] or [`Isa::Scalar`]).
 pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+    vec_dot_in(isa, ty, weights, acts, false)
+}
+
+/// [`vec_dot`] for a row that ggml computes in a group of four activation rows
+/// (`grouped`) or alone. Only Q4_K cares: llama.cpp's x86 build repacks Q4_K weights
+/// and folds a grouped row's integer sums into floats every 64 weights (GEMM) instead
+/// of once per super-block (GEMV); the two round differently.
+pub fn vec_dot_in(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
     match isa {
         Isa::Scalar => match ty {
             WeightType::F32 => f32::dot_scalar(weights, acts),
             WeightType::F16 => f16::dot_scalar(weights, acts),
             WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
             WeightType::Q5_0 => q5_0::dot_scalar(weights, acts),
-            WeightType::Q4K => q4_k::dot_scalar(weights, acts),
+            WeightType::Q4K => q4_k::dot_scalar(weights, acts, grouped),
             WeightType::Q6K => q6_k::dot_scalar(weights, acts),
         },
-        Isa::Avx2 => avx2_dot(ty, weights, acts),
+        Isa::Avx2 => avx2_dot(ty, weights, acts, grouped),
+        Isa::Avx512 => match ty {
+            WeightType::Q4K | WeightType::Q6K => {
+                let mut out = [0.0f32];
+                let tile = Q8kTile::new(&[acts], if grouped { 1 } else { 0 });
+                dot_tile_rows(isa, ty, weights, &tile, &mut out, 1);
+                out[0]
+            }
+            WeightType::Q8_0 => avx512_q8_0_dot(weights, acts),
+            _ => avx2_dot(ty, weights, acts, grouped),
+        },
+    }
+}
+
+/// Whether [`dot_tile_rows`] has a kernel for `ty` under `isa` (else multiply token by token).
+pub fn has_tile_kernel(isa: Isa, ty: WeightType) -> bool {
+    isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+}
+
+/// For each whole weight row `i` in `rows` (consecutive rows of `ty`) and token `t` of
+/// the Q8_K `tile`: `out[i * stride + t] = row i · token t`, each bit-identical to
+/// [`vec_dot`] of that row and token. Needs [`has_tile_kernel`]`(isa, ty)`.
+pub fn dot_tile_rows(
+    isa: Isa,
+    ty: WeightType,
+    rows: &[u8],
+    tile: &Q8kTile<'_>,
+    out: &mut [f32],
+    stride: usize,
+) {
+    assert!(
+        has_tile_kernel(isa, ty),
+        "no {isa:?} tile kernel for {ty:?}"
+    );
+    assert!(
+        Isa::Avx512.is_supported(),
+        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+    );
+    let row_bytes = tile.row(0).len() / Q8K_BLOCK_BYTES * ty.block().1;
+    assert!(
+        row_bytes > 0 && rows.len() % row_bytes == 0,
+        "weight rows do not match the tile width"
+    );
+    let n_rows = rows.len() / row_bytes;
+    assert!(
+        n_rows == 0 || out.len() >= (n_rows - 1) * stride + tile.len(),
+        "tile output too small"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        let args = (ty, rows, row_bytes, tile, out, stride);
+        // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C (checked above),
+        // and `out` holds every row's outputs (checked above).
+        unsafe {
+            match tile.len() {
+                1 => tile_rows_avx512::<1>(args),
+                2 => tile_rows_avx512::<2>(args),
+                3 => tile_rows_avx512::<3>(args),
+                4 => tile_rows_avx512::<4>(args),
+                5 => tile_rows_avx512::<5>(args),
+                6 => tile_rows_avx512::<6>(args),
+                7 => tile_rows_avx512::<7>(args),
+                _ => tile_rows_avx512::<8>(args),
+            }
+        }
+    }
+}
+
+/// The row loop of [`dot_tile_rows`], compiled per tile size so each kernel inlines.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn tile_rows_avx512<const N: usize>(
+    (ty, rows, row_bytes, tile, out, stride): (
+        WeightType,
+        &[u8],
+        usize,
+        &Q8kTile<'_>,
+        &mut [f32],
+        usize,
+    ),
+) {
+    for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
+        let o = &mut out[i * stride..i * stride + N];
+        match ty {
+            WeightType::Q4K => q4_k::tile_avx512::<N>(row, tile, o),
+            _ => q6_k::tile_avx512::<N>(row, tile, o),
+        }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+fn avx512_q8_0_dot(weights: &[u8], acts: &[u8]) -> f32 {
     assert!(
-        Isa::detect() == Isa::Avx2,
+        Isa::Avx512.is_supported(),
+        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+    );
+    // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI and F16C (checked above).
+    unsafe { q8_0::dot_avx512(weights, acts) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx512_q8_0_dot(_: &[u8], _: &[u8]) -> f32 {
+    panic!("AVX-512 kernels requested on a non-x86-64 CPU")
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
+    assert!(
+        Isa::Avx2.is_supported(),
         "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
     );
     // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
@@ -197,14 +335,14 @@ fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
             WeightType::F16 => f16::dot_avx2(weights, acts),
             WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
             WeightType::Q5_0 => q5_0::dot_avx2(weights, acts),
-            WeightType::Q4K => q4_k::dot_avx2(weights, acts),
+            WeightType::Q4K => q4_k::dot_avx2(weights, acts, grouped),
             WeightType::Q6K => q6_k::dot_avx2(weights, acts),
         }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn avx2_dot(_: WeightType, _: &[u8], _: &[u8]) -> f32 {
+fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: bool) -> f32 {
     panic!("AVX2 kernels requested on a non-x86-64 CPU")
 }
 
@@ -218,6 +356,23 @@ fn f16_at(bytes: &[u8]) -> f32 {
 #[inline(always)]
 fn f32_at(bytes: &[u8]) -> f32 {
     f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// Horizontal sum of 8 i32 lanes (exact).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
+    use std::arch::x86_64::*;
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    _mm_cvtsi128_si32(s)
+}
+
+/// Horizontal sum of 8 f32 lanes in ggml's order (`hsum_float_8`):
+/// `((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7))`.
+fn hsum8(v: &[f32; 8]) -> f32 {
+    ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
 }
 
 /// Horizontal sum of 8 f32 lanes.
@@ -235,23 +390,3 @@ unsafe fn hsum_ps(v: std::arch::x86_64::__m256) -> f32 {
 
 #[cfg(test)]
 mod tests;
-
-/// `y += a · x` where `x` is a row of little-endian f16 bytes (attention over the V cache).
-pub fn axpy_f16(isa: Isa, a: f32, x: &[u8], y: &mut [f32]) {
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => {
-            assert!(
-                Isa::detect() == Isa::Avx2,
-                "AVX2 requested on a CPU without it"
-            );
-            // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
-            unsafe { f16::axpy_avx2(a, x, y) }
-        }
-        _ => {
-            for (o, b) in y.iter_mut().zip(x.chunks_exact(2)) {
-                *o += a * f16_at(b);
-            }
-        }
-    }
-}

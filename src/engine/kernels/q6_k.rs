@@ -22,24 +22,20 @@ fn quant(ql: &[u8], qh: &[u8], l: usize, k: usize) -> i32 {
     (low | (high << 4)) as i32
 }
 
-/// 32 · Σ scale_g · (sum of the 16 activation quants of group g): removes the +32 offset.
-#[inline(always)]
-fn offset_correction(scales: &[u8], bsums: &[i32; 16]) -> i32 {
-    32 * (0..16)
-        .map(|g| scales[g] as i8 as i32 * bsums[g])
-        .sum::<i32>()
-}
-
-/// Portable Q6_K · Q8_K dot product.
+/// Portable Q6_K · Q8_K dot product, in the float order of ggml's AVX2 kernel: per
+/// super-block, 8 integer lanes (lane `i` holds the weights `4i..4i+4` of each 32-wide
+/// group, minus `32·Σ scale·bsum` of 16-groups `2i` and `2i+1`), each folded into its
+/// own float accumulator by FMA, then summed like `hsum_float_8`.
 pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
-    let mut sum = 0.0f32;
+    let mut acc = [0.0f32; 8];
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
         let scales = &wb[192..208];
         let aq = &ab[4..260];
-        let mut sumi = 0i32;
+        let bsums = q8k_bsums(ab);
+        let mut lanes = [0i32; 8];
         for half in 0..2 {
             let ql = &wb[64 * half..64 * half + 64];
             let qh = &wb[128 + 32 * half..128 + 32 * half + 32];
@@ -47,14 +43,19 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
                 for l in 0..32 {
                     let e = 128 * half + 32 * k + l;
                     let scale = scales[e / 16] as i8 as i32;
-                    sumi += scale * quant(ql, qh, l, k) * aq[e] as i8 as i32;
+                    lanes[l / 4] += scale * quant(ql, qh, l, k) * aq[e] as i8 as i32;
                 }
             }
         }
-        sumi -= offset_correction(scales, &q8k_bsums(ab));
-        sum += f32_at(ab) * f16_at(&wb[208..]) * sumi as f32;
+        let d = f32_at(ab) * f16_at(&wb[208..]);
+        for (i, (lane, acc)) in lanes.iter().zip(&mut acc).enumerate() {
+            let offset = 32
+                * (scales[2 * i] as i8 as i32 * bsums[2 * i]
+                    + scales[2 * i + 1] as i8 as i32 * bsums[2 * i + 1]);
+            *acc = ((lane - offset) as f32).mul_add(d, *acc);
+        }
     }
-    sum
+    super::hsum8(&acc)
 }
 
 /// AVX2/FMA Q6_K · Q8_K dot product.
@@ -68,7 +69,6 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     let low4 = _mm256_set1_epi8(0xF);
     let two_bits = _mm256_set1_epi8(3);
     let mut acc = _mm256_setzero_ps();
-    let mut acc_offset = 0.0f32;
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -106,10 +106,93 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
                 sumi = _mm256_add_epi32(sumi, prod);
             }
         }
-        let correction = offset_correction(scales, &q8k_bsums(ab));
+        // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
+        let bsums = _mm256_loadu_si256(ab.as_ptr().add(260) as *const __m256i);
+        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scales.as_ptr() as *const __m128i));
+        let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+        let sumi = _mm256_sub_epi32(sumi, offset);
         let d = f32_at(ab) * f16_at(&wb[208..]);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
-        acc_offset += d * correction as f32;
     }
-    super::hsum_ps(acc) - acc_offset
+    super::hsum_ps(acc)
+}
+
+/// AVX-512 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
+/// [`dot_avx2`] of token `t` (the 16 integer lanes fold onto the AVX2 kernel's 8
+/// before the same offset correction and float steps). A block's 6-bit quants and
+/// scales are decoded once for all tokens.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[inline]
+pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(tile.len(), N);
+    let low4 = _mm512_set1_epi8(0xF);
+    let two_bits = _mm512_set1_epi8(3);
+    // Per-half shifts of the high bits: quants 0|1 take bits 0-1|2-3, quants 2|3 bits 4-5|6-7.
+    let halves =
+        |lo: i16, hi: i16| _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
+    let (shift01, shift23) = (halves(0, 2), halves(4, 6));
+    // Vector m covers groups 4m..4m+4, one per 128-bit lane (8 i16 each).
+    let pick: [__m512i; 4] = std::array::from_fn(|m| {
+        let g = 4 * m as i16;
+        _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(g + 1), _mm_set1_epi16(g))),
+            _mm256_set_m128i(_mm_set1_epi16(g + 3), _mm_set1_epi16(g + 2)),
+            1,
+        )
+    });
+    let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
+    let mut acc = [_mm256_setzero_ps(); N];
+    for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
+        let scales16 =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i));
+        let dw = f16_at(&wb[208..]);
+        let mut quants = [(_mm512_setzero_si512(), _mm512_setzero_si512()); 4];
+        for half in 0..2 {
+            let ql = _mm512_loadu_si512(wb.as_ptr().add(64 * half) as *const __m512i);
+            let qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+                wb.as_ptr().add(128 + 32 * half) as *const __m256i
+            ));
+            let high = |shift| {
+                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift), two_bits), 4)
+            };
+            let q01 = _mm512_or_si512(_mm512_and_si512(ql, low4), high(shift01));
+            let q23 = _mm512_or_si512(
+                _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                high(shift23),
+            );
+            for (m, q) in [(2 * half, q01), (2 * half + 1, q23)] {
+                let scale = _mm512_permutexvar_epi16(pick[m], _mm512_castsi256_si512(scales16));
+                quants[m] = (q, scale);
+            }
+        }
+        let offset = b * Q8K_BLOCK_BYTES;
+        for (t, acc) in acc.iter_mut().enumerate() {
+            let ab = rows[t].add(offset);
+            let aq = ab.add(4);
+            let mut sumi = _mm512_setzero_si512();
+            for (m, (q, scale)) in quants.iter().enumerate() {
+                let a = _mm512_loadu_si512(aq.add(64 * m) as *const __m512i);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(*q, a), *scale);
+            }
+            let folded = _mm256_add_epi32(
+                _mm512_castsi512_si256(sumi),
+                _mm512_extracti64x4_epi64(sumi, 1),
+            );
+            // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
+            let bsums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
+            let correction = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+            let sumi = _mm256_sub_epi32(folded, correction);
+            let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
+            *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
+        }
+    }
+    for (t, o) in out.iter_mut().enumerate().take(N) {
+        *o = super::hsum_ps(acc[t]);
+    }
 }

@@ -75,7 +75,7 @@ proptest! {
         scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
         x in proptest::collection::vec(-4.0f32..4.0, 1..300),
     ) {
-        if Isa::detect() != Isa::Avx2 {
+        if !Isa::Avx2.is_supported() {
             eprintln!("skipping: this CPU has no AVX2/FMA/F16C");
             return Ok(());
         }
@@ -88,6 +88,59 @@ proptest! {
             let simd = vec_dot(Isa::Avx2, ty, &w, acts.row(0));
             let magnitude: f32 = xs.iter().map(|v| v.abs()).sum::<f32>();
             prop_assert!(close(scalar, simd, magnitude), "{ty:?}: scalar {scalar} vs avx2 {simd}");
+            if matches!(ty, WeightType::Q4K | WeightType::Q6K) {
+                // Both reproduce ggml's float order exactly, so they agree to the bit.
+                for grouped in [false, true] {
+                    let scalar = vec_dot_in(Isa::Scalar, ty, &w, acts.row(0), grouped);
+                    let simd = vec_dot_in(Isa::Avx2, ty, &w, acts.row(0), grouped);
+                    prop_assert_eq!(scalar.to_bits(), simd.to_bits(), "{:?} grouped {}", ty, grouped);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The AVX-512 kernels give the AVX2 kernels' results bit for bit, grouped (GEMM
+    /// order) or not, one token at a time and in tiles of every size and grouping.
+    #[test]
+    fn avx512_matches_avx2_bit_for_bit(
+        blocks in 1usize..4,
+        tokens in 1usize..=TILE,
+        bytes in proptest::collection::vec(any::<u8>(), 64..700),
+        scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
+        x in proptest::collection::vec(-4.0f32..4.0, 1..300),
+    ) {
+        if !Isa::Avx512.is_supported() {
+            eprintln!("skipping: this CPU has no AVX-512 F/BW/VL/VNNI");
+            return Ok(());
+        }
+        let cols = blocks * QK_K;
+        let xs: Vec<f32> = x.iter().cycle().take(cols * tokens).copied().collect();
+        for ty in TYPES {
+            let w = weight_row(ty, cols, &bytes, &scales);
+            let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
+            for grouped in [false, true] {
+                let dot = |isa, t| vec_dot_in(isa, ty, &w, acts.row(t), grouped);
+                let avx2: Vec<f32> = (0..tokens).map(|t| dot(Isa::Avx2, t)).collect();
+                let avx512: Vec<f32> = (0..tokens).map(|t| dot(Isa::Avx512, t)).collect();
+                prop_assert_eq!(&avx2, &avx512, "{:?} vec_dot grouped {}", ty, grouped);
+            }
+            if has_tile_kernel(Isa::Avx512, ty) {
+                // Lanes below `split` grouped, the rest alone: every mixed tile.
+                for split in 0..=tokens {
+                    let rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+                    let mut tiled = vec![0.0f32; tokens];
+                    let tile = Q8kTile::new(&rows, (1u32 << split) - 1);
+                    dot_tile_rows(Isa::Avx512, ty, &w, &tile, &mut tiled, 1);
+                    let avx2: Vec<f32> = (0..tokens)
+                        .map(|t| vec_dot_in(Isa::Avx2, ty, &w, acts.row(t), t < split))
+                        .collect();
+                    prop_assert_eq!(&avx2, &tiled, "{:?} tile of {} split {}", ty, tokens, split);
+                }
+            }
         }
     }
 }
@@ -112,10 +165,12 @@ fn q8k_block_layout() {
     }
 }
 
-/// A batched matmul gives exactly the per-token mat-vec results, whatever the pool size.
+/// A batched matmul (tiles, full and partial, where the ISA has them) gives, whatever
+/// the pool size, exactly the per-token mat-vec results for the tokens after the last
+/// whole group of four, and the grouped dot products (ggml's GEMM order) for the others.
 #[test]
-fn matmul_is_batch_and_thread_invariant() {
-    let (rows, cols, tokens) = (37, 512, 5);
+fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
+    let (rows, cols, tokens) = (37, 512, TILE + 5);
     let bytes: Vec<u8> = (0..997u32).map(|i| (i * 7919 % 251) as u8).collect();
     let scales = [0.01f32, -0.02, 0.03];
     let x: Vec<f32> = (0..tokens * cols)
@@ -133,6 +188,10 @@ fn matmul_is_batch_and_thread_invariant() {
         };
         let acts = ActivationRows::quantize(ty.activation(), &x, cols);
         let isa = Isa::detect();
+        assert_eq!(
+            has_tile_kernel(isa, ty),
+            isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+        );
         let run = |threads: usize, acts: &ActivationRows| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -143,12 +202,23 @@ fn matmul_is_batch_and_thread_invariant() {
             out
         };
         let batched = run(3, &acts);
+        assert_eq!(
+            batched,
+            run(1, &acts),
+            "{ty:?}: thread count changed results"
+        );
         for t in 0..tokens {
             let one = ActivationRows::quantize(ty.activation(), &x[t * cols..(t + 1) * cols], cols);
-            let single = run(1, &one);
+            let expected: Vec<f32> = if t < tokens - tokens % 4 {
+                (0..rows)
+                    .map(|r| vec_dot_in(isa, ty, w.row(r), one.row(0), true))
+                    .collect()
+            } else {
+                run(1, &one)
+            };
             assert_eq!(
                 &batched[t * rows..(t + 1) * rows],
-                &single[..],
+                &expected[..],
                 "{ty:?} token {t}"
             );
         }
@@ -186,13 +256,53 @@ proptest! {
             activation_codec(ty.activation()).dequantize_row(acts.row(0), &mut xd).unwrap();
             let expected: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
             let scale: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
-            for isa in [Isa::Scalar, Isa::detect()] {
-                let got = vec_dot(isa, ty, &wq, acts.row(0)) as f64;
+            let isas = [Isa::Scalar, Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported());
+            for (isa, grouped) in isas.flat_map(|i| [(i, false), (i, true)]) {
+                let got = vec_dot_in(isa, ty, &wq, acts.row(0), grouped) as f64;
                 prop_assert!(
                     (got - expected).abs() <= 1e-5 * scale + 1e-5,
                     "{ty:?} {isa:?}: {got} vs {expected}"
                 );
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The AVX-512 attention products give the scalar lane-order results bit for bit,
+    /// for batched and single-token order, any head width and any number of positions.
+    #[test]
+    fn attention_avx512_matches_scalar_bit_for_bit(
+        hd in 1usize..80,
+        len in 1usize..140,
+        pad in 0usize..3,
+        seed in proptest::collection::vec(-2.0f32..2.0, 32),
+    ) {
+        if !Isa::Avx512.is_supported() {
+            eprintln!("skipping: this CPU has no AVX-512 F/BW/VL/VNNI");
+            return Ok(());
+        }
+        let stride = 2 * (hd + pad);
+        let value = |i: usize| seed[i % 32] * ((i % 7) as f32 - 3.0);
+        let cache: Vec<u8> = (0..len * (hd + pad))
+            .flat_map(|i| half::f16::from_f32(value(i)).to_le_bytes())
+            .collect();
+        let q: Vec<f32> = (0..hd).map(|i| half::f16::from_f32(value(i + 5)).to_f32()).collect();
+        let p: Vec<f32> = (0..len).map(|j| half::f16::from_f32(value(j + 3).abs() / 8.0).to_f32()).collect();
+        for batched in [false, true] {
+            let run = |isa| {
+                let mut scores = vec![0.0f32; len];
+                attention_scores(isa, &cache, stride, &q, batched, &mut scores);
+                let mut out = vec![0.0f32; hd];
+                attention_values(isa, &p, &cache, stride, batched, &mut out);
+                (scores, out)
+            };
+            let (scalar, simd) = (run(Isa::Scalar), run(Isa::Avx512));
+            prop_assert_eq!(&scalar, &simd, "batched {}", batched);
+            let expected = f16_dot(hd, |i| (f16_at(&cache[2 * i..]), q[i]), batched);
+            prop_assert_eq!(scalar.0[0], expected);
         }
     }
 }
