@@ -11,6 +11,27 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::error::InputError;
 
+/// The safetensors files of a model folder: `model.safetensors`, or every shard
+/// named by `model.safetensors.index.json` (sorted, each once).
+pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let index = dir.join("model.safetensors.index.json");
+    if !index.exists() {
+        return Ok(vec![dir.join("model.safetensors")]);
+    }
+    let text = std::fs::read_to_string(&index)
+        .map_err(|e| InputError::file(&index, format!("cannot read: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::at(&index, e.line(), None, e.to_string()))?;
+    let map = v
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| InputError::file(&index, "missing object").with_field("weight_map"))?;
+    let mut files: Vec<&str> = map.values().filter_map(|s| s.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
 /// One memory-mapped safetensors file.
 struct Shard {
     path: PathBuf,
@@ -25,26 +46,9 @@ pub struct SafetensorsWeights {
 }
 
 impl SafetensorsWeights {
-    /// Opens `dir/model.safetensors`, or every shard named by
-    /// `dir/model.safetensors.index.json`.
+    /// Opens the [`weight_files`] of a model folder.
     pub fn open_folder(dir: &Path) -> Result<Self> {
-        let index = dir.join("model.safetensors.index.json");
-        if !index.exists() {
-            return Self::open_files(&[dir.join("model.safetensors")]);
-        }
-        let text = std::fs::read_to_string(&index)
-            .map_err(|e| InputError::file(&index, format!("cannot read: {e}")))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| InputError::at(&index, e.line(), None, e.to_string()))?;
-        let map = v
-            .get("weight_map")
-            .and_then(|m| m.as_object())
-            .ok_or_else(|| InputError::file(&index, "missing object").with_field("weight_map"))?;
-        let mut files: Vec<&str> = map.values().filter_map(|s| s.as_str()).collect();
-        files.sort_unstable();
-        files.dedup();
-        let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
-        Self::open_files(&paths)
+        Self::open_files(&weight_files(dir)?)
     }
 
     /// Opens the given safetensors files (tensor names must not repeat across them).
