@@ -15,7 +15,7 @@ use crate::engine::loader::{load, LoadedModel};
 use crate::engine::sampler::SamplingParams;
 use crate::engine::session::{Completion, GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
 use crate::suite::{hex, Conversation, Decoding};
-use crate::text::{ChatTokenizer, Llama3Template, EOT, LLAMA3_CHAT_TEMPLATE};
+use crate::text::{ChatTokenizer, EOT, LLAMA3_CHAT_TEMPLATE};
 
 /// A GGUF model served by the native engine.
 pub struct GgufBackend {
@@ -44,13 +44,8 @@ impl GgufBackend {
         let sha256 = hex(&Sha256::digest(loaded.file.bytes()));
         let vocab = &loaded.vocab;
         let tokenizer = vocab
-            .to_tokenizer()
+            .chat_tokenizer()
             .map_err(|e| crate::error::InputError::file(path, format!("{e:#}")))?;
-        let bos_token = vocab
-            .bos
-            .and_then(|id| vocab.tokens.get(id as usize).cloned())
-            .unwrap_or_else(|| "<|begin_of_text|>".into());
-        let tokenizer = ChatTokenizer::from_parts(tokenizer, Llama3Template { bos_token });
         let mut stop_tokens: Vec<u32> = [EOT, "<|end_of_text|>"]
             .iter()
             .filter_map(|t| tokenizer.token_id(t))
