@@ -267,3 +267,29 @@ fn a_failing_file_is_never_written_and_a_passing_one_records_its_verdict() {
         serde_json::from_str(md.str("okla.gate_metrics").unwrap()).unwrap();
     assert!(metrics["eval_loss"].as_f64().unwrap() > 0.0, "{metrics}");
 }
+
+#[test]
+fn bad_inputs_exit_2_naming_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.gguf");
+    export(&["--run", s(dir.path()), "--out", s(&out)])
+        .code(2)
+        .stderr(predicates::str::contains("recipe.json"));
+    std::fs::write(dir.path().join("recipe.json"), r#"{"epochs": 3}"#).unwrap();
+    export(&["--run", s(dir.path()), "--out", s(&out)])
+        .code(2)
+        .stderr(predicates::str::contains("model"));
+    let adapter = dir.path().join("adapter");
+    std::fs::create_dir_all(&adapter).unwrap();
+    std::fs::write(
+        adapter.join("adapter_config.json"),
+        r#"{"peft_type":"IA3","r":4,"lora_alpha":8}"#,
+    )
+    .unwrap();
+    let hf = dir.path().join("hf");
+    hf_folder(&spec(), &hf);
+    export(&["--base", s(&hf), "--adapter", s(&adapter), "--out", s(&out)])
+        .code(2)
+        .stderr(predicates::str::contains("peft_type"));
+    assert!(!out.exists());
+}
