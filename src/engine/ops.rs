@@ -17,6 +17,7 @@ pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
 /// `e^x` as ggml's AVX-512 `ggml_v_expf` computes it (a range reduction and a
 /// degree-5 polynomial, within 1.5 ulp of the true value), bit for bit: llama.cpp's
 /// softmax and SiLU use it on this build, so matching it keeps f16 roundings equal.
+#[inline(always)]
 pub fn ggml_expf(x: f32) -> f32 {
     let r = f32::from_bits(0x4b40_0000); // 0x1.8p23
     let z = x.mul_add(f32::from_bits(0x3fb8_aa3b), r); // log2(e)
@@ -40,6 +41,7 @@ pub fn ggml_expf(x: f32) -> f32 {
 }
 
 /// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`).
+#[inline(always)]
 fn scale_by_power_of_two(j: f32, n: i32) -> f32 {
     (j as f64 * 2f64.powi(n)) as f32
 }
@@ -52,6 +54,7 @@ pub fn swiglu(gate: &mut [f32], up: &[f32]) {
 }
 
 /// Sum of 16 f32 lanes in the order of GCC's `_mm512_reduce_add_ps`.
+#[inline(always)]
 pub fn reduce16(v: &[f32; 16]) -> f32 {
     let t: [f32; 8] = std::array::from_fn(|i| v[i + 8] + v[i]);
     let t: [f32; 4] = std::array::from_fn(|i| t[i + 4] + t[i]);
