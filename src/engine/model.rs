@@ -232,7 +232,7 @@ impl Model {
             let (offset, len) = ((h / group) * hd, pos0 + t + 1);
             match self.isa {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Isa::Avx2` is only chosen on CPUs with FMA (Isa::detect).
+                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2 and FMA (Isa::detect).
                 Isa::Avx2 => unsafe { head.run_fma(&q16, offset, len, o) },
                 _ => head.run(&q16, offset, len, o),
             }
@@ -342,12 +342,12 @@ struct HeadAttention<'a> {
 }
 
 impl<'a> HeadAttention<'a> {
-    /// [`Self::run`] compiled with FMA instructions.
+    /// [`Self::run`] compiled with AVX2 and FMA instructions.
     ///
     /// # Safety
-    /// The CPU must support FMA.
+    /// The CPU must support AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "fma")]
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn run_fma(&self, q16: &[f32], offset: usize, len: usize, out: &mut [f32]) {
         self.run(q16, offset, len, out)
     }
@@ -360,19 +360,23 @@ impl<'a> HeadAttention<'a> {
         let row = |m: &'a [f32], j: usize| -> &'a [f32] {
             &m[j * self.kv_dim + offset..j * self.kv_dim + offset + hd]
         };
-        let scores: Vec<f32> = (0..len)
-            .map(|j| dot_f16(row(self.keys, j), q16, self.lanes) * self.scale)
-            .collect();
-        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let exps: Vec<f32> = scores.iter().map(|s| ggml_expf(s - max)).collect();
-        let sum: f64 = exps
-            .chunks(16)
-            .map(|c| {
-                let mut lanes = [0.0f32; 16];
-                lanes[..c.len()].copy_from_slice(c);
-                reduce16(&lanes) as f64
-            })
-            .sum();
+        // Plain loops: closures would not inherit `run_fma`'s target features.
+        let mut exps = Vec::with_capacity(len);
+        let mut max = f32::NEG_INFINITY;
+        for j in 0..len {
+            let score = dot_f16(row(self.keys, j), q16, self.lanes) * self.scale;
+            max = max.max(score);
+            exps.push(score);
+        }
+        for e in exps.iter_mut() {
+            *e = ggml_expf(*e - max);
+        }
+        let mut sum = 0.0f64;
+        for c in exps.chunks(16) {
+            let mut lanes = [0.0f32; 16];
+            lanes[..c.len()].copy_from_slice(c);
+            sum += reduce16(&lanes) as f64;
+        }
         let inv_sum = (1.0 / sum) as f32;
         // acc[lane][d]: position j adds p_j · v_j[d] to lane j mod lanes.
         let mut acc = vec![0.0f32; self.lanes * hd];
@@ -406,8 +410,14 @@ fn dot_f16(a: &[f32], b: &[f32], lanes: usize) -> f32 {
     };
     let whole = if lanes == 16 { a.len() } else { a.len() & !63 };
     let mut acc = [0.0f32; 64];
-    for (i, (x, y)) in a[..whole].iter().zip(b).enumerate() {
-        acc[i % lanes] = x.mul_add(*y, acc[i % lanes]);
+    let acc_lanes = &mut acc[..lanes];
+    for (xs, ys) in a[..whole]
+        .chunks_exact(lanes)
+        .zip(b[..whole].chunks_exact(lanes))
+    {
+        for ((s, x), y) in acc_lanes.iter_mut().zip(xs).zip(ys) {
+            *s = x.mul_add(*y, *s);
+        }
     }
     let tail: f64 = a[whole..]
         .iter()

@@ -40,10 +40,10 @@ pub fn ggml_expf(x: f32) -> f32 {
     scale_by_power_of_two(j, n as i32)
 }
 
-/// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`).
+/// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`, |n| ≤ 192).
 #[inline(always)]
 fn scale_by_power_of_two(j: f32, n: i32) -> f32 {
-    (j as f64 * 2f64.powi(n)) as f32
+    (j as f64 * f64::from_bits(((n + 1023) as u64) << 52)) as f32
 }
 
 /// SwiGLU: `gate ← silu(gate) · up`, with ggml's `x / (1 + e^−x)`.
