@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{vec_dot_in, ActivationRows, Isa, WeightType};
+use super::{vec_dot_in, ActivationRows, Batching, Isa, WeightType};
 
 /// A weight matrix stored in place: `rows` rows of `cols` elements of type `ty`.
 #[derive(Debug, Clone, Copy)]
@@ -41,10 +41,9 @@ fn rows_per_task(rows: usize, tokens: usize) -> usize {
 
 /// `out[t][r] = W[r] · x[t]` for every token `t` of `acts` and row `r` of `w`
 /// (`out` holds `acts.rows() × w.rows` floats, token-major). Runs on the current
-/// rayon pool. Each output is one [`super::vec_dot_in`]: like llama.cpp's repacked
-/// Q4_K path, the first `tokens − tokens % 4` tokens are computed as groups of four
-/// (GEMM) and the rest alone (GEMV), so a token's result depends on its position in
-/// the batch, never on the thread count.
+/// rayon pool. Each output is one [`super::vec_dot_in`] placed by [`Batching::of`]
+/// as llama.cpp's kernels would compute it, so a token's result depends on its
+/// position in the batch and the batch size, never on the thread count.
 pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) {
     let tokens = acts.rows();
     assert_eq!(acts.ty, w.ty.activation(), "activation type mismatch");
@@ -54,14 +53,19 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
     if tokens == 1 {
         out.par_chunks_mut(chunk).enumerate().for_each(|(c, o)| {
             for (i, y) in o.iter_mut().enumerate() {
-                *y = vec_dot_in(isa, w.ty, w.row(c * chunk + i), acts.row(0), false);
+                *y = vec_dot_in(
+                    isa,
+                    w.ty,
+                    w.row(c * chunk + i),
+                    acts.row(0),
+                    Batching::of(0, 1),
+                );
             }
         });
         return;
     }
     // Row-major scratch (rows × tokens) keeps each task's output contiguous; a weight
     // row is read once and dotted with every token while it is in cache.
-    let grouped = tokens - tokens % 4;
     let mut by_row = vec![0.0f32; w.rows * tokens];
     by_row
         .par_chunks_mut(chunk * tokens)
@@ -70,7 +74,7 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
             for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
                 let row = w.row(c * chunk + i);
                 for (t, y) in ys.iter_mut().enumerate() {
-                    *y = vec_dot_in(isa, w.ty, row, acts.row(t), t < grouped);
+                    *y = vec_dot_in(isa, w.ty, row, acts.row(t), Batching::of(t, tokens));
                 }
             }
         });

@@ -22,12 +22,45 @@ fn quant(ql: &[u8], qh: &[u8], l: usize, k: usize) -> i32 {
     (low | (high << 4)) as i32
 }
 
-/// Portable Q6_K · Q8_K dot product, in the float order of ggml's AVX2 kernel: per
-/// super-block, 8 integer lanes (lane `i` holds the weights `4i..4i+4` of each 32-wide
-/// group, minus `32·Σ scale·bsum` of 16-groups `2i` and `2i+1`), each folded into its
-/// own float accumulator by FMA, then summed like `hsum_float_8`.
-pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
-    let mut acc = [0.0f32; 8];
+/// The float side of a Q6_K row dot product. `ggml_vec_dot_q6_K_q8_K` (AVX2) keeps,
+/// per super-block, 8 integer lanes (lane `i` holds the weights `4i..4i+4` of each
+/// 32-wide group, minus `32·Σ scale·bsum` of 16-groups `2i` and `2i+1`), folds each
+/// into its own accumulator by FMA with `da·d` and sums them like `hsum_float_8`;
+/// the tiled matmul (`tiled`) does `acc ← fma(Σ lanes · d, da, acc)` once per
+/// super-block (GCC contracts its multiply-add).
+struct Fold {
+    lanes: [f32; 8],
+    tiled: Option<f32>,
+}
+
+impl Fold {
+    fn new(tiled: bool) -> Self {
+        Self {
+            lanes: [0.0; 8],
+            tiled: tiled.then_some(0.0),
+        }
+    }
+
+    #[inline(always)]
+    fn block(&mut self, d: f32, da: f32, lanes: [i32; 8]) {
+        match &mut self.tiled {
+            Some(acc) => *acc = (lanes.iter().sum::<i32>() as f32 * d).mul_add(da, *acc),
+            None => {
+                for (acc, lane) in self.lanes.iter_mut().zip(lanes) {
+                    *acc = (lane as f32).mul_add(da * d, *acc);
+                }
+            }
+        }
+    }
+
+    fn result(&self) -> f32 {
+        self.tiled.unwrap_or_else(|| super::hsum8(&self.lanes))
+    }
+}
+
+/// Portable Q6_K · Q8_K dot product (`tiled`: see [`Fold`]).
+pub fn dot_scalar(w: &[u8], a: &[u8], tiled: bool) -> f32 {
+    let mut fold = Fold::new(tiled);
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -47,28 +80,27 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
                 }
             }
         }
-        let d = f32_at(ab) * f16_at(&wb[208..]);
-        for (i, (lane, acc)) in lanes.iter().zip(&mut acc).enumerate() {
-            let offset = 32
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane -= 32
                 * (scales[2 * i] as i8 as i32 * bsums[2 * i]
                     + scales[2 * i + 1] as i8 as i32 * bsums[2 * i + 1]);
-            *acc = ((lane - offset) as f32).mul_add(d, *acc);
         }
+        fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
     }
-    super::hsum8(&acc)
+    fold.result()
 }
 
-/// AVX2/FMA Q6_K · Q8_K dot product.
+/// AVX2/FMA Q6_K · Q8_K dot product (`tiled`: see [`Fold`]).
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
+pub unsafe fn dot_avx2(w: &[u8], a: &[u8], tiled: bool) -> f32 {
     use std::arch::x86_64::*;
     let low4 = _mm256_set1_epi8(0xF);
     let two_bits = _mm256_set1_epi8(3);
-    let mut acc = _mm256_setzero_ps();
+    let mut fold = Fold::new(tiled);
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -110,9 +142,12 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
         let bsums = _mm256_loadu_si256(ab.as_ptr().add(260) as *const __m256i);
         let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scales.as_ptr() as *const __m128i));
         let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
-        let sumi = _mm256_sub_epi32(sumi, offset);
-        let d = f32_at(ab) * f16_at(&wb[208..]);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        let mut lanes = [0i32; 8];
+        _mm256_storeu_si256(
+            lanes.as_mut_ptr() as *mut __m256i,
+            _mm256_sub_epi32(sumi, offset),
+        );
+        fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
     }
-    super::hsum_ps(acc)
+    fold.result()
 }

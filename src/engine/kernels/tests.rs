@@ -46,6 +46,22 @@ fn weight_row(ty: WeightType, cols: usize, bytes: &[u8], scales: &[f32]) -> Vec<
     row
 }
 
+/// Every way a row can sit in a batch.
+const BATCHINGS: [Batching; 3] = [
+    Batching {
+        group_of_four: false,
+        tiled: false,
+    },
+    Batching {
+        group_of_four: true,
+        tiled: false,
+    },
+    Batching {
+        group_of_four: true,
+        tiled: true,
+    },
+];
+
 const TYPES: [WeightType; 5] = [
     WeightType::F32,
     WeightType::F16,
@@ -84,10 +100,10 @@ proptest! {
             prop_assert!(close(scalar, simd, magnitude), "{ty:?}: scalar {scalar} vs avx2 {simd}");
             if matches!(ty, WeightType::Q4K | WeightType::Q6K) {
                 // Both reproduce ggml's float order exactly, so they agree to the bit.
-                for grouped in [false, true] {
-                    let scalar = vec_dot_in(Isa::Scalar, ty, &w, acts.row(0), grouped);
-                    let simd = vec_dot_in(Isa::Avx2, ty, &w, acts.row(0), grouped);
-                    prop_assert_eq!(scalar.to_bits(), simd.to_bits(), "{:?} grouped {}", ty, grouped);
+                for batching in BATCHINGS {
+                    let scalar = vec_dot_in(Isa::Scalar, ty, &w, acts.row(0), batching);
+                    let simd = vec_dot_in(Isa::Avx2, ty, &w, acts.row(0), batching);
+                    prop_assert_eq!(scalar.to_bits(), simd.to_bits(), "{:?} {:?}", ty, batching);
                 }
             }
         }
@@ -114,12 +130,11 @@ fn q8k_block_layout() {
     }
 }
 
-/// A batched matmul gives, whatever the pool size, exactly the per-token mat-vec
-/// results for the tokens after the last whole group of four, and the grouped
-/// dot products (ggml's GEMM order) for the others.
+/// A batched matmul gives, whatever the pool size, exactly the dot products of each
+/// token placed in its batch as [`Batching::of`] says.
 #[test]
 fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
-    let (rows, cols, tokens) = (37, 512, 5);
+    let (rows, cols, tokens) = (37, 512, 9);
     let bytes: Vec<u8> = (0..997u32).map(|i| (i * 7919 % 251) as u8).collect();
     let scales = [0.01f32, -0.02, 0.03];
     let x: Vec<f32> = (0..tokens * cols)
@@ -154,13 +169,9 @@ fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
         );
         for t in 0..tokens {
             let one = ActivationRows::quantize(ty.activation(), &x[t * cols..(t + 1) * cols], cols);
-            let expected: Vec<f32> = if t < 4 {
-                (0..rows)
-                    .map(|r| vec_dot_in(isa, ty, w.row(r), one.row(0), true))
-                    .collect()
-            } else {
-                run(1, &one)
-            };
+            let expected: Vec<f32> = (0..rows)
+                .map(|r| vec_dot_in(isa, ty, w.row(r), one.row(0), Batching::of(t, tokens)))
+                .collect();
             assert_eq!(
                 &batched[t * rows..(t + 1) * rows],
                 &expected[..],
@@ -201,8 +212,8 @@ proptest! {
             activation_codec(ty.activation()).dequantize_row(acts.row(0), &mut xd).unwrap();
             let expected: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
             let scale: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
-            for (isa, grouped) in [(Isa::Scalar, false), (Isa::detect(), false), (Isa::Scalar, true), (Isa::detect(), true)] {
-                let got = vec_dot_in(isa, ty, &wq, acts.row(0), grouped) as f64;
+            for (isa, batching) in BATCHINGS.iter().flat_map(|b| [(Isa::Scalar, *b), (Isa::detect(), *b)]) {
+                let got = vec_dot_in(isa, ty, &wq, acts.row(0), batching) as f64;
                 prop_assert!(
                     (got - expected).abs() <= 1e-5 * scale + 1e-5,
                     "{ty:?} {isa:?}: {got} vs {expected}"
