@@ -5,16 +5,20 @@ use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use okla_eval::data::lint::{lint, Rules};
-use okla_eval::data::synth::{generate, write, Split};
+use okla_eval::data::synth::{generate, write, Split, SplitSizes};
 
 fn synth_and_lint(c: &mut Criterion) {
     let mut group = c.benchmark_group("data");
     group.sample_size(10);
     group.bench_function("synth_3000", |b| {
-        b.iter(|| generate(42, 3000, &|| {}).unwrap())
+        b.iter(|| generate(42, SplitSizes::new(3000, None), &|| {}).unwrap())
     });
     let dir = tempfile::tempdir().unwrap();
-    write(&generate(42, 3000, &|| {}).unwrap(), dir.path()).unwrap();
+    write(
+        &generate(42, SplitSizes::new(3000, None), &|| {}).unwrap(),
+        dir.path(),
+    )
+    .unwrap();
     let files: Vec<PathBuf> = Split::ALL
         .iter()
         .map(|s| dir.path().join(s.file_name()))

@@ -1,5 +1,8 @@
 //! Dot-product kernels: mat-vec (decode) and mat-mat (prefill) of each weight type,
-//! scalar vs AVX2, on one thread. Throughput is weight bytes read per second.
+//! every instruction set this CPU runs (scalar, AVX2, AVX-512), on one thread.
+//! Throughput is weight bytes read per second. `memory/read` is the single-thread
+//! DRAM read bandwidth (one load per 64-byte line of a buffer far larger than the
+//! caches), the bound of decoding when the weights do not fit in cache.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use okla_eval::engine::kernels::{matmul, ActivationRows, Isa, Matrix, WeightType};
@@ -28,11 +31,10 @@ fn kernels(c: &mut Criterion) {
         .num_threads(1)
         .build()
         .unwrap();
-    let isas: Vec<Isa> = if Isa::detect() == Isa::Avx2 {
-        vec![Isa::Scalar, Isa::Avx2]
-    } else {
-        vec![Isa::Scalar]
-    };
+    let isas: Vec<Isa> = [Isa::Scalar, Isa::Avx2, Isa::Avx512]
+        .into_iter()
+        .filter(|isa| isa.is_supported())
+        .collect();
     for ty in [
         WeightType::Q4K,
         WeightType::Q6K,
@@ -67,5 +69,23 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, kernels);
+/// Bytes of the bandwidth buffer: far beyond any last-level cache.
+const BANDWIDTH_BYTES: usize = 512 << 20;
+
+fn memory(c: &mut Criterion) {
+    let data: Vec<u64> = (0..BANDWIDTH_BYTES as u64 / 8).collect();
+    let mut group = c.benchmark_group("memory");
+    group.throughput(Throughput::Bytes(BANDWIDTH_BYTES as u64));
+    group.sample_size(10);
+    group.bench_function("read", |b| {
+        // One load per cache line pulls every line from DRAM with almost no arithmetic.
+        b.iter(|| {
+            data.chunks_exact(8)
+                .fold(0u64, |s, line| s.wrapping_add(line[0]))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernels, memory);
 criterion_main!(benches);

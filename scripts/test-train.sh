@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 source scripts/train-env.sh
 cargo build --features train --examples
 cargo test --features train --lib train::
-cargo test --features train --test train_loop --test train_cli
+cargo test --features train --test train_loop --test train_cli --test train_gguf

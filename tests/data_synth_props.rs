@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use okla_eval::data::lint::{lint, Rules};
-use okla_eval::data::synth::{generate, write, Split};
+use okla_eval::data::synth::{generate, write, Split, SplitSizes};
 use proptest::prelude::*;
 
 fn synth_into(dir: &Path, seed: u64, count: usize) -> Vec<PathBuf> {
-    let splits = generate(seed, count, &|| {}).unwrap();
+    let splits = generate(seed, SplitSizes::new(count, None), &|| {}).unwrap();
     write(&splits, dir).unwrap();
     Split::ALL.iter().map(|s| dir.join(s.file_name())).collect()
 }

@@ -5,6 +5,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
 
+mod common;
+use common::tiny_hf_model;
+
 fn train(args: &[&str]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("okla-eval")
         .unwrap()
@@ -43,27 +46,6 @@ fn bad_values_and_missing_inputs_exit_2_naming_the_field() {
     ])
     .code(2)
     .stderr(contains("tokenizer.json").or(contains("missing.jsonl")));
-}
-
-/// A tiny random Llama with the real Llama 3 vocabulary, as a Hugging Face folder.
-fn tiny_hf_model(dir: &std::path::Path) {
-    use okla_eval::train::{adapter::save_full_model, config::LlamaConfig, model::Llama};
-    let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
-        "vocab_size": 128256, "hidden_size": 64, "intermediate_size": 128,
-        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-        "rope_parameters": {"rope_theta": 500000.0, "rope_type": "default"}
-    }))
-    .unwrap();
-    tch::manual_seed(0);
-    let weights: Vec<(String, tch::Tensor)> = Llama::random_weights(&cfg).into_iter().collect();
-    save_full_model(dir, &cfg, &weights).unwrap();
-    for f in ["tokenizer.json", "tokenizer_config.json"] {
-        std::fs::copy(
-            format!("{}/models/llama3/{f}", env!("CARGO_MANIFEST_DIR")),
-            dir.join(f),
-        )
-        .unwrap();
-    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ use okla_eval::train::adapter::{load_adapter, ADAPTER_WEIGHTS};
 use okla_eval::train::config::LlamaConfig;
 use okla_eval::train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_eval::train::lora::LoraSettings;
+use okla_eval::train::loss_scale::LossScaler;
 use okla_eval::train::model::{Llama, Method, IGNORE_INDEX};
 use okla_eval::train::recipe::{Recipe, RecipeFields};
 use okla_eval::train::trainer::Trainer;
@@ -92,10 +93,20 @@ fn tiny_config(vocab: usize) -> LlamaConfig {
 }
 
 fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> Llama {
+    tiny_model_in(corpus, method, lora, seed, Kind::Float)
+}
+
+fn tiny_model_in(
+    corpus: &Corpus,
+    method: Method,
+    lora: &LoraSettings,
+    seed: i64,
+    kind: Kind,
+) -> Llama {
     tch::manual_seed(seed);
     let cfg = tiny_config(corpus.vocab.len());
     let weights = Llama::random_weights(&cfg);
-    Llama::from_weights(cfg, weights, method, lora, Kind::Float, Device::Cpu).unwrap()
+    Llama::from_weights(cfg, weights, method, lora, kind, Device::Cpu).unwrap()
 }
 
 fn chat(user: &str, answer: &str) -> Vec<Message> {
@@ -261,10 +272,11 @@ fn snapshot_equal(a: &HashMap<String, Tensor>, b: &HashMap<String, Tensor>) -> b
     a.len() == b.len() && a.iter().all(|(n, t)| t.equal(&b[n]))
 }
 
-#[test]
-fn resume_is_bit_identical_to_an_uninterrupted_run() {
+/// N steps straight equal N/2 + resume + N/2 bit for bit, in compute dtype `dtype`.
+fn assert_resume_is_exact(dtype: &str, kind: Kind) {
     let _rng = serial();
     let fields = || RecipeFields {
+        dtype: Some(dtype.into()),
         max_steps: Some(4),
         micro_batch_size: Some(1),
         grad_accum: Some(2),
@@ -283,7 +295,7 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
     let straight_dir = tempfile::tempdir().unwrap();
     let mut straight = Trainer::new(
         recipe(straight_dir.path(), fields()),
-        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        tiny_model_in(&corpus, Method::Qlora, &lora, 11, kind),
         corpus.examples.clone(),
         vec![],
         0,
@@ -294,7 +306,7 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
     let split_dir = tempfile::tempdir().unwrap();
     let mut first = Trainer::new(
         recipe(split_dir.path(), fields()),
-        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        tiny_model_in(&corpus, Method::Qlora, &lora, 11, kind),
         corpus.examples.clone(),
         vec![],
         0,
@@ -307,7 +319,7 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
     // optimizer state, schedule and data position must come from the checkpoint
     let mut second = Trainer::new(
         recipe(split_dir.path(), fields()),
-        tiny_model(&corpus, Method::Qlora, &lora, 11),
+        tiny_model_in(&corpus, Method::Qlora, &lora, 11, kind),
         corpus.examples.clone(),
         vec![],
         0,
@@ -333,6 +345,69 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
             .collect::<Vec<_>>()
     };
     assert_eq!(losses(&straight), losses(&second));
+    assert_eq!(straight.loss_scaler(), second.loss_scaler());
+}
+
+#[test]
+fn resume_is_bit_identical_to_an_uninterrupted_run() {
+    assert_resume_is_exact("f32", Kind::Float);
+}
+
+#[test]
+fn resume_is_bit_identical_with_fp16_loss_scaling() {
+    assert_resume_is_exact("f16", Kind::Half);
+}
+
+#[test]
+fn an_fp16_overflow_skips_the_step_halves_the_scale_and_is_checkpointed() {
+    let _rng = serial();
+    let corpus = Corpus::okla();
+    let lora = LoraSettings::default();
+    let dir = tempfile::tempdir().unwrap();
+    let fields = || RecipeFields {
+        dtype: Some("f16".into()),
+        max_steps: Some(2),
+        micro_batch_size: Some(2),
+        grad_accum: Some(1),
+        save_every: Some(1),
+        ..Default::default()
+    };
+    let new_trainer = || {
+        Trainer::new(
+            recipe(dir.path(), fields()),
+            tiny_model_in(&corpus, Method::Qlora, &lora, 5, Kind::Half),
+            corpus.examples.clone(),
+            vec![],
+            0,
+        )
+        .unwrap()
+    };
+    let mut trainer = new_trainer();
+    let fresh = trainer.loss_scaler().unwrap();
+    assert_eq!(fresh, LossScaler::default());
+    // f16 holds at most 65,504: a scale of 1e30 overflows every gradient
+    trainer.set_loss_scaler(LossScaler {
+        scale: 1e30,
+        ..fresh
+    });
+    let before = trainer.trainable_snapshot();
+    trainer.run_until(1).unwrap();
+    let after = trainer.loss_scaler().unwrap();
+    assert_eq!(
+        (after.scale, after.skipped_steps, after.growth_tracker),
+        (5e29, 1, 0)
+    );
+    assert!(
+        snapshot_equal(&before, &trainer.trainable_snapshot()),
+        "a skipped step must not move the adapters"
+    );
+    let record = &trainer.metrics()[0];
+    assert_eq!(record.grad_norm, None);
+    assert!(record.loss.unwrap().is_finite());
+    // the scaler state travels with the checkpoint
+    let mut resumed = new_trainer();
+    assert_eq!(resumed.resume().unwrap(), Some(1));
+    assert_eq!(resumed.loss_scaler(), Some(after));
 }
 
 #[test]

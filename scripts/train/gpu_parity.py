@@ -52,7 +52,10 @@ def prepare(d: Path):
         model = LlamaForCausalLM.from_pretrained(d / "model", dtype=dtype, attn_implementation="sdpa").to(DEVICE)
         pm = PeftModel.from_pretrained(model, d / "adapter", is_trainable=True)
         pm.train()
-        out = pm(input_ids=ids.to(DEVICE), labels=labels.to(DEVICE))
+        # bf16 as HF Trainer runs it (bf16=True): under autocast, which puts the
+        # adapter matmuls in bf16; the base model is bf16 already
+        with torch.autocast(DEVICE.split(":")[0], dtype=torch.bfloat16, enabled=name == "bf16"):
+            out = pm(input_ids=ids.to(DEVICE), labels=labels.to(DEVICE))
         out.loss.backward()
         ref = {"logits": out.logits.float().detach().cpu().contiguous(),
                "loss": torch.tensor([out.loss.item()], dtype=torch.float64)}

@@ -50,6 +50,10 @@ pub struct SynthArgs {
     /// Number of conversations over the three splits.
     #[arg(long, default_value_t = 3000)]
     pub count: usize,
+    /// Train conversations instead of 80% of the count; test and eval stay those of
+    /// `--count`, so a bigger training set keeps the committed held-out splits.
+    #[arg(long)]
+    pub train_count: Option<usize>,
     /// Folder receiving okla_train.jsonl, okla_eval.jsonl and okla_test.jsonl.
     #[arg(long)]
     pub out: PathBuf,
@@ -76,7 +80,11 @@ pub fn run(cmd: DataCommand) -> Result<u8> {
             tokenizer: args.tokenizer,
             lengths_out: args.lengths_out,
         }),
-        DataCommand::Synth(args) => data::synth::run_cli(args.seed, args.count, &args.out),
+        DataCommand::Synth(args) => data::synth::run_cli(
+            args.seed,
+            data::synth::SplitSizes::new(args.count, args.train_count),
+            &args.out,
+        ),
         DataCommand::Lint(args) => {
             let rules = data::lint::Rules::from_suite(&args.suite)?;
             let report = data::lint::lint(&args.files, &rules)?;

@@ -3,7 +3,8 @@
 //!
 //! The backend is chosen by `--backend`, or inferred: `--endpoint` → http,
 //! `--model FILE.gguf` → gguf, `--predictions FILE` → replay. With none of them the
-//! suite's shipped example predictions are replayed.
+//! suite's `default_model` runs on the native engine, or, for a suite without one,
+//! its shipped example predictions are replayed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -154,11 +155,13 @@ fn parse_overrides(specs: &[String]) -> Result<BTreeMap<String, Threshold>> {
     Ok(out)
 }
 
-fn backend_kind(args: &GateArgs) -> BackendKind {
+fn backend_kind(args: &GateArgs, suite: &Suite) -> BackendKind {
     match args.backend {
         Some(kind) => kind,
         None if args.http.endpoint.is_some() => BackendKind::Http,
         None if args.model.is_some() => BackendKind::Gguf,
+        None if args.predictions.is_some() => BackendKind::Replay,
+        None if suite.manifest.default_model.is_some() => BackendKind::Gguf,
         None => BackendKind::Replay,
     }
 }
@@ -169,7 +172,7 @@ fn open_backend(
     suite: &Suite,
     started_at: &str,
 ) -> Result<(Box<dyn Backend>, Option<PathBuf>)> {
-    match backend_kind(args) {
+    match backend_kind(args, suite) {
         BackendKind::Replay => {
             let predictions = match &args.predictions {
                 Some(p) => p.clone(),
@@ -178,15 +181,9 @@ fn open_backend(
             Ok((Box::new(ReplayBackend::open(&predictions)?), None))
         }
         BackendKind::Gguf => {
-            let model = args
-                .model
-                .as_deref()
-                .ok_or_else(|| InputError::usage("--backend gguf needs --model FILE.gguf"))?;
+            let model = gguf_model(args, suite)?;
             let threads = args.threads.unwrap_or_else(default_threads);
-            Ok((
-                Box::new(GgufBackend::open(Path::new(model), threads)?),
-                None,
-            ))
+            Ok((Box::new(GgufBackend::open(&model, threads)?), None))
         }
         BackendKind::Http => {
             let identity = format!(
@@ -214,6 +211,30 @@ fn open_backend(
             Ok((backend, Some(dir)))
         }
     }
+}
+
+/// `--model`, else the suite's `default_model` (which must exist).
+fn gguf_model(args: &GateArgs, suite: &Suite) -> Result<PathBuf> {
+    if let Some(model) = &args.model {
+        return Ok(PathBuf::from(model));
+    }
+    let Some(default) = &suite.manifest.default_model else {
+        return Err(InputError::usage("--backend gguf needs --model FILE.gguf").into());
+    };
+    let path = suite.dir.join(default);
+    if !path.is_file() {
+        return Err(InputError::file(
+            suite.dir.join("suite.toml"),
+            format!("the default model {} is missing", path.display()),
+        )
+        .with_field("default_model")
+        .into());
+    }
+    eprintln!(
+        "no model given: gating the suite's default model {}",
+        path.display()
+    );
+    Ok(path)
 }
 
 fn example_predictions(suite: &Suite) -> Result<PathBuf> {

@@ -6,6 +6,7 @@ mod bench_cmd;
 mod chat_cmd;
 mod compare;
 mod data;
+mod export_cmd;
 mod gate;
 mod gguf_cmd;
 pub mod http_args;
@@ -56,6 +57,8 @@ pub enum Command {
     Chat(chat_cmd::ChatArgs),
     /// Measure prompt and generation speed of a GGUF model (llama-bench style).
     Bench(bench_cmd::BenchArgs),
+    /// Write a trained model as a quantized GGUF, only if it passes the suite's gate.
+    Export(export_cmd::ExportArgs),
     /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
     #[cfg(feature = "train")]
     Train(Box<train_cmd::TrainArgs>),
@@ -108,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Data(cmd) => data::run(cmd),
         Command::Chat(args) => chat_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         #[cfg(feature = "train")]
         Command::Train(args) => train_cmd::run(*args),
     }

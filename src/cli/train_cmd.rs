@@ -2,16 +2,18 @@
 //! model (QLoRA, LoRA or full) on chat JSONL; every recipe field can be set in
 //! the TOML file or overridden by the flag of the same name.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
 
+use super::export_cmd::dir_name;
 use crate::error::InputError;
+use crate::export::run::{export, ExportRequest};
+use crate::export::source::ModelSource;
+use crate::gguf::FileType;
 use crate::suite::load_jsonl;
-use crate::text::ChatTokenizer;
-use crate::train::adapter::load_model_weights;
-use crate::train::config::LlamaConfig;
+use crate::train::base_model::load_base_model;
 use crate::train::data::{encode_all, pad_id};
 use crate::train::model::Llama;
 use crate::train::recipe::{Recipe, RecipeFields};
@@ -26,6 +28,14 @@ pub struct TrainArgs {
     /// Continue from the newest complete checkpoint in the output folder.
     #[arg(long)]
     pub resume: bool,
+    /// When training ends, export the model as this GGUF type through the gate
+    /// (`okla-eval export --run`): written to OUTPUT_DIR/model-TYPE.gguf only if it
+    /// passes the suite's eval split.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub export: Option<FileType>,
+    /// The suite that gates the export.
+    #[arg(long, default_value = "suites/okla")]
+    pub export_suite: PathBuf,
     /// Recipe fields (override the file).
     #[command(flatten)]
     pub fields: RecipeFields,
@@ -46,35 +56,47 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         .with_field(field)
         .into()
     };
-    let model_dir = recipe.model.clone().ok_or_else(|| missing("model"))?;
+    let model_path = recipe.model.clone().ok_or_else(|| missing("model"))?;
     let train_file = recipe
         .train_file
         .clone()
         .ok_or_else(|| missing("train_file"))?;
-    let encoder = ChatTokenizer::from_dir(&model_dir)?;
-    let train = encode_all(&load_jsonl(&train_file)?, &encoder)?;
+    // the data first: a bad file fails before a large model is read
+    let train = load_jsonl(&train_file)?;
     let eval = match &recipe.eval_file {
-        Some(path) => encode_all(&load_jsonl(path)?, &encoder)?,
+        Some(path) => load_jsonl(path)?,
         None => Vec::new(),
     };
-    let config = LlamaConfig::load(&model_dir.join("config.json"))?;
-    tch::manual_seed(recipe.seed as i64);
     eprintln!(
         "loading {} ({:?}, {})",
-        model_dir.display(),
+        model_path.display(),
         recipe.method,
         recipe.dtype
     );
+    let base = load_base_model(&model_path, !recipe.from_scratch)?;
+    let train = encode_all(&train, &base.tokenizer)?;
+    let eval = encode_all(&eval, &base.tokenizer)?;
+    tch::manual_seed(recipe.seed as i64);
+    let weights = if recipe.from_scratch {
+        eprintln!(
+            "from scratch: random initial weights (seed {})",
+            recipe.seed
+        );
+        Llama::random_weights(&base.config)
+    } else {
+        base.weights
+    };
     let model = Llama::from_weights(
-        config,
-        load_model_weights(&model_dir)?,
+        base.config,
+        weights,
         recipe.method,
         &recipe.lora,
         recipe.kind(),
         recipe.device(),
     )?;
+    let pad = pad_id(&base.tokenizer);
     let resume = args.resume;
-    let mut trainer = Trainer::new(recipe, model, train, eval, pad_id(&encoder))?;
+    let mut trainer = Trainer::new(recipe, model, train, eval, pad)?;
     if resume && trainer.resume()?.is_none() {
         eprintln!("no checkpoint to resume from: starting at step 0");
     }
@@ -89,5 +111,25 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         eval.map_or("-".into(), |l| format!("{l:.4}")),
         out.display()
     );
-    Ok(crate::cli::EXIT_PASS)
+    match args.export {
+        Some(file_type) => export_run(&trainer.recipe().output_dir, file_type, &args.export_suite),
+        None => Ok(crate::cli::EXIT_PASS),
+    }
+}
+
+/// Gate-then-export of the finished run; exit 1 when the gate refuses it.
+fn export_run(run: &Path, file_type: FileType, suite: &Path) -> Result<u8> {
+    let run_id = dir_name(run);
+    let request = ExportRequest {
+        source: ModelSource::training_run(run, None)?,
+        file_type,
+        out: run.join(format!("model-{}.gguf", file_type.label())),
+        suite: suite.to_path_buf(),
+        force: false,
+        name: format!("okla-eval export of {run_id}"),
+        run_id,
+        report_dir: run.join("export-gate"),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(export(request)?.exit_code())
 }

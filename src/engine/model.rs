@@ -5,7 +5,7 @@ use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
 use super::config::LlamaConfig;
-use super::kernels::{matmul, ActivationRows, Isa};
+use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
 use super::kv_cache::KvCache;
 use super::ops::{add_in_place, ggml_expf, reduce16, rms_norm, swiglu};
 use super::rope::Rope;
@@ -194,46 +194,41 @@ impl Model {
     /// attention: queries rounded to f16 and dotted with the f16 keys, softmax with
     /// ggml's `expf` and f64 sum, probabilities rounded to f16 and dotted with the f16
     /// values; every f16 dot product sums in the lane order of the kernel llama.cpp
-    /// picks for this batch size ([`HeadAttention`]).
+    /// picks for this batch size ([`super::kernels::f16_dot`]).
     fn attention(&self, cache: &KvCache, layer: usize, pos0: usize, q: &[f32]) -> Vec<f32> {
         let cfg = &self.config;
-        let (hd, heads, kv_dim) = (cfg.head_dim(), cfg.heads, cfg.kv_dim());
+        let (hd, heads) = (cfg.head_dim(), cfg.heads);
         let group = heads / cfg.kv_heads;
-        let decode = |bytes: &[u8]| -> Vec<f32> {
-            use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
-            let bits: Vec<u16> = bytes
-                .chunks_exact(2)
-                .map(|b| u16::from_le_bytes([b[0], b[1]]))
-                .collect();
-            let mut out = vec![0.0f32; bits.len()];
-            // F16C when the CPU has it (detected at run time by `half`).
-            bits.reinterpret_cast::<half::f16>()
-                .convert_to_f32_slice(&mut out);
-            out
-        };
-        let (keys, values) = (decode(cache.keys(layer)), decode(cache.values(layer)));
-        let head = HeadAttention {
-            keys: &keys,
-            values: &values,
-            kv_dim,
-            head_dim: hd,
-            scale: 1.0 / (hd as f32).sqrt(),
-            lanes: if q.len() > cfg.dim { 16 } else { 64 },
-        };
+        let scale = 1.0 / (hd as f32).sqrt();
+        let (keys, values) = (cache.keys(layer), cache.values(layer));
+        let row = cache.row_bytes();
+        let batched = q.len() > cfg.dim;
+        let round16 = |v: f32| half::f16::from_f32(v).to_f32();
         let mut out = vec![0.0f32; q.len()];
         out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
             let (t, h) = (idx / heads, idx % heads);
+            let kv_off = (h / group) * hd * 2;
             let q16: Vec<f32> = q[idx * hd..(idx + 1) * hd]
                 .iter()
-                .map(|&v| half::f16::from_f32(v).to_f32())
+                .map(|&v| round16(v))
                 .collect();
-            let (offset, len) = ((h / group) * hd, pos0 + t + 1);
-            match self.isa {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Isa::Avx2` is only chosen on CPUs with AVX2 and FMA (Isa::detect).
-                Isa::Avx2 => unsafe { head.run_fma(&q16, offset, len, o) },
-                _ => head.run(&q16, offset, len, o),
-            }
+            let len = pos0 + t + 1;
+            let mut scores = vec![0.0f32; len];
+            attention_scores(self.isa, &keys[kv_off..], row, &q16, batched, &mut scores);
+            scores.iter_mut().for_each(|s| *s *= scale);
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = scores.iter().map(|s| ggml_expf(s - max)).collect();
+            let sum: f64 = exps
+                .chunks(16)
+                .map(|c| {
+                    let mut lanes = [0.0f32; 16];
+                    lanes[..c.len()].copy_from_slice(c);
+                    reduce16(&lanes) as f64
+                })
+                .sum();
+            let inv_sum = (1.0 / sum) as f32;
+            let p16: Vec<f32> = exps.iter().map(|e| round16(e * inv_sum)).collect();
+            attention_values(self.isa, &p16, &values[kv_off..], row, batched, o);
         });
         out
     }
@@ -320,119 +315,4 @@ fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// One head's attention over f32 copies of the f16 cache, in ggml's float order.
-///
-/// Every f16 dot product sums into `lanes` FMA accumulators, term `i` into lane
-/// `i mod lanes`, as the kernel llama.cpp's x86 AVX-512 build picks: tinyBLAS for a
-/// batch of two or more tokens (16 lanes, then `_mm512_reduce_add_ps`), and
-/// `ggml_vec_dot_f16` for one token (64 lanes: four 16-wide accumulators folded
-/// pairwise, then reduced). The K/V axis is padded to 256 positions in llama.cpp, so
-/// every term lands in a lane and the padding adds exact zeros.
-struct HeadAttention<'a> {
-    keys: &'a [f32],
-    values: &'a [f32],
-    kv_dim: usize,
-    head_dim: usize,
-    scale: f32,
-    lanes: usize,
-}
-
-impl<'a> HeadAttention<'a> {
-    /// [`Self::run`] compiled with AVX2 and FMA instructions.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_fma(&self, q16: &[f32], offset: usize, len: usize, out: &mut [f32]) {
-        self.run(q16, offset, len, out)
-    }
-
-    /// Writes into `out` the attention of query `q16` (already rounded to f16) over
-    /// positions `0..len` of the key/value head starting at column `offset`.
-    #[inline(always)]
-    fn run(&self, q16: &[f32], offset: usize, len: usize, out: &mut [f32]) {
-        let hd = self.head_dim;
-        let row = |m: &'a [f32], j: usize| -> &'a [f32] {
-            &m[j * self.kv_dim + offset..j * self.kv_dim + offset + hd]
-        };
-        // Plain loops: closures would not inherit `run_fma`'s target features.
-        let mut exps = Vec::with_capacity(len);
-        let mut max = f32::NEG_INFINITY;
-        for j in 0..len {
-            let score = dot_f16(row(self.keys, j), q16, self.lanes) * self.scale;
-            max = max.max(score);
-            exps.push(score);
-        }
-        for e in exps.iter_mut() {
-            *e = ggml_expf(*e - max);
-        }
-        let mut sum = 0.0f64;
-        for c in exps.chunks(16) {
-            let mut lanes = [0.0f32; 16];
-            lanes[..c.len()].copy_from_slice(c);
-            sum += reduce16(&lanes) as f64;
-        }
-        let inv_sum = (1.0 / sum) as f32;
-        // acc[lane][d]: position j adds p_j · v_j[d] to lane j mod lanes.
-        let mut acc = vec![0.0f32; self.lanes * hd];
-        for (j, e) in exps.iter().enumerate() {
-            let p = half::f16::from_f32(e * inv_sum).to_f32();
-            let lane = &mut acc[(j % self.lanes) * hd..(j % self.lanes + 1) * hd];
-            for (a, v) in lane.iter_mut().zip(row(self.values, j)) {
-                *a = p.mul_add(*v, *a);
-            }
-        }
-        let mut column = vec![0.0f32; self.lanes];
-        for (d, o) in out.iter_mut().enumerate() {
-            for (l, c) in column.iter_mut().enumerate() {
-                *c = acc[l * hd + d];
-            }
-            *o = reduce_lanes(&column);
-        }
-    }
-}
-
-/// `Σ a_i·b_i` of two f16-valued rows in the order of the kernel with `lanes` lanes
-/// (16: tinyBLAS, which needs a multiple of 16 terms and otherwise leaves the work to
-/// `ggml_vec_dot_f16`; 64: `ggml_vec_dot_f16`, which adds the terms after the last
-/// multiple of 64 one by one in f64).
-#[inline(always)]
-fn dot_f16(a: &[f32], b: &[f32], lanes: usize) -> f32 {
-    let lanes = if lanes == 16 && a.len() % 16 == 0 {
-        16
-    } else {
-        64
-    };
-    let whole = if lanes == 16 { a.len() } else { a.len() & !63 };
-    let mut acc = [0.0f32; 64];
-    let acc_lanes = &mut acc[..lanes];
-    for (xs, ys) in a[..whole]
-        .chunks_exact(lanes)
-        .zip(b[..whole].chunks_exact(lanes))
-    {
-        for ((s, x), y) in acc_lanes.iter_mut().zip(xs).zip(ys) {
-            *s = x.mul_add(*y, *s);
-        }
-    }
-    let tail: f64 = a[whole..]
-        .iter()
-        .zip(&b[whole..])
-        .map(|(x, y)| (x * y) as f64)
-        .sum();
-    (reduce_lanes(&acc[..lanes]) as f64 + tail) as f32
-}
-
-/// The sum of 16 or 64 lane accumulators in the kernel's order (64: four 16-wide
-/// vectors folded as `(v0 + v2) + (v1 + v3)` first).
-#[inline(always)]
-fn reduce_lanes(acc: &[f32]) -> f32 {
-    if acc.len() == 16 {
-        return reduce16(acc.try_into().expect("16 lanes"));
-    }
-    let folded: [f32; 16] =
-        std::array::from_fn(|l| (acc[l] + acc[32 + l]) + (acc[16 + l] + acc[48 + l]));
-    reduce16(&folded)
 }

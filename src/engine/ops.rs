@@ -17,8 +17,24 @@ pub fn rms_norm(x: &mut [f32], weight: &[f32], eps: f32) {
 /// `e^x` as ggml's AVX-512 `ggml_v_expf` computes it (a range reduction and a
 /// degree-5 polynomial, within 1.5 ulp of the true value), bit for bit: llama.cpp's
 /// softmax and SiLU use it on this build, so matching it keeps f16 roundings equal.
-#[inline(always)]
 pub fn ggml_expf(x: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports FMA (checked above).
+        return unsafe { ggml_expf_fma(x) };
+    }
+    ggml_expf_body(x)
+}
+
+/// [`ggml_expf`] with FMA instructions (the same fused operations, not a libm call each).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+unsafe fn ggml_expf_fma(x: f32) -> f32 {
+    ggml_expf_body(x)
+}
+
+#[inline(always)]
+fn ggml_expf_body(x: f32) -> f32 {
     let r = f32::from_bits(0x4b40_0000); // 0x1.8p23
     let z = x.mul_add(f32::from_bits(0x3fb8_aa3b), r); // log2(e)
     let n = z - r;
@@ -43,6 +59,7 @@ pub fn ggml_expf(x: f32) -> f32 {
 /// `j · 2^n` with one rounding (AVX-512 `scalef` on an integral `n`, |n| ≤ 192).
 #[inline(always)]
 fn scale_by_power_of_two(j: f32, n: i32) -> f32 {
+    // 2^n built from its exponent bits: exact, like `2f64.powi(n)`, without the libcall.
     (j as f64 * f64::from_bits(((n + 1023) as u64) << 52)) as f32
 }
 
@@ -54,7 +71,6 @@ pub fn swiglu(gate: &mut [f32], up: &[f32]) {
 }
 
 /// Sum of 16 f32 lanes in the order of GCC's `_mm512_reduce_add_ps`.
-#[inline(always)]
 pub fn reduce16(v: &[f32; 16]) -> f32 {
     let t: [f32; 8] = std::array::from_fn(|i| v[i + 8] + v[i]);
     let t: [f32; 4] = std::array::from_fn(|i| t[i + 4] + t[i]);

@@ -10,14 +10,10 @@ use super::kernels::{Isa, WeightType};
 use super::model::Model;
 use super::vocab::GgufVocab;
 use super::weights::{ModelWeights, Storage, TensorRef, TensorSource};
-use crate::gguf::{
-    llama_order, plan, Array, FileType, GgmlType, GgufWriter, Metadata, ModelFacts, TensorSpec,
-    Value,
-};
-use crate::quant::tensor::{quantize_tensor, NoProgress};
-use crate::quant::QuantType;
+use crate::export::gguf_file::{llama_metadata, write_llama_gguf, TensorEntry};
+use crate::gguf::FileType;
 use crate::rng::SplitMix64;
-use crate::text::{ChatTokenizer, LLAMA3_CHAT_TEMPLATE};
+use crate::text::ChatTokenizer;
 
 /// The shape and seed of a tiny model.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -221,86 +217,28 @@ impl TinySpec {
             vocab.tokens.len(),
             self.vocab
         );
-        let metadata = self.metadata(file_type, vocab);
+        let metadata = llama_metadata(
+            &self.config(),
+            &format!("okla tiny llama seed {}", self.seed),
+            file_type,
+            vocab,
+        );
         let tensors = self.tensors();
-        let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
-        let ordered: Vec<&TinyTensor> = llama_order(&names)
-            .into_iter()
-            .map(|i| &tensors[i])
-            .collect();
-        let f32_specs: Vec<TensorSpec> = ordered
+        let entries: Vec<TensorEntry> = tensors
             .iter()
-            .map(|t| TensorSpec::new(t.name.clone(), GgmlType::F32, dims(t)))
+            .map(|t| TensorEntry {
+                name: t.name.clone(),
+                dims: dims(t),
+            })
             .collect();
-        let facts = ModelFacts::from_metadata(&metadata).map_err(anyhow::Error::msg)?;
-        let types = plan(file_type, &facts, &f32_specs).map_err(anyhow::Error::msg)?;
-        let specs: Vec<TensorSpec> = ordered
-            .iter()
-            .zip(&types)
-            .map(|(t, ty)| TensorSpec::new(t.name.clone(), *ty, dims(t)))
-            .collect();
-        let writer = GgufWriter::new(metadata, specs)?;
-        writer.write_file(path, |i, w| {
-            let t = ordered[i];
-            let codec = QuantType::from_ggml_type_id(types[i] as u32).ok_or_else(|| {
-                std::io::Error::other(format!("no codec for {}", types[i].name()))
-            })?;
-            let bytes = quantize_tensor(codec, &t.data, t.cols, &NoProgress)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", t.name)))?;
-            w.write_all(&bytes)
-        })
-    }
-
-    fn metadata(&self, file_type: FileType, vocab: GgufVocab) -> Metadata {
-        let cfg = self.config();
-        let mut md = Metadata::new();
-        let u32v = |v: usize| Value::U32(v as u32);
-        md.insert("general.architecture", Value::String("llama".into()));
-        md.insert(
-            "general.name",
-            Value::String(format!("okla tiny llama seed {}", self.seed)),
-        );
-        md.insert("general.file_type", Value::U32(file_type.ftype_id()));
-        md.insert("general.quantization_version", Value::U32(2));
-        md.insert("llama.vocab_size", u32v(cfg.vocab));
-        md.insert("llama.context_length", u32v(cfg.context));
-        md.insert("llama.embedding_length", u32v(cfg.dim));
-        md.insert("llama.block_count", u32v(cfg.layers));
-        md.insert("llama.feed_forward_length", u32v(cfg.ff));
-        md.insert("llama.rope.dimension_count", u32v(cfg.rope_dims));
-        md.insert("llama.attention.head_count", u32v(cfg.heads));
-        md.insert("llama.attention.head_count_kv", u32v(cfg.kv_heads));
-        md.insert(
-            "llama.attention.layer_norm_rms_epsilon",
-            Value::F32(cfg.rms_eps),
-        );
-        md.insert("llama.rope.freq_base", Value::F32(cfg.rope_theta));
-        md.insert("tokenizer.ggml.model", Value::String(vocab.model));
-        md.insert("tokenizer.ggml.pre", Value::String(vocab.pre));
-        md.insert(
-            "tokenizer.ggml.tokens",
-            Value::Array(Array::String(vocab.tokens)),
-        );
-        md.insert(
-            "tokenizer.ggml.token_type",
-            Value::Array(Array::I32(vocab.token_types)),
-        );
-        md.insert(
-            "tokenizer.ggml.merges",
-            Value::Array(Array::String(vocab.merges)),
-        );
-        if let Some(bos) = vocab.bos {
-            md.insert("tokenizer.ggml.bos_token_id", Value::U32(bos));
-        }
-        if let Some(eos) = vocab.eos {
-            md.insert("tokenizer.ggml.eos_token_id", Value::U32(eos));
-        }
-        md.insert("tokenizer.ggml.add_bos_token", Value::Bool(false));
-        md.insert(
-            "tokenizer.chat_template",
-            Value::String(LLAMA3_CHAT_TEMPLATE.into()),
-        );
-        md
+        write_llama_gguf(
+            path,
+            metadata,
+            &entries,
+            file_type,
+            |i| Ok(tensors[i].data.clone()),
+            false,
+        )
     }
 }
 

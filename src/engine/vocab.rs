@@ -87,6 +87,19 @@ impl GgufVocab {
         })
     }
 
+    /// The chat tokenizer of this vocabulary: [`Self::to_tokenizer`] with the Llama 3
+    /// chat template around the vocabulary's BOS token (`<|begin_of_text|>` when unset).
+    pub fn chat_tokenizer(&self) -> Result<crate::text::ChatTokenizer> {
+        let bos_token = self
+            .bos
+            .and_then(|id| self.tokens.get(id as usize).cloned())
+            .unwrap_or_else(|| "<|begin_of_text|>".into());
+        Ok(crate::text::ChatTokenizer::from_parts(
+            self.to_tokenizer()?,
+            crate::text::Llama3Template { bos_token },
+        ))
+    }
+
     /// Builds the equivalent `tokenizers::Tokenizer` (Llama 3's tokenizer.json layout).
     pub fn to_tokenizer(&self) -> Result<Tokenizer> {
         ensure!(

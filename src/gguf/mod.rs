@@ -3,13 +3,15 @@
 //! with typed getters ([`Metadata`]), the ggml tensor types ([`GgmlType`]),
 //! the `gguf inspect` renderings ([`inspect`]), llama-quantize's tensor-type
 //! recipe ([`plan`]) and whole-file re-quantization ([`quantize`]), plus small
-//! synthetic llama models for tests ([`synthetic`]).
+//! synthetic llama models for tests ([`synthetic`]), and the Llama tensor names and
+//! Q/K row permutation between Hugging Face and llama.cpp ([`llama_names`]).
 
 mod decode;
 mod encode;
 mod error;
 mod ggml_type;
 pub mod inspect;
+pub mod llama_names;
 mod metadata;
 pub mod quantize;
 mod reader;

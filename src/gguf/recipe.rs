@@ -22,15 +22,29 @@ pub enum FileType {
     /// F16 for every quantizable weight (`LLAMA_FTYPE_MOSTLY_F16`).
     #[value(name = "f16")]
     F16,
+    /// F32 for every weight (`LLAMA_FTYPE_ALL_F32`): exact copies, for parity tests.
+    #[value(name = "f32")]
+    F32,
 }
 
 impl FileType {
+    /// The name used on the command line and in file names (`q4_k_m`).
+    pub fn label(self) -> &'static str {
+        match self {
+            FileType::Q4KM => "q4_k_m",
+            FileType::Q8_0 => "q8_0",
+            FileType::F16 => "f16",
+            FileType::F32 => "f32",
+        }
+    }
+
     /// The `general.file_type` value llama.cpp writes for this type.
     pub fn ftype_id(self) -> u32 {
         match self {
             FileType::Q4KM => 15,
             FileType::Q8_0 => 7,
             FileType::F16 => 1,
+            FileType::F32 => 0,
         }
     }
 
@@ -40,6 +54,7 @@ impl FileType {
             FileType::Q4KM => GgmlType::Q4_K,
             FileType::Q8_0 => GgmlType::Q8_0,
             FileType::F16 => GgmlType::F16,
+            FileType::F32 => GgmlType::F32,
         }
     }
 }
@@ -432,6 +447,7 @@ mod tests {
         for (ft, want) in [
             (FileType::Q8_0, GgmlType::Q8_0),
             (FileType::F16, GgmlType::F16),
+            (FileType::F32, GgmlType::F32),
         ] {
             let types = plan(ft, &facts(32), &tensors).unwrap();
             for (t, ty) in tensors.iter().zip(types) {

@@ -26,6 +26,9 @@ pub struct Manifest {
     pub eval_split: Option<String>,
     /// JSON Schema (file) every assistant answer must satisfy.
     pub schema: String,
+    /// The GGUF model `gate` runs when given no model, endpoint or predictions.
+    #[serde(default)]
+    pub default_model: Option<String>,
     /// Fields that must be present with the schema's type for an answer to be "complete".
     #[serde(default)]
     pub required_fields: Vec<String>,

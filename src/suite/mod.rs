@@ -103,6 +103,29 @@ impl Suite {
         })
     }
 
+    /// The same suite (thresholds, schema, hash) with its cases drawn from the eval
+    /// split instead of the case files: what export gates a fresh model on, so the
+    /// test split stays unseen until the final gate.
+    pub fn on_eval_split(mut self) -> Result<Suite> {
+        let Some(file) = self.manifest.eval_split.clone() else {
+            return Err(InputError::file(
+                self.dir.join("suite.toml"),
+                "export gates on the eval split, and this suite names none",
+            )
+            .with_field("eval_split")
+            .into());
+        };
+        let conversations = load_jsonl(&self.dir.join(&file))?;
+        let source = file_stem(&self.dir.join(&file));
+        self.cases = expand(
+            &source,
+            &conversations,
+            &self.manifest.modes,
+            self.manifest.turns,
+        );
+        Ok(self)
+    }
+
     /// The eval split's conversations (for teacher-forced loss), if the suite names one.
     pub fn eval_conversations(&self) -> Result<Option<Vec<Conversation>>> {
         match &self.manifest.eval_split {

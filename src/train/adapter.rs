@@ -130,24 +130,9 @@ pub fn save_full_model(
 /// Read every tensor of a HF model folder: `model.safetensors`, or the shards
 /// listed in `model.safetensors.index.json`.
 pub fn load_model_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
-    let index = dir.join("model.safetensors.index.json");
-    if !index.exists() {
-        return read_tensors(&dir.join(MODEL_WEIGHTS));
-    }
-    let text = std::fs::read_to_string(&index)
-        .map_err(|e| InputError::file(&index, format!("cannot read: {e}")))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| InputError::at(&index, e.line(), None, e.to_string()))?;
-    let map = v
-        .get("weight_map")
-        .and_then(|m| m.as_object())
-        .ok_or_else(|| InputError::file(&index, "missing object").with_field("weight_map"))?;
-    let mut shards: Vec<&str> = map.values().filter_map(|s| s.as_str()).collect();
-    shards.sort_unstable();
-    shards.dedup();
     let mut out = HashMap::new();
-    for shard in shards {
-        out.extend(read_tensors(&dir.join(shard))?);
+    for file in crate::hf::weights::weight_files(dir)? {
+        out.extend(read_tensors(&file)?);
     }
     Ok(out)
 }

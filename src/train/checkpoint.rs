@@ -3,6 +3,7 @@
 //! moment leaves either the complete new checkpoint or none of it, and the
 //! previous ones untouched. Only the newest `keep` are kept.
 
+use super::loss_scale::LossScaler;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,9 @@ pub struct TrainerState {
     pub metrics_lines: usize,
     /// Hash of the effective recipe, to refuse resuming a different run.
     pub recipe_hash: String,
+    /// The fp16 loss scaler's state (absent for bf16 and f32 runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scaler: Option<LossScaler>,
 }
 
 /// File name of the trainer state inside a checkpoint.

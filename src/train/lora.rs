@@ -130,7 +130,8 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// `x @ W^T` (+ the adapter's update); `train` turns adapter dropout on.
+    /// `x @ W^T` (+ the adapter's update), in `x`'s dtype; `train` turns adapter
+    /// dropout on.
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         let kind = x.kind();
         let y = x.matmul(&self.base.materialize(kind).tr());
@@ -143,8 +144,14 @@ impl Linear {
                 } else {
                     xf
                 };
-                let update = xf.matmul(&l.a.tr()).matmul(&l.b.tr()) * l.scaling;
-                (y.to_kind(Kind::Float) + update).to_kind(kind)
+                // as peft under torch.autocast (HF Trainer's bf16/fp16): the input
+                // and dropout in f32, the adapter matmuls and the sum in `kind`
+                let update = xf
+                    .to_kind(kind)
+                    .matmul(&l.a.to_kind(kind).tr())
+                    .matmul(&l.b.to_kind(kind).tr())
+                    * l.scaling;
+                y + update
             }
         }
     }

@@ -4,11 +4,14 @@
 //! cosine schedule, atomic checkpoints with exact resume, and the training loop.
 
 pub mod adapter;
+pub mod base_model;
 pub mod checkpoint;
-pub mod config;
+pub use crate::hf::config;
 pub mod data;
 pub mod dynamic;
+pub mod gguf_model;
 pub mod lora;
+pub mod loss_scale;
 pub mod metrics;
 pub mod model;
 pub mod nf4;

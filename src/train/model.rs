@@ -20,6 +20,7 @@ use tch::{Device, Kind, Tensor};
 use super::config::LlamaConfig;
 use super::lora::{BaseWeight, Linear, LoraPair, LoraSettings};
 use super::nf4::{Nf4Tables, Nf4Tensor};
+use crate::gguf::llama_names::ROPE_FREQS;
 
 /// How the base model is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -113,6 +114,13 @@ fn rotate_half(x: &Tensor) -> Tensor {
     Tensor::cat(&[-x2, x1], -1)
 }
 
+/// What a HF weight name must be found as.
+fn take(weights: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
+    weights
+        .remove(name)
+        .ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
+}
+
 /// The model.
 #[derive(Debug)]
 pub struct Llama {
@@ -131,65 +139,70 @@ pub struct Llama {
     inv_freq: Tensor,
 }
 
-/// What a HF weight name must be found as.
-fn take(weights: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
-    weights
-        .remove(name)
-        .ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
-}
-
 impl Llama {
-    /// Random weights as HF initialises a fresh `LlamaForCausalLM` (normal(0, 0.02)
-    /// for matrices, ones for norms), f32 on the CPU, from torch's global RNG.
-    pub fn random_weights(config: &LlamaConfig) -> HashMap<String, Tensor> {
-        let opts = (Kind::Float, Device::Cpu);
-        let normal = |shape: &[i64]| Tensor::randn(shape, opts) * 0.02;
+    /// Every weight of `config` under its HF name with its shape (1-D: a norm).
+    pub fn weight_shapes(config: &LlamaConfig) -> Vec<(String, Vec<i64>)> {
         let (h, i, hd) = (
             config.hidden_size,
             config.intermediate_size,
             config.head_dim(),
         );
         let (nh, nkv) = (config.num_attention_heads, config.kv_heads());
-        let mut w = HashMap::new();
-        w.insert(
+        let mut w = vec![(
             "model.embed_tokens.weight".to_string(),
-            normal(&[config.vocab_size, h]),
-        );
+            vec![config.vocab_size, h],
+        )];
         for l in 0..config.num_hidden_layers {
             let p = format!("model.layers.{l}");
             for (name, shape) in [
-                ("self_attn.q_proj", [nh * hd, h]),
-                ("self_attn.k_proj", [nkv * hd, h]),
-                ("self_attn.v_proj", [nkv * hd, h]),
-                ("self_attn.o_proj", [h, nh * hd]),
-                ("mlp.gate_proj", [i, h]),
-                ("mlp.up_proj", [i, h]),
-                ("mlp.down_proj", [h, i]),
+                ("self_attn.q_proj", vec![nh * hd, h]),
+                ("self_attn.k_proj", vec![nkv * hd, h]),
+                ("self_attn.v_proj", vec![nkv * hd, h]),
+                ("self_attn.o_proj", vec![h, nh * hd]),
+                ("mlp.gate_proj", vec![i, h]),
+                ("mlp.up_proj", vec![i, h]),
+                ("mlp.down_proj", vec![h, i]),
+                ("input_layernorm", vec![h]),
+                ("post_attention_layernorm", vec![h]),
             ] {
-                w.insert(format!("{p}.{name}.weight"), normal(&shape));
+                w.push((format!("{p}.{name}.weight"), shape));
             }
-            w.insert(
-                format!("{p}.input_layernorm.weight"),
-                Tensor::ones([h], opts),
-            );
-            w.insert(
-                format!("{p}.post_attention_layernorm.weight"),
-                Tensor::ones([h], opts),
-            );
         }
-        w.insert("model.norm.weight".to_string(), Tensor::ones([h], opts));
+        w.push(("model.norm.weight".to_string(), vec![h]));
         if !config.tie_word_embeddings {
-            w.insert(
-                "lm_head.weight".to_string(),
-                normal(&[config.vocab_size, h]),
-            );
+            w.push(("lm_head.weight".to_string(), vec![config.vocab_size, h]));
         }
         w
     }
 
+    /// One weight as HF initialises it: normal(0, 0.02) for matrices, ones for
+    /// norms, f32 on `device`, from torch's RNG.
+    pub fn random_weight(shape: &[i64], device: Device) -> Tensor {
+        let opts = (Kind::Float, device);
+        if shape.len() == 1 {
+            Tensor::ones(shape, opts)
+        } else {
+            Tensor::randn(shape, opts) * 0.02
+        }
+    }
+
+    /// Random weights as HF initialises a fresh `LlamaForCausalLM`, f32 on the CPU,
+    /// from torch's global RNG.
+    pub fn random_weights(config: &LlamaConfig) -> HashMap<String, Tensor> {
+        Self::weight_shapes(config)
+            .into_iter()
+            .map(|(name, shape)| {
+                let t = Self::random_weight(&shape, Device::Cpu);
+                (name, t)
+            })
+            .collect()
+    }
+
     /// Build the model from HF-named weights (consumed from `weights`): linear
     /// weights become NF4 (QLoRA), compute-dtype (LoRA) or f32 trainable (full);
-    /// fresh LoRA adapters come from torch's global RNG.
+    /// fresh LoRA adapters come from torch's global RNG. A `rope_freqs.weight`
+    /// (llama.cpp's Llama 3.1 RoPE divisors, from a GGUF) divides the inverse
+    /// frequencies.
     pub fn from_weights(
         config: LlamaConfig,
         mut weights: HashMap<String, Tensor>,
@@ -198,6 +211,30 @@ impl Llama {
         kind: Kind,
         device: Device,
     ) -> Result<Self> {
+        Self::from_source(
+            config,
+            |name| weights.remove(name),
+            method,
+            lora,
+            kind,
+            device,
+        )
+    }
+
+    /// [`Self::from_weights`] with each weight asked for by HF name when it is
+    /// needed (`None`: absent), so that a large model never has every weight in
+    /// f32 at once: each linear weight is quantized or cast as soon as it arrives.
+    pub fn from_source(
+        config: LlamaConfig,
+        mut source: impl FnMut(&str) -> Option<Tensor>,
+        method: Method,
+        lora: &LoraSettings,
+        kind: Kind,
+        device: Device,
+    ) -> Result<Self> {
+        let mut need = |name: &str| -> Result<Tensor> {
+            source(name).ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
+        };
         config.validate().map_err(|m| anyhow!("config: {m}"))?;
         let tables = (method == Method::Qlora).then(|| Nf4Tables::new(device));
         let frozen16 = |t: Tensor| t.to_device(device).to_kind(kind).detach();
@@ -215,7 +252,7 @@ impl Llama {
         for l in 0..config.num_hidden_layers {
             let p = format!("model.layers.{l}");
             let mut linear = |module: &str, proj: &str| -> Result<Linear> {
-                let w = take(&mut weights, &format!("{p}.{module}.{proj}.weight"))?;
+                let w = need(&format!("{p}.{module}.{proj}.weight"))?;
                 let shape = w.size();
                 let base = match (method, &tables) {
                     (Method::Qlora, Some(t)) => BaseWeight::Nf4(
@@ -240,23 +277,34 @@ impl Llama {
                 gate: linear("mlp", "gate_proj")?,
                 up: linear("mlp", "up_proj")?,
                 down: linear("mlp", "down_proj")?,
-                input_norm: side(take(&mut weights, &format!("{p}.input_layernorm.weight"))?),
-                post_norm: side(take(
-                    &mut weights,
-                    &format!("{p}.post_attention_layernorm.weight"),
-                )?),
+                input_norm: side(need(&format!("{p}.input_layernorm.weight"))?),
+                post_norm: side(need(&format!("{p}.post_attention_layernorm.weight"))?),
             };
             layers.push(layer);
         }
-        let embed = side(take(&mut weights, "model.embed_tokens.weight")?);
-        let norm = side(take(&mut weights, "model.norm.weight")?);
+        let embed = side(need("model.embed_tokens.weight")?);
+        let norm = side(need("model.norm.weight")?);
         let lm_head = if config.tie_word_embeddings {
-            weights.remove("lm_head.weight");
+            source("lm_head.weight");
             None
         } else {
-            Some(side(take(&mut weights, "lm_head.weight")?))
+            Some(side(need("lm_head.weight")?))
         };
-        let inv_freq = rope_inv_freq(&config).to_device(device);
+        let inv_freq = match source(ROPE_FREQS) {
+            None => rope_inv_freq(&config),
+            Some(divisors) => {
+                let inv = rope_inv_freq(&config);
+                if config.scaling().is_some() || divisors.size() != inv.size() {
+                    bail!(
+                        "`{ROPE_FREQS}` of shape {:?} cannot scale RoPE here (expected [{}] and no `rope_scaling` in the config)",
+                        divisors.size(),
+                        inv.size()[0]
+                    );
+                }
+                inv / divisors.to_kind(Kind::Float)
+            }
+        }
+        .to_device(device);
         Ok(Self {
             config,
             method,

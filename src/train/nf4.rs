@@ -84,6 +84,48 @@ fn quantize_blockwise(values: &[f32], code: &[f32], block: usize) -> (Vec<u8>, V
     (indices, absmax)
 }
 
+/// The double quantization's offset: the mean of the absmax values, summed in f64
+/// in order, rounded to f32.
+fn mean_offset(absmax: &[f32]) -> f32 {
+    (absmax.iter().map(|&v| v as f64).sum::<f64>() / absmax.len().max(1) as f64) as f32
+}
+
+/// Elements per piece of [`nearest_codes`]'s distance matrix (bounds its memory).
+const DISTANCE_ELEMENTS: i64 = 1 << 26;
+
+/// [`nearest_code`] with tensor ops on `x`'s device: `[n]` f32 → `[n]` u8 (the same
+/// f32 subtraction and first-index-on-ties argmin, so the same codes).
+fn nearest_codes(x: &Tensor, code: &Tensor) -> Tensor {
+    let n = x.size()[0];
+    let chunk = (DISTANCE_ELEMENTS / code.size()[0]).max(1);
+    let parts: Vec<Tensor> = (0..n)
+        .step_by(chunk as usize)
+        .map(|s| {
+            let piece = x.narrow(0, s, chunk.min(n - s));
+            (piece.unsqueeze(1) - code.unsqueeze(0))
+                .abs()
+                .argmin(1, false)
+                .to_kind(Kind::Uint8)
+        })
+        .collect();
+    Tensor::cat(&parts, 0)
+}
+
+/// [`quantize_blockwise`] with tensor ops: `[n]` f32 → (`[n]` u8 codes, `[blocks]`
+/// f32 absmax); a partial last block is padded with zeros, which change no absmax.
+fn quantize_blockwise_tensor(values: &Tensor, code: &Tensor, block: i64) -> (Tensor, Tensor) {
+    let n = values.size()[0];
+    let blocks = (n + block - 1) / block;
+    let padded = values
+        .constant_pad_nd([0, blocks * block - n])
+        .view([blocks, block]);
+    let absmax = padded.abs().amax([1], false);
+    let inv = absmax.reciprocal().unsqueeze(1);
+    let scaled = (padded * inv).clamp(-1.0, 1.0).view([-1]);
+    let codes = nearest_codes(&scaled, code).narrow(0, 0, n);
+    (codes, absmax)
+}
+
 /// An NF4 + double-quantized weight as plain host data (what bitsandbytes stores).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nf4Quantized {
@@ -115,7 +157,7 @@ impl Nf4Quantized {
         }
         let (idx, absmax) = quantize_blockwise(values, &NF4_LEVELS, NF4_BLOCK);
         let packed = idx.chunks_exact(2).map(|p| (p[0] << 4) | p[1]).collect();
-        let offset = (absmax.iter().map(|&v| v as f64).sum::<f64>() / absmax.len() as f64) as f32;
+        let offset = mean_offset(&absmax);
         let centered: Vec<f32> = absmax.iter().map(|&v| v - offset).collect();
         let (absmax_q, absmax_scale) = quantize_blockwise(&centered, dynamic_map, ABSMAX_BLOCK);
         Ok(Self {
@@ -185,8 +227,57 @@ pub struct Nf4Tensor {
 }
 
 impl Nf4Tensor {
-    /// Quantize a float tensor (any float kind, any device) with `tables`' device.
+    /// Quantize a float tensor (any float kind) onto `tables`' device: on the
+    /// device itself when both are CUDA ([`Self::quantize_with_tensor_ops`]), else
+    /// on the host ([`Nf4Quantized::quantize`]); the codes are the same.
     pub fn quantize(weight: &Tensor, tables: &Nf4Tables) -> Result<Self> {
+        let device = tables.pair_table.device();
+        if device.is_cuda() && weight.device() == device {
+            return Self::quantize_with_tensor_ops(weight, tables);
+        }
+        Self::quantize_on_host(weight, tables)
+    }
+
+    /// The same algorithm as [`Nf4Quantized::quantize`] in tensor ops where
+    /// `weight` lives (a 7B-parameter model quantizes in seconds on a GPU); only the
+    /// absmax mean is taken on the host, to sum in the same order.
+    pub fn quantize_with_tensor_ops(weight: &Tensor, tables: &Nf4Tables) -> Result<Self> {
+        let shape = weight.size();
+        let n = weight.numel();
+        if n == 0 || n % NF4_BLOCK != 0 {
+            bail!("NF4: {n} values is not a positive multiple of the block size {NF4_BLOCK}");
+        }
+        let device = tables.pair_table.device();
+        let values = weight
+            .to_device(device)
+            .to_kind(Kind::Float)
+            .contiguous()
+            .view([-1]);
+        if values.isfinite().all().int64_value(&[]) == 0 {
+            bail!("NF4: the weight has a value that is not finite");
+        }
+        let nf4 = Tensor::from_slice(&NF4_LEVELS).to_device(device);
+        let (codes, absmax) = quantize_blockwise_tensor(&values, &nf4, NF4_BLOCK as i64);
+        let pairs = codes.view([-1, 2]);
+        let packed = pairs.select(1, 0) * 16 + pairs.select(1, 1);
+        let offset = mean_offset(&Vec::<f32>::try_from(absmax.to_device(Device::Cpu))?);
+        let (absmax_q, absmax_scale) = quantize_blockwise_tensor(
+            &(absmax - offset as f64),
+            &tables.dynamic,
+            ABSMAX_BLOCK as i64,
+        );
+        Ok(Self {
+            shape,
+            packed,
+            absmax_q,
+            absmax_scale,
+            offset: offset as f64,
+            tables: tables.shallow_clone(),
+        })
+    }
+
+    /// Quantize on the host with [`Nf4Quantized::quantize`] and upload.
+    pub fn quantize_on_host(weight: &Tensor, tables: &Nf4Tables) -> Result<Self> {
         let shape = weight.size();
         let host = weight
             .to_device(Device::Cpu)
@@ -237,9 +328,14 @@ impl Nf4Tensor {
             .tables
             .pair_table
             .index_select(0, &self.packed.to_kind(Kind::Int));
-        (levels.view([-1, NF4_BLOCK as i64]) * self.absmax().unsqueeze(1))
-            .view(self.shape.as_slice())
-            .to_kind(kind)
+        // one kernel: the f32 product is rounded once into the `kind` output
+        let out = Tensor::empty(self.shape.as_slice(), (kind, levels.device()));
+        let blocks = levels.view([-1, NF4_BLOCK as i64]);
+        let _ = blocks.mul_out(
+            &out.view([-1, NF4_BLOCK as i64]),
+            &self.absmax().unsqueeze(1),
+        );
+        out
     }
 
     /// Bytes held on the device (packed codes, absmax codes and scales).
@@ -345,7 +441,40 @@ mod tests {
             );
             let bf = t.dequantize(Kind::BFloat16);
             assert_eq!(bf.kind(), Kind::BFloat16);
+            let rounded_once = t.dequantize(Kind::Float).to_kind(Kind::BFloat16);
+            assert!(
+                bf.equal(&rounded_once),
+                "{}: bf16 = f32 product rounded once",
+                case.name
+            );
         }
+    }
+
+    #[test]
+    fn tensor_op_quantization_is_bit_identical_to_the_host_one() {
+        let tables = Nf4Tables::new(Device::Cpu);
+        tch::manual_seed(3);
+        // 1, 192 (a partial double-quantization block) and 1500 blocks of 64
+        for shape in [[1i64, 64], [96, 128], [300, 320]] {
+            let w = Tensor::randn(shape, (Kind::Float, Device::Cpu)) * 0.02;
+            let _ = w.get(0).narrow(0, 0, 64.min(shape[1])).fill_(0.0);
+            let _ = w.get(shape[0] - 1).get(5).fill_(0.7);
+            let ours = Nf4Tensor::quantize_with_tensor_ops(&w, &tables).unwrap();
+            let host = Nf4Tensor::quantize_on_host(&w, &tables).unwrap();
+            assert!(ours.packed.equal(&host.packed), "{shape:?}: packed codes");
+            assert!(
+                ours.absmax_q.equal(&host.absmax_q),
+                "{shape:?}: absmax codes"
+            );
+            assert!(
+                ours.absmax_scale.equal(&host.absmax_scale),
+                "{shape:?}: absmax scales"
+            );
+            assert_eq!(ours.offset, host.offset, "{shape:?}: offset");
+            assert_eq!(ours.shape, host.shape);
+        }
+        let bad = Tensor::from_slice(&[f32::INFINITY; 64]);
+        assert!(Nf4Tensor::quantize_with_tensor_ops(&bad, &tables).is_err());
     }
 
     #[test]

@@ -20,9 +20,15 @@ use crate::error::InputError;
 #[derive(Debug, Clone, Default, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct RecipeFields {
-    /// Base model: a Hugging Face folder (config.json, *.safetensors, tokenizer.json).
+    /// Base model: a Hugging Face folder (config.json, *.safetensors, tokenizer.json)
+    /// or a llama.cpp `.gguf` file (dequantized to f32; tokenizer from its metadata).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Start from seeded random weights (HF's initialisation of a fresh model) instead
+    /// of the folder's weights; the folder then needs only config.json and the
+    /// tokenizer. Only with `method = full`.
+    #[arg(long)]
+    pub from_scratch: Option<bool>,
     /// Training conversations (JSONL, `{"messages": [...]}` per line).
     #[arg(long)]
     pub train_file: Option<PathBuf>,
@@ -125,7 +131,7 @@ impl RecipeFields {
 
     /// `self` with every field `top` sets replaced by `top`'s value.
     pub fn overlay(self, top: RecipeFields) -> RecipeFields {
-        overlay!(self, top; model, train_file, eval_file, output_dir, method, lora_r, lora_alpha,
+        overlay!(self, top; model, from_scratch, train_file, eval_file, output_dir, method, lora_r, lora_alpha,
             lora_dropout, lora_targets, micro_batch_size, grad_accum, epochs, max_steps,
             learning_rate, warmup_ratio, weight_decay, max_grad_norm, dtype, optimizer,
             page_optimizer, gradient_checkpointing, eval_every, save_every, keep_checkpoints,
@@ -136,8 +142,10 @@ impl RecipeFields {
 /// The effective recipe (every field resolved).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recipe {
-    /// Base model folder (None: the caller supplies the model, e.g. tests).
+    /// Base model folder or `.gguf` file (None: the caller supplies the model, e.g. tests).
     pub model: Option<PathBuf>,
+    /// Random initial weights instead of the model folder's.
+    pub from_scratch: bool,
     /// Training JSONL.
     pub train_file: Option<PathBuf>,
     /// Evaluation JSONL.
@@ -207,6 +215,7 @@ impl Recipe {
         };
         let r = Recipe {
             model: f.model,
+            from_scratch: f.from_scratch.unwrap_or(false),
             train_file: f.train_file,
             eval_file: f.eval_file,
             output_dir: f.output_dir.unwrap_or_else(|| PathBuf::from("runs/train")),
@@ -231,6 +240,15 @@ impl Recipe {
             seed: f.seed.unwrap_or(42),
             device: f.device.unwrap_or_else(|| "auto".into()),
         };
+        if r.from_scratch && r.method != Method::Full {
+            return Err(bad(
+                "from_scratch",
+                format!(
+                    "random initial weights need method = full, not {:?}",
+                    r.method
+                ),
+            ));
+        }
         if r.lora.r <= 0 {
             return Err(bad("lora_r", format!("must be positive, got {}", r.lora.r)));
         }
@@ -284,10 +302,10 @@ impl Recipe {
                 "weight_decay must be ≥ 0 and max_grad_norm > 0".into(),
             ));
         }
-        if !["bf16", "f32"].contains(&r.dtype.as_str()) {
+        if !["bf16", "f16", "f32"].contains(&r.dtype.as_str()) {
             return Err(bad(
                 "dtype",
-                format!("must be bf16 or f32, got `{}`", r.dtype),
+                format!("must be bf16, f16 or f32, got `{}`", r.dtype),
             ));
         }
         if !["auto", "cpu", "cuda"].contains(&r.device.as_str()) {
@@ -304,10 +322,10 @@ impl Recipe {
 
     /// The compute dtype.
     pub fn kind(&self) -> tch::Kind {
-        if self.dtype == "f32" {
-            tch::Kind::Float
-        } else {
-            tch::Kind::BFloat16
+        match self.dtype.as_str() {
+            "f32" => tch::Kind::Float,
+            "f16" => tch::Kind::Half,
+            _ => tch::Kind::BFloat16,
         }
     }
 

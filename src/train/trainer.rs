@@ -22,6 +22,7 @@ use super::checkpoint::{
     write_dir_atomic, TrainerState, OPTIMIZER_FILE, STATE_FILE,
 };
 use super::data::{collate, epoch_batches, percentile, truncate, Example};
+use super::loss_scale::{needs_scaling, LossScaler};
 use super::metrics::{MetricRecord, MetricsLog};
 use super::model::{Llama, Method, IGNORE_INDEX};
 use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWSettings, Param};
@@ -62,6 +63,7 @@ pub struct Trainer {
     step: u64,
     data: DataSummary,
     started: Instant,
+    scaler: Option<LossScaler>,
 }
 
 fn params_of(model: &Llama) -> Vec<Param> {
@@ -135,6 +137,7 @@ impl Trainer {
             ..AdamWSettings::default()
         };
         let optimizer = AdamW::new(recipe.optimizer, settings, recipe.page_optimizer);
+        let recipe_kind = recipe.kind();
         std::fs::create_dir_all(&recipe.output_dir).map_err(|e| {
             InputError::file(
                 &recipe.output_dir,
@@ -160,7 +163,13 @@ impl Trainer {
             step: 0,
             data,
             started: Instant::now(),
+            scaler: needs_scaling(recipe_kind).then(LossScaler::default),
         })
+    }
+
+    /// The resolved recipe.
+    pub fn recipe(&self) -> &Recipe {
+        &self.recipe
     }
 
     /// The model being trained.
@@ -221,6 +230,9 @@ impl Trainer {
             state.metrics_lines,
         )?;
         self.step = state.step;
+        if self.scaler.is_some() {
+            self.scaler = state.loss_scaler;
+        }
         eprintln!("resumed from {} (step {})", dir.display(), state.step);
         Ok(Some(state.step))
     }
@@ -244,14 +256,17 @@ impl Trainer {
         (rng.next_u64() >> 2) as i64
     }
 
-    /// Run one optimizer step; returns (mean loss, grad norm, lr, tokens).
-    fn train_step(&mut self) -> Result<(f64, f64, f64, i64)> {
+    /// Run one optimizer step; returns (mean loss, grad norm, lr, tokens). With
+    /// fp16 loss scaling a step whose gradients overflow is skipped: no update,
+    /// no grad norm, the scale halves.
+    fn train_step(&mut self) -> Result<(f64, Option<f64>, f64, i64)> {
         let batches = self.step_batches(self.step);
         let tokens: i64 = batches
             .iter()
             .flatten()
             .map(|&i| target_count(&self.train[i]))
             .sum();
+        let scale = self.scaler.map_or(1.0, |s| s.scale);
         let mut loss_sum = 0.0;
         for (j, micro) in batches.iter().enumerate() {
             let examples: Vec<&Example> = micro.iter().map(|&i| &self.train[i]).collect();
@@ -259,18 +274,40 @@ impl Trainer {
             let seed = self.dropout_seed(self.step, j);
             let out = self.model.forward_backward(
                 &batch,
-                1.0 / tokens.max(1) as f64,
+                scale / tokens.max(1) as f64,
                 Some(seed),
                 self.recipe.gradient_checkpointing,
             )?;
             loss_sum += out.loss_sum;
         }
-        let grad_norm = clip_grad_norm(&self.params, self.recipe.max_grad_norm);
-        let lr = self.schedule.lr(self.step);
-        self.optimizer.step(&self.params, lr)?;
+        let found_inf = self.scaler.is_some_and(|s| s.unscale(&self.params));
+        let skipped = self.scaler.map_or(0, |s| s.skipped_steps);
+        let lr = self.schedule.lr(self.step - skipped);
+        let grad_norm = if found_inf {
+            None
+        } else {
+            let norm = clip_grad_norm(&self.params, self.recipe.max_grad_norm);
+            self.optimizer.step(&self.params, lr)?;
+            Some(norm)
+        };
+        if let Some(s) = self.scaler.as_mut() {
+            s.update(found_inf);
+        }
         zero_grads(&self.params);
         self.step += 1;
         Ok((loss_sum / tokens.max(1) as f64, grad_norm, lr, tokens))
+    }
+
+    /// The fp16 loss scaler's state (None unless `dtype = "f16"`).
+    pub fn loss_scaler(&self) -> Option<LossScaler> {
+        self.scaler
+    }
+
+    /// Replace the fp16 loss scaler's state (e.g. to start from another scale).
+    pub fn set_loss_scaler(&mut self, scaler: LossScaler) {
+        if self.scaler.is_some() {
+            self.scaler = Some(scaler);
+        }
     }
 
     /// Mean loss over the evaluation set (None when it is empty).
@@ -311,6 +348,7 @@ impl Trainer {
             peak_lr: self.schedule.peak,
             metrics_lines: self.metrics.records().len(),
             recipe_hash: self.recipe.numeric_hash(),
+            loss_scaler: self.scaler,
         };
         write_dir_atomic(&dir, |tmp| {
             self.write_weights(tmp)?;
@@ -359,7 +397,7 @@ impl Trainer {
                 epoch: self.epoch_fraction(),
                 loss: Some(loss),
                 lr: Some(lr),
-                grad_norm: Some(grad_norm),
+                grad_norm,
                 tokens: Some(tokens),
                 eval_loss: None,
                 elapsed_s,

@@ -50,13 +50,39 @@ impl Split {
             Split::Train => "okla_train.jsonl",
         }
     }
+}
 
-    /// How many of `count` conversations go to this split (10% / 10% / rest).
-    pub fn size(self, count: usize) -> usize {
-        match self {
-            Split::Test | Split::Eval => count / 10,
-            Split::Train => count - 2 * (count / 10),
+/// How many conversations each split gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitSizes {
+    /// Test and eval conversations each.
+    pub held_out: usize,
+    /// Train conversations.
+    pub train: usize,
+}
+
+impl SplitSizes {
+    /// 10% test, 10% eval, the rest train of `count`; `train` (when set) replaces
+    /// the train size only, so the held-out splits stay those of `count`.
+    pub fn new(count: usize, train: Option<usize>) -> Self {
+        let held_out = count / 10;
+        Self {
+            held_out,
+            train: train.unwrap_or(count - 2 * held_out),
         }
+    }
+
+    /// The size of `split`.
+    pub fn of(self, split: Split) -> usize {
+        match split {
+            Split::Test | Split::Eval => self.held_out,
+            Split::Train => self.train,
+        }
+    }
+
+    /// Conversations over the three splits.
+    pub fn total(self) -> usize {
+        2 * self.held_out + self.train
     }
 }
 
@@ -93,24 +119,25 @@ impl Splits {
     }
 }
 
-/// Generate `count` conversations from `seed`. Each user line that repeats one
+/// Generate the splits of `sizes` from `seed` (test and eval conversations depend
+/// only on the seed and their index, so a larger train split leaves them unchanged). Each user line that repeats one
 /// of its own conversation or already belongs to another split is re-drawn (up
 /// to [`TURN_ATTEMPTS`] times, then the whole conversation is re-drawn from the
 /// next attempt's stream); `on_progress` is called once per accepted conversation.
-pub fn generate(seed: u64, count: usize, on_progress: &dyn Fn()) -> Result<Splits> {
+pub fn generate(seed: u64, sizes: SplitSizes, on_progress: &dyn Fn()) -> Result<Splits> {
     let mut splits = Splits::default();
     let mut owner: HashMap<String, Split> = HashMap::new();
     for (tag, split) in Split::ALL.into_iter().enumerate() {
         let free = |text: &str| owner.get(text).is_none_or(|&s| s == split);
-        let mut accepted = Vec::with_capacity(split.size(count));
-        for index in 0..split.size(count) {
+        let mut accepted = Vec::with_capacity(sizes.of(split));
+        for index in 0..sizes.of(split) {
             let conversation = (0..MAX_ATTEMPTS).find_map(|attempt| {
                 let mut rng = Rng::derive(seed, &[tag as u64, index as u64, attempt]);
                 conversation(&mut rng, &free)
             });
             let Some(conversation) = conversation else {
                 bail!(
-                    "could not draw {} conversation #{index} with user turns unique across splits in {MAX_ATTEMPTS} attempts (seed {seed}, count {count})",
+                    "could not draw {} conversation #{index} with user turns unique across splits in {MAX_ATTEMPTS} attempts (seed {seed}, {sizes:?})",
                     split.file_name()
                 );
             };
@@ -197,9 +224,9 @@ fn conversation(rng: &mut Rng, free: &dyn Fn(&str) -> bool) -> Option<Conversati
 }
 
 /// `data synth`: generate with a progress bar, write the splits, print a summary.
-pub fn run_cli(seed: u64, count: usize, out: &Path) -> Result<u8> {
-    let bar = indicatif::ProgressBar::new(count as u64);
-    let splits = generate(seed, count, &|| bar.inc(1))?;
+pub fn run_cli(seed: u64, sizes: SplitSizes, out: &Path) -> Result<u8> {
+    let bar = indicatif::ProgressBar::new(sizes.total() as u64);
+    let splits = generate(seed, sizes, &|| bar.inc(1))?;
     bar.finish_and_clear();
     write(&splits, out)?;
     for split in Split::ALL {
@@ -215,6 +242,9 @@ pub fn run_cli(seed: u64, count: usize, out: &Path) -> Result<u8> {
             turns
         );
     }
-    println!("seed {seed}, count {count}");
+    println!(
+        "seed {seed}, {} held-out conversations per split, {} train",
+        sizes.held_out, sizes.train
+    );
     Ok(0)
 }

@@ -2,7 +2,10 @@
 
 use rayon::prelude::*;
 
-use super::{vec_dot_in, ActivationRows, Batching, Isa, WeightType};
+use super::{
+    dot_tile_rows, has_tile_kernel, vec_dot_in, ActivationRows, Batching, Isa, Q8kTile, WeightType,
+    TILE,
+};
 
 /// A weight matrix stored in place: `rows` rows of `cols` elements of type `ty`.
 #[derive(Debug, Clone, Copy)]
@@ -41,46 +44,75 @@ fn rows_per_task(rows: usize, tokens: usize) -> usize {
 
 /// `out[t][r] = W[r] · x[t]` for every token `t` of `acts` and row `r` of `w`
 /// (`out` holds `acts.rows() × w.rows` floats, token-major). Runs on the current
-/// rayon pool. Each output is one [`super::vec_dot_in`] placed by [`Batching::of`]
-/// as llama.cpp's kernels would compute it, so a token's result depends on its
-/// position in the batch and the batch size, never on the thread count.
+/// rayon pool. Each output is one [`super::vec_dot_in`] bit for bit, placed by
+/// [`Batching::of`] as llama.cpp's kernels would compute it, so a token's result depends
+/// on its position in the batch and the batch size, never on the thread count. Where a
+/// tile kernel exists ([`has_tile_kernel`]) each weight row meets [`TILE`] tokens at once.
 pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) {
     let tokens = acts.rows();
     assert_eq!(acts.ty, w.ty.activation(), "activation type mismatch");
     assert_eq!(acts.cols, w.cols, "activation width mismatch");
     assert_eq!(out.len(), tokens * w.rows, "output size mismatch");
     let chunk = rows_per_task(w.rows, tokens);
+    let tiled = has_tile_kernel(isa, w.ty);
+    let rows_of =
+        |first: usize, n: usize| &w.data[first * w.row_bytes()..(first + n) * w.row_bytes()];
+    let token_rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+    let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
+    let tiles: Vec<Q8kTile<'_>> = if tiled {
+        token_rows
+            .chunks(TILE)
+            .zip(placed.chunks(TILE))
+            .map(|(rows, placed)| Q8kTile::new(rows, placed))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if tokens == 1 {
         out.par_chunks_mut(chunk).enumerate().for_each(|(c, o)| {
-            for (i, y) in o.iter_mut().enumerate() {
-                *y = vec_dot_in(
-                    isa,
-                    w.ty,
-                    w.row(c * chunk + i),
-                    acts.row(0),
-                    Batching::of(0, 1),
-                );
+            let first = c * chunk;
+            if tiled {
+                dot_tile_rows(isa, w.ty, rows_of(first, o.len()), &tiles[0], o, 1);
+            } else {
+                for (i, y) in o.iter_mut().enumerate() {
+                    *y = vec_dot_in(isa, w.ty, w.row(first + i), acts.row(0), placed[0]);
+                }
             }
         });
         return;
     }
-    // Row-major scratch (rows × tokens) keeps each task's output contiguous; a weight
-    // row is read once and dotted with every token while it is in cache.
+    // Row-major scratch (rows × tokens) keeps each task's output contiguous; a task's
+    // weight rows stay in cache while every token (tile) passes them.
     let mut by_row = vec![0.0f32; w.rows * tokens];
     by_row
         .par_chunks_mut(chunk * tokens)
         .enumerate()
         .for_each(|(c, o)| {
-            for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
-                let row = w.row(c * chunk + i);
-                for (t, y) in ys.iter_mut().enumerate() {
-                    *y = vec_dot_in(isa, w.ty, row, acts.row(t), Batching::of(t, tokens));
+            let (first, n) = (c * chunk, o.len() / tokens);
+            if tiled {
+                for (k, tile) in tiles.iter().enumerate() {
+                    let o = &mut o[k * TILE..];
+                    dot_tile_rows(isa, w.ty, rows_of(first, n), tile, o, tokens);
+                }
+            } else {
+                for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
+                    let row = w.row(first + i);
+                    for ((y, act), placed) in ys.iter_mut().zip(&token_rows).zip(&placed) {
+                        *y = vec_dot_in(isa, w.ty, row, act, *placed);
+                    }
                 }
             }
         });
-    for (r, ys) in by_row.chunks_exact(tokens).enumerate() {
-        for (t, y) in ys.iter().enumerate() {
-            out[t * w.rows + r] = *y;
-        }
-    }
+    // Token-major output, TILE tokens per task: each weight row's TILE results are
+    // contiguous in `by_row` and land in TILE sequential output streams.
+    out.par_chunks_mut(TILE * w.rows)
+        .enumerate()
+        .for_each(|(k, o)| {
+            let (t0, n) = (k * TILE, o.len() / w.rows);
+            for (r, ys) in by_row.chunks_exact(tokens).enumerate() {
+                for (t, y) in ys[t0..t0 + n].iter().enumerate() {
+                    o[t * w.rows + r] = *y;
+                }
+            }
+        });
 }

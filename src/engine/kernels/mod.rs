@@ -1,22 +1,30 @@
 //! Dot-product kernels between quantized weight rows and quantized activations.
 //!
 //! Every weight type pairs with the activation type llama.cpp uses for it
-//! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 with Q8_0, F16 with F16 and F32
+//! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 and Q5_0 with Q8_0, F16 with F16 and F32
 //! with F32. Each kernel has a portable scalar version and an AVX2/FMA version
 //! picked at run time ([`Isa::detect`]); the two agree up to float summation order.
-//! [`matmul`] runs a whole weight matrix against a batch of activation rows on a
-//! rayon pool.
+//! Q4_K, Q6_K and Q8_0 also have AVX-512 versions that give bit-identical results to
+//! their AVX2 twins (same integer sums, same float operations in the same order), and
+//! the K-quant ones multiply one weight row with up to [`TILE`] tokens at once so a
+//! weight block is decoded once per tile during prefill. [`matmul`] runs a whole
+//! weight matrix against a batch of activation rows on a rayon pool.
 
 mod activations;
+mod attention;
 mod f16;
 mod f32;
 mod matmul;
 mod q4_k;
+mod q5_0;
 mod q6_k;
 mod q8_0;
+mod q8k_tile;
 
 pub use activations::ActivationRows;
+pub use attention::{attention_scores, attention_values, f16_dot};
 pub use matmul::{matmul, Matrix};
+pub use q8k_tile::{Q8kTile, TILE};
 
 use anyhow::{bail, Result};
 
@@ -32,6 +40,8 @@ pub enum WeightType {
     F16,
     /// Blocks of 32: f16 scale + 32 int8.
     Q8_0,
+    /// Blocks of 32: f16 scale + 32 five-bit values (llama.cpp's fallback for Q4_K).
+    Q5_0,
     /// Super-blocks of 256: f16 d, dmin, 6-bit scales/mins, 4-bit quants.
     Q4K,
     /// Super-blocks of 256: 4+2-bit quants, int8 scales, f16 d.
@@ -55,6 +65,8 @@ pub enum ActivationType {
 pub const Q4K_BLOCK_BYTES: usize = 144;
 /// Bytes of one Q6_K super-block.
 pub const Q6K_BLOCK_BYTES: usize = 210;
+/// Bytes of one Q5_0 block.
+pub const Q5_0_BLOCK_BYTES: usize = 22;
 /// Bytes of one Q8_0 block.
 pub const Q8_0_BLOCK_BYTES: usize = 34;
 /// Bytes of one Q8_K block.
@@ -71,6 +83,7 @@ impl WeightType {
             WeightType::F32 => (1, 4),
             WeightType::F16 => (1, 2),
             WeightType::Q8_0 => (QK8_0, Q8_0_BLOCK_BYTES),
+            WeightType::Q5_0 => (QK8_0, Q5_0_BLOCK_BYTES),
             WeightType::Q4K => (QK_K, Q4K_BLOCK_BYTES),
             WeightType::Q6K => (QK_K, Q6K_BLOCK_BYTES),
         }
@@ -90,7 +103,7 @@ impl WeightType {
         match self {
             WeightType::F32 => ActivationType::F32,
             WeightType::F16 => ActivationType::F16,
-            WeightType::Q8_0 => ActivationType::Q8_0,
+            WeightType::Q8_0 | WeightType::Q5_0 => ActivationType::Q8_0,
             WeightType::Q4K | WeightType::Q6K => ActivationType::Q8K,
         }
     }
@@ -103,6 +116,7 @@ impl WeightType {
             GgmlType::F32 => WeightType::F32,
             GgmlType::F16 => WeightType::F16,
             GgmlType::Q8_0 => WeightType::Q8_0,
+            GgmlType::Q5_0 => WeightType::Q5_0,
             GgmlType::Q4_K => WeightType::Q4K,
             GgmlType::Q6_K => WeightType::Q6K,
             _ => return None,
@@ -115,6 +129,7 @@ impl WeightType {
             WeightType::F32 => QuantType::F32,
             WeightType::F16 => QuantType::F16,
             WeightType::Q8_0 => QuantType::Q8_0,
+            WeightType::Q5_0 => QuantType::Q5_0,
             WeightType::Q4K => QuantType::Q4K,
             WeightType::Q6K => QuantType::Q6K,
         }
@@ -140,21 +155,42 @@ pub enum Isa {
     Scalar,
     /// AVX2 + FMA + F16C (x86-64, detected at run time).
     Avx2,
+    /// [`Isa::Avx2`] plus AVX-512 F/BW/VL/VNNI: AVX-512 kernels for Q4_K, Q6_K and
+    /// Q8_0 (bit-identical to the AVX2 ones), AVX2 kernels for the other types.
+    Avx512,
 }
 
 impl Isa {
     /// The best instruction set this CPU supports.
     pub fn detect() -> Isa {
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|isa| isa.is_supported())
+            .unwrap_or(Isa::Scalar)
+    }
+
+    /// Whether this CPU can run the kernels of `self`.
+    pub fn is_supported(self) -> bool {
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx2")
+            let avx2 = is_x86_feature_detected!("avx2")
                 && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("f16c")
-            {
-                return Isa::Avx2;
+                && is_x86_feature_detected!("f16c");
+            match self {
+                Isa::Scalar => true,
+                Isa::Avx2 => avx2,
+                Isa::Avx512 => {
+                    avx2 && is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx512bw")
+                        && is_x86_feature_detected!("avx512vl")
+                        && is_x86_feature_detected!("avx512vnni")
+                }
             }
         }
-        Isa::Scalar
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Isa::Scalar
+        }
     }
 }
 
@@ -201,17 +237,120 @@ pub fn vec_dot_in(
             WeightType::F32 => f32::dot_scalar(weights, acts),
             WeightType::F16 => f16::dot_scalar(weights, acts),
             WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
+            WeightType::Q5_0 => q5_0::dot_scalar(weights, acts),
             WeightType::Q4K => q4_k::dot_scalar(weights, acts, batching.group_of_four),
             WeightType::Q6K => q6_k::dot_scalar(weights, acts, batching.tiled),
         },
         Isa::Avx2 => avx2_dot(ty, weights, acts, batching),
+        Isa::Avx512 => match ty {
+            WeightType::Q4K | WeightType::Q6K => {
+                let mut out = [0.0f32];
+                let tile = Q8kTile::new(&[acts], &[batching]);
+                dot_tile_rows(isa, ty, weights, &tile, &mut out, 1);
+                out[0]
+            }
+            WeightType::Q8_0 => avx512_q8_0_dot(weights, acts),
+            _ => avx2_dot(ty, weights, acts, batching),
+        },
     }
+}
+
+/// Whether [`dot_tile_rows`] has a kernel for `ty` under `isa` (else multiply token by token).
+pub fn has_tile_kernel(isa: Isa, ty: WeightType) -> bool {
+    isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+}
+
+/// For each whole weight row `i` in `rows` (consecutive rows of `ty`) and token `t` of
+/// the Q8_K `tile`: `out[i * stride + t] = row i · token t`, each bit-identical to
+/// [`vec_dot`] of that row and token. Needs [`has_tile_kernel`]`(isa, ty)`.
+pub fn dot_tile_rows(
+    isa: Isa,
+    ty: WeightType,
+    rows: &[u8],
+    tile: &Q8kTile<'_>,
+    out: &mut [f32],
+    stride: usize,
+) {
+    assert!(
+        has_tile_kernel(isa, ty),
+        "no {isa:?} tile kernel for {ty:?}"
+    );
+    assert!(
+        Isa::Avx512.is_supported(),
+        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+    );
+    let row_bytes = tile.row(0).len() / Q8K_BLOCK_BYTES * ty.block().1;
+    assert!(
+        row_bytes > 0 && rows.len() % row_bytes == 0,
+        "weight rows do not match the tile width"
+    );
+    let n_rows = rows.len() / row_bytes;
+    assert!(
+        n_rows == 0 || out.len() >= (n_rows - 1) * stride + tile.len(),
+        "tile output too small"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        let args = (ty, rows, row_bytes, tile, out, stride);
+        // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C (checked above),
+        // and `out` holds every row's outputs (checked above).
+        unsafe {
+            match tile.len() {
+                1 => tile_rows_avx512::<1>(args),
+                2 => tile_rows_avx512::<2>(args),
+                3 => tile_rows_avx512::<3>(args),
+                4 => tile_rows_avx512::<4>(args),
+                5 => tile_rows_avx512::<5>(args),
+                6 => tile_rows_avx512::<6>(args),
+                7 => tile_rows_avx512::<7>(args),
+                _ => tile_rows_avx512::<8>(args),
+            }
+        }
+    }
+}
+
+/// The row loop of [`dot_tile_rows`], compiled per tile size so each kernel inlines.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn tile_rows_avx512<const N: usize>(
+    (ty, rows, row_bytes, tile, out, stride): (
+        WeightType,
+        &[u8],
+        usize,
+        &Q8kTile<'_>,
+        &mut [f32],
+        usize,
+    ),
+) {
+    for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
+        let o = &mut out[i * stride..i * stride + N];
+        match ty {
+            WeightType::Q4K => q4_k::tile_avx512::<N>(row, tile, o),
+            _ => q6_k::tile_avx512::<N>(row, tile, o),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512_q8_0_dot(weights: &[u8], acts: &[u8]) -> f32 {
+    assert!(
+        Isa::Avx512.is_supported(),
+        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+    );
+    // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI and F16C (checked above).
+    unsafe { q8_0::dot_avx512(weights, acts) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx512_q8_0_dot(_: &[u8], _: &[u8]) -> f32 {
+    panic!("AVX-512 kernels requested on a non-x86-64 CPU")
 }
 
 #[cfg(target_arch = "x86_64")]
 fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], batching: Batching) -> f32 {
     assert!(
-        Isa::detect() == Isa::Avx2,
+        Isa::Avx2.is_supported(),
         "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
     );
     // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
@@ -220,6 +359,7 @@ fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], batching: Batching) -> 
             WeightType::F32 => f32::dot_avx2(weights, acts),
             WeightType::F16 => f16::dot_avx2(weights, acts),
             WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
+            WeightType::Q5_0 => q5_0::dot_avx2(weights, acts),
             WeightType::Q4K => q4_k::dot_avx2(weights, acts, batching.group_of_four),
             WeightType::Q6K => q6_k::dot_avx2(weights, acts, batching.tiled),
         }

@@ -153,3 +153,140 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
     }
     fold.result()
 }
+
+/// AVX-512 Q4_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
+/// [`dot_avx2`] of token `t`, grouped or not as the tile says. Each 128-bit lane
+/// holds one 64-weight group, so the four group sums of eight tokens come out of one
+/// transpose-and-add tree in token lanes, and the float side ([`Fold`]'s FMA chains)
+/// runs for all tokens in one vector. A block's nibbles and scales are decoded once
+/// for all tokens.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[inline]
+pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(tile.len(), N);
+    let low4 = _mm512_set1_epi8(0xF);
+    // i16 scale of sub-block 2j (low nibbles) or 2j + 1 (high nibbles) in lane j.
+    let lane_of = |odd: i16| {
+        let pick = |j: i16| _mm_set1_epi16(2 * j + odd);
+        let lo = _mm256_set_m128i(pick(1), pick(0));
+        let hi = _mm256_set_m128i(pick(3), pick(2));
+        _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1)
+    };
+    let (pick_lo, pick_hi) = (lane_of(0), lane_of(1));
+    // Lanes 0-3: token sums of group j from tokens 0-3; lanes 4-7: from tokens 4-7.
+    let gather: [__m512i; 4] = std::array::from_fn(|j| {
+        let j = 4 * j as i32;
+        _mm512_setr_epi32(
+            j,
+            j + 1,
+            j + 2,
+            j + 3,
+            16 + j,
+            17 + j,
+            18 + j,
+            19 + j,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+    });
+    let grouped = tile.grouped;
+    let single = ((1u32 << N) - 1) & !grouped;
+    let (grouped_mask, single_mask) = (grouped as __mmask8, single as __mmask8);
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_min = _mm256_setzero_ps();
+    for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
+        let (scales, mins) = unpack_scales_mins(&wb[4..16]);
+        let scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(
+            scales.as_ptr() as *const __m128i
+        )));
+        let (scale_lo, scale_hi) = (
+            _mm512_permutexvar_epi16(pick_lo, scales16),
+            _mm512_permutexvar_epi16(pick_hi, scales16),
+        );
+        // Chunk c, lane j: nibbles of elements 64j + 16c ..+16 (c < 2 low, else high).
+        let qs = wb.as_ptr().add(16);
+        let first = _mm512_loadu_si512(qs as *const __m512i);
+        let second = _mm512_loadu_si512(qs.add(64) as *const __m512i);
+        let halves = [
+            _mm512_shuffle_i64x2(first, second, 0x88),
+            _mm512_shuffle_i64x2(first, second, 0xDD),
+        ];
+        let quants = [
+            _mm512_and_si512(halves[0], low4),
+            _mm512_and_si512(halves[1], low4),
+            _mm512_and_si512(_mm512_srli_epi16(halves[0], 4), low4),
+            _mm512_and_si512(_mm512_srli_epi16(halves[1], 4), low4),
+        ];
+        let lanes = &tile.lanes[b];
+        let mut sums = [_mm512_setzero_si512(); 8];
+        for (t, sum) in sums.iter_mut().enumerate().take(N) {
+            let a = lanes[t].as_ptr();
+            for (c, q) in quants.iter().enumerate() {
+                let act = _mm512_loadu_si512(a.add(64 * c) as *const __m512i);
+                let scale = if c < 2 { scale_lo } else { scale_hi };
+                *sum = _mm512_dpwssd_epi32(*sum, _mm512_maddubs_epi16(*q, act), scale);
+            }
+        }
+        // Four tokens per vector: lane j of each holds (token a, b, c, d) sums of group j.
+        let quad = |s: &[__m512i]| {
+            let ab = _mm512_add_epi32(
+                _mm512_unpacklo_epi32(s[0], s[1]),
+                _mm512_unpackhi_epi32(s[0], s[1]),
+            );
+            let cd = _mm512_add_epi32(
+                _mm512_unpacklo_epi32(s[2], s[3]),
+                _mm512_unpackhi_epi32(s[2], s[3]),
+            );
+            _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd))
+        };
+        let (low, high) = (quad(&sums[..4]), quad(&sums[4..]));
+        let group_sums: [__m256i; 4] = std::array::from_fn(|j| {
+            _mm512_castsi512_si256(_mm512_permutex2var_epi32(low, gather[j], high))
+        });
+        // Σ min · bsum of each 64-weight group, for every token.
+        let pairs = &tile.sum_pairs[b];
+        let group_mins: [__m256i; 4] = std::array::from_fn(|j| {
+            let part = |p: usize| {
+                let m = _mm256_set1_epi32(mins[p] as i32 * 0x1_0001);
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs[p].as_ptr() as *const __m256i), m)
+            };
+            _mm256_add_epi32(part(2 * j), part(2 * j + 1))
+        });
+        let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+        let d = _mm256_mul_ps(_mm256_set1_ps(f16_at(wb)), da);
+        let dmin = _mm256_mul_ps(_mm256_set1_ps(f16_at(&wb[2..])), da);
+        if grouped != 0 {
+            let (mut a, mut m) = (acc, acc_min);
+            for j in 0..4 {
+                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_sums[j]), d, a);
+                m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_mins[j]), dmin, m);
+            }
+            acc = _mm256_mask_blend_ps(grouped_mask, acc, a);
+            acc_min = _mm256_mask_blend_ps(grouped_mask, acc_min, m);
+        }
+        if single != 0 {
+            let total = |v: &[__m256i; 4]| {
+                _mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), _mm256_add_epi32(v[2], v[3]))
+            };
+            let a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total(&group_sums)), d, acc);
+            let m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total(&group_mins)), dmin, acc_min);
+            acc = _mm256_mask_blend_ps(single_mask, acc, a);
+            acc_min = _mm256_mask_blend_ps(single_mask, acc_min, m);
+        }
+    }
+    let mut result = [0.0f32; 8];
+    _mm256_storeu_ps(result.as_mut_ptr(), _mm256_sub_ps(acc, acc_min));
+    out[..N].copy_from_slice(&result[..N]);
+}

@@ -7,7 +7,7 @@
 //! bytes `l` and `l+32` and bit pairs 0-1, 2-3, 4-5, 6-7 of high byte `l`.
 
 use super::q4_k::q8k_bsums;
-use super::{f16_at, f32_at, Q6K_BLOCK_BYTES, Q8K_BLOCK_BYTES};
+use super::{f16_at, f32_at, Q6K_BLOCK_BYTES, Q8K_BLOCK_BYTES, TILE};
 
 /// The unsigned 6-bit quant `k` (0..4) of position `l` (0..32) in a half-block.
 #[inline(always)]
@@ -150,4 +150,118 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], tiled: bool) -> f32 {
         fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
     }
     fold.result()
+}
+
+/// AVX-512 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
+/// [`dot_avx2`] of token `t` with the tile's `tiled` (the 16 integer lanes fold onto
+/// the AVX2 kernel's 8 before the same offset correction and float steps; a tiled
+/// tile sums them exactly and does [`Fold`]'s `fma(Σ · d, da, acc)` for all tokens in
+/// one vector). A block's 6-bit quants and scales are decoded once for all tokens.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[inline]
+pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(tile.len(), N);
+    let low4 = _mm512_set1_epi8(0xF);
+    let two_bits = _mm512_set1_epi8(3);
+    // Per-half shifts of the high bits: quants 0|1 take bits 0-1|2-3, quants 2|3 bits 4-5|6-7.
+    let halves =
+        |lo: i16, hi: i16| _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
+    let (shift01, shift23) = (halves(0, 2), halves(4, 6));
+    // Vector m covers groups 4m..4m+4, one per 128-bit lane (8 i16 each).
+    let pick: [__m512i; 4] = std::array::from_fn(|m| {
+        let g = 4 * m as i16;
+        _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(g + 1), _mm_set1_epi16(g))),
+            _mm256_set_m128i(_mm_set1_epi16(g + 3), _mm_set1_epi16(g + 2)),
+            1,
+        )
+    });
+    let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
+    let mut acc = [_mm256_setzero_ps(); N];
+    // Tiled order: token `t`'s accumulator in lane `t`.
+    let mut tiled_acc = _mm256_setzero_ps();
+    for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
+        let scales16 =
+            _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i));
+        let dw = f16_at(&wb[208..]);
+        let mut quants = [(_mm512_setzero_si512(), _mm512_setzero_si512()); 4];
+        for half in 0..2 {
+            let ql = _mm512_loadu_si512(wb.as_ptr().add(64 * half) as *const __m512i);
+            let qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(
+                wb.as_ptr().add(128 + 32 * half) as *const __m256i
+            ));
+            let high = |shift| {
+                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, shift), two_bits), 4)
+            };
+            let q01 = _mm512_or_si512(_mm512_and_si512(ql, low4), high(shift01));
+            let q23 = _mm512_or_si512(
+                _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                high(shift23),
+            );
+            for (m, q) in [(2 * half, q01), (2 * half + 1, q23)] {
+                let scale = _mm512_permutexvar_epi16(pick[m], _mm512_castsi256_si512(scales16));
+                quants[m] = (q, scale);
+            }
+        }
+        let offset = b * Q8K_BLOCK_BYTES;
+        let mut sums = [0i32; TILE];
+        for (t, acc) in acc.iter_mut().enumerate() {
+            let ab = rows[t].add(offset);
+            let aq = ab.add(4);
+            let mut sumi = _mm512_setzero_si512();
+            for (m, (q, scale)) in quants.iter().enumerate() {
+                let a = _mm512_loadu_si512(aq.add(64 * m) as *const __m512i);
+                sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(*q, a), *scale);
+            }
+            let folded = _mm256_add_epi32(
+                _mm512_castsi512_si256(sumi),
+                _mm512_extracti64x4_epi64(sumi, 1),
+            );
+            // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
+            let bsums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
+            let correction = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+            let sumi = _mm256_sub_epi32(folded, correction);
+            if tile.tiled {
+                sums[t] = hsum_epi32(sumi);
+            } else {
+                let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
+            }
+        }
+        if tile.tiled {
+            let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(sums.as_ptr() as *const __m256i));
+            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+            tiled_acc = _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, tiled_acc);
+        }
+    }
+    if tile.tiled {
+        let mut lanes = [0.0f32; TILE];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), tiled_acc);
+        out[..N].copy_from_slice(&lanes[..N]);
+    } else {
+        for (t, o) in out.iter_mut().enumerate().take(N) {
+            *o = super::hsum_ps(acc[t]);
+        }
+    }
+}
+
+/// The exact (wrapping) sum of the 8 lanes of `v`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
+    use std::arch::x86_64::*;
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
 }

@@ -45,3 +45,29 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     }
     super::hsum_ps(acc)
 }
+
+/// AVX-512 VNNI Q8_0 · Q8_0 dot product, bit-identical to [`dot_avx2`]: `vpdpbusd`
+/// of |w| with the activations carrying w's sign gives the same 8 lane sums.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C.
+#[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+pub unsafe fn dot_avx512(w: &[u8], a: &[u8]) -> f32 {
+    use std::arch::x86_64::*;
+    let mut acc = _mm256_setzero_ps();
+    for (wb, ab) in w
+        .chunks_exact(Q8_0_BLOCK_BYTES)
+        .zip(a.chunks_exact(Q8_0_BLOCK_BYTES))
+    {
+        let x = _mm256_loadu_si256(wb.as_ptr().add(2) as *const __m256i);
+        let y = _mm256_loadu_si256(ab.as_ptr().add(2) as *const __m256i);
+        let negative = _mm256_movepi8_mask(x);
+        let sy = _mm256_mask_sub_epi8(y, negative, _mm256_setzero_si256(), y);
+        let sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(x), sy);
+        let d = _mm256_set1_ps(f16_at(wb) * f16_at(ab));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
+    }
+    super::hsum_ps(acc)
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The device call of docs/train.md's "QLoRA benchmark": the bench with the 8-bit
+# AdamW states paged to host memory (the recipe's default) and kept on the GPU,
+# then the HF baseline (qlora_bench.sh), then the transformers + peft parity
+# (gpu_parity.py, bf16 under autocast). Everything comes from $BENCH (see
+# prepare_gpu_bench.sh); results go to $OUT.
+set -uo pipefail
+BENCH="${BENCH:-target/gpu-bench}"
+OUT="${OUT:-/tmp/qlora-bench-out}"
+mkdir -p "$OUT"
+OUT="$OUT/unpaged" OURS_ARGS="--page-optimizer false" HF_ARGS="--steps 6" bash "$BENCH/qlora_bench.sh" 2>&1 | tail -n 14
+rm -f "$OUT"/unpaged/mem_*.tsv
+mkdir -p "$OUT/paged"
+TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
+export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True "$BENCH/train_bench" --device cuda > "$OUT/paged/ours.json" 2>/dev/null
+echo "paged:"; cat "$OUT/paged/ours.json"
+python3 "$BENCH/gpu_parity.py" prepare /tmp/parity > /dev/null
+for d in f32 bf16; do "$BENCH/train_parity" /tmp/parity "$d" > /dev/null; done
+python3 "$BENCH/gpu_parity.py" compare /tmp/parity | tee "$OUT/parity.txt"
+# Memory without the caching allocator: NVML then follows the live allocations;
+# the baseline's own max_memory_allocated calibrates what NVML adds (context).
+NOCACHE=/tmp/qlora-bench-nocache
+mkdir -p "$NOCACHE"
+export PYTORCH_NO_CUDA_MEMORY_CACHING=1 PYTHONPATH=/tmp/site
+python3 "$BENCH/gpu_mem_poll.py" "$NOCACHE/mem_ours.tsv" & poll=$!
+"$BENCH/train_bench" --device cuda --steps 3 --page-optimizer false > "$NOCACHE/ours.json" 2>/dev/null
+kill "$poll"; wait "$poll"
+python3 "$BENCH/gpu_mem_poll.py" "$NOCACHE/mem_hf.tsv" & poll=$!
+python3 "$BENCH/hf_windowed.py" "$BENCH/hf_qlora_baseline.py" --steps 3 > "$NOCACHE/hf.json" 2>/dev/null
+kill "$poll"; wait "$poll"
+echo "== without the caching allocator (memory only; its step times are not comparable) =="
+python3 "$BENCH/qlora_bench_summary.py" "$NOCACHE"

@@ -1,0 +1,186 @@
+//! Safetensors weights of a model folder (`model.safetensors`, or the shards listed
+//! in `model.safetensors.index.json`), memory-mapped and converted to f32 one
+//! tensor at a time, so a model larger than RAM in f32 can still be streamed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use memmap2::Mmap;
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::InputError;
+
+/// The safetensors files of a model folder: `model.safetensors`, or every shard
+/// named by `model.safetensors.index.json` (sorted, each once).
+pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let index = dir.join("model.safetensors.index.json");
+    if !index.exists() {
+        return Ok(vec![dir.join("model.safetensors")]);
+    }
+    let text = std::fs::read_to_string(&index)
+        .map_err(|e| InputError::file(&index, format!("cannot read: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::at(&index, e.line(), None, e.to_string()))?;
+    let map = v
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| InputError::file(&index, "missing object").with_field("weight_map"))?;
+    let mut files: Vec<&str> = map.values().filter_map(|s| s.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    Ok(files.iter().map(|f| dir.join(f)).collect())
+}
+
+/// One memory-mapped safetensors file.
+struct Shard {
+    path: PathBuf,
+    map: Mmap,
+}
+
+/// The tensors of one or more safetensors files, by name.
+pub struct SafetensorsWeights {
+    shards: Vec<Shard>,
+    /// Tensor name → (shard index, shape).
+    index: BTreeMap<String, (usize, Vec<usize>)>,
+}
+
+impl SafetensorsWeights {
+    /// Opens the [`weight_files`] of a model folder.
+    pub fn open_folder(dir: &Path) -> Result<Self> {
+        Self::open_files(&weight_files(dir)?)
+    }
+
+    /// Opens the given safetensors files (tensor names must not repeat across them).
+    pub fn open_files(paths: &[PathBuf]) -> Result<Self> {
+        let mut shards = Vec::new();
+        let mut index = BTreeMap::new();
+        for path in paths {
+            let file = std::fs::File::open(path)
+                .map_err(|e| InputError::file(path, format!("cannot open: {e}")))?;
+            // SAFETY: the file is opened read-only and not modified while mapped.
+            let map = unsafe { Mmap::map(&file) }
+                .with_context(|| format!("cannot map {}", path.display()))?;
+            let st = SafeTensors::deserialize(&map)
+                .map_err(|e| InputError::file(path, format!("not a safetensors file: {e}")))?;
+            for (name, view) in st.tensors() {
+                if index
+                    .insert(name.clone(), (shards.len(), view.shape().to_vec()))
+                    .is_some()
+                {
+                    return Err(InputError::file(
+                        path,
+                        format!("tensor `{name}` appears in two files"),
+                    )
+                    .into());
+                }
+            }
+            shards.push(Shard {
+                path: path.clone(),
+                map,
+            });
+        }
+        Ok(Self { shards, index })
+    }
+
+    /// Every tensor name with its shape (row-major, outermost first), sorted by name.
+    pub fn shapes(&self) -> impl Iterator<Item = (&str, &[usize])> {
+        self.index
+            .iter()
+            .map(|(n, (_, s))| (n.as_str(), s.as_slice()))
+    }
+
+    /// Whether a tensor of that name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// The tensor `name` converted to f32 (from F32, F16 or BF16), with its shape.
+    pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+        let (shard, shape) = self
+            .index
+            .get(name)
+            .ok_or_else(|| anyhow!("the weights have no tensor `{name}`"))?;
+        let shard = &self.shards[*shard];
+        let st = SafeTensors::deserialize(&shard.map)
+            .with_context(|| format!("cannot read {}", shard.path.display()))?;
+        let view = st
+            .tensor(name)
+            .with_context(|| format!("{}: tensor `{name}`", shard.path.display()))?;
+        let bytes = view.data();
+        let data: Vec<f32> = match view.dtype() {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(InputError::file(
+                    &shard.path,
+                    format!("tensor `{name}` has dtype {other:?}; export reads F32, F16 and BF16"),
+                )
+                .into())
+            }
+        };
+        Ok((shape.clone(), data))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::tensor::TensorView;
+
+    fn write(path: &Path, tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) {
+        let views: Vec<(String, TensorView)> = tensors
+            .iter()
+            .map(|(n, d, s, b)| (n.to_string(), TensorView::new(*d, s.clone(), b).unwrap()))
+            .collect();
+        safetensors::serialize_to_file(views, None, path).unwrap();
+    }
+
+    #[test]
+    fn reads_f32_f16_and_bf16_and_rejects_a_duplicate_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let vals = [1.5f32, -2.0, 0.25, 3.0];
+        let f32b: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let f16b: Vec<u8> = vals
+            .iter()
+            .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+            .collect();
+        let bf16b: Vec<u8> = vals
+            .iter()
+            .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
+            .collect();
+        let a = dir.path().join("a.safetensors");
+        let b = dir.path().join("b.safetensors");
+        write(
+            &a,
+            &[
+                ("x", Dtype::F32, vec![2, 2], f32b.clone()),
+                ("y", Dtype::F16, vec![4], f16b),
+            ],
+        );
+        write(&b, &[("z", Dtype::BF16, vec![1, 4], bf16b)]);
+        let w = SafetensorsWeights::open_files(&[a.clone(), b]).unwrap();
+        for name in ["x", "y", "z"] {
+            assert_eq!(w.f32(name).unwrap().1, vals, "{name}");
+        }
+        assert_eq!(w.f32("x").unwrap().0, vec![2, 2]);
+        assert!(w.f32("missing").is_err());
+        let dup = dir.path().join("dup.safetensors");
+        write(&dup, &[("x", Dtype::F32, vec![4], f32b)]);
+        let err = SafetensorsWeights::open_files(&[a, dup]).err().unwrap();
+        assert!(
+            format!("{err:#}").contains("appears in two files"),
+            "{err:#}"
+        );
+    }
+}
