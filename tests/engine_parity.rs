@@ -2,7 +2,9 @@
 //! `okla-eval gguf tiny` (the same bytes llama.cpp ran): identical prompt token ids
 //! from the GGUF vocabulary, identical greedy continuations of 64 tokens for all 20
 //! prompts, logits equal to llama.cpp's (see `src/engine/mod.rs`, "Parity").
-//! Vectors: tests/data/engine/parity_*.json, made by scripts/engine/parity_reference.py.
+//! Vectors: tests/data/engine/parity_*.json, made by scripts/engine/parity_reference.py
+//! from the GGUFs that `tests/common` writes with `TinySpec::write_gguf`, the code
+//! behind `okla-eval gguf tiny` (deterministic; the recorded sha256 catches a change).
 
 mod common;
 

@@ -6,10 +6,9 @@ its greedy continuation of 64 tokens (argmax of llama.cpp's logits, no sampler),
 every step the top logits (id, value). The GGUF is one `okla-eval gguf tiny` wrote; its
 sha256 is recorded so the test can check it runs the same file.
 
-llama.cpp's path is pinned: flash attention off, prompt in one batch then one token
-per step, and GGML_CPU_TILED_MM=0 (the tiled K-quant matmul that ggml-cpu takes for
-batches of 8+ rows of non-repacked K-quant weights is off, so Q6_K rows use
-ggml_vec_dot_q6_K_q8_K; repacked Q4_K keeps its GEMM/GEMV kernels).
+llama.cpp runs with its defaults except flash attention, set off explicitly: f16 KV
+cache, the prompt in one batch, then one token per step; ggml-cpu picks its kernels
+(repacked Q4_K GEMM/GEMV, tiled Q6_K matmul for 8+ rows, tinyBLAS/vec_dot f16).
 
 usage: parity_reference.py MODEL.gguf OUT.json [--threads N] [--steps 64] [--top 8]
 """
@@ -17,10 +16,7 @@ import argparse
 import ctypes
 import hashlib
 import json
-import os
 import sys
-
-os.environ["GGML_CPU_TILED_MM"] = "0"
 
 import numpy as np
 import llama_cpp
@@ -103,7 +99,6 @@ def main():
         "model_sha256": sha,
         "threads": args.threads,
         "flash_attn": False,
-        "ggml_cpu_tiled_mm": 0,
         "cases": cases,
     }
     with open(args.out, "w") as f:

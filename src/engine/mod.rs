@@ -19,8 +19,8 @@
 //! # Parity with llama.cpp
 //!
 //! The engine computes what ggml's CPU backend computes for a Llama model, bit for
-//! bit, as llama-cpp-python 0.3.36 runs it on x86-64 with AVX-512 (flash attention
-//! off, f16 KV cache, `GGML_CPU_TILED_MM=0`): `tests/engine_parity.rs` checks 20
+//! bit, as llama-cpp-python 0.3.36 runs it on x86-64 with AVX-512 (its defaults:
+//! flash attention off, f16 KV cache): `tests/engine_parity.rs` checks 20
 //! prompts × 64 greedy tokens on two `okla-eval gguf tiny` models (dim 256 / 2 layers
 //! and dim 512 / 8 layers, Q4_K_M) against `tests/data/engine/parity_*.json` from
 //! `scripts/engine/parity_reference.py`: 20/20 identical continuations, max logit
@@ -33,8 +33,9 @@
 //!   token, or the last `n % 4` tokens of a batch) folds its integer sums into floats
 //!   once per 256 weights, a row of a group of four (GEMM) once per 64 weights
 //!   ([`kernels::vec_dot_in`]);
-//! - Q6_K follows `ggml_vec_dot_q6_K_q8_K` (AVX2): 8 integer lanes, 8 FMA
-//!   accumulators, `hsum_float_8`;
+//! - Q6_K follows `ggml_vec_dot_q6_K_q8_K` (AVX2: 8 integer lanes, 8 FMA
+//!   accumulators, `hsum_float_8`), or for batches of 8+ rows ggml's tiled K-quant
+//!   matmul (one `fma(Σ·d, da, acc)` per super-block) ([`kernels::Batching`]);
 //! - attention without flash attention: Q rounded to f16, K·Q and P·V summed in the
 //!   lane order of tinyBLAS (batches of 2+ tokens) or `ggml_vec_dot_f16` (one token),
 //!   softmax with `ggml_v_expf` ([`ops::ggml_expf`]), an f64 sum of 16-wide chunks and
@@ -44,11 +45,8 @@
 //! - RMSNorm with an f64 sum; the last layer's feed-forward runs only on the rows
 //!   whose logits are wanted (llama.cpp's `inp_out_ids`), which decides their kernel.
 //!
-//! Not covered: ggml's tiled K-quant matmul (taken by default for 8+ rows of
-//! non-repacked K-quant weights, e.g. Q6_K `attn_v`/`ffn_down` in prefill) sums in
-//! another order (measured: 1e-7 relative on those products, which f16 and Q8_K
-//! roundings then carry on), so the reference disables it. Other CPUs (AVX2 only,
-//! ARM) make ggml pick other kernels and orders.
+//! Other CPUs (AVX2 only, ARM) make ggml pick other kernels and orders; the engine
+//! then stays within rounding of llama.cpp but not bit-exact.
 
 pub mod bench;
 pub mod config;

@@ -152,25 +152,20 @@ impl Model {
         for (l, layer) in self.weights.layers.iter().enumerate() {
             let mut h = x.clone();
             rms_norm(&mut h, &layer.attn_norm, cfg.rms_eps);
-
             let acts = convert_for(&h, dim, &[&layer.wq, &layer.wk, &layer.wv]);
             let mut q = self.matmul(&layer.wq, pick(&acts, &layer.wq));
             let mut k = self.matmul(&layer.wk, pick(&acts, &layer.wk));
             let v = self.matmul(&layer.wv, pick(&acts, &layer.wv));
-
             let hd = cfg.head_dim();
             for (i, a) in angles.iter().enumerate() {
                 self.rope.apply(a, &mut q[i * dim..(i + 1) * dim], hd);
                 self.rope
                     .apply(a, &mut k[i * cfg.kv_dim()..(i + 1) * cfg.kv_dim()], hd);
             }
-
             cache.append_layer(l, &k, &v);
             let attn = self.attention(cache, l, pos0, &q);
-
             let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, dim);
-            let ao = self.matmul(&layer.wo, &attn_acts);
-            add_in_place(&mut x, &ao);
+            add_in_place(&mut x, &self.matmul(&layer.wo, &attn_acts));
             if l + 1 == cfg.layers {
                 x = outputs
                     .iter()
@@ -183,15 +178,12 @@ impl Model {
 
             let mut h = x.clone();
             rms_norm(&mut h, &layer.ffn_norm, cfg.rms_eps);
-
             let acts = convert_for(&h, dim, &[&layer.gate, &layer.up]);
             let mut gate = self.matmul(&layer.gate, pick(&acts, &layer.gate));
             let up = self.matmul(&layer.up, pick(&acts, &layer.up));
-
             swiglu(&mut gate, &up);
             let ff_acts = ActivationRows::quantize(layer.down.ty.activation(), &gate, cfg.ff);
-            let fo = self.matmul(&layer.down, &ff_acts);
-            add_in_place(&mut x, &fo);
+            add_in_place(&mut x, &self.matmul(&layer.down, &ff_acts));
         }
         cache.commit(tokens);
         Ok(x)

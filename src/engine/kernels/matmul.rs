@@ -3,7 +3,8 @@
 use rayon::prelude::*;
 
 use super::{
-    dot_tile_rows, has_tile_kernel, vec_dot_in, ActivationRows, Isa, Q8kTile, WeightType, TILE,
+    dot_tile_rows, has_tile_kernel, vec_dot_in, ActivationRows, Batching, Isa, Q8kTile, WeightType,
+    TILE,
 };
 
 /// A weight matrix stored in place: `rows` rows of `cols` elements of type `ty`.
@@ -43,11 +44,10 @@ fn rows_per_task(rows: usize, tokens: usize) -> usize {
 
 /// `out[t][r] = W[r] · x[t]` for every token `t` of `acts` and row `r` of `w`
 /// (`out` holds `acts.rows() × w.rows` floats, token-major). Runs on the current
-/// rayon pool. Each output is one [`super::vec_dot_in`] bit for bit: like llama.cpp's
-/// repacked Q4_K path, the first `tokens − tokens % 4` tokens are computed as groups
-/// of four (GEMM) and the rest alone (GEMV), so a token's result depends on its
-/// position in the batch, never on the thread count. Where a tile kernel exists
-/// ([`has_tile_kernel`]) each weight row meets [`TILE`] tokens at once.
+/// rayon pool. Each output is one [`super::vec_dot_in`] bit for bit, placed by
+/// [`Batching::of`] as llama.cpp's kernels would compute it, so a token's result depends
+/// on its position in the batch and the batch size, never on the thread count. Where a
+/// tile kernel exists ([`has_tile_kernel`]) each weight row meets [`TILE`] tokens at once.
 pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) {
     let tokens = acts.rows();
     assert_eq!(acts.ty, w.ty.activation(), "activation type mismatch");
@@ -57,16 +57,13 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
     let tiled = has_tile_kernel(isa, w.ty);
     let rows_of =
         |first: usize, n: usize| &w.data[first * w.row_bytes()..(first + n) * w.row_bytes()];
-    let grouped = tokens - tokens % 4;
     let token_rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+    let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
     let tiles: Vec<Q8kTile<'_>> = if tiled {
         token_rows
             .chunks(TILE)
-            .enumerate()
-            .map(|(k, rows)| {
-                let in_group = grouped.saturating_sub(k * TILE).min(rows.len());
-                Q8kTile::new(rows, (1u32 << in_group) - 1)
-            })
+            .zip(placed.chunks(TILE))
+            .map(|(rows, placed)| Q8kTile::new(rows, placed))
             .collect()
     } else {
         Vec::new()
@@ -78,7 +75,7 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
                 dot_tile_rows(isa, w.ty, rows_of(first, o.len()), &tiles[0], o, 1);
             } else {
                 for (i, y) in o.iter_mut().enumerate() {
-                    *y = vec_dot_in(isa, w.ty, w.row(first + i), acts.row(0), false);
+                    *y = vec_dot_in(isa, w.ty, w.row(first + i), acts.row(0), placed[0]);
                 }
             }
         });
@@ -100,8 +97,8 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
             } else {
                 for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
                     let row = w.row(first + i);
-                    for (t, (y, act)) in ys.iter_mut().zip(&token_rows).enumerate() {
-                        *y = vec_dot_in(isa, w.ty, row, act, t < grouped);
+                    for ((y, act), placed) in ys.iter_mut().zip(&token_rows).zip(&placed) {
+                        *y = vec_dot_in(isa, w.ty, row, act, *placed);
                     }
                 }
             }

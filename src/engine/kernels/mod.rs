@@ -199,33 +199,58 @@ impl Isa {
 ///
 /// `isa` must be one the CPU supports (from [`Isa::detect`] or [`Isa::Scalar`]).
 pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
-    vec_dot_in(isa, ty, weights, acts, false)
+    vec_dot_in(isa, ty, weights, acts, Batching::default())
 }
 
-/// [`vec_dot`] for a row that ggml computes in a group of four activation rows
-/// (`grouped`) or alone. Only Q4_K cares: llama.cpp's x86 build repacks Q4_K weights
-/// and folds a grouped row's integer sums into floats every 64 weights (GEMM) instead
-/// of once per super-block (GEMV); the two round differently.
-pub fn vec_dot_in(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
+/// Where a row sits in the batch of a matmul. llama.cpp's x86 build picks its kernel
+/// by that, and the kernels round their exact integer sums into floats differently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batching {
+    /// One of the first `n − n % 4` rows of the batch: repacked Q4_K weights fold its
+    /// sums every 64 weights (GEMM) instead of once per super-block (GEMV).
+    pub group_of_four: bool,
+    /// The batch has 8 or more rows: Q6_K weights go through ggml's tiled K-quant
+    /// matmul, which folds once per super-block as `fma(Σ · d, da, acc)`.
+    pub tiled: bool,
+}
+
+impl Batching {
+    /// Row `t` of a batch of `rows` rows.
+    pub fn of(t: usize, rows: usize) -> Self {
+        Self {
+            group_of_four: t < rows - rows % 4,
+            tiled: rows >= 8,
+        }
+    }
+}
+
+/// [`vec_dot`] for a row placed in its batch as `batching` says (Q4_K and Q6_K care).
+pub fn vec_dot_in(
+    isa: Isa,
+    ty: WeightType,
+    weights: &[u8],
+    acts: &[u8],
+    batching: Batching,
+) -> f32 {
     match isa {
         Isa::Scalar => match ty {
             WeightType::F32 => f32::dot_scalar(weights, acts),
             WeightType::F16 => f16::dot_scalar(weights, acts),
             WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
             WeightType::Q5_0 => q5_0::dot_scalar(weights, acts),
-            WeightType::Q4K => q4_k::dot_scalar(weights, acts, grouped),
-            WeightType::Q6K => q6_k::dot_scalar(weights, acts),
+            WeightType::Q4K => q4_k::dot_scalar(weights, acts, batching.group_of_four),
+            WeightType::Q6K => q6_k::dot_scalar(weights, acts, batching.tiled),
         },
-        Isa::Avx2 => avx2_dot(ty, weights, acts, grouped),
+        Isa::Avx2 => avx2_dot(ty, weights, acts, batching),
         Isa::Avx512 => match ty {
             WeightType::Q4K | WeightType::Q6K => {
                 let mut out = [0.0f32];
-                let tile = Q8kTile::new(&[acts], if grouped { 1 } else { 0 });
+                let tile = Q8kTile::new(&[acts], &[batching]);
                 dot_tile_rows(isa, ty, weights, &tile, &mut out, 1);
                 out[0]
             }
             WeightType::Q8_0 => avx512_q8_0_dot(weights, acts),
-            _ => avx2_dot(ty, weights, acts, grouped),
+            _ => avx2_dot(ty, weights, acts, batching),
         },
     }
 }
@@ -323,7 +348,7 @@ fn avx512_q8_0_dot(_: &[u8], _: &[u8]) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
+fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], batching: Batching) -> f32 {
     assert!(
         Isa::Avx2.is_supported(),
         "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
@@ -335,14 +360,14 @@ fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], grouped: bool) -> f32 {
             WeightType::F16 => f16::dot_avx2(weights, acts),
             WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
             WeightType::Q5_0 => q5_0::dot_avx2(weights, acts),
-            WeightType::Q4K => q4_k::dot_avx2(weights, acts, grouped),
-            WeightType::Q6K => q6_k::dot_avx2(weights, acts),
+            WeightType::Q4K => q4_k::dot_avx2(weights, acts, batching.group_of_four),
+            WeightType::Q6K => q6_k::dot_avx2(weights, acts, batching.tiled),
         }
     }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: bool) -> f32 {
+fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: Batching) -> f32 {
     panic!("AVX2 kernels requested on a non-x86-64 CPU")
 }
 

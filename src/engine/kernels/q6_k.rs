@@ -7,7 +7,7 @@
 //! bytes `l` and `l+32` and bit pairs 0-1, 2-3, 4-5, 6-7 of high byte `l`.
 
 use super::q4_k::q8k_bsums;
-use super::{f16_at, f32_at, Q6K_BLOCK_BYTES, Q8K_BLOCK_BYTES};
+use super::{f16_at, f32_at, Q6K_BLOCK_BYTES, Q8K_BLOCK_BYTES, TILE};
 
 /// The unsigned 6-bit quant `k` (0..4) of position `l` (0..32) in a half-block.
 #[inline(always)]
@@ -22,12 +22,45 @@ fn quant(ql: &[u8], qh: &[u8], l: usize, k: usize) -> i32 {
     (low | (high << 4)) as i32
 }
 
-/// Portable Q6_K · Q8_K dot product, in the float order of ggml's AVX2 kernel: per
-/// super-block, 8 integer lanes (lane `i` holds the weights `4i..4i+4` of each 32-wide
-/// group, minus `32·Σ scale·bsum` of 16-groups `2i` and `2i+1`), each folded into its
-/// own float accumulator by FMA, then summed like `hsum_float_8`.
-pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
-    let mut acc = [0.0f32; 8];
+/// The float side of a Q6_K row dot product. `ggml_vec_dot_q6_K_q8_K` (AVX2) keeps,
+/// per super-block, 8 integer lanes (lane `i` holds the weights `4i..4i+4` of each
+/// 32-wide group, minus `32·Σ scale·bsum` of 16-groups `2i` and `2i+1`), folds each
+/// into its own accumulator by FMA with `da·d` and sums them like `hsum_float_8`;
+/// the tiled matmul (`tiled`) does `acc ← fma(Σ lanes · d, da, acc)` once per
+/// super-block (GCC contracts its multiply-add).
+struct Fold {
+    lanes: [f32; 8],
+    tiled: Option<f32>,
+}
+
+impl Fold {
+    fn new(tiled: bool) -> Self {
+        Self {
+            lanes: [0.0; 8],
+            tiled: tiled.then_some(0.0),
+        }
+    }
+
+    #[inline(always)]
+    fn block(&mut self, d: f32, da: f32, lanes: [i32; 8]) {
+        match &mut self.tiled {
+            Some(acc) => *acc = (lanes.iter().sum::<i32>() as f32 * d).mul_add(da, *acc),
+            None => {
+                for (acc, lane) in self.lanes.iter_mut().zip(lanes) {
+                    *acc = (lane as f32).mul_add(da * d, *acc);
+                }
+            }
+        }
+    }
+
+    fn result(&self) -> f32 {
+        self.tiled.unwrap_or_else(|| super::hsum8(&self.lanes))
+    }
+}
+
+/// Portable Q6_K · Q8_K dot product (`tiled`: see [`Fold`]).
+pub fn dot_scalar(w: &[u8], a: &[u8], tiled: bool) -> f32 {
+    let mut fold = Fold::new(tiled);
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -47,28 +80,27 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
                 }
             }
         }
-        let d = f32_at(ab) * f16_at(&wb[208..]);
-        for (i, (lane, acc)) in lanes.iter().zip(&mut acc).enumerate() {
-            let offset = 32
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane -= 32
                 * (scales[2 * i] as i8 as i32 * bsums[2 * i]
                     + scales[2 * i + 1] as i8 as i32 * bsums[2 * i + 1]);
-            *acc = ((lane - offset) as f32).mul_add(d, *acc);
         }
+        fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
     }
-    super::hsum8(&acc)
+    fold.result()
 }
 
-/// AVX2/FMA Q6_K · Q8_K dot product.
+/// AVX2/FMA Q6_K · Q8_K dot product (`tiled`: see [`Fold`]).
 ///
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
+pub unsafe fn dot_avx2(w: &[u8], a: &[u8], tiled: bool) -> f32 {
     use std::arch::x86_64::*;
     let low4 = _mm256_set1_epi8(0xF);
     let two_bits = _mm256_set1_epi8(3);
-    let mut acc = _mm256_setzero_ps();
+    let mut fold = Fold::new(tiled);
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
@@ -110,17 +142,21 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
         let bsums = _mm256_loadu_si256(ab.as_ptr().add(260) as *const __m256i);
         let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scales.as_ptr() as *const __m128i));
         let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
-        let sumi = _mm256_sub_epi32(sumi, offset);
-        let d = f32_at(ab) * f16_at(&wb[208..]);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        let mut lanes = [0i32; 8];
+        _mm256_storeu_si256(
+            lanes.as_mut_ptr() as *mut __m256i,
+            _mm256_sub_epi32(sumi, offset),
+        );
+        fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
     }
-    super::hsum_ps(acc)
+    fold.result()
 }
 
 /// AVX-512 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
-/// [`dot_avx2`] of token `t` (the 16 integer lanes fold onto the AVX2 kernel's 8
-/// before the same offset correction and float steps). A block's 6-bit quants and
-/// scales are decoded once for all tokens.
+/// [`dot_avx2`] of token `t` with the tile's `tiled` (the 16 integer lanes fold onto
+/// the AVX2 kernel's 8 before the same offset correction and float steps; a tiled
+/// tile sums them exactly and does [`Fold`]'s `fma(Σ · d, da, acc)` for all tokens in
+/// one vector). A block's 6-bit quants and scales are decoded once for all tokens.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
@@ -148,6 +184,8 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
     });
     let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
     let mut acc = [_mm256_setzero_ps(); N];
+    // Tiled order: token `t`'s accumulator in lane `t`.
+    let mut tiled_acc = _mm256_setzero_ps();
     for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
         let scales16 =
             _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i));
@@ -172,6 +210,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             }
         }
         let offset = b * Q8K_BLOCK_BYTES;
+        let mut sums = [0i32; TILE];
         for (t, acc) in acc.iter_mut().enumerate() {
             let ab = rows[t].add(offset);
             let aq = ab.add(4);
@@ -188,11 +227,41 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             let bsums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
             let correction = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
             let sumi = _mm256_sub_epi32(folded, correction);
-            let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
-            *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
+            if tile.tiled {
+                sums[t] = hsum_epi32(sumi);
+            } else {
+                let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
+            }
+        }
+        if tile.tiled {
+            let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(sums.as_ptr() as *const __m256i));
+            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+            tiled_acc = _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, tiled_acc);
         }
     }
-    for (t, o) in out.iter_mut().enumerate().take(N) {
-        *o = super::hsum_ps(acc[t]);
+    if tile.tiled {
+        let mut lanes = [0.0f32; TILE];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), tiled_acc);
+        out[..N].copy_from_slice(&lanes[..N]);
+    } else {
+        for (t, o) in out.iter_mut().enumerate().take(N) {
+            *o = super::hsum_ps(acc[t]);
+        }
     }
+}
+
+/// The exact (wrapping) sum of the 8 lanes of `v`.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
+    use std::arch::x86_64::*;
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+    _mm_cvtsi128_si32(s)
 }

@@ -7,9 +7,9 @@
 //! Q8_K block itself), so a row's Q4_K mins are one `madd` per pair for all tokens;
 //! the quants reordered for the Q4_K kernel (each 64-byte chunk `c` holds elements
 //! `64j + 16c ..+16` of the four 64-weight groups `j`, one per 128-bit lane); and
-//! which tokens ggml computes in groups of four (see [`super::vec_dot_in`]).
+//! where the tokens sit in their batch ([`Batching`], see [`super::vec_dot_in`]).
 
-use super::{f32_at, Q8K_BLOCK_BYTES};
+use super::{f32_at, Batching, Q8K_BLOCK_BYTES};
 
 /// Tokens per tile.
 pub const TILE: usize = 8;
@@ -27,16 +27,30 @@ pub struct Q8kTile<'a> {
     pub(super) lanes: Vec<[[u8; 256]; TILE]>,
     /// Bit `t` set: token `t` belongs to a group of four (ggml's GEMM float order).
     pub(super) grouped: u32,
+    /// The tokens' batch goes through ggml's tiled K-quant matmul ([`Batching::tiled`]).
+    pub(super) tiled: bool,
 }
 
 impl<'a> Q8kTile<'a> {
-    /// A tile of the Q8_K rows `rows` (1 to [`TILE`] rows of equal length); bit `t` of
-    /// `grouped` marks token `t` as computed in a group of four.
-    pub fn new(rows: &[&'a [u8]], grouped: u32) -> Self {
+    /// A tile of the Q8_K rows `rows` (1 to [`TILE`] rows of equal length), token `t`
+    /// placed in its batch as `placed[t]` says (all tokens of one batch, so all tiled
+    /// or none).
+    pub fn new(rows: &[&'a [u8]], placed: &[Batching]) -> Self {
         assert!(
             (1..=TILE).contains(&rows.len()),
             "a tile holds 1 to {TILE} tokens"
         );
+        assert_eq!(placed.len(), rows.len(), "one batch placement per token");
+        let tiled = placed[0].tiled;
+        assert!(
+            placed.iter().all(|p| p.tiled == tiled),
+            "a tile's tokens come from one batch"
+        );
+        let grouped = placed
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.group_of_four)
+            .fold(0u32, |bits, (t, _)| bits | 1 << t);
         let blocks = rows[0].len() / Q8K_BLOCK_BYTES;
         let mut sum_pairs = vec![[[0i32; TILE]; 8]; blocks];
         let mut scales = vec![[0f32; TILE]; blocks];
@@ -62,7 +76,8 @@ impl<'a> Q8kTile<'a> {
             sum_pairs,
             scales,
             lanes,
-            grouped: grouped & ((1 << rows.len()) - 1),
+            grouped,
+            tiled,
         }
     }
 

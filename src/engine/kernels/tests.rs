@@ -51,6 +51,26 @@ fn weight_row(ty: WeightType, cols: usize, bytes: &[u8], scales: &[f32]) -> Vec<
     row
 }
 
+/// Every way a row can sit in a batch.
+const BATCHINGS: [Batching; 4] = [
+    Batching {
+        group_of_four: false,
+        tiled: false,
+    },
+    Batching {
+        group_of_four: true,
+        tiled: false,
+    },
+    Batching {
+        group_of_four: true,
+        tiled: true,
+    },
+    Batching {
+        group_of_four: false,
+        tiled: true,
+    },
+];
+
 const TYPES: [WeightType; 6] = [
     WeightType::F32,
     WeightType::F16,
@@ -90,10 +110,10 @@ proptest! {
             prop_assert!(close(scalar, simd, magnitude), "{ty:?}: scalar {scalar} vs avx2 {simd}");
             if matches!(ty, WeightType::Q4K | WeightType::Q6K) {
                 // Both reproduce ggml's float order exactly, so they agree to the bit.
-                for grouped in [false, true] {
-                    let scalar = vec_dot_in(Isa::Scalar, ty, &w, acts.row(0), grouped);
-                    let simd = vec_dot_in(Isa::Avx2, ty, &w, acts.row(0), grouped);
-                    prop_assert_eq!(scalar.to_bits(), simd.to_bits(), "{:?} grouped {}", ty, grouped);
+                for batching in BATCHINGS {
+                    let scalar = vec_dot_in(Isa::Scalar, ty, &w, acts.row(0), batching);
+                    let simd = vec_dot_in(Isa::Avx2, ty, &w, acts.row(0), batching);
+                    prop_assert_eq!(scalar.to_bits(), simd.to_bits(), "{:?} {:?}", ty, batching);
                 }
             }
         }
@@ -103,8 +123,9 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// The AVX-512 kernels give the AVX2 kernels' results bit for bit, grouped (GEMM
-    /// order) or not, one token at a time and in tiles of every size and grouping.
+    /// The AVX-512 kernels give the AVX2 kernels' results bit for bit in every batch
+    /// placement (GEMM or GEMV order, tiled matmul or not), one token at a time and in
+    /// tiles of every size and grouping.
     #[test]
     fn avx512_matches_avx2_bit_for_bit(
         blocks in 1usize..4,
@@ -122,23 +143,27 @@ proptest! {
         for ty in TYPES {
             let w = weight_row(ty, cols, &bytes, &scales);
             let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
-            for grouped in [false, true] {
-                let dot = |isa, t| vec_dot_in(isa, ty, &w, acts.row(t), grouped);
+            for batching in BATCHINGS {
+                let dot = |isa, t| vec_dot_in(isa, ty, &w, acts.row(t), batching);
                 let avx2: Vec<f32> = (0..tokens).map(|t| dot(Isa::Avx2, t)).collect();
                 let avx512: Vec<f32> = (0..tokens).map(|t| dot(Isa::Avx512, t)).collect();
-                prop_assert_eq!(&avx2, &avx512, "{:?} vec_dot grouped {}", ty, grouped);
+                prop_assert_eq!(&avx2, &avx512, "{:?} vec_dot {:?}", ty, batching);
             }
             if has_tile_kernel(Isa::Avx512, ty) {
-                // Lanes below `split` grouped, the rest alone: every mixed tile.
-                for split in 0..=tokens {
+                // Lanes below `split` grouped, the rest alone: every mixed tile, in a
+                // batch below and one at ggml's tiled-matmul size.
+                for (split, tiled) in (0..=tokens).flat_map(|s| [(s, false), (s, true)]) {
                     let rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
-                    let mut tiled = vec![0.0f32; tokens];
-                    let tile = Q8kTile::new(&rows, (1u32 << split) - 1);
-                    dot_tile_rows(Isa::Avx512, ty, &w, &tile, &mut tiled, 1);
-                    let avx2: Vec<f32> = (0..tokens)
-                        .map(|t| vec_dot_in(Isa::Avx2, ty, &w, acts.row(t), t < split))
+                    let placed: Vec<Batching> = (0..tokens)
+                        .map(|t| Batching { group_of_four: t < split, tiled })
                         .collect();
-                    prop_assert_eq!(&avx2, &tiled, "{:?} tile of {} split {}", ty, tokens, split);
+                    let mut out = vec![0.0f32; tokens];
+                    let tile = Q8kTile::new(&rows, &placed);
+                    dot_tile_rows(Isa::Avx512, ty, &w, &tile, &mut out, 1);
+                    let avx2: Vec<f32> = (0..tokens)
+                        .map(|t| vec_dot_in(Isa::Avx2, ty, &w, acts.row(t), placed[t]))
+                        .collect();
+                    prop_assert_eq!(&avx2, &out, "{:?} tile of {} split {} tiled {}", ty, tokens, split, tiled);
                 }
             }
         }
@@ -166,11 +191,18 @@ fn q8k_block_layout() {
 }
 
 /// A batched matmul (tiles, full and partial, where the ISA has them) gives, whatever
-/// the pool size, exactly the per-token mat-vec results for the tokens after the last
-/// whole group of four, and the grouped dot products (ggml's GEMM order) for the others.
+/// the pool size, exactly the dot products of each token placed in its batch as
+/// [`Batching::of`] says, for a batch below and one above ggml's tiled-matmul size.
 #[test]
 fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
-    let (rows, cols, tokens) = (37, 512, TILE + 5);
+    for tokens in [6, TILE + 5] {
+        check_matmul_batch(tokens);
+    }
+}
+
+/// [`matmul_follows_ggml_grouping_and_is_thread_invariant`] for a batch of `tokens`.
+fn check_matmul_batch(tokens: usize) {
+    let (rows, cols) = (37, 512);
     let bytes: Vec<u8> = (0..997u32).map(|i| (i * 7919 % 251) as u8).collect();
     let scales = [0.01f32, -0.02, 0.03];
     let x: Vec<f32> = (0..tokens * cols)
@@ -209,13 +241,9 @@ fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
         );
         for t in 0..tokens {
             let one = ActivationRows::quantize(ty.activation(), &x[t * cols..(t + 1) * cols], cols);
-            let expected: Vec<f32> = if t < tokens - tokens % 4 {
-                (0..rows)
-                    .map(|r| vec_dot_in(isa, ty, w.row(r), one.row(0), true))
-                    .collect()
-            } else {
-                run(1, &one)
-            };
+            let expected: Vec<f32> = (0..rows)
+                .map(|r| vec_dot_in(isa, ty, w.row(r), one.row(0), Batching::of(t, tokens)))
+                .collect();
             assert_eq!(
                 &batched[t * rows..(t + 1) * rows],
                 &expected[..],
@@ -257,8 +285,8 @@ proptest! {
             let expected: f64 = wd.iter().zip(&xd).map(|(a, b)| *a as f64 * *b as f64).sum();
             let scale: f64 = wd.iter().zip(&xd).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
             let isas = [Isa::Scalar, Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported());
-            for (isa, grouped) in isas.flat_map(|i| [(i, false), (i, true)]) {
-                let got = vec_dot_in(isa, ty, &wq, acts.row(0), grouped) as f64;
+            for (isa, batching) in isas.flat_map(|i| BATCHINGS.map(|b| (i, b))) {
+                let got = vec_dot_in(isa, ty, &wq, acts.row(0), batching) as f64;
                 prop_assert!(
                     (got - expected).abs() <= 1e-5 * scale + 1e-5,
                     "{ty:?} {isa:?}: {got} vs {expected}"
