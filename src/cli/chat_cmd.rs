@@ -15,7 +15,7 @@ pub struct ChatArgs {
     /// The GGUF model.
     pub model: PathBuf,
     /// Worker threads.
-    #[arg(long, default_value_t = default_threads())]
+    #[arg(long, default_value_t = super::default_threads())]
     pub threads: usize,
     /// System prompt (text, or @FILE to read it from a file).
     #[arg(long)]
@@ -30,11 +30,6 @@ pub struct ChatArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-}
-
-/// All cores the machine reports.
-pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Run the chat loop on stdin/stdout. `/reset` forgets the conversation, `/exit` quits.

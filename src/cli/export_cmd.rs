@@ -50,39 +50,58 @@ pub struct ExportArgs {
 
 /// Run `export`; returns the exit code.
 pub fn run(args: ExportArgs) -> Result<u8> {
-    let plan = resolve(&args)?;
-    let report_dir = args.report_dir.clone().unwrap_or(plan.report_dir);
-    let request = ExportRequest {
-        source: plan.source,
-        file_type: args.file_type,
-        out: args.out.clone(),
-        suite: args.suite.clone(),
-        force: args.force,
-        run_id: plan.run_id.clone(),
-        report_dir,
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        name: format!("okla-eval export of {}", plan.run_id),
-    };
-    Ok(export(request)?.exit_code())
+    let mut plan = resolve(&args)?;
+    if let Some(dir) = &args.report_dir {
+        plan.report_dir = dir.clone();
+    }
+    let threads = args.threads.unwrap_or_else(super::default_threads);
+    plan.export(args.file_type, &args.out, &args.suite, args.force, threads)
 }
 
 /// The weights, the id they are recorded under, and the default report folder.
-struct Plan {
+pub struct Plan {
     source: ModelSource,
     run_id: String,
     report_dir: PathBuf,
 }
 
-fn resolve(args: &ExportArgs) -> Result<Plan> {
-    let beside_out = PathBuf::from(format!("{}.gate", args.out.display()));
-    if let Some(run) = &args.run {
-        return Ok(Plan {
-            source: ModelSource::training_run(run, args.tokenizer.as_deref())?,
+impl Plan {
+    /// A finished training run (see [`ModelSource::training_run`]), recorded under
+    /// the run folder's name, its gate report in `RUN_DIR/export-gate`.
+    pub fn training_run(run: &Path, tokenizer: Option<&Path>) -> Result<Self> {
+        Ok(Plan {
+            source: ModelSource::training_run(run, tokenizer)?,
             run_id: dir_name(run),
             report_dir: run.join("export-gate"),
-        });
+        })
+    }
+
+    /// Gate-then-export to `out`; returns the exit code (1 when the gate refuses it).
+    pub fn export(
+        self,
+        file_type: FileType,
+        out: &Path,
+        suite: &Path,
+        force: bool,
+        threads: usize,
+    ) -> Result<u8> {
+        let request = ExportRequest {
+            source: self.source,
+            file_type,
+            out: out.to_path_buf(),
+            suite: suite.to_path_buf(),
+            force,
+            run_id: self.run_id,
+            report_dir: self.report_dir,
+            threads,
+        };
+        Ok(export(request)?.exit_code())
+    }
+}
+
+fn resolve(args: &ExportArgs) -> Result<Plan> {
+    if let Some(run) = &args.run {
+        return Plan::training_run(run, args.tokenizer.as_deref());
     }
     let base = args.base.clone().ok_or_else(|| {
         InputError::usage("export needs --run RUN_DIR, or --base (with --adapter to merge one)")
@@ -99,12 +118,12 @@ fn resolve(args: &ExportArgs) -> Result<Plan> {
     Ok(Plan {
         source,
         run_id,
-        report_dir: beside_out,
+        report_dir: PathBuf::from(format!("{}.gate", args.out.display())),
     })
 }
 
 /// The last component of `path`, as the id an export records.
-pub fn dir_name(path: &Path) -> String {
+fn dir_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())

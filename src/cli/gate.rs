@@ -182,7 +182,7 @@ fn open_backend(
         }
         BackendKind::Gguf => {
             let model = gguf_model(args, suite)?;
-            let threads = args.threads.unwrap_or_else(default_threads);
+            let threads = args.threads.unwrap_or_else(super::default_threads);
             Ok((Box::new(GgufBackend::open(&model, threads)?), None))
         }
         BackendKind::Http => {
@@ -250,10 +250,6 @@ fn example_predictions(suite: &Suite) -> Result<PathBuf> {
         example.display()
     );
     Ok(example)
-}
-
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// In GitHub Actions, append the Markdown summary to the job's step summary.

@@ -91,6 +91,11 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// All cores the machine reports: the default thread count of the native engine.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Die quietly when stdout is a closed pipe (`okla-eval ... | head`), as Unix tools do,
 /// instead of panicking inside `println!`.
 fn restore_default_sigpipe() {

@@ -2,15 +2,13 @@
 //! model (QLoRA, LoRA or full) on chat JSONL; every recipe field can be set in
 //! the TOML file or overridden by the flag of the same name.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 
-use super::export_cmd::dir_name;
+use super::export_cmd::Plan;
 use crate::error::InputError;
-use crate::export::run::{export, ExportRequest};
-use crate::export::source::ModelSource;
 use crate::gguf::FileType;
 use crate::suite::load_jsonl;
 use crate::train::base_model::load_base_model;
@@ -112,24 +110,17 @@ pub fn run(args: TrainArgs) -> Result<u8> {
         out.display()
     );
     match args.export {
-        Some(file_type) => export_run(&trainer.recipe().output_dir, file_type, &args.export_suite),
+        Some(file_type) => {
+            let run = &trainer.recipe().output_dir;
+            let out = run.join(format!("model-{}.gguf", file_type.label()));
+            Plan::training_run(run, None)?.export(
+                file_type,
+                &out,
+                &args.export_suite,
+                false,
+                super::default_threads(),
+            )
+        }
         None => Ok(crate::cli::EXIT_PASS),
     }
-}
-
-/// Gate-then-export of the finished run; exit 1 when the gate refuses it.
-fn export_run(run: &Path, file_type: FileType, suite: &Path) -> Result<u8> {
-    let run_id = dir_name(run);
-    let request = ExportRequest {
-        source: ModelSource::training_run(run, None)?,
-        file_type,
-        out: run.join(format!("model-{}.gguf", file_type.label())),
-        suite: suite.to_path_buf(),
-        force: false,
-        name: format!("okla-eval export of {run_id}"),
-        run_id,
-        report_dir: run.join("export-gate"),
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    Ok(export(request)?.exit_code())
 }

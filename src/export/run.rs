@@ -46,8 +46,6 @@ pub struct ExportRequest {
     pub report_dir: PathBuf,
     /// Engine threads for the gate.
     pub threads: usize,
-    /// Model name written to `general.name`.
-    pub name: String,
 }
 
 /// How an export ended.
@@ -91,7 +89,7 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
     let tmp = TempFile::beside(&req.out);
     let mut metadata = llama_metadata(
         &req.source.config,
-        &req.name,
+        &format!("okla-eval export of {}", req.run_id),
         req.file_type,
         req.source.vocab.clone(),
     );
@@ -102,8 +100,8 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
         }
     }
     eprintln!(
-        "writing {:?} GGUF from {}{}",
-        req.file_type,
+        "writing {} GGUF from {}{}",
+        req.file_type.label(),
         req.source.origin.display(),
         match req.source.merged_modules() {
             0 => String::new(),
@@ -158,30 +156,19 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
         .iter()
         .filter_map(|v| v.value.map(|x| (v.metric.clone(), serde_json::json!(x))))
         .collect();
-    stamp.push((
-        GATE_KEY.to_string(),
-        Value::String(verdict_label(outcome).into()),
-    ));
+    // The outcome as report.json spells it (`pass`, `pass_with_warnings`).
+    let verdict = serde_json::to_value(outcome)?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    stamp.push((GATE_KEY.to_string(), Value::String(verdict.clone())));
     stamp.push((
         METRICS_KEY.to_string(),
         Value::String(serde_json::Value::Object(metrics).to_string()),
     ));
     restamp(&tmp.0, &req.out, &stamp)?;
-    eprintln!(
-        "exported {} ({GATE_KEY} = {})",
-        req.out.display(),
-        verdict_label(outcome)
-    );
+    eprintln!("exported {} ({GATE_KEY} = {verdict})", req.out.display());
     Ok(ExportOutcome::Exported { outcome })
-}
-
-/// The `okla.gate` value of a passing outcome.
-fn verdict_label(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Pass => "pass",
-        Outcome::PassWithWarnings => "pass_with_warnings",
-        Outcome::Fail => "fail",
-    }
 }
 
 /// A hidden file beside the destination, removed when dropped.

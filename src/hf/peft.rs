@@ -1,7 +1,7 @@
 //! A peft LoRA adapter folder (`adapter_config.json` + `adapter_model.safetensors`,
 //! keys such as `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`) and
-//! the merge of its update `W + s·B·A` (s = alpha / r, or alpha / √r with rsLoRA)
-//! into a base weight, in f32.
+//! the update `s·B·A` (s = alpha / r, or alpha / √r with rsLoRA) it adds to a base
+//! weight, computed in f32.
 
 use std::path::Path;
 
@@ -98,24 +98,6 @@ impl LoraAdapter {
             "adapter shapes for {name}: A {a_shape:?}, B {b_shape:?}; expected A [{r}, {cols}], B [{rows}, {r}]"
         );
         Ok(Some(low_rank_product(&b, &a, rows, r, cols, self.scale())))
-    }
-
-    /// Adds the update for `name` to `weight` (row-major `[rows, cols]`); returns
-    /// whether the adapter touched it.
-    pub fn merge_into(
-        &self,
-        name: &str,
-        weight: &mut [f32],
-        rows: usize,
-        cols: usize,
-    ) -> Result<bool> {
-        let Some(delta) = self.delta(name, rows, cols)? else {
-            return Ok(false);
-        };
-        for (w, d) in weight.iter_mut().zip(&delta) {
-            *w += d;
-        }
-        Ok(true)
     }
 }
 

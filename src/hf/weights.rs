@@ -38,11 +38,19 @@ struct Shard {
     map: Mmap,
 }
 
-/// The tensors of one or more safetensors files, by name.
+/// Where one tensor lies: its file, element type, shape and byte range in the map.
+struct TensorLocation {
+    shard: usize,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: std::ops::Range<usize>,
+}
+
+/// The tensors of one or more safetensors files, by name (each file's header is
+/// parsed once, when opened).
 pub struct SafetensorsWeights {
     shards: Vec<Shard>,
-    /// Tensor name → (shard index, shape).
-    index: BTreeMap<String, (usize, Vec<usize>)>,
+    index: BTreeMap<String, TensorLocation>,
 }
 
 impl SafetensorsWeights {
@@ -64,10 +72,14 @@ impl SafetensorsWeights {
             let st = SafeTensors::deserialize(&map)
                 .map_err(|e| InputError::file(path, format!("not a safetensors file: {e}")))?;
             for (name, view) in st.tensors() {
-                if index
-                    .insert(name.clone(), (shards.len(), view.shape().to_vec()))
-                    .is_some()
-                {
+                let start = view.data().as_ptr() as usize - map.as_ptr() as usize;
+                let location = TensorLocation {
+                    shard: shards.len(),
+                    dtype: view.dtype(),
+                    shape: view.shape().to_vec(),
+                    bytes: start..start + view.data().len(),
+                };
+                if index.insert(name.clone(), location).is_some() {
                     return Err(InputError::file(
                         path,
                         format!("tensor `{name}` appears in two files"),
@@ -87,7 +99,7 @@ impl SafetensorsWeights {
     pub fn shapes(&self) -> impl Iterator<Item = (&str, &[usize])> {
         self.index
             .iter()
-            .map(|(n, (_, s))| (n.as_str(), s.as_slice()))
+            .map(|(n, t)| (n.as_str(), t.shape.as_slice()))
     }
 
     /// Whether a tensor of that name exists.
@@ -97,18 +109,13 @@ impl SafetensorsWeights {
 
     /// The tensor `name` converted to f32 (from F32, F16 or BF16), with its shape.
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-        let (shard, shape) = self
+        let t = self
             .index
             .get(name)
             .ok_or_else(|| anyhow!("the weights have no tensor `{name}`"))?;
-        let shard = &self.shards[*shard];
-        let st = SafeTensors::deserialize(&shard.map)
-            .with_context(|| format!("cannot read {}", shard.path.display()))?;
-        let view = st
-            .tensor(name)
-            .with_context(|| format!("{}: tensor `{name}`", shard.path.display()))?;
-        let bytes = view.data();
-        let data: Vec<f32> = match view.dtype() {
+        let shard = &self.shards[t.shard];
+        let bytes = &shard.map[t.bytes.clone()];
+        let data: Vec<f32> = match t.dtype {
             Dtype::F32 => bytes
                 .chunks_exact(4)
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -129,7 +136,7 @@ impl SafetensorsWeights {
                 .into())
             }
         };
-        Ok((shape.clone(), data))
+        Ok((t.shape.clone(), data))
     }
 }
 
