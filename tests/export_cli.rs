@@ -292,4 +292,8 @@ fn bad_inputs_exit_2_naming_the_file_and_field() {
         .code(2)
         .stderr(predicates::str::contains("peft_type"));
     assert!(!out.exists());
+    let nowhere = dir.path().join("missing/x.gguf");
+    export(&["--base", s(&hf), "--force", "--out", s(&nowhere)])
+        .code(2)
+        .stderr(predicates::str::contains("folder does not exist"));
 }

@@ -11,6 +11,7 @@ use anyhow::Result;
 use super::gguf_file::{llama_metadata, restamp, write_llama_gguf};
 use super::source::ModelSource;
 use crate::backend::gguf::GgufBackend;
+use crate::error::InputError;
 use crate::gate::Outcome;
 use crate::gguf::{FileType, Value};
 use crate::report::{render_terminal, write_run_dir, Style};
@@ -74,6 +75,10 @@ impl ExportOutcome {
 
 /// Run the export.
 pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
+    let folder = req.out.parent().filter(|p| !p.as_os_str().is_empty());
+    if folder.is_some_and(|f| !f.is_dir()) {
+        return Err(InputError::file(&req.out, "its folder does not exist").into());
+    }
     let suite = Suite::load(&req.suite)?;
     let mut stamp = vec![
         (RUN_ID_KEY.to_string(), Value::String(req.run_id.clone())),
