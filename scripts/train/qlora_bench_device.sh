@@ -3,21 +3,24 @@
 # AdamW states paged to host memory (the recipe's default) and kept on the GPU,
 # then the HF baseline (qlora_bench.sh), then the transformers + peft parity
 # (gpu_parity.py, bf16 under autocast). Everything comes from $BENCH (see
-# prepare_gpu_bench.sh); results go to $OUT.
+# prepare_gpu_bench.sh); results go to $OUT. MEMORY_ONLY=1 skips the paged run and
+# the parity (about 45 s of device time) when only speed and memory are wanted.
 set -uo pipefail
 BENCH="${BENCH:-target/gpu-bench}"
 OUT="${OUT:-/tmp/qlora-bench-out}"
 mkdir -p "$OUT"
 OUT="$OUT/unpaged" OURS_ARGS="--page-optimizer false" HF_ARGS="--steps 6" bash "$BENCH/qlora_bench.sh" 2>&1 | tail -n 14
 rm -f "$OUT"/unpaged/mem_*.tsv
-mkdir -p "$OUT/paged"
 TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True "$BENCH/train_bench" --device cuda > "$OUT/paged/ours.json" 2>/dev/null
-echo "paged:"; cat "$OUT/paged/ours.json"
-python3 "$BENCH/gpu_parity.py" prepare /tmp/parity > /dev/null
-for d in f32 bf16; do "$BENCH/train_parity" /tmp/parity "$d" > /dev/null; done
-python3 "$BENCH/gpu_parity.py" compare /tmp/parity | tee "$OUT/parity.txt"
+if [ -z "${MEMORY_ONLY:-}" ]; then
+  mkdir -p "$OUT/paged"
+  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True "$BENCH/train_bench" --device cuda > "$OUT/paged/ours.json" 2>/dev/null
+  echo "paged:"; cat "$OUT/paged/ours.json"
+  python3 "$BENCH/gpu_parity.py" prepare /tmp/parity > /dev/null
+  for d in f32 bf16; do "$BENCH/train_parity" /tmp/parity "$d" > /dev/null; done
+  python3 "$BENCH/gpu_parity.py" compare /tmp/parity | tee "$OUT/parity.txt"
+fi
 # Memory without the caching allocator: NVML then follows the live allocations;
 # the baseline's own max_memory_allocated calibrates what NVML adds (context).
 NOCACHE=/tmp/qlora-bench-nocache

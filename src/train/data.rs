@@ -4,6 +4,7 @@
 
 use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 use tch::{Device, Tensor};
 
 use super::model::{Batch, IGNORE_INDEX};
@@ -11,7 +12,8 @@ use crate::suite::{Conversation, Message};
 use crate::text::{ChatTokenizer, EOT};
 
 /// Renders a conversation with the model's chat template and tokenizes it.
-pub trait ChatEncoder {
+/// `Sync`, so a corpus is tokenized on every core.
+pub trait ChatEncoder: Sync {
     /// Token ids of the whole conversation, and per token whether the assistant
     /// produced it (each assistant turn's content and its end-of-turn token).
     fn encode_for_training(&self, messages: &[Message]) -> Result<(Vec<u32>, Vec<bool>)>;
@@ -65,10 +67,11 @@ impl Example {
     }
 }
 
-/// Tokenize every conversation (errors name the conversation's line).
+/// Tokenize every conversation, in parallel, keeping their order (errors name the
+/// conversation's line).
 pub fn encode_all(convs: &[Conversation], encoder: &dyn ChatEncoder) -> Result<Vec<Example>> {
     convs
-        .iter()
+        .par_iter()
         .map(|c| {
             let (ids, mask) = encoder.encode_for_training(&c.messages)?;
             Example::from_mask(&ids, &mask)

@@ -133,8 +133,14 @@ impl Linear {
     /// `x @ W^T` (+ the adapter's update), in `x`'s dtype; `train` turns adapter
     /// dropout on.
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_with(x, &self.base.materialize(x.kind()), train)
+    }
+
+    /// [`Linear::forward`] with the base weight already materialized in `x`'s dtype
+    /// (`weight`), so that pieces of one input share one dequantized copy.
+    pub fn forward_with(&self, x: &Tensor, weight: &Tensor, train: bool) -> Tensor {
         let kind = x.kind();
-        let y = x.matmul(&self.base.materialize(kind).tr());
+        let y = x.matmul(&weight.tr());
         match &self.lora {
             None => y,
             Some(l) => {

@@ -10,6 +10,16 @@
 //! input and back-propagated with the incoming gradient (`sum(y * g).backward()`),
 //! which yields the gradient for the layer below. LoRA dropout masks are
 //! reproduced in the recomputation by seeding torch's RNG per layer.
+//!
+//! Within a recomputed layer the two halves are back-propagated apart: the
+//! attention half is recomputed with autograd, its output detached, and the MLP
+//! half recomputed and back-propagated in pieces of at most [`MLP_CHUNK_VALUES`]
+//! intermediate values (the MLP is position-wise), sharing one dequantized copy of
+//! each MLP weight; then the attention half receives the gathered gradient. Only
+//! one piece's MLP activations are alive at once, which is what bounds the peak
+//! memory of an 8B QLoRA step. The MLP always runs in the same pieces (also
+//! without autograd), so dropout masks drawn in the recomputation equal the
+//! forward pass's.
 
 use std::collections::HashMap;
 
@@ -36,8 +46,14 @@ pub enum Method {
 
 /// Label value that takes no part in the loss.
 pub const IGNORE_INDEX: i64 = -100;
-/// Rows of the LM head computed at once (bounds the f32 logits held in memory).
-const HEAD_CHUNK: i64 = 1024;
+/// Logits computed at once by the LM head (32 Mi f32 values = 128 MiB): chunks of
+/// `HEAD_CHUNK_LOGITS / vocab` rows bound the logits, their f32 copy, the saved
+/// log-softmax and their gradients to ~0.6 GiB at the 128k Llama 3 vocabulary.
+const HEAD_CHUNK_LOGITS: i64 = 32 << 20;
+/// MLP intermediate values computed at once by default (16 Mi = 32 MiB in bf16):
+/// pieces of `MLP_CHUNK_VALUES / intermediate_size` token rows (1,170 at
+/// Llama-3-8B's 14,336; see [`Llama::set_mlp_piece_values`]).
+const MLP_CHUNK_VALUES: i64 = 16 << 20;
 
 /// A tokenized micro-batch: right-padded ids and labels (`IGNORE_INDEX` where no loss).
 #[derive(Debug)]
@@ -137,6 +153,7 @@ pub struct Llama {
     norm: Tensor,
     lm_head: Option<Tensor>,
     inv_freq: Tensor,
+    mlp_piece_values: i64,
 }
 
 impl Llama {
@@ -315,7 +332,14 @@ impl Llama {
             norm,
             lm_head,
             inv_freq,
+            mlp_piece_values: MLP_CHUNK_VALUES,
         })
+    }
+
+    /// Cut the MLP into pieces of at most `values` intermediate values instead of
+    /// [`MLP_CHUNK_VALUES`] (smaller pieces: lower peak memory, more kernel launches).
+    pub fn set_mlp_piece_values(&mut self, values: i64) {
+        self.mlp_piece_values = values.max(1);
     }
 
     /// `(cos, sin)` tables `[t, head_dim]` in the compute dtype, as HF computes them.
@@ -333,14 +357,31 @@ impl Llama {
         rope: &(Tensor, Tensor),
         train: bool,
     ) -> Tensor {
+        let mid = self.attention_half(layer, x, rope, train);
+        let weights = Self::mlp_weights(layer, mid.kind());
+        let pieces: Vec<Tensor> = self
+            .mlp_pieces(&mid)
+            .iter()
+            .map(|rows| self.mlp_half(layer, &weights, rows, train))
+            .collect();
+        Tensor::cat(&pieces, 0).view(mid.size().as_slice())
+    }
+
+    /// `x` plus self-attention of its norm.
+    fn attention_half(
+        &self,
+        layer: &DecoderLayer,
+        x: &Tensor,
+        rope: &(Tensor, Tensor),
+        train: bool,
+    ) -> Tensor {
         let (b, t) = (x.size()[0], x.size()[1]);
         let (nh, nkv, hd) = (
             self.config.num_attention_heads,
             self.config.kv_heads(),
             self.config.head_dim(),
         );
-        let eps = self.config.rms_norm_eps;
-        let h = rms_norm(x, &layer.input_norm, eps);
+        let h = rms_norm(x, &layer.input_norm, self.config.rms_norm_eps);
         let heads = |y: Tensor, n: i64| y.view([b, t, n, hd]).transpose(1, 2);
         let (cos, sin) = rope;
         let roped = |y: Tensor| &y * cos + rotate_half(&y) * sin;
@@ -358,13 +399,65 @@ impl Llama {
             nkv != nh,
         );
         let attn = attn.transpose(1, 2).reshape([b, t, nh * hd]);
-        let x = x + layer.o.forward(&attn, train);
-        let h = rms_norm(&x, &layer.post_norm, eps);
-        let mlp = layer.down.forward(
-            &(layer.gate.forward(&h, train).silu() * layer.up.forward(&h, train)),
-            train,
-        );
-        x + mlp
+        x + layer.o.forward(&attn, train)
+    }
+
+    /// The MLP's three base weights, materialized once in `kind`.
+    fn mlp_weights(layer: &DecoderLayer, kind: Kind) -> [Tensor; 3] {
+        [&layer.gate, &layer.up, &layer.down].map(|l| l.base.materialize(kind))
+    }
+
+    /// `mid` (`[b, t, hidden]`) flattened to token rows and cut into the MLP's pieces.
+    fn mlp_pieces(&self, mid: &Tensor) -> Vec<Tensor> {
+        let rows = mid.reshape([-1, self.config.hidden_size]);
+        let n = rows.size()[0];
+        let piece = (self.mlp_piece_values / self.config.intermediate_size).max(1);
+        (0..n)
+            .step_by(piece as usize)
+            .map(|s| rows.narrow(0, s, piece.min(n - s)))
+            .collect()
+    }
+
+    /// `rows` plus the SiLU-gated MLP of their norm, with `weights` from
+    /// [`Llama::mlp_weights`].
+    fn mlp_half(
+        &self,
+        layer: &DecoderLayer,
+        weights: &[Tensor; 3],
+        rows: &Tensor,
+        train: bool,
+    ) -> Tensor {
+        let [gate, up, down] = weights;
+        let h = rms_norm(rows, &layer.post_norm, self.config.rms_norm_eps);
+        let act =
+            layer.gate.forward_with(&h, gate, train).silu() * layer.up.forward_with(&h, up, train);
+        rows + layer.down.forward_with(&act, down, train)
+    }
+
+    /// Back-propagates `grad` (the layer output's gradient) through a recomputed
+    /// layer, half by half and the MLP piece by piece (see the module docs);
+    /// returns the gradient of the layer's input.
+    fn layer_backward(
+        &self,
+        layer: &DecoderLayer,
+        input: &Tensor,
+        grad: &Tensor,
+        rope: &(Tensor, Tensor),
+        train: bool,
+    ) -> Tensor {
+        let input = input.detach().set_requires_grad(true);
+        let mid = self.attention_half(layer, &input, rope, train);
+        let mid_leaf = mid.detach().set_requires_grad(true);
+        let weights = Self::mlp_weights(layer, mid.kind());
+        let grads = self.mlp_pieces(grad);
+        for (rows, g) in self.mlp_pieces(&mid_leaf).iter().zip(&grads) {
+            (self.mlp_half(layer, &weights, rows, train) * g)
+                .sum(Kind::Float)
+                .backward();
+        }
+        drop(weights);
+        (mid * mid_leaf.grad()).sum(Kind::Float).backward();
+        input.grad()
     }
 
     fn embed(&self, ids: &Tensor) -> Tensor {
@@ -416,14 +509,16 @@ impl Llama {
         (rows, targets)
     }
 
-    /// Chunks of at most [`HEAD_CHUNK`] labelled rows: `(rows, targets)` each.
-    fn head_chunks(labels: &Tensor) -> Vec<(Tensor, Tensor)> {
+    /// Chunks of labelled rows whose logits hold at most [`HEAD_CHUNK_LOGITS`]
+    /// values: `(rows, targets)` each.
+    fn head_chunks(&self, labels: &Tensor) -> Vec<(Tensor, Tensor)> {
         let (rows, targets) = Self::labelled_rows(labels);
         let m = rows.size()[0];
+        let chunk = (HEAD_CHUNK_LOGITS / self.config.vocab_size).max(1);
         (0..m)
-            .step_by(HEAD_CHUNK as usize)
+            .step_by(chunk as usize)
             .map(|s| {
-                let len = HEAD_CHUNK.min(m - s);
+                let len = chunk.min(m - s);
                 (rows.narrow(0, s, len), targets.narrow(0, s, len))
             })
             .collect()
@@ -441,16 +536,16 @@ impl Llama {
         tch::no_grad(|| {
             let hidden = self.hidden_states(&batch.input_ids);
             let flat = hidden.reshape([-1, self.config.hidden_size]);
-            let mut sum = 0.0;
+            let mut sum = Tensor::zeros([], (Kind::Double, flat.device()));
             let mut m = 0;
-            for (rows, targets) in Self::head_chunks(&batch.labels) {
+            for (rows, targets) in self.head_chunks(&batch.labels) {
                 sum += self
                     .chunk_loss(&flat.index_select(0, &rows), &targets)
-                    .double_value(&[]);
+                    .to_kind(Kind::Double);
                 m += rows.size()[0];
             }
             LossSum {
-                loss_sum: sum,
+                loss_sum: sum.double_value(&[]),
                 tokens: m,
             }
         })
@@ -502,14 +597,16 @@ impl Llama {
         let normed = rms_norm(&top, &self.norm, self.config.rms_norm_eps);
         let leaf = normed.detach().set_requires_grad(true);
         let flat = leaf.reshape([-1, self.config.hidden_size]);
-        let mut loss_sum = 0.0;
+        // The chunks' losses are summed on the device and read once (no sync per chunk).
+        let mut loss_total = Tensor::zeros([], (Kind::Double, flat.device()));
         let mut m = 0;
-        for (rows, targets) in Self::head_chunks(&batch.labels) {
+        for (rows, targets) in self.head_chunks(&batch.labels) {
             let loss = self.chunk_loss(&flat.index_select(0, &rows), &targets);
-            loss_sum += loss.double_value(&[]);
+            loss_total += loss.detach().to_kind(Kind::Double);
             (loss * loss_weight).backward();
             m += rows.size()[0];
         }
+        let loss_sum = loss_total.double_value(&[]);
         if m == 0 {
             return Ok(LossSum {
                 loss_sum: 0.0,
@@ -526,11 +623,8 @@ impl Llama {
         }
         let mut grad = top.grad();
         for (i, layer) in self.layers.iter().enumerate().rev() {
-            let input = saved[i].detach().set_requires_grad(true);
             Self::seed_layer(dropout_seed, i);
-            let out = self.layer_forward(layer, &input, &rope, train);
-            (out * &grad).sum(Kind::Float).backward();
-            grad = input.grad();
+            grad = self.layer_backward(layer, &saved[i], &grad, &rope, train);
             saved.pop();
         }
         if embed_trainable {
