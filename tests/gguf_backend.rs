@@ -64,9 +64,11 @@ fn answers_are_deterministic_order_independent_and_reuse_prefixes() {
     assert_eq!(info.kind, "gguf");
     assert_eq!(info.model_sha256.as_ref().unwrap().len(), 64);
     let hit_rate = info.details["prefix_cache"]["hit_rate"].as_f64().unwrap();
+    // The tiny model runs each conversation (prompts sharing their first two
+    // messages: "a" and "c") in a session of its own: "c" reuses "a"'s prompt.
     assert!(
-        hit_rate > 0.3,
-        "shared system prompts are reused: {hit_rate}"
+        hit_rate > 0.2,
+        "a conversation's later turn reuses its earlier prompt: {hit_rate}"
     );
 
     let mut fresh = GgufBackend::open(&common::tiny_q4_k_m(), 1).unwrap();

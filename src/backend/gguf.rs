@@ -2,8 +2,18 @@
 //! prompts from a GGUF file, with the Llama 3 chat template and the tokenizer stored
 //! in the file. Prompts run in token order so shared prefixes (system prompts,
 //! earlier turns) are computed once; outputs do not depend on that order.
+//!
+//! How prompts are scheduled depends only on the file, never on `--threads`, so a
+//! rerun on another machine gives the same answers:
+//! - a small model ([`SMALL_MODEL_BYTES`]) cannot keep many threads busy on one
+//!   token, so each conversation (prompts sharing their first two messages) gets a
+//!   fresh session and conversations run side by side, one per thread;
+//! - a larger one runs every prompt in one session, one after another, so that
+//!   conversations of the same dealer also share their system prompt's keys.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -13,9 +23,14 @@ use sha2::{Digest, Sha256};
 use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt, Timing};
 use crate::engine::loader::{load, LoadedModel};
 use crate::engine::sampler::SamplingParams;
-use crate::engine::session::{Completion, GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
+use crate::engine::session::{
+    Completion, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
+};
 use crate::suite::{hex, Conversation, Decoding};
 use crate::text::{ChatTokenizer, EOT, LLAMA3_CHAT_TEMPLATE};
+
+/// Files smaller than this run their conversations side by side (see the module docs).
+pub const SMALL_MODEL_BYTES: usize = 1 << 30;
 
 /// A GGUF model served by the native engine.
 pub struct GgufBackend {
@@ -25,6 +40,8 @@ pub struct GgufBackend {
     tokenizer: ChatTokenizer,
     stop_tokens: Vec<u32>,
     session: Session,
+    /// Prefix-reuse counters of the per-conversation sessions (small models).
+    conversation_stats: PrefixStats,
     last_decoding: Option<Decoding>,
 }
 
@@ -61,8 +78,14 @@ impl GgufBackend {
             tokenizer,
             stop_tokens,
             session,
+            conversation_stats: PrefixStats::default(),
             last_decoding: None,
         })
+    }
+
+    /// True when conversations run side by side in sessions of their own.
+    fn conversations_in_parallel(&self) -> bool {
+        self.loaded.file.bytes().len() < SMALL_MODEL_BYTES
     }
 
     /// The chat tokenizer (GGUF vocabulary + Llama 3 template).
@@ -124,10 +147,35 @@ impl GgufBackend {
         }
     }
 
-    fn answer(&mut self, ids: &[u32], opts: &GenerateOptions) -> Result<Generation> {
-        let start = Instant::now();
-        let done = self.session.generate(ids, opts, |_| {})?;
-        self.generation(ids.len(), &done, start)
+    /// The options for one prompt of case `case_id`.
+    fn options(&self, decoding: &Decoding, case_id: &str) -> GenerateOptions {
+        GenerateOptions {
+            max_new_tokens: decoding.max_new_tokens as usize,
+            stop_tokens: self.stop_tokens.clone(),
+            sampling: SamplingParams::from(decoding),
+            stream: stream_of(case_id),
+        }
+    }
+
+    /// Answers one encoded prompt in `session`; a failure becomes the answer's error.
+    fn answer(
+        &self,
+        session: &mut Session,
+        encoded: &Result<Vec<u32>>,
+        opts: &GenerateOptions,
+    ) -> Generation {
+        let answered = encoded
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("{e:#}"))
+            .and_then(|ids| {
+                let start = Instant::now();
+                let done = session.generate(ids, opts, |_| {})?;
+                self.generation(ids.len(), &done, start)
+            });
+        answered.unwrap_or_else(|e| Generation {
+            error: Some(format!("{e:#}")),
+            ..Generation::default()
+        })
     }
 
     /// The finished answer to a prompt of `prompt_len` tokens started at `start`.
@@ -151,6 +199,20 @@ impl GgufBackend {
     }
 }
 
+/// Prompt indices grouped by conversation: runs of `order` (token order) whose
+/// prompts share their first two messages (system prompt and first user turn).
+fn conversations_in(order: &[usize], prompts: &[Prompt<'_>]) -> Vec<Vec<usize>> {
+    let opening = |i: usize| &prompts[i].messages[..prompts[i].messages.len().min(2)];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &i in order {
+        match groups.last_mut() {
+            Some(group) if opening(group[0]) == opening(i) => group.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
 /// A stable 64-bit stream id for a case (sampled runs do not depend on prompt order).
 fn stream_of(case_id: &str) -> u64 {
     let digest = Sha256::digest(case_id.as_bytes());
@@ -160,7 +222,8 @@ fn stream_of(case_id: &str) -> u64 {
 impl Backend for GgufBackend {
     fn info(&self) -> BackendInfo {
         let model = &self.loaded.model;
-        let stats = self.session.stats();
+        let mut stats = self.session.stats();
+        stats.add(self.conversation_stats);
         let mut details = serde_json::Map::new();
         details.insert("threads".into(), json!(model.threads()));
         details.insert("isa".into(), json!(format!("{:?}", model.isa())));
@@ -214,29 +277,54 @@ impl Backend for GgufBackend {
             (Ok(x), Ok(y)) => x.cmp(y).then(a.cmp(&b)),
             _ => a.cmp(&b),
         });
-        let mut out = vec![Generation::default(); prompts.len()];
-        for (done, &i) in order.iter().enumerate() {
-            out[i] = match &encoded[i] {
-                Err(e) => Generation {
-                    error: Some(format!("{e:#}")),
-                    ..Generation::default()
-                },
-                Ok(ids) => {
-                    let opts = GenerateOptions {
-                        max_new_tokens: decoding.max_new_tokens as usize,
-                        stop_tokens: self.stop_tokens.clone(),
-                        sampling: SamplingParams::from(decoding),
-                        stream: stream_of(prompts[i].case_id),
-                    };
-                    self.answer(ids, &opts).unwrap_or_else(|e| Generation {
-                        error: Some(format!("{e:#}")),
-                        ..Generation::default()
-                    })
-                }
-            };
-            progress(done + 1);
+        if !self.conversations_in_parallel() {
+            let mut session = std::mem::replace(
+                &mut self.session,
+                Session::new(self.loaded.model.clone(), 0),
+            );
+            let mut out = vec![Generation::default(); prompts.len()];
+            for (done, &i) in order.iter().enumerate() {
+                let opts = self.options(decoding, prompts[i].case_id);
+                out[i] = self.answer(&mut session, &encoded[i], &opts);
+                progress(done + 1);
+            }
+            self.session = session;
+            return Ok(out);
         }
-        Ok(out)
+        let conversations = conversations_in(&order, prompts);
+        let threads = self.loaded.model.threads().min(conversations.len()).max(1);
+        let next = AtomicUsize::new(0);
+        let finished = AtomicUsize::new(0);
+        let answers = Mutex::new(vec![Generation::default(); prompts.len()]);
+        let stats = Mutex::new(PrefixStats::default());
+        let this = &*self;
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    while let Some(conversation) =
+                        conversations.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let mut session = Session::new(
+                            this.loaded.model.clone(),
+                            DEFAULT_SNAPSHOT_BUDGET / threads,
+                        );
+                        for &i in conversation {
+                            let opts = this.options(decoding, prompts[i].case_id);
+                            let answer = this.answer(&mut session, &encoded[i], &opts);
+                            answers.lock().expect("no thread panics holding it")[i] = answer;
+                            progress(finished.fetch_add(1, Ordering::Relaxed) + 1);
+                        }
+                        stats
+                            .lock()
+                            .expect("no thread panics holding it")
+                            .add(session.stats());
+                    }
+                });
+            }
+        });
+        self.conversation_stats
+            .add(stats.into_inner().expect("threads joined"));
+        Ok(answers.into_inner().expect("threads joined"))
     }
 
     fn eval_loss(&mut self, conversations: &[Conversation]) -> Result<Option<LossReport>> {

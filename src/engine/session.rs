@@ -80,6 +80,12 @@ pub struct PrefixStats {
 }
 
 impl PrefixStats {
+    /// Adds another session's counters to these.
+    pub fn add(&mut self, other: PrefixStats) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.reused_tokens += other.reused_tokens;
+    }
+
     /// Fraction of prompt tokens served from cache.
     pub fn hit_rate(&self) -> f64 {
         if self.prompt_tokens == 0 {
