@@ -54,6 +54,10 @@ pub struct SynthArgs {
     /// `--count`, so a bigger training set keeps the committed held-out splits.
     #[arg(long)]
     pub train_count: Option<usize>,
+    /// Copy drills appended to the train split: short price-quoting conversations
+    /// whose prices are drawn uniformly, so they can only be copied from the context.
+    #[arg(long, default_value_t = 0)]
+    pub copy_drills: usize,
     /// Folder receiving okla_train.jsonl, okla_eval.jsonl and okla_test.jsonl.
     #[arg(long)]
     pub out: PathBuf,
@@ -82,7 +86,8 @@ pub fn run(cmd: DataCommand) -> Result<u8> {
         }),
         DataCommand::Synth(args) => data::synth::run_cli(
             args.seed,
-            data::synth::SplitSizes::new(args.count, args.train_count),
+            data::synth::SplitSizes::new(args.count, args.train_count)
+                .with_copy_drills(args.copy_drills),
             &args.out,
         ),
         DataCommand::Lint(args) => {

@@ -1,12 +1,20 @@
 //! `okla-eval data synth`: a deterministic generator of OKLA conversations in the
 //! FASE 2 format, split 80/10/10 with no user turn shared between splits.
 //!
+//! Optional *copy drills* ([`SplitSizes::with_copy_drills`], [`drill`]) are
+//! appended to the train split only: a context whose prices are drawn uniformly
+//! instead of from the catalogue, an answer that repeats its listing verbatim, then
+//! price-quoting exchanges, so the prices a model must write can only be copied
+//! from the context, never recalled. A tiny model trained on the natural
+//! conversations alone learns the answer format and invents plausible prices.
+//!
 //! Everything is drawn from our own SplitMix64 ([`crate::rng::SplitMix64`]) seeded per
 //! conversation, so the same seed and count give byte-identical files on every
 //! machine and with every dependency version.
 
 mod answer;
 mod catalog;
+mod drill;
 mod money;
 mod plan;
 mod prompt;
@@ -59,6 +67,8 @@ pub struct SplitSizes {
     pub held_out: usize,
     /// Train conversations.
     pub train: usize,
+    /// Copy drills appended to the train split (see the module docs).
+    pub copy_drills: usize,
 }
 
 impl SplitSizes {
@@ -69,6 +79,15 @@ impl SplitSizes {
         Self {
             held_out,
             train: train.unwrap_or(count - 2 * held_out),
+            copy_drills: 0,
+        }
+    }
+
+    /// The same sizes with `n` copy drills appended to the train split.
+    pub fn with_copy_drills(self, n: usize) -> Self {
+        Self {
+            copy_drills: n,
+            ..self
         }
     }
 
@@ -80,9 +99,9 @@ impl SplitSizes {
         }
     }
 
-    /// Conversations over the three splits.
+    /// Conversations over the three splits, copy drills included.
     pub fn total(self) -> usize {
-        2 * self.held_out + self.train
+        2 * self.held_out + self.train + self.copy_drills
     }
 }
 
@@ -127,13 +146,17 @@ impl Splits {
 pub fn generate(seed: u64, sizes: SplitSizes, on_progress: &dyn Fn()) -> Result<Splits> {
     let mut splits = Splits::default();
     let mut owner: HashMap<String, Split> = HashMap::new();
-    for (tag, split) in Split::ALL.into_iter().enumerate() {
+    let parts = Split::ALL
+        .into_iter()
+        .map(|split| (split, Kind::Natural, sizes.of(split)))
+        .chain([(Split::Train, Kind::CopyDrill, sizes.copy_drills)]);
+    for (tag, (split, kind, count)) in parts.enumerate() {
         let free = |text: &str| owner.get(text).is_none_or(|&s| s == split);
-        let mut accepted = Vec::with_capacity(sizes.of(split));
-        for index in 0..sizes.of(split) {
+        let mut accepted = Vec::with_capacity(count);
+        for index in 0..count {
             let conversation = (0..MAX_ATTEMPTS).find_map(|attempt| {
                 let mut rng = Rng::derive(seed, &[tag as u64, index as u64, attempt]);
-                conversation(&mut rng, &free)
+                conversation(&mut rng, kind, &free)
             });
             let Some(conversation) = conversation else {
                 bail!(
@@ -149,7 +172,7 @@ pub fn generate(seed: u64, sizes: SplitSizes, on_progress: &dyn Fn()) -> Result<
                 owner.entry(text.to_string()).or_insert(split);
             }
         }
-        *splits.get_mut(split) = accepted;
+        splits.get_mut(split).extend(accepted);
     }
     Ok(splits)
 }
@@ -179,10 +202,19 @@ fn user_turns(conversation: &Conversation) -> impl Iterator<Item = &str> {
 /// How many times one user line is re-drawn before the conversation is given up.
 const TURN_ATTEMPTS: usize = 200;
 
+/// What a generated conversation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A natural FASE 2 conversation.
+    Natural,
+    /// A copy drill (train only; see the module docs).
+    CopyDrill,
+}
+
 /// One conversation drawn from `rng`: mode, context, system prompt, then the
 /// planned exchanges, each user line accepted only when `free` and not already
 /// said in this conversation. `None` when a line could not be made unique.
-fn conversation(rng: &mut Rng, free: &dyn Fn(&str) -> bool) -> Option<Conversation> {
+fn conversation(rng: &mut Rng, kind: Kind, free: &dyn Fn(&str) -> bool) -> Option<Conversation> {
     let mode = if rng.percent(50) {
         Mode::SingleVehicle
     } else {
@@ -192,7 +224,10 @@ fn conversation(rng: &mut Rng, free: &dyn Fn(&str) -> bool) -> Option<Conversati
         Mode::SingleVehicle => 1,
         Mode::DealerInventory => rng.range(8, 14) as usize,
     };
-    let inventory = Inventory::draw(rng, size);
+    let mut inventory = Inventory::draw(rng, size);
+    if kind == Kind::CopyDrill {
+        drill::reprice(rng, &mut inventory);
+    }
     let system = match mode {
         Mode::SingleVehicle => prompt::single_vehicle(&inventory.dealer, &inventory.vehicles[0]),
         Mode::DealerInventory => prompt::dealer_inventory(&inventory),
@@ -203,10 +238,24 @@ fn conversation(rng: &mut Rng, free: &dyn Fn(&str) -> bool) -> Option<Conversati
         focus: None,
         signals: LeadSignals::default(),
     };
-    let turn_count = plan::turn_count(rng);
+    let intents = match kind {
+        Kind::Natural => {
+            let turn_count = plan::turn_count(rng);
+            plan::intents(rng, mode, turn_count)
+        }
+        Kind::CopyDrill => drill::intents(rng, mode),
+    };
     let mut messages = vec![Message::new(Role::System, system)];
+    if kind == Kind::CopyDrill {
+        let (user, answer) = drill::listing_exchange(rng, mode, &messages[0].content);
+        messages.push(Message::new(Role::User, user));
+        messages.push(Message::new(
+            Role::Assistant,
+            answer.to_content(scene.signals),
+        ));
+    }
     let mut said: HashSet<String> = HashSet::new();
-    for intent in plan::intents(rng, mode, turn_count) {
+    for intent in intents {
         let (next, user, answer) = (0..TURN_ATTEMPTS).find_map(|_| {
             let mut trial = scene.clone();
             let (user, answer) = turns::exchange(&mut trial, intent, rng);
@@ -243,8 +292,10 @@ pub fn run_cli(seed: u64, sizes: SplitSizes, out: &Path) -> Result<u8> {
         );
     }
     println!(
-        "seed {seed}, {} held-out conversations per split, {} train",
-        sizes.held_out, sizes.train
+        "seed {seed}, {} held-out conversations per split, {} train (of which {} copy drills)",
+        sizes.held_out,
+        sizes.train + sizes.copy_drills,
+        sizes.copy_drills
     );
     Ok(0)
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Train several default-model candidates side by side on one GPU machine (a tiny
+# model leaves the H100 mostly idle, so parallel runs cost little), export each
+# through the gate on the eval split, and bring back every exported GGUF
+# (gzipped) with its run's metrics, curves and gate report.
+#   usage there: bash scripts/train/default_model_sweep.sh DIR...
+# Each DIR holds a config.json (architecture), a train.toml whose paths are the
+# ones prepared here (model = "base", data/…, output_dir = "run") and synth_args,
+# the `data synth` flags of its data beside --seed 42 --count 600 (e.g.
+# "--train-count 16000 --copy-drills 16000").
+# Binaries as for default_model.sh (carried as target/gpu). Environment:
+#   TRAIN_TIMEOUT (s, default 470): a run still training then is stopped and its
+#   newest checkpoint exported.
+set -uo pipefail
+REPO="$PWD"
+FINAL="${OUT:-/tmp/default-model-sweep}"
+WORK=/tmp/okla-sweep
+TRAIN_TIMEOUT="${TRAIN_TIMEOUT:-470}"
+rm -rf "$WORK" && mkdir -p "$WORK" "$FINAL"
+TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
+export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+TRAIN_BIN="$REPO/target/gpu/okla-eval-train"
+BIN="$REPO/target/gpu/okla-eval"
+THREADS=$(( $(nproc) / $# ))
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$WORK/gpu.txt"
+
+candidate() {
+  local name; name="$(basename "$1")"
+  local dir="$WORK/$name" res="$WORK/$name/results"
+  mkdir -p "$dir/base" "$res"
+  cp "$1/config.json" "$1/train.toml" "$1/synth_args" "$WORK/gpu.txt" "$res/"
+  cp "$1/config.json" models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$dir/base/"
+  # shellcheck disable=SC2046
+  "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
+  cd "$dir" || return
+  sha256sum data/*.jsonl > "$res/data_sha256.txt"
+  local start=$SECONDS
+  OMP_NUM_THREADS=$THREADS timeout "$TRAIN_TIMEOUT" "$TRAIN_BIN" train --config "$1/train.toml" \
+    > "$res/train_stdout.txt" 2> "$res/train_stderr.txt"
+  echo "train exit $? after $((SECONDS - start)) s" | tee "$res/train_exit.txt"
+  local run=run
+  if [ ! -d run/model ]; then
+    # Stopped mid-run: export the newest checkpoint as if it were the final model.
+    local newest; newest="$(ls -d run/checkpoints/step-* 2>/dev/null | tail -n 1)"
+    [ -n "$newest" ] || { tar -czf "$FINAL/$name.tar.gz" -C "$res" .; return; }
+    mkdir -p partial && cp run/recipe.json partial/ && cp -r "$newest" partial/model
+    echo "exported $newest" >> "$res/train_exit.txt"
+    run=partial
+  fi
+  cp run/metrics.jsonl run/curves.svg "$res/" 2>/dev/null
+  local model="$dir/$name-q4_k_m.gguf"
+  "$BIN" export --run "$run" --tokenizer base --suite "$REPO/suites/okla" --threads "$THREADS" \
+    --out "$model" > "$res/export_stdout.txt" 2> "$res/export_stderr.txt"
+  echo "export exit $?" >> "$res/export_stdout.txt"
+  cp "$run/export-gate/summary.md" "$res/export_gate_summary.md" 2>/dev/null
+  cp "$run/export-gate/predictions.jsonl" "$res/export_gate_predictions.jsonl" 2>/dev/null
+  if [ ! -f "$model" ]; then
+    model="$dir/$name-q4_k_m.forced.gguf"
+    "$BIN" export --run "$run" --tokenizer base --suite "$REPO/suites/okla" --force --out "$model" \
+      2>> "$res/export_stderr.txt"
+  fi
+  gzip -c "$model" > "$FINAL/$(basename "$model").gz"
+  tar -czf "$FINAL/$name.tar.gz" -C "$res" .
+}
+
+for dir in "$@"; do
+  candidate "$(cd "$dir" && pwd)" &
+done
+wait
+ls -la "$FINAL"
