@@ -69,3 +69,58 @@ fn user_turns(jsonl: &str) -> Vec<String> {
         })
         .collect()
 }
+
+#[test]
+fn copy_drills_follow_the_train_split_and_copy_their_listing_verbatim() {
+    let plain = synth_keeps_committed_held_out_splits(&["--train-count", "100"]);
+    let train =
+        synth_keeps_committed_held_out_splits(&["--train-count", "100", "--copy-drills", "40"]);
+    let lines: Vec<&str> = train.lines().collect();
+    assert_eq!(lines.len(), 140);
+    assert_eq!(
+        lines[..100].join("\n"),
+        plain.lines().collect::<Vec<_>>().join("\n")
+    );
+    let mut off_catalogue = 0;
+    for line in &lines[100..] {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let messages = v["messages"].as_array().unwrap();
+        let system = messages[0]["content"].as_str().unwrap();
+        let first: serde_json::Value =
+            serde_json::from_str(messages[2]["content"].as_str().unwrap()).unwrap();
+        let listing = first["response"].as_str().unwrap();
+        let copied: Vec<&str> = listing.lines().filter(|l| l.starts_with("- ")).collect();
+        assert!(
+            copied.len() >= 8,
+            "the listing answer copies the block: {listing}"
+        );
+        for l in &copied {
+            assert!(system.contains(l), "{l:?} is not a line of the context");
+        }
+        // every price any answer quotes is in the context
+        for answer in messages.iter().filter(|m| m["role"] == "assistant") {
+            let text: serde_json::Value =
+                serde_json::from_str(answer["content"].as_str().unwrap()).unwrap();
+            for price in text["response"].as_str().unwrap().split("RD$").skip(1) {
+                let digits: String = price
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == ',')
+                    .collect();
+                let digits = digits.trim_end_matches(',');
+                assert!(
+                    system.contains(&format!("RD${digits}")),
+                    "RD${digits} not in the context"
+                );
+            }
+        }
+        off_catalogue += system
+            .split("RD$")
+            .skip(1)
+            .filter(|p| p.starts_with('5') || p.starts_with('6'))
+            .count();
+    }
+    assert!(
+        off_catalogue > 0,
+        "uniform drill prices reach the top of their range"
+    );
+}
