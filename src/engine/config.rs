@@ -45,19 +45,19 @@ impl LlamaConfig {
             "empty model shape: {self:?}"
         );
         ensure!(
-            self.heads > 0 && self.dim % self.heads == 0,
+            self.heads > 0 && self.dim.is_multiple_of(self.heads),
             "embedding width {} is not a multiple of head count {}",
             self.dim,
             self.heads
         );
         ensure!(
-            self.kv_heads > 0 && self.heads % self.kv_heads == 0,
+            self.kv_heads > 0 && self.heads.is_multiple_of(self.kv_heads),
             "head count {} is not a multiple of key/value head count {}",
             self.heads,
             self.kv_heads
         );
         ensure!(
-            self.rope_dims % 2 == 0 && self.rope_dims <= self.head_dim(),
+            self.rope_dims.is_multiple_of(2) && self.rope_dims <= self.head_dim(),
             "rope dimension count {} must be even and at most head width {}",
             self.rope_dims,
             self.head_dim()

@@ -103,7 +103,7 @@ fn permute<T: Copy>(
         cols,
         heads,
     };
-    if cols == 0 || heads == 0 || rows * cols != data.len() || rows % (2 * heads) != 0 {
+    if cols == 0 || heads == 0 || rows * cols != data.len() || !rows.is_multiple_of(2 * heads) {
         return Err(err);
     }
     let head_dim = rows / heads;

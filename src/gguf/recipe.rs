@@ -221,7 +221,7 @@ fn use_more_bits(i_layer: i64, n_layers: i64) -> bool {
 
 /// The type to use when a row is not a whole number of `wanted`'s blocks.
 fn fallback(name: &str, row: u64, wanted: GgmlType) -> Result<GgmlType, String> {
-    if row % wanted.block_size() == 0 {
+    if row.is_multiple_of(wanted.block_size()) {
         return Ok(wanted);
     }
     let replacement = match wanted {
@@ -238,7 +238,7 @@ fn fallback(name: &str, row: u64, wanted: GgmlType) -> Result<GgmlType, String> 
             ))
         }
     };
-    Ok(if row % replacement.block_size() == 0 {
+    Ok(if row.is_multiple_of(replacement.block_size()) {
         replacement
     } else {
         GgmlType::F16
@@ -319,7 +319,7 @@ impl PlanState<'_> {
 
     /// The rule for output.weight (and a tied token embedding).
     fn output_type(&self, row: u64, t: GgmlType) -> GgmlType {
-        if row % t.block_size() != 0 {
+        if !row.is_multiple_of(t.block_size()) {
             GgmlType::Q8_0
         } else if t != GgmlType::Q8_0 {
             GgmlType::Q6_K

@@ -183,7 +183,7 @@ impl QuantType {
     /// blocks. Never overflows silently: sizes beyond `usize` are reported as an error.
     pub fn bytes_for(self, elems: usize) -> Result<usize, QuantError> {
         let block = self.block_elems();
-        if elems % block != 0 {
+        if !elems.is_multiple_of(block) {
             return Err(QuantError::NotBlockMultiple {
                 ty: self,
                 block,

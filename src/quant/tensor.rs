@@ -128,7 +128,7 @@ fn check_shape(
     what: &'static str,
 ) -> Result<usize, QuantError> {
     let row_bytes = ty.bytes_for(row_len)?;
-    if row_len == 0 || elems % row_len != 0 {
+    if row_len == 0 || !elems.is_multiple_of(row_len) {
         return Err(QuantError::NotBlockMultiple {
             ty,
             block: row_len,

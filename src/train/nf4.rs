@@ -149,7 +149,7 @@ impl Nf4Quantized {
         if shape.iter().product::<i64>() != n as i64 {
             bail!("NF4: shape {shape:?} does not hold {n} values");
         }
-        if n == 0 || n % NF4_BLOCK != 0 {
+        if n == 0 || !n.is_multiple_of(NF4_BLOCK) {
             bail!("NF4: {n} values is not a positive multiple of the block size {NF4_BLOCK}");
         }
         if let Some(bad) = values.iter().position(|v| !v.is_finite()) {
@@ -244,7 +244,7 @@ impl Nf4Tensor {
     pub fn quantize_with_tensor_ops(weight: &Tensor, tables: &Nf4Tables) -> Result<Self> {
         let shape = weight.size();
         let n = weight.numel();
-        if n == 0 || n % NF4_BLOCK != 0 {
+        if n == 0 || !n.is_multiple_of(NF4_BLOCK) {
             bail!("NF4: {n} values is not a positive multiple of the block size {NF4_BLOCK}");
         }
         let device = tables.pair_table.device();

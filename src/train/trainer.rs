@@ -406,7 +406,8 @@ impl Trainer {
             bar.set_position(self.step);
             bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
             let last = self.step == self.schedule.total;
-            let eval_due = self.recipe.eval_every > 0 && self.step % self.recipe.eval_every == 0;
+            let eval_due =
+                self.recipe.eval_every > 0 && self.step.is_multiple_of(self.recipe.eval_every);
             if eval_due || last {
                 if let Some(eval_loss) = self.eval_loss() {
                     bar.println(format!("step {}: eval loss {eval_loss:.4}", self.step));
@@ -423,8 +424,8 @@ impl Trainer {
                     self.metrics.push(record);
                 }
             }
-            let save_due = self.step % self.recipe.save_every == 0 || last;
-            if save_due || eval_due || self.step % METRICS_FLUSH_EVERY == 0 {
+            let save_due = self.step.is_multiple_of(self.recipe.save_every) || last;
+            if save_due || eval_due || self.step.is_multiple_of(METRICS_FLUSH_EVERY) {
                 self.metrics.flush(&out)?;
             }
             if save_due {

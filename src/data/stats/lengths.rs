@@ -129,7 +129,7 @@ mod tests {
             prop_assert!(s.min <= s.p50 && s.p50 <= s.p90 && s.p90 <= s.p95);
             prop_assert!(s.p95 <= s.p99 && s.p99 <= s.max);
             let rec = s.recommended_max_seq_len();
-            prop_assert!(rec % SEQ_LEN_MULTIPLE == 0 && rec >= s.p95 && rec < s.p95 + SEQ_LEN_MULTIPLE + 1);
+            prop_assert!(rec.is_multiple_of(SEQ_LEN_MULTIPLE) && rec >= s.p95 && rec < s.p95 + SEQ_LEN_MULTIPLE + 1);
             prop_assert!(truncation(&lengths, rec).fraction <= 0.05 + 1e-9);
         }
     }

@@ -43,7 +43,7 @@ pub fn spoken(rng: &mut Rng, n: u64) -> String {
         let unit = if millions == 1 { "millón" } else { "millones" };
         forms.push(format!("{millions} {unit} y medio"));
         forms.push(format!("{millions}.5 millones"));
-    } else if rest % 100_000 == 0 {
+    } else if rest.is_multiple_of(100_000) {
         forms.push(format!("{millions}.{} millones", rest / 100_000));
         forms.push(format!("como {millions}.{} millones", rest / 100_000));
     }

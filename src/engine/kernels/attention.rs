@@ -124,7 +124,6 @@ fn first_lanes(n: usize) -> u16 {
 /// # Safety
 /// The CPU must support AVX-512 F and F16C; `keys` holds every key row.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c,fma")]
 unsafe fn scores_avx512(keys: &[u8], stride: usize, q: &[f32], batched: bool, out: &mut [f32]) {
     use std::arch::x86_64::*;
@@ -153,7 +152,6 @@ unsafe fn scores_avx512(keys: &[u8], stride: usize, q: &[f32], batched: bool, ou
 /// # Safety
 /// The CPU must support AVX-512 F and F16C; `values` holds every value row.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c,fma")]
 unsafe fn values_avx512(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
     use std::arch::x86_64::*;

@@ -92,7 +92,7 @@ impl WeightType {
     /// Bytes of one row of `cols` elements; fails when `cols` is not a whole number of blocks.
     pub fn row_bytes(self, cols: usize) -> Result<usize> {
         let (elems, bytes) = self.block();
-        if cols % elems != 0 {
+        if !cols.is_multiple_of(elems) {
             bail!("{self:?} rows need a multiple of {elems} columns, got {cols}");
         }
         Ok(cols / elems * bytes)
@@ -281,7 +281,7 @@ pub fn dot_tile_rows(
     );
     let row_bytes = tile.row(0).len() / Q8K_BLOCK_BYTES * ty.block().1;
     assert!(
-        row_bytes > 0 && rows.len() % row_bytes == 0,
+        row_bytes > 0 && rows.len().is_multiple_of(row_bytes),
         "weight rows do not match the tile width"
     );
     let n_rows = rows.len() / row_bytes;
@@ -311,7 +311,6 @@ pub fn dot_tile_rows(
 
 /// The row loop of [`dot_tile_rows`], compiled per tile size so each kernel inlines.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn tile_rows_avx512<const N: usize>(
     (ty, rows, row_bytes, tile, out, stride): (

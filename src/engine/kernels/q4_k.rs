@@ -164,7 +164,6 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; `N == tile.len()`.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 #[inline]
 pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {

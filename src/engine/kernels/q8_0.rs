@@ -52,7 +52,6 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
 /// # Safety
 /// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C.
 #[cfg(target_arch = "x86_64")]
-#[clippy::msrv = "1.89"] // AVX-512 intrinsics are stable since Rust 1.89.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 pub unsafe fn dot_avx512(w: &[u8], a: &[u8]) -> f32 {
     use std::arch::x86_64::*;
