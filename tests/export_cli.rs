@@ -227,6 +227,14 @@ fn a_failing_file_is_never_written_and_a_passing_one_records_its_verdict() {
     hf_folder(&spec(), &hf);
     let refused = dir.path().join("out/refused.gguf");
     std::fs::create_dir_all(refused.parent().unwrap()).unwrap();
+    // a temporary file of a killed export (no such process) is cleaned up; one of a
+    // live process (this test's) is left alone
+    let stale = dir.path().join("out/.refused.gguf.gating-4000000000");
+    let live = dir
+        .path()
+        .join(format!("out/.refused.gguf.gating-{}", std::process::id()));
+    std::fs::write(&stale, b"half a file").unwrap();
+    std::fs::write(&live, b"in use").unwrap();
     export(&[
         "--base",
         s(&hf),
@@ -237,6 +245,15 @@ fn a_failing_file_is_never_written_and_a_passing_one_records_its_verdict() {
     ])
     .code(1);
     assert!(!refused.exists(), "a failing export left its file");
+    assert!(
+        !stale.exists(),
+        "a killed export's temporary file was not removed"
+    );
+    assert!(
+        live.exists(),
+        "a running export's temporary file was removed"
+    );
+    std::fs::remove_file(&live).unwrap();
     let leftovers: Vec<PathBuf> = std::fs::read_dir(refused.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().path())

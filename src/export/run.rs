@@ -180,13 +180,45 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
 struct TempFile(PathBuf);
 
 impl TempFile {
+    /// `.NAME.gating-PID` beside `out`; first removes such files of exports that
+    /// were killed before they could clean up (their process no longer exists).
     fn beside(out: &Path) -> Self {
         let name = out
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "export.gguf".into());
         let dir = out.parent().unwrap_or(Path::new("."));
-        TempFile(dir.join(format!(".{name}.gating-{}", std::process::id())))
+        let prefix = format!(".{name}.gating-");
+        remove_stale(dir, &prefix);
+        TempFile(dir.join(format!("{prefix}{}", std::process::id())))
+    }
+}
+
+/// Removes `dir/PREFIX<pid>` files whose process is gone (Linux: no `/proc/<pid>`;
+/// elsewhere nothing is removed).
+fn remove_stale(dir: &Path, prefix: &str) {
+    let proc_fs = Path::new("/proc");
+    if !proc_fs.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !proc_fs.join(pid.to_string()).exists() && std::fs::remove_file(entry.path()).is_ok() {
+            eprintln!(
+                "removed {}, left by an export that was killed",
+                entry.path().display()
+            );
+        }
     }
 }
 
