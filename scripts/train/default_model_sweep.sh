@@ -12,7 +12,8 @@
 #   TRAIN_TIMEOUT (s, default 385): a run still training then is stopped and its
 #   newest checkpoint exported. Three candidates' exports and gates take ~200 s
 #   more, so 385 keeps a call inside its 600 s.
-# The candidates tried so far are in models/okla-tiny/candidates/ (README there).
+# The candidates tried so far are in models/okla-tiny/candidates/; what they gave is
+# in models/okla-tiny/README.md.
 set -uo pipefail
 REPO="$PWD"
 FINAL="${OUT:-/tmp/default-model-sweep}"
