@@ -382,6 +382,20 @@ fn f32_at(bytes: &[u8]) -> f32 {
     f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
+/// The 32 products of two signed int8 vectors summed in fours into 8 i32 lanes
+/// (exact): `maddubs` wants an unsigned left side, so |x| meets y carrying x's sign.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dot_i8_lanes(
+    x: std::arch::x86_64::__m256i,
+    y: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+}
+
 /// Horizontal sum of 8 i32 lanes (exact).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]

@@ -44,7 +44,6 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     use std::arch::x86_64::*;
-    let ones = _mm256_set1_epi16(1);
     let low_mask = _mm256_set1_epi8(0x0F);
     // Byte i of the broadcast high bits selects bit (i mod 8) of qh byte i / 8.
     let spread = _mm256_setr_epi8(
@@ -70,9 +69,7 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
             _mm256_andnot_si256(set, _mm256_set1_epi8(0xF0u8 as i8)),
         );
         let y = _mm256_loadu_si256(ab.as_ptr().add(2) as *const __m256i);
-        let ax = _mm256_sign_epi8(x, x);
-        let sy = _mm256_sign_epi8(y, x);
-        let sums = _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), ones);
+        let sums = super::dot_i8_lanes(x, y);
         let d = _mm256_set1_ps(f16_at(wb) * f16_at(ab));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
     }

@@ -27,7 +27,6 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     use std::arch::x86_64::*;
-    let ones = _mm256_set1_epi16(1);
     let mut acc = _mm256_setzero_ps();
     for (wb, ab) in w
         .chunks_exact(Q8_0_BLOCK_BYTES)
@@ -35,11 +34,7 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
     {
         let x = _mm256_loadu_si256(wb.as_ptr().add(2) as *const __m256i);
         let y = _mm256_loadu_si256(ab.as_ptr().add(2) as *const __m256i);
-        // |x| · (y with x's sign) keeps maddubs' unsigned×signed contract.
-        let ax = _mm256_sign_epi8(x, x);
-        let sy = _mm256_sign_epi8(y, x);
-        let pairs = _mm256_maddubs_epi16(ax, sy);
-        let sums = _mm256_madd_epi16(pairs, ones);
+        let sums = super::dot_i8_lanes(x, y);
         let d = _mm256_set1_ps(f16_at(wb) * f16_at(ab));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
     }
