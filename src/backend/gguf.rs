@@ -112,12 +112,7 @@ impl GgufBackend {
         mut on_text: impl FnMut(&str),
     ) -> Result<Generation> {
         let ids = self.tokenizer.encode_chat(messages)?;
-        let opts = GenerateOptions {
-            max_new_tokens: decoding.max_new_tokens as usize,
-            stop_tokens: self.stop_tokens.clone(),
-            sampling: SamplingParams::from(decoding),
-            stream: 0,
-        };
+        let opts = self.options(decoding, 0);
         let start = Instant::now();
         let tokenizer = &self.tokenizer;
         let mut generated = Vec::new();
@@ -132,7 +127,7 @@ impl GgufBackend {
                 }
             }
         })?;
-        let generation = self.generation(ids.len(), &done, start)?;
+        let generation = generation(&self.tokenizer, ids.len(), &done, start)?;
         if generation.text.len() > shown {
             on_text(&generation.text[shown..]);
         }
@@ -147,56 +142,56 @@ impl GgufBackend {
         }
     }
 
-    /// The options for one prompt of case `case_id`.
-    fn options(&self, decoding: &Decoding, case_id: &str) -> GenerateOptions {
+    /// The generation options for `decoding`, sampling from `stream`.
+    fn options(&self, decoding: &Decoding, stream: u64) -> GenerateOptions {
         GenerateOptions {
             max_new_tokens: decoding.max_new_tokens as usize,
             stop_tokens: self.stop_tokens.clone(),
             sampling: SamplingParams::from(decoding),
-            stream: stream_of(case_id),
+            stream,
         }
     }
+}
 
-    /// Answers one encoded prompt in `session`; a failure becomes the answer's error.
-    fn answer(
-        &self,
-        session: &mut Session,
-        encoded: &Result<Vec<u32>>,
-        opts: &GenerateOptions,
-    ) -> Generation {
-        let answered = encoded
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("{e:#}"))
-            .and_then(|ids| {
-                let start = Instant::now();
-                let done = session.generate(ids, opts, |_| {})?;
-                self.generation(ids.len(), &done, start)
-            });
-        answered.unwrap_or_else(|e| Generation {
-            error: Some(format!("{e:#}")),
-            ..Generation::default()
-        })
-    }
+/// Answers one encoded prompt in `session`; a failure becomes the answer's error.
+fn answer(
+    tokenizer: &ChatTokenizer,
+    session: &mut Session,
+    encoded: &Result<Vec<u32>>,
+    opts: &GenerateOptions,
+) -> Generation {
+    let answered = encoded
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .and_then(|ids| {
+            let start = Instant::now();
+            let done = session.generate(ids, opts, |_| {})?;
+            generation(tokenizer, ids.len(), &done, start)
+        });
+    answered.unwrap_or_else(|e| Generation {
+        error: Some(format!("{e:#}")),
+        ..Generation::default()
+    })
+}
 
-    /// The finished answer to a prompt of `prompt_len` tokens started at `start`.
-    fn generation(
-        &self,
-        prompt_len: usize,
-        done: &Completion,
-        start: Instant,
-    ) -> Result<Generation> {
-        Ok(Generation {
-            text: self.tokenizer.decode(&done.tokens)?,
-            prompt_tokens: Some(prompt_len as u32),
-            completion_tokens: Some(done.tokens.len() as u32),
-            finish_reason: Some(done.finish.as_str().into()),
-            timing: Some(Timing {
-                total: start.elapsed(),
-                first_token: Some(done.first_token),
-            }),
-            error: None,
-        })
-    }
+/// The finished answer to a prompt of `prompt_len` tokens started at `start`.
+fn generation(
+    tokenizer: &ChatTokenizer,
+    prompt_len: usize,
+    done: &Completion,
+    start: Instant,
+) -> Result<Generation> {
+    Ok(Generation {
+        text: tokenizer.decode(&done.tokens)?,
+        prompt_tokens: Some(prompt_len as u32),
+        completion_tokens: Some(done.tokens.len() as u32),
+        finish_reason: Some(done.finish.as_str().into()),
+        timing: Some(Timing {
+            total: start.elapsed(),
+            first_token: Some(done.first_token),
+        }),
+        error: None,
+    })
 }
 
 /// Prompt indices grouped by conversation: runs of `order` (token order) whose
@@ -278,17 +273,12 @@ impl Backend for GgufBackend {
             _ => a.cmp(&b),
         });
         if !self.conversations_in_parallel() {
-            let mut session = std::mem::replace(
-                &mut self.session,
-                Session::new(self.loaded.model.clone(), 0),
-            );
             let mut out = vec![Generation::default(); prompts.len()];
             for (done, &i) in order.iter().enumerate() {
-                let opts = self.options(decoding, prompts[i].case_id);
-                out[i] = self.answer(&mut session, &encoded[i], &opts);
+                let opts = self.options(decoding, stream_of(prompts[i].case_id));
+                out[i] = answer(&self.tokenizer, &mut self.session, &encoded[i], &opts);
                 progress(done + 1);
             }
-            self.session = session;
             return Ok(out);
         }
         let conversations = conversations_in(&order, prompts);
@@ -309,9 +299,10 @@ impl Backend for GgufBackend {
                             DEFAULT_SNAPSHOT_BUDGET / threads,
                         );
                         for &i in conversation {
-                            let opts = this.options(decoding, prompts[i].case_id);
-                            let answer = this.answer(&mut session, &encoded[i], &opts);
-                            answers.lock().expect("no thread panics holding it")[i] = answer;
+                            let opts = this.options(decoding, stream_of(prompts[i].case_id));
+                            let answered =
+                                answer(&this.tokenizer, &mut session, &encoded[i], &opts);
+                            answers.lock().expect("no thread panics holding it")[i] = answered;
                             progress(finished.fetch_add(1, Ordering::Relaxed) + 1);
                         }
                         stats
