@@ -16,6 +16,8 @@ import json
 import random
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", type=Path)
-    ap.add_argument("--items", choices=["numbers", "words"], default="numbers")
+    ap.add_argument("--items", choices=["numbers", "words", "prices", "mixed"], default="numbers",
+                    help="what the lists hold; mixed: each conversation one of the three")
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=2)
@@ -36,35 +39,48 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--init", default=None,
+                    help="flags of structured_init.py: start from its weights instead of random ones")
+    ap.add_argument("--warmup", type=float, default=0.05)
+    ap.add_argument("--config", type=Path, default=None,
+                    help="take the architecture from this config.json (the shape flags are ignored)")
+    ap.add_argument("--save-every", type=int, default=100000)
     a = ap.parse_args()
 
     base = a.dir / "base"
     base.mkdir(parents=True, exist_ok=True)
     for f in ["tokenizer.json", "tokenizer_config.json"]:
         shutil.copy(REPO / "models/llama3" / f, base / f)
-    config = json.loads((REPO / "models/okla-tiny/config.json").read_text())
-    config.update(
-        hidden_size=a.width,
-        num_hidden_layers=a.layers,
-        num_attention_heads=a.heads,
-        num_key_value_heads=a.heads,
-        head_dim=a.width // a.heads,
-        intermediate_size=a.ffn,
-        rope_theta=a.rope_theta,
-    )
+    if a.config:
+        config = json.loads(a.config.read_text())
+    else:
+        config = json.loads((REPO / "models/okla-tiny/config.json").read_text())
+        config.update(
+            hidden_size=a.width,
+            num_hidden_layers=a.layers,
+            num_attention_heads=a.heads,
+            num_key_value_heads=a.heads,
+            head_dim=a.width // a.heads,
+            intermediate_size=a.ffn,
+            rope_theta=a.rope_theta,
+        )
     (base / "config.json").write_text(json.dumps(config, indent=2))
 
     rng = random.Random(a.seed)
-    if a.items == "numbers":
-        pool = [str(n) for n in range(100, 1000)]
-    else:
-        vocab = json.loads((base / "tokenizer.json").read_text())["model"]["vocab"]
-        pool = sorted(t[1:] for t in vocab if t.startswith("Ġ") and re.fullmatch(r"[a-z]{4,8}", t[1:]))
-        rng.shuffle(pool)
-        pool = pool[:900]
+    vocab = json.loads((base / "tokenizer.json").read_text())["model"]["vocab"]
+    words = sorted(t[1:] for t in vocab if t.startswith("Ġ") and re.fullmatch(r"[a-z]{4,8}", t[1:]))
+    rng.shuffle(words)
+    pools = {
+        "numbers": lambda: str(rng.randint(100, 999)),
+        "words": lambda: rng.choice(words[:900]),
+        # Prices as OKLA's listings write them: RD$ and thousands separators.
+        "prices": lambda: f"RD${rng.randint(30, 650) * 10_000:,}",
+    }
 
     def conversation():
-        items = " ".join(rng.choice(pool) for _ in range(rng.randint(10, 20)))
+        kind = rng.choice(list(pools)) if a.items == "mixed" else a.items
+        count = rng.randint(4, 8) if kind == "prices" else rng.randint(10, 20)
+        items = " ".join(pools[kind]() for _ in range(count))
         return {"messages": [
             {"role": "system", "content": "Lista: " + items},
             {"role": "user", "content": "repite la lista"},
@@ -78,7 +94,7 @@ def main():
             for _ in range(n):
                 f.write(json.dumps(conversation()) + "\n")
     (a.dir / "train.toml").write_text(f"""model = "base"
-from_scratch = true
+from_scratch = {'false' if a.init else 'true'}
 train_file = "data/train.jsonl"
 eval_file = "data/eval.jsonl"
 output_dir = "run"
@@ -88,18 +104,21 @@ grad_accum = 1
 epochs = 100
 max_steps = {a.steps}
 learning_rate = {a.lr}
-warmup_ratio = 0.05
+warmup_ratio = {a.warmup}
 weight_decay = 0.01
 max_grad_norm = 1.0
 dtype = "{'f32' if a.device == 'cpu' else 'bf16'}"
 optimizer = "adamw"
 gradient_checkpointing = false
 eval_every = 100
-save_every = 100000
+save_every = {a.save_every}
 max_seq_len = 512
 seed = 42
 device = "{a.device}"
 """)
+    if a.init:
+        subprocess.run([sys.executable, str(REPO / "scripts/train/structured_init.py"), str(base),
+                        *a.init.split()], check=True)
     print(f"wrote {a.dir}: cd {a.dir} && okla-eval train --config train.toml")
 
 

@@ -7,7 +7,14 @@
 # Each DIR holds a config.json (architecture), a train.toml whose paths are the
 # ones prepared here (model = "base", data/…, output_dir = "run") and synth_args,
 # the `data synth` flags of its data beside --seed 42 --count 600 (e.g.
-# "--train-count 16000 --copy-drills 16000").
+# "--train-count 16000 --copy-drills 16000"), and optionally init_args: the flags of
+# scripts/train/structured_init.py, which then writes the initial weights into base/
+# (its train.toml says from_scratch = false), and optionally pretrain_args: the flags
+# of scripts/train/copy_probe.py for a copy curriculum trained first (for at most
+# PRETRAIN_TIMEOUT s, from init_args' weights when both are given), whose final
+# weights become base/ (from_scratch = false). FORCE_ONLY=1 skips the gate on the
+# device: every candidate is exported with --force, to be gated where CPU time is
+# cheaper.
 # Binaries as for default_model.sh (carried as target/gpu). Environment:
 #   TRAIN_TIMEOUT (s, default 385): a run still training then is stopped and its
 #   newest checkpoint exported. Three candidates' exports and gates take ~200 s
@@ -19,6 +26,7 @@ REPO="$PWD"
 FINAL="${OUT:-/tmp/default-model-sweep}"
 WORK=/tmp/okla-sweep
 TRAIN_TIMEOUT="${TRAIN_TIMEOUT:-385}"
+PRETRAIN_TIMEOUT="${PRETRAIN_TIMEOUT:-200}"
 rm -rf "$WORK" && mkdir -p "$WORK" "$FINAL"
 TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -33,6 +41,25 @@ candidate() {
   mkdir -p "$dir/base" "$res"
   cp "$1/config.json" "$1/train.toml" "$1/synth_args" "$WORK/gpu.txt" "$res/"
   cp "$1/config.json" models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$dir/base/"
+  if [ -f "$1/pretrain_args" ]; then
+    cp "$1/pretrain_args" "$res/"
+    # shellcheck disable=SC2046
+    local init=()
+    [ -f "$1/init_args" ] && init=(--init "$(cat "$1/init_args")") && cp "$1/init_args" "$res/"
+    python3 scripts/train/copy_probe.py "$dir/pretrain" $(cat "$1/pretrain_args") --device cuda \
+      --config "$1/config.json" "${init[@]}" > "$res/pretrain.txt"
+    (cd "$dir/pretrain" && OMP_NUM_THREADS=$THREADS timeout "$PRETRAIN_TIMEOUT" "$TRAIN_BIN" train \
+      --config train.toml > "$res/pretrain_stdout.txt" 2> "$res/pretrain_stderr.txt")
+    cp "$dir/pretrain/run/metrics.jsonl" "$res/pretrain_metrics.jsonl"
+    local learned="$dir/pretrain/run/model"
+    [ -d "$learned" ] || learned="$(ls -d "$dir"/pretrain/run/checkpoints/step-* | tail -n 1)"
+    cp "$learned/model.safetensors" "$dir/base/"
+    echo "pretrained: $learned" >> "$res/pretrain.txt"
+  elif [ -f "$1/init_args" ]; then
+    cp "$1/init_args" "$res/"
+    # shellcheck disable=SC2046
+    python3 scripts/train/structured_init.py "$dir/base" $(cat "$1/init_args") > "$res/init.txt"
+  fi
   # shellcheck disable=SC2046
   "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
   cd "$dir" || return
@@ -52,8 +79,9 @@ candidate() {
   fi
   cp run/metrics.jsonl run/curves.svg "$res/" 2>/dev/null
   local model="$dir/$name-q4_k_m.gguf"
-  "$BIN" export --run "$run" --tokenizer base --suite "$REPO/suites/okla" --threads "$THREADS" \
-    --out "$model" > "$res/export_stdout.txt" 2> "$res/export_stderr.txt"
+  [ -n "${FORCE_ONLY:-}" ] ||
+    "$BIN" export --run "$run" --tokenizer base --suite "$REPO/suites/okla" --threads "$THREADS" \
+      --out "$model" > "$res/export_stdout.txt" 2> "$res/export_stderr.txt"
   echo "export exit $?" >> "$res/export_stdout.txt"
   cp "$run/export-gate/summary.md" "$res/export_gate_summary.md" 2>/dev/null
   cp "$run/export-gate/predictions.jsonl" "$res/export_gate_predictions.jsonl" 2>/dev/null
