@@ -64,6 +64,10 @@ struct Args {
     /// recipe's default); `false` keeps them on the device.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     page_optimizer: bool,
+    /// MLP piece size of the recomputed backward, in intermediate values (default:
+    /// the trainer's; larger pieces trade peak memory for fewer kernel launches).
+    #[arg(long)]
+    mlp_piece_values: Option<i64>,
     /// `cuda` or `cpu`.
     #[arg(long, default_value = "cuda")]
     device: String,
@@ -123,7 +127,7 @@ fn main() -> Result<()> {
     tch::manual_seed(0);
     let started = Instant::now();
     let shapes: HashMap<String, Vec<i64>> = Llama::weight_shapes(&config).into_iter().collect();
-    let model = Llama::from_source(
+    let mut model = Llama::from_source(
         config.clone(),
         |name| shapes.get(name).map(|s| Llama::random_weight(s, device)),
         Method::Qlora,
@@ -131,6 +135,9 @@ fn main() -> Result<()> {
         recipe.kind(),
         device,
     )?;
+    if let Some(values) = args.mlp_piece_values {
+        model.set_mlp_piece_values(values);
+    }
     sync(device);
     let setup_s = started.elapsed().as_secs_f64();
     let trainable: i64 = model
@@ -196,6 +203,7 @@ fn main() -> Result<()> {
         "loss": losses,
         "fwd_bwd_s": fwd_bwd_s,
         "page_optimizer": args.page_optimizer,
+        "mlp_piece_values": args.mlp_piece_values,
         "t_steps_start": t_start, "t_steps_end": t_end,
         "device": format!("{device:?}"),
     });

@@ -14,7 +14,7 @@ use okla_eval::train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_eval::train::lora::LoraSettings;
 use okla_eval::train::loss_scale::LossScaler;
 use okla_eval::train::model::{Llama, Method, IGNORE_INDEX};
-use okla_eval::train::recipe::{Recipe, RecipeFields};
+use okla_eval::train::recipe::{LossVocabulary, Recipe, RecipeFields};
 use okla_eval::train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
 
@@ -478,4 +478,81 @@ fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
         assert!(v.get("intent").is_some());
         assert_eq!(text, answer, "{user}");
     }
+}
+
+/// Embedding rows after `steps` full fine-tuning steps of a tied tiny model whose
+/// vocabulary has `unseen` extra tokens the corpus never uses, and the losses.
+fn tied_run(
+    corpus: &Corpus,
+    unseen: usize,
+    vocabulary: LossVocabulary,
+    steps: u64,
+) -> (Tensor, Tensor, Vec<f64>) {
+    tch::manual_seed(21);
+    let mut cfg = tiny_config(corpus.vocab.len() + unseen);
+    cfg.tie_word_embeddings = true;
+    let weights = Llama::random_weights(&cfg);
+    let before = weights["model.embed_tokens.weight"].copy();
+    let model = Llama::from_weights(
+        cfg,
+        weights,
+        Method::Full,
+        &LoraSettings::default(),
+        Kind::Float,
+        Device::Cpu,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fields = RecipeFields {
+        method: Some(Method::Full),
+        optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw),
+        weight_decay: Some(0.0),
+        learning_rate: Some(1e-2),
+        warmup_ratio: Some(0.0),
+        max_steps: Some(steps),
+        micro_batch_size: Some(2),
+        grad_accum: Some(1),
+        loss_vocabulary: Some(vocabulary),
+        ..Default::default()
+    };
+    let mut trainer = Trainer::new(
+        recipe(dir.path(), fields),
+        model,
+        corpus.examples.clone(),
+        vec![],
+        0,
+    )
+    .unwrap();
+    trainer.run_until(steps).unwrap();
+    let after = trainer
+        .model()
+        .base_weights()
+        .into_iter()
+        .find(|(n, _)| n == "model.embed_tokens.weight")
+        .unwrap()
+        .1
+        .copy();
+    let losses = trainer.metrics().iter().filter_map(|m| m.loss).collect();
+    (before, after, losses)
+}
+
+#[test]
+fn a_corpus_loss_vocabulary_trains_only_the_rows_of_label_tokens() {
+    let _rng = serial();
+    let corpus = Corpus::okla();
+    let n = corpus.vocab.len() as i64;
+    let label = corpus.eot();
+    let (before, after, corpus_losses) = tied_run(&corpus, 50, LossVocabulary::Corpus, 2);
+    // the 50 tokens the corpus never shows keep their rows exactly; a label's row learns
+    assert!(after.narrow(0, n, 50).equal(&before.narrow(0, n, 50)));
+    assert!(!after.get(label).equal(&before.get(label)));
+    // with every row learning, the unseen rows move too
+    let (before, after, full_losses) = tied_run(&corpus, 50, LossVocabulary::Full, 2);
+    assert!(!after.narrow(0, n, 50).equal(&before.narrow(0, n, 50)));
+    // the softmax still runs over the whole vocabulary: the first step's loss is the same
+    assert_eq!(corpus_losses[0], full_losses[0]);
+    assert_ne!(
+        corpus_losses[1], full_losses[1],
+        "{corpus_losses:?} {full_losses:?}"
+    );
 }

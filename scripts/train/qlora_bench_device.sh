@@ -34,3 +34,25 @@ python3 "$BENCH/hf_windowed.py" "$BENCH/hf_qlora_baseline.py" --steps 3 > "$NOCA
 kill "$poll"; wait "$poll"
 echo "== without the caching allocator (memory only; its step times are not comparable) =="
 python3 "$BENCH/qlora_bench_summary.py" "$NOCACHE"
+# PIECES="N ..." (optional): our trainer again per MLP piece size N (intermediate
+# values; 58720256 = one piece at 8B): tokens/s with the caching allocator, then
+# the NVML peak without it, printed one line each.
+for n in ${PIECES:-}; do
+  unset PYTORCH_NO_CUDA_MEMORY_CACHING
+  t=$(PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True "$BENCH/train_bench" --device cuda \
+    --page-optimizer false --mlp-piece-values "$n" 2>/dev/null | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["tokens_per_s"])')
+  python3 "$BENCH/gpu_mem_poll.py" "$NOCACHE/mem_pieces.tsv" & poll=$!
+  PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$BENCH/train_bench" --device cuda --steps 3 --page-optimizer false \
+    --mlp-piece-values "$n" > "$NOCACHE/pieces.json" 2>/dev/null
+  kill "$poll"; wait "$poll"
+  peak=$(python3 - "$NOCACHE" <<'PY'
+import json, sys
+from pathlib import Path
+d = Path(sys.argv[1]); r = json.loads((d / "pieces.json").read_text())
+used = [int(b) for t, b in (l.split() for l in (d / "mem_pieces.tsv").read_text().splitlines())
+        if r["t_steps_start"] <= float(t) <= r["t_steps_end"]]
+print(f"{max(used) / 2**30:.2f}")
+PY
+)
+  echo "mlp pieces of $n values: ours $t tokens/s (caching allocator), peak $peak GiB (NVML, no caching allocator)"
+done

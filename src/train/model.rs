@@ -17,7 +17,9 @@
 //! intermediate values (the MLP is position-wise), sharing one dequantized copy of
 //! each MLP weight; then the attention half receives the gathered gradient. Only
 //! one piece's MLP activations are alive at once, which is what bounds the peak
-//! memory of an 8B QLoRA step. The MLP always runs in the same pieces (also
+//! memory of an 8B QLoRA step when the batch is larger than one piece. A frozen,
+//! untied embedding table (LoRA and QLoRA on Llama 3) stays in host memory and
+//! only the gathered rows travel to the GPU. The MLP always runs in the same pieces (also
 //! without autograd), so dropout masks drawn in the recomputation equal the
 //! forward pass's.
 
@@ -50,10 +52,14 @@ pub const IGNORE_INDEX: i64 = -100;
 /// `HEAD_CHUNK_LOGITS / vocab` rows bound the logits, their f32 copy, the saved
 /// log-softmax and their gradients to ~0.6 GiB at the 128k Llama 3 vocabulary.
 const HEAD_CHUNK_LOGITS: i64 = 32 << 20;
-/// MLP intermediate values computed at once by default (16 Mi = 32 MiB in bf16):
-/// pieces of `MLP_CHUNK_VALUES / intermediate_size` token rows (1,170 at
-/// Llama-3-8B's 14,336; see [`Llama::set_mlp_piece_values`]).
-const MLP_CHUNK_VALUES: i64 = 16 << 20;
+/// MLP intermediate values computed at once by default (64 Mi = 128 MiB in bf16):
+/// pieces of `MLP_CHUNK_VALUES / intermediate_size` token rows (4,681 at
+/// Llama-3-8B's 14,336, so the benchmark's 2 × 2,048 tokens make one piece; see
+/// [`Llama::set_mlp_piece_values`]). Measured on an H200 at 8B (docs/train.md):
+/// one piece peaks at 9.05 GiB and runs 5,578 tokens/s, 16 Mi pieces 8.42 GiB and
+/// 4,748 tokens/s; with the host-resident embedding, one piece fits the 9.3 GiB
+/// budget, so the launches saved win.
+const MLP_CHUNK_VALUES: i64 = 64 << 20;
 
 /// A tokenized micro-batch: right-padded ids and labels (`IGNORE_INDEX` where no loss).
 #[derive(Debug)]
@@ -148,13 +154,21 @@ pub struct Llama {
     pub kind: Kind,
     /// Where the tensors live.
     pub device: Device,
+    /// Input embeddings: on `device`, except a frozen untied table, which stays in
+    /// host memory.
     embed: Tensor,
     layers: Vec<DecoderLayer>,
     norm: Tensor,
     lm_head: Option<Tensor>,
     inv_freq: Tensor,
     mlp_piece_values: i64,
+    loss_rows: Option<LossRows>,
 }
+
+/// The LM-head rows that learn from the training loss
+/// ([`Llama::restrict_loss_vocabulary`]): token ids, ascending.
+#[derive(Debug)]
+struct LossRows(Tensor);
 
 impl Llama {
     /// Every weight of `config` under its HF name with its shape (1-D: a norm).
@@ -299,7 +313,14 @@ impl Llama {
             };
             layers.push(layer);
         }
-        let embed = side(need("model.embed_tokens.weight")?);
+        // A frozen embedding that is not also the LM head is only ever gathered
+        // from, so it stays in host memory (see `embed`).
+        let embed = need("model.embed_tokens.weight")?;
+        let embed = if method != Method::Full && !config.tie_word_embeddings {
+            embed.to_device(Device::Cpu).to_kind(kind).detach()
+        } else {
+            side(embed)
+        };
         let norm = side(need("model.norm.weight")?);
         let lm_head = if config.tie_word_embeddings {
             source("lm_head.weight");
@@ -333,6 +354,7 @@ impl Llama {
             lm_head,
             inv_freq,
             mlp_piece_values: MLP_CHUNK_VALUES,
+            loss_rows: None,
         })
     }
 
@@ -340,6 +362,27 @@ impl Llama {
     /// [`MLP_CHUNK_VALUES`] (smaller pieces: lower peak memory, more kernel launches).
     pub fn set_mlp_piece_values(&mut self, values: i64) {
         self.mlp_piece_values = values.max(1);
+    }
+
+    /// Let only the LM-head rows of `tokens` learn from the training loss (recipe
+    /// `loss_vocabulary = "corpus"`): the softmax still runs over the whole
+    /// vocabulary, but the other rows (of the embedding, when tied) take no
+    /// gradient from it and keep their values. Evaluation is unchanged.
+    pub fn restrict_loss_vocabulary(&mut self, tokens: &[i64]) -> Result<()> {
+        let mut ids = tokens.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if let Some(&bad) = ids
+            .iter()
+            .find(|&&t| !(0..self.config.vocab_size).contains(&t))
+        {
+            bail!(
+                "token {bad} is outside the vocabulary of {}",
+                self.config.vocab_size
+            );
+        }
+        self.loss_rows = Some(LossRows(Tensor::from_slice(&ids).to_device(self.device)));
+        Ok(())
     }
 
     /// `(cos, sin)` tables `[t, head_dim]` in the compute dtype, as HF computes them.
@@ -460,8 +503,13 @@ impl Llama {
         input.grad()
     }
 
+    /// The input embeddings of `ids`, on the model's device. A table held in host
+    /// memory (frozen and untied: LoRA and QLoRA on Llama 3) is gathered there and
+    /// only the gathered rows travel, which keeps it off the GPU: 1 GiB at 8B.
     fn embed(&self, ids: &Tensor) -> Tensor {
-        Tensor::embedding(&self.embed.to_kind(self.kind), ids, -1, false, false)
+        let table = self.embed.to_kind(self.kind);
+        Tensor::embedding(&table, &ids.to_device(table.device()), -1, false, false)
+            .to_device(self.device)
     }
 
     fn head_weight(&self) -> Tensor {
@@ -524,9 +572,18 @@ impl Llama {
             .collect()
     }
 
-    /// Summed cross-entropy of one chunk of rows, f32 logits.
-    fn chunk_loss(&self, h: &Tensor, y: &Tensor) -> Tensor {
-        h.matmul(&self.head_weight().tr())
+    /// Summed cross-entropy of one chunk of rows, f32 logits. When `training` with
+    /// restricted loss rows, the head's other rows enter detached (no gradient).
+    fn chunk_loss(&self, h: &Tensor, y: &Tensor, training: bool) -> Tensor {
+        let head = self.head_weight();
+        let head = match (&self.loss_rows, training) {
+            (Some(LossRows(ids)), true) => {
+                head.detach()
+                    .index_put(&[Some(ids)], &head.index_select(0, ids), false)
+            }
+            _ => head,
+        };
+        h.matmul(&head.tr())
             .to_kind(Kind::Float)
             .cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Sum, IGNORE_INDEX, 0.0)
     }
@@ -540,7 +597,7 @@ impl Llama {
             let mut m = 0;
             for (rows, targets) in self.head_chunks(&batch.labels) {
                 sum += self
-                    .chunk_loss(&flat.index_select(0, &rows), &targets)
+                    .chunk_loss(&flat.index_select(0, &rows), &targets, false)
                     .to_kind(Kind::Double);
                 m += rows.size()[0];
             }
@@ -601,7 +658,7 @@ impl Llama {
         let mut loss_total = Tensor::zeros([], (Kind::Double, flat.device()));
         let mut m = 0;
         for (rows, targets) in self.head_chunks(&batch.labels) {
-            let loss = self.chunk_loss(&flat.index_select(0, &rows), &targets);
+            let loss = self.chunk_loss(&flat.index_select(0, &rows), &targets, true);
             loss_total += loss.detach().to_kind(Kind::Double);
             (loss * loss_weight).backward();
             m += rows.size()[0];

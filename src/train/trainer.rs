@@ -26,7 +26,7 @@ use super::loss_scale::{needs_scaling, LossScaler};
 use super::metrics::{MetricRecord, MetricsLog};
 use super::model::{Llama, Method, IGNORE_INDEX};
 use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWSettings, Param};
-use super::recipe::Recipe;
+use super::recipe::{LossVocabulary, Recipe};
 use super::schedule::CosineSchedule;
 use crate::atomic::write_atomic;
 use crate::error::InputError;
@@ -93,7 +93,7 @@ impl Trainer {
     /// optimizer and schedule, and write `recipe.json` into the run folder.
     pub fn new(
         recipe: Recipe,
-        model: Llama,
+        mut model: Llama,
         mut train: Vec<Example>,
         mut eval: Vec<Example>,
         pad_id: i64,
@@ -127,6 +127,14 @@ impl Trainer {
             truncated,
             examples: lengths.len(),
         };
+        if recipe.loss_vocabulary == LossVocabulary::Corpus {
+            let labels: Vec<i64> = train
+                .iter()
+                .flat_map(|e| e.labels.iter().copied())
+                .filter(|&l| l != IGNORE_INDEX)
+                .collect();
+            model.restrict_loss_vocabulary(&labels)?;
+        }
         let lengths: Vec<usize> = train.iter().map(|e| e.ids.len()).collect();
         let micro_per_epoch = lengths.len().div_ceil(recipe.micro_batch_size) as u64;
         let steps_per_epoch = micro_per_epoch.div_ceil(recipe.grad_accum as u64);
