@@ -45,6 +45,8 @@ def main():
     ap.add_argument("--config", type=Path, default=None,
                     help="take the architecture from this config.json (the shape flags are ignored)")
     ap.add_argument("--save-every", type=int, default=100000)
+    ap.add_argument("--loss-vocabulary", choices=["full", "corpus"], default="full",
+                    help="the recipe's loss_vocabulary")
     a = ap.parse_args()
 
     base = a.dir / "base"
@@ -115,6 +117,7 @@ save_every = {a.save_every}
 max_seq_len = 512
 seed = 42
 device = "{a.device}"
+loss_vocabulary = "{a.loss_vocabulary}"
 """)
     if a.init:
         subprocess.run([sys.executable, str(REPO / "scripts/train/structured_init.py"), str(base),

@@ -165,10 +165,15 @@ pub struct Llama {
     loss_rows: Option<LossRows>,
 }
 
-/// The LM-head rows that learn from the training loss
-/// ([`Llama::restrict_loss_vocabulary`]): token ids, ascending.
+/// The tokens a restricted training loss runs over
+/// ([`Llama::restrict_loss_vocabulary`]).
 #[derive(Debug)]
-struct LossRows(Tensor);
+struct LossRows {
+    /// Token ids, ascending: the rows of the head weight taken.
+    ids: Tensor,
+    /// Per token id, its position in `ids` ([`IGNORE_INDEX`] when absent).
+    position: Tensor,
+}
 
 impl Llama {
     /// Every weight of `config` under its HF name with its shape (1-D: a norm).
@@ -364,11 +369,14 @@ impl Llama {
         self.mlp_piece_values = values.max(1);
     }
 
-    /// Let only the LM-head rows of `tokens` learn from the training loss (recipe
-    /// `loss_vocabulary = "corpus"`): the softmax still runs over the whole
-    /// vocabulary, but the other rows (of the embedding, when tied) take no
-    /// gradient from it and keep their values. Evaluation is unchanged.
-    pub fn restrict_loss_vocabulary(&mut self, tokens: &[i64]) -> Result<()> {
+    /// Run the training loss's softmax over `tokens` and one constant zero logit
+    /// (recipe `loss_vocabulary = "corpus"`): the head's other rows take no part in
+    /// it. With `zero_others` (a model trained from scratch) those rows are set to
+    /// zero, so that at inference every token the training never showed has logit
+    /// exactly 0, the level the zero logit taught the trained tokens to rise above.
+    /// A label outside `tokens` is ignored by the training loss. Evaluation keeps
+    /// the full softmax.
+    pub fn restrict_loss_vocabulary(&mut self, tokens: &[i64], zero_others: bool) -> Result<()> {
         let mut ids = tokens.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -381,7 +389,25 @@ impl Llama {
                 self.config.vocab_size
             );
         }
-        self.loss_rows = Some(LossRows(Tensor::from_slice(&ids).to_device(self.device)));
+        let ids = Tensor::from_slice(&ids).to_device(self.device);
+        let position = Tensor::full(
+            [self.config.vocab_size],
+            IGNORE_INDEX,
+            (Kind::Int64, self.device),
+        )
+        .index_put(
+            &[Some(ids.shallow_clone())],
+            &Tensor::arange(ids.size()[0], (Kind::Int64, self.device)),
+            false,
+        );
+        if zero_others {
+            let head = self.lm_head.as_ref().unwrap_or(&self.embed);
+            let keep = position.ne(IGNORE_INDEX).unsqueeze(1).to_kind(head.kind());
+            tch::no_grad(|| {
+                let _ = head.shallow_clone().g_mul_(&keep.to_device(head.device()));
+            });
+        }
+        self.loss_rows = Some(LossRows { ids, position });
         Ok(())
     }
 
@@ -572,20 +598,28 @@ impl Llama {
             .collect()
     }
 
-    /// Summed cross-entropy of one chunk of rows, f32 logits. When `training` with
-    /// restricted loss rows, the head's other rows enter detached (no gradient).
+    /// Summed cross-entropy of one chunk of rows, f32 logits; when `training` with
+    /// a restricted vocabulary, over its tokens and a constant zero logit.
     fn chunk_loss(&self, h: &Tensor, y: &Tensor, training: bool) -> Tensor {
         let head = self.head_weight();
-        let head = match (&self.loss_rows, training) {
-            (Some(LossRows(ids)), true) => {
-                head.detach()
-                    .index_put(&[Some(ids)], &head.index_select(0, ids), false)
+        let (logits, y) = match (&self.loss_rows, training) {
+            (Some(rows), true) => {
+                let logits = h.matmul(&head.index_select(0, &rows.ids).tr());
+                let zero = logits.zeros_like().narrow(1, 0, 1);
+                (
+                    Tensor::cat(&[logits, zero], 1),
+                    rows.position.index_select(0, y),
+                )
             }
-            _ => head,
+            _ => (h.matmul(&head.tr()), y.shallow_clone()),
         };
-        h.matmul(&head.tr())
-            .to_kind(Kind::Float)
-            .cross_entropy_loss::<Tensor>(y, None, tch::Reduction::Sum, IGNORE_INDEX, 0.0)
+        logits.to_kind(Kind::Float).cross_entropy_loss::<Tensor>(
+            &y,
+            None,
+            tch::Reduction::Sum,
+            IGNORE_INDEX,
+            0.0,
+        )
     }
 
     /// Loss over a batch without gradients (evaluation).

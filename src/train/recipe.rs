@@ -107,27 +107,25 @@ pub struct RecipeFields {
     /// auto, cpu or cuda.
     #[arg(long)]
     pub device: Option<String>,
-    /// full (every LM-head row learns from the training loss) or corpus (only the
-    /// rows of tokens the training split's labels use).
+    /// full (the training loss's softmax over the whole vocabulary) or corpus (over
+    /// the tokens the training split shows).
     #[arg(long, value_enum)]
     pub loss_vocabulary: Option<LossVocabulary>,
 }
 
-/// Which LM-head rows learn from the training loss.
+/// Which tokens the training loss's softmax runs over.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LossVocabulary {
-    /// Every row (what HF's Trainer does).
+    /// The whole vocabulary (what HF's Trainer does).
     #[default]
     Full,
-    /// Only the rows of tokens that occur as labels in the training split: the
-    /// softmax still runs over the whole vocabulary, but the other rows (of the
-    /// embedding, when tied) take no gradient from it and keep their initial
-    /// values. Trained from scratch on a narrow corpus with Llama 3's 128,256
-    /// tokens, a small model otherwise spends its updates on tokens it never sees
-    /// (under Adam every row moves at the learning rate, however small its
-    /// gradient): a width-64 Llama never learned in-context copying with the full
-    /// vocabulary (models/okla-tiny/README.md).
+    /// The tokens the training split shows, plus one constant zero logit; the
+    /// head's other rows take no part (and are zeroed when training from scratch,
+    /// so that at inference those tokens sit at that zero level). Evaluation keeps
+    /// the full softmax. A width-64 Llama trained from scratch with Llama 3's
+    /// 128,256 tokens in the softmax never learned in-context copying; with the
+    /// corpus's tokens only, the same shape learned it (models/okla-tiny/README.md).
     Corpus,
 }
 

@@ -128,12 +128,9 @@ impl Trainer {
             examples: lengths.len(),
         };
         if recipe.loss_vocabulary == LossVocabulary::Corpus {
-            let labels: Vec<i64> = train
-                .iter()
-                .flat_map(|e| e.labels.iter().copied())
-                .filter(|&l| l != IGNORE_INDEX)
-                .collect();
-            model.restrict_loss_vocabulary(&labels)?;
+            // every token the training split shows (labels are among its ids)
+            let tokens: Vec<i64> = train.iter().flat_map(|e| e.ids.iter().copied()).collect();
+            model.restrict_loss_vocabulary(&tokens, recipe.from_scratch)?;
         }
         let lengths: Vec<usize> = train.iter().map(|e| e.ids.len()).collect();
         let micro_per_epoch = lengths.len().div_ceil(recipe.micro_batch_size) as u64;
