@@ -17,11 +17,11 @@
 //! intermediate values (the MLP is position-wise), sharing one dequantized copy of
 //! each MLP weight; then the attention half receives the gathered gradient. Only
 //! one piece's MLP activations are alive at once, which is what bounds the peak
-//! memory of an 8B QLoRA step when the batch is larger than one piece. A frozen,
-//! untied embedding table (LoRA and QLoRA on Llama 3) stays in host memory and
-//! only the gathered rows travel to the GPU. The MLP always runs in the same pieces (also
-//! without autograd), so dropout masks drawn in the recomputation equal the
-//! forward pass's.
+//! memory of an 8B QLoRA step when the batch is larger than one piece. The MLP
+//! always runs in the same pieces (also without autograd), so dropout masks drawn
+//! in the recomputation equal the forward pass's. A frozen, untied embedding table
+//! (LoRA and QLoRA on Llama 3) stays in host memory and only the gathered rows
+//! travel to the GPU.
 
 use std::collections::HashMap;
 
