@@ -7,7 +7,7 @@
 //! micro-batches divided by the number of label tokens in the step (so every
 //! assistant token weighs the same, however the batches are cut).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -128,8 +128,9 @@ impl Trainer {
             examples: lengths.len(),
         };
         if recipe.loss_vocabulary == LossVocabulary::Corpus {
-            // every token the training split shows (labels are among its ids)
-            let tokens: Vec<i64> = train.iter().flat_map(|e| e.ids.iter().copied()).collect();
+            // every token the training split shows (labels are among its ids), each once
+            let seen: HashSet<i64> = train.iter().flat_map(|e| e.ids.iter().copied()).collect();
+            let tokens: Vec<i64> = seen.into_iter().collect();
             model.restrict_loss_vocabulary(&tokens, recipe.from_scratch)?;
         }
         let lengths: Vec<usize> = train.iter().map(|e| e.ids.len()).collect();
