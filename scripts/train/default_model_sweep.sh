@@ -16,6 +16,8 @@
 # device: every candidate is exported with --force, to be gated where CPU time is
 # cheaper.
 # Binaries as for default_model.sh (carried as target/gpu). Environment:
+#   PRETRAIN_TIMEOUT (s, default 200): the copy curriculum's limit (its newest
+#   checkpoint is used when it is stopped).
 #   TRAIN_TIMEOUT (s, default 385): a run still training then is stopped and its
 #   newest checkpoint exported. Three candidates' exports and gates take ~200 s
 #   more, so 385 keeps a call inside its 600 s.
@@ -43,9 +45,9 @@ candidate() {
   cp "$1/config.json" models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$dir/base/"
   if [ -f "$1/pretrain_args" ]; then
     cp "$1/pretrain_args" "$res/"
-    # shellcheck disable=SC2046
     local init=()
     [ -f "$1/init_args" ] && init=(--init "$(cat "$1/init_args")") && cp "$1/init_args" "$res/"
+    # shellcheck disable=SC2046
     python3 scripts/train/copy_probe.py "$dir/pretrain" $(cat "$1/pretrain_args") --device cuda \
       --config "$1/config.json" "${init[@]}" > "$res/pretrain.txt"
     (cd "$dir/pretrain" && OMP_NUM_THREADS=$THREADS timeout "$PRETRAIN_TIMEOUT" "$TRAIN_BIN" train \

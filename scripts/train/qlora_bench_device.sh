@@ -45,13 +45,13 @@ for n in ${PIECES:-}; do
   PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$BENCH/train_bench" --device cuda --steps 3 --page-optimizer false \
     --mlp-piece-values "$n" > "$NOCACHE/pieces.json" 2>/dev/null
   kill "$poll"; wait "$poll"
-  peak=$(python3 - "$NOCACHE" <<'PY'
+  peak=$(python3 - "$BENCH" "$NOCACHE" <<'PY'
 import json, sys
 from pathlib import Path
-d = Path(sys.argv[1]); r = json.loads((d / "pieces.json").read_text())
-used = [int(b) for t, b in (l.split() for l in (d / "mem_pieces.tsv").read_text().splitlines())
-        if r["t_steps_start"] <= float(t) <= r["t_steps_end"]]
-print(f"{max(used) / 2**30:.2f}")
+sys.path.insert(0, sys.argv[1])
+from qlora_bench_summary import peak_in
+d = Path(sys.argv[2]); r = json.loads((d / "pieces.json").read_text())
+print(f"{peak_in(d / 'mem_pieces.tsv', r['t_steps_start'], r['t_steps_end']):.2f}")
 PY
 )
   echo "mlp pieces of $n values: ours $t tokens/s (caching allocator), peak $peak GiB (NVML, no caching allocator)"

@@ -147,6 +147,8 @@ def main():
     theta = c.get("rope_theta", 10000.0)
     span = c.get("max_position_embeddings", 4096)
     sub = a.subspace or hd
+    if not 0 < sub <= min(hd, h - 1):
+        raise SystemExit(f"structured_init: --subspace must be 1..{min(hd, h - 1)}, got {sub}")
     value_scale = a.const / math.sqrt(sub)
     p = "model.layers.0.self_attn"
     for head, offset in enumerate(a.offsets):

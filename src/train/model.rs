@@ -605,7 +605,7 @@ impl Llama {
         let (logits, y) = match (&self.loss_rows, training) {
             (Some(rows), true) => {
                 let logits = h.matmul(&head.index_select(0, &rows.ids).tr());
-                let zero = logits.zeros_like().narrow(1, 0, 1);
+                let zero = Tensor::zeros([logits.size()[0], 1], (logits.kind(), logits.device()));
                 (
                     Tensor::cat(&[logits, zero], 1),
                     rows.position.index_select(0, y),
