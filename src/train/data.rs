@@ -111,14 +111,16 @@ pub fn shuffle<T>(rng: &mut SplitMix64, items: &mut [T]) {
     }
 }
 
-/// Micro-batches of example indices for one epoch, grouped by length as HF's
-/// `LengthGroupedSampler` does: a seeded permutation cut into mega-batches of
-/// 50 micro-batches, each sorted longest first, then cut into micro-batches.
+/// Micro-batches of example indices for one epoch: a seeded permutation cut into
+/// micro-batches, or with `group_by_length` cut into mega-batches of 50 micro-batches
+/// first, each sorted longest first, as HF's `LengthGroupedSampler` does (less
+/// padding, but consecutive micro-batches of similar examples).
 pub fn epoch_batches(
     lengths: &[usize],
     micro_batch: usize,
     seed: u64,
     epoch: u64,
+    group_by_length: bool,
 ) -> Vec<Vec<usize>> {
     let micro_batch = micro_batch.max(1);
     let mut order: Vec<usize> = (0..lengths.len()).collect();
@@ -126,6 +128,9 @@ pub fn epoch_batches(
         &mut SplitMix64::new(seed ^ epoch.wrapping_mul(0xD6E8_FEB8_6659_FD93)),
         &mut order,
     );
+    if !group_by_length {
+        return order.chunks(micro_batch).map(<[usize]>::to_vec).collect();
+    }
     let mut batches = Vec::new();
     for mega in order.chunks(micro_batch * 50) {
         let mut mega = mega.to_vec();
@@ -182,7 +187,7 @@ mod tests {
     #[test]
     fn batches_cover_every_example_once_grouped_by_length_and_seeded() {
         let lens: Vec<usize> = (0..231).map(|i| (i * 7919) % 1009).collect();
-        let a = epoch_batches(&lens, 2, 42, 0);
+        let a = epoch_batches(&lens, 2, 42, 0, true);
         let mut seen: Vec<usize> = a.iter().flatten().copied().collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..231).collect::<Vec<_>>());
@@ -194,8 +199,33 @@ mod tests {
                 "mega-batch sorted longest first"
             );
         }
-        assert_eq!(a, epoch_batches(&lens, 2, 42, 0));
-        assert_ne!(epoch_batches(&lens, 2, 42, 1), a);
+        assert_eq!(a, epoch_batches(&lens, 2, 42, 0, true));
+        assert_ne!(epoch_batches(&lens, 2, 42, 1, true), a);
+    }
+
+    #[test]
+    fn ungrouped_batches_follow_the_seeded_permutation_unsorted() {
+        let lens: Vec<usize> = (0..231).map(|i| (i * 7919) % 1009).collect();
+        let plain = epoch_batches(&lens, 2, 42, 0, false);
+        let grouped = epoch_batches(&lens, 2, 42, 0, true);
+        let order: Vec<usize> = plain.iter().flatten().copied().collect();
+        let mut sorted_order = order.clone();
+        sorted_order.sort_unstable();
+        assert_eq!(sorted_order, (0..231).collect::<Vec<_>>());
+        assert_eq!(plain.len(), 116);
+        // Same examples per mega-batch as the grouped order, but not sorted by length.
+        let first_mega = |b: &[Vec<usize>]| {
+            let mut v: Vec<usize> = b[..50].iter().flatten().copied().collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(first_mega(&plain), first_mega(&grouped));
+        let lengths: Vec<usize> = order[..100].iter().map(|&i| lens[i]).collect();
+        assert!(
+            lengths.windows(2).any(|w| w[0] < w[1]),
+            "not sorted longest first"
+        );
+        assert_ne!(epoch_batches(&lens, 2, 42, 1, false), plain);
     }
 
     #[test]

@@ -111,6 +111,10 @@ pub struct RecipeFields {
     /// the tokens the training split shows).
     #[arg(long, value_enum)]
     pub loss_vocabulary: Option<LossVocabulary>,
+    /// Group micro-batches by length (true, the default: less padding) or draw them
+    /// plainly from the shuffled order (false: every micro-batch a random sample).
+    #[arg(long)]
+    pub group_by_length: Option<bool>,
 }
 
 /// Which tokens the training loss's softmax runs over.
@@ -155,7 +159,7 @@ impl RecipeFields {
             lora_dropout, lora_targets, micro_batch_size, grad_accum, epochs, max_steps,
             learning_rate, warmup_ratio, weight_decay, max_grad_norm, dtype, optimizer,
             page_optimizer, gradient_checkpointing, eval_every, save_every, keep_checkpoints,
-            max_seq_len, seed, device, loss_vocabulary)
+            max_seq_len, seed, device, loss_vocabulary, group_by_length)
     }
 }
 
@@ -215,6 +219,15 @@ pub struct Recipe {
     /// The training loss's vocabulary (absent in recipes written before it existed).
     #[serde(default)]
     pub loss_vocabulary: LossVocabulary,
+    /// Micro-batches grouped by length (absent in recipes written before it existed:
+    /// they were all grouped).
+    #[serde(default = "grouped_by_default")]
+    pub group_by_length: bool,
+}
+
+/// Runs recorded before `group_by_length` existed grouped their micro-batches.
+fn grouped_by_default() -> bool {
+    true
 }
 
 impl Recipe {
@@ -263,6 +276,7 @@ impl Recipe {
             seed: f.seed.unwrap_or(42),
             device: f.device.unwrap_or_else(|| "auto".into()),
             loss_vocabulary: f.loss_vocabulary.unwrap_or_default(),
+            group_by_length: f.group_by_length.unwrap_or_else(grouped_by_default),
         };
         if r.from_scratch && r.method != Method::Full {
             return Err(bad(
@@ -397,6 +411,24 @@ mod tests {
             (32.0, 0.01, Method::Qlora)
         );
         assert_eq!(r.lora.targets.len(), 7);
+        assert!(r.group_by_length);
+    }
+
+    #[test]
+    fn a_recipe_recorded_before_group_by_length_reads_as_grouped() {
+        let r = Recipe::resolve(
+            RecipeFields {
+                group_by_length: Some(false),
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert!(!r.group_by_length);
+        let mut recorded = serde_json::to_value(&r).unwrap();
+        recorded.as_object_mut().unwrap().remove("group_by_length");
+        let old: Recipe = serde_json::from_value(recorded).unwrap();
+        assert!(old.group_by_length);
     }
 
     #[test]

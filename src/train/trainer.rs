@@ -252,6 +252,7 @@ impl Trainer {
             self.recipe.micro_batch_size,
             self.recipe.seed,
             epoch,
+            self.recipe.group_by_length,
         );
         let end = (local + self.recipe.grad_accum).min(batches.len());
         batches[local..end].to_vec()
