@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--save-every", type=int, default=100000)
     ap.add_argument("--loss-vocabulary", choices=["full", "corpus"], default="full",
                     help="the recipe's loss_vocabulary")
+    ap.add_argument("--group-by-length", choices=["true", "false"], default="true",
+                    help="the recipe's group_by_length (false: plain random micro-batches)")
     a = ap.parse_args()
 
     base = a.dir / "base"
@@ -118,6 +120,7 @@ max_seq_len = 512
 seed = 42
 device = "{a.device}"
 loss_vocabulary = "{a.loss_vocabulary}"
+group_by_length = {a.group_by_length}
 """)
     if a.init:
         subprocess.run([sys.executable, str(REPO / "scripts/train/structured_init.py"), str(base),

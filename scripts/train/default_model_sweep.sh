@@ -12,7 +12,9 @@
 # (its train.toml says from_scratch = false), and optionally pretrain_args: the flags
 # of scripts/train/copy_probe.py for a copy curriculum trained first (for at most
 # PRETRAIN_TIMEOUT s, from init_args' weights when both are given), whose final
-# weights become base/ (from_scratch = false). FORCE_ONLY=1 skips the gate on the
+# weights become base/ (from_scratch = false; with the corpus loss vocabulary,
+# scripts/train/curriculum_handoff.py then fits its embedding rows to the OKLA
+# corpus). FORCE_ONLY=1 skips the gate on the
 # device: every candidate is exported with --force, to be gated where CPU time is
 # cheaper.
 # Binaries as for default_model.sh (carried as target/gpu). Environment:
@@ -64,6 +66,10 @@ candidate() {
   fi
   # shellcheck disable=SC2046
   "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
+  if [ -f "$1/pretrain_args" ] && grep -q '^loss_vocabulary = "corpus"' "$1/train.toml"; then
+    python3 scripts/train/curriculum_handoff.py "$dir/base/model.safetensors" \
+      "$dir/data/okla_train.jsonl" models/llama3/tokenizer.json >> "$res/pretrain.txt"
+  fi
   cd "$dir" || return
   sha256sum data/*.jsonl > "$res/data_sha256.txt"
   local start=$SECONDS
