@@ -1,6 +1,6 @@
 //! Training data: conversations → token ids with labels on assistant tokens only,
-//! the P95 sequence-length rule with a truncation count, length-grouped
-//! micro-batches in a seeded order, and padding into tensors.
+//! the P95 sequence-length rule with a truncation count, micro-batches in a seeded
+//! order (length-grouped or plain), and padding into tensors.
 
 use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
