@@ -184,9 +184,14 @@ mod tests {
         assert_eq!(ex[2].labels.len(), 5);
     }
 
+    /// 231 example lengths in no order.
+    fn scattered_lengths() -> Vec<usize> {
+        (0..231).map(|i| (i * 7919) % 1009).collect()
+    }
+
     #[test]
     fn batches_cover_every_example_once_grouped_by_length_and_seeded() {
-        let lens: Vec<usize> = (0..231).map(|i| (i * 7919) % 1009).collect();
+        let lens = scattered_lengths();
         let a = epoch_batches(&lens, 2, 42, 0, true);
         let mut seen: Vec<usize> = a.iter().flatten().copied().collect();
         seen.sort_unstable();
@@ -205,7 +210,7 @@ mod tests {
 
     #[test]
     fn ungrouped_batches_follow_the_seeded_permutation_unsorted() {
-        let lens: Vec<usize> = (0..231).map(|i| (i * 7919) % 1009).collect();
+        let lens = scattered_lengths();
         let plain = epoch_batches(&lens, 2, 42, 0, false);
         let grouped = epoch_batches(&lens, 2, 42, 0, true);
         let order: Vec<usize> = plain.iter().flatten().copied().collect();
