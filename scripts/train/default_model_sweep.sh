@@ -86,6 +86,8 @@ candidate() {
     run=partial
   fi
   cp run/metrics.jsonl run/curves.svg "$res/" 2>/dev/null
+  # the trained weights too, so that a later call can continue from them
+  cp "$run/model/model.safetensors" "$res/" 2>/dev/null
   local model="$dir/$name-q4_k_m.gguf"
   [ -n "${FORCE_ONLY:-}" ] ||
     "$BIN" export --run "$run" --tokenizer base --suite "$REPO/suites/okla" --threads "$THREADS" \
