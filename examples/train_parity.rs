@@ -32,10 +32,11 @@ fn main() -> Result<()> {
     let mut model = Llama::from_weights(config, weights, Method::Lora, &lora, kind, device)?;
     model.load_adapters(adapters, &lora)?;
     let inputs = read_tensors(&dir.join("inputs.safetensors"))?;
-    let batch = Batch {
-        input_ids: inputs["input_ids"].to_device(device),
-        labels: inputs["labels"].to_device(device),
-    };
+    let batch = Batch::from_host(
+        inputs["input_ids"].shallow_clone(),
+        inputs["labels"].shallow_clone(),
+        device,
+    );
     let mut out: Vec<(String, Tensor)> = vec![("logits".into(), model.logits(&batch.input_ids))];
     for (name, checkpointing) in [("plain", false), ("ckpt", true)] {
         let tokens = batch

@@ -13,7 +13,7 @@ use okla_eval::train::config::LlamaConfig;
 use okla_eval::train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_eval::train::lora::LoraSettings;
 use okla_eval::train::loss_scale::LossScaler;
-use okla_eval::train::model::{Llama, Method, IGNORE_INDEX};
+use okla_eval::train::model::{Batch, Llama, LossSum, Method, IGNORE_INDEX};
 use okla_eval::train::recipe::{LossVocabulary, Recipe, RecipeFields};
 use okla_eval::train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
@@ -227,6 +227,59 @@ fn checkpointing_matches_plain_autograd(piece_values: Option<i64>) {
         );
         assert!(a.allclose(b, 1e-5, 1e-8, false), "{n} differs");
     }
+}
+
+#[test]
+fn a_queued_loss_reads_as_the_plain_one_and_a_batch_without_labels_is_empty() {
+    let _rng = serial();
+    let lora = LoraSettings::default();
+    let corpus = Corpus::okla();
+    let ex = &corpus.examples;
+    let host = collate(&[&ex[0], &ex[1]], 0, Device::Cpu);
+    assert!(host.host_input_ids().unwrap().equal(&host.input_ids));
+    assert!(host.host_labels().unwrap().equal(&host.labels));
+    // the same batch without its host copy (as a device batch would come)
+    let plain = Batch::new(host.input_ids.copy(), host.labels.copy());
+    let run = |batch: &Batch, queued: bool| {
+        let model = tiny_model(&corpus, Method::Qlora, &lora, 7);
+        for (_, t) in model.adapters() {
+            let _ = tch::no_grad(|| t.shallow_clone().normal_(0.0, 0.02));
+        }
+        let out = if queued {
+            model
+                .forward_backward_queued(batch, 0.01, Some(99), true)
+                .unwrap()
+                .read()
+        } else {
+            model.forward_backward(batch, 0.01, Some(99), true).unwrap()
+        };
+        (out, lora_grads(&model), model.eval_loss(batch))
+    };
+    let (a, ga, ea) = run(&host, true);
+    let (b, gb, eb) = run(&plain, false);
+    assert_eq!(a, b);
+    assert_eq!(ea, eb);
+    assert!(a.tokens > 0 && a.loss_sum > 0.0);
+    for ((n, x), (_, y)) in ga.iter().zip(&gb) {
+        assert!(x.equal(y), "{n} differs");
+    }
+    // no label: no loss, no token, no gradient
+    let mut unlabelled = ex[0].clone();
+    unlabelled.labels.fill(IGNORE_INDEX);
+    let empty = collate(&[&unlabelled], 0, Device::Cpu);
+    let model = tiny_model(&corpus, Method::Qlora, &lora, 7);
+    let out = model
+        .forward_backward_queued(&empty, 1.0, Some(1), true)
+        .unwrap();
+    assert_eq!(out.tokens, 0);
+    assert_eq!(
+        out.read(),
+        LossSum {
+            loss_sum: 0.0,
+            tokens: 0
+        }
+    );
+    assert!(model.adapters().iter().all(|(_, t)| !t.grad().defined()));
 }
 
 #[test]

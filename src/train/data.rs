@@ -140,7 +140,9 @@ pub fn epoch_batches(
     batches
 }
 
-/// Right-pad examples into a [`Batch`] (pad id `pad_id`, padded labels ignored).
+/// Right-pad examples into a [`Batch`] (pad id `pad_id`, padded labels ignored),
+/// on `device` with its host copy kept ([`Batch::from_host`]: the ids and labels
+/// are never read back from the device).
 pub fn collate(examples: &[&Example], pad_id: i64, device: Device) -> Batch {
     let t = examples.iter().map(|e| e.ids.len()).max().unwrap_or(0);
     let mut ids = Vec::with_capacity(examples.len() * t);
@@ -152,10 +154,11 @@ pub fn collate(examples: &[&Example], pad_id: i64, device: Device) -> Batch {
         labels.resize(labels.len() + t - e.labels.len(), IGNORE_INDEX);
     }
     let shape = [examples.len() as i64, t as i64];
-    Batch {
-        input_ids: Tensor::from_slice(&ids).view(shape).to_device(device),
-        labels: Tensor::from_slice(&labels).view(shape).to_device(device),
-    }
+    Batch::from_host(
+        Tensor::from_slice(&ids).view(shape),
+        Tensor::from_slice(&labels).view(shape),
+        device,
+    )
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! every 2000 consecutive good steps double it.
 
 use serde::{Deserialize, Serialize};
-use tch::Kind;
+use tch::{Kind, Tensor};
 
 use super::optim::Param;
 
@@ -43,21 +43,21 @@ impl Default for LossScaler {
 }
 
 impl LossScaler {
-    /// Unscale the gradients of `params` in place; returns whether any is inf or NaN.
+    /// Unscale the gradients of `params` in place; returns whether any is inf or NaN
+    /// (checked before unscaling). The per-gradient checks are gathered on the
+    /// device and read once (one host sync per step, not one per parameter).
     pub fn unscale(&self, params: &[Param]) -> bool {
         let inv = (1.0 / self.scale) as f32 as f64;
-        let mut found_inf = false;
+        let mut finite = Vec::with_capacity(params.len());
         for p in params {
             let mut g = p.tensor.grad();
             if !g.defined() {
                 continue;
             }
-            if g.isfinite().all().int64_value(&[]) == 0 {
-                found_inf = true;
-            }
+            finite.push(g.isfinite().all());
             let _ = g.g_mul_scalar_(inv);
         }
-        found_inf
+        !finite.is_empty() && Tensor::stack(&finite, 0).all().int64_value(&[]) == 0
     }
 
     /// Record a step's outcome: back off and count a skip on inf/NaN, else grow
@@ -100,7 +100,7 @@ pub fn needs_scaling(kind: Kind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::{Device, Tensor};
+    use tch::Device;
 
     fn param_with_grad(grad: &[f32]) -> Param {
         let t =

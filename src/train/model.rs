@@ -22,6 +22,12 @@
 //! in the recomputation equal the forward pass's. A frozen, untied embedding table
 //! (LoRA and QLoRA on Llama 3) stays in host memory and only the gathered rows
 //! travel to the GPU.
+//!
+//! Host waits: a [`Batch`] made on the host keeps its host tensors, so the
+//! embedding gather and the loss head's labelled rows never read ids or labels back
+//! from the GPU, host-to-device copies go through page-locked memory without
+//! blocking ([`upload`]), and [`Llama::forward_backward_queued`] leaves the loss
+//! on the device: the host queues a whole forward and backward without waiting.
 
 use std::collections::HashMap;
 
@@ -62,12 +68,84 @@ const HEAD_CHUNK_LOGITS: i64 = 32 << 20;
 const MLP_CHUNK_VALUES: i64 = 64 << 20;
 
 /// A tokenized micro-batch: right-padded ids and labels (`IGNORE_INDEX` where no loss).
+///
+/// Built with [`Batch::from_host`] (as the trainer builds every batch), it keeps the
+/// host tensors it was made from beside their device copies, so that a forward pass
+/// never reads the ids or labels back from the GPU: the host-resident embedding
+/// table is gathered from the host ids and the loss's labelled rows are found in
+/// the host labels (see [`Llama::forward_backward`]).
 #[derive(Debug)]
 pub struct Batch {
     /// `[b, t]` int64 token ids.
     pub input_ids: Tensor,
     /// `[b, t]` int64 labels, aligned with `input_ids` (the shift happens inside).
     pub labels: Tensor,
+    /// `(input_ids, labels)` in host memory, when the batch was made there.
+    host: Option<(Tensor, Tensor)>,
+}
+
+impl Batch {
+    /// A batch of tensors already where they are to be used (no host copy: a
+    /// forward pass on a GPU then reads the ids and labels back once, a sync).
+    pub fn new(input_ids: Tensor, labels: Tensor) -> Self {
+        Self {
+            input_ids,
+            labels,
+            host: None,
+        }
+    }
+
+    /// A batch from host tensors (`[b, t]` int64 each): they are kept, and sent to
+    /// `device` without making the host wait (see [`upload`]).
+    pub fn from_host(input_ids: Tensor, labels: Tensor, device: Device) -> Self {
+        let (input_ids, labels) = (
+            input_ids.to_device(Device::Cpu),
+            labels.to_device(Device::Cpu),
+        );
+        Self {
+            input_ids: upload(&input_ids, device),
+            labels: upload(&labels, device),
+            host: Some((input_ids, labels)),
+        }
+    }
+
+    /// The token ids in host memory: the kept host copy, the ids themselves when
+    /// they are on the CPU, else `None`.
+    pub fn host_input_ids(&self) -> Option<&Tensor> {
+        match &self.host {
+            Some((ids, _)) => Some(ids),
+            None => (self.input_ids.device() == Device::Cpu).then_some(&self.input_ids),
+        }
+    }
+
+    /// The labels in host memory (as [`Batch::host_input_ids`]).
+    pub fn host_labels(&self) -> Option<&Tensor> {
+        match &self.host {
+            Some((_, labels)) => Some(labels),
+            None => (self.labels.device() == Device::Cpu).then_some(&self.labels),
+        }
+    }
+}
+
+/// `t` (in host memory) on `device`, without blocking the host on a GPU: `t` is
+/// copied into page-locked memory and sent with `non_blocking`, so the copy is
+/// queued on the current CUDA stream like a kernel (a blocking host-to-device
+/// copy synchronises the whole stream). The page-locked copy may be dropped at
+/// once: it comes from libtorch's caching host allocator, and the non-blocking
+/// copy records an event on the stream for that block (PyTorch's
+/// `CachingHostAllocator_recordEvent`), so the block is not handed out again
+/// before the copy has read it: the `pin_memory()` + `.to(non_blocking=True)`
+/// idiom of PyTorch's DataLoader. Elsewhere (a CPU "device") a plain copy.
+pub fn upload(t: &Tensor, device: Device) -> Tensor {
+    match device {
+        // `_pin_memory`: `pin_memory(device)` does the same after a deprecation
+        // warning for the device argument, which tch always passes
+        Device::Cuda(_) if t.device() == Device::Cpu => {
+            t.internal_pin_memory(device)
+                .to_device_(device, t.kind(), true, false)
+        }
+        _ => t.to_device(device),
+    }
 }
 
 /// The summed loss of a forward pass and how many label tokens it covered.
@@ -77,6 +155,28 @@ pub struct LossSum {
     pub loss_sum: f64,
     /// Number of label tokens.
     pub tokens: i64,
+}
+
+/// A [`LossSum`] whose sum is still on the model's device (the work that computes
+/// it may still be queued on the GPU): what [`Llama::forward_backward_queued`]
+/// returns, so that the caller reads it only when it has queued the rest of its
+/// step (a read makes the host wait for the GPU).
+#[derive(Debug)]
+pub struct PendingLoss {
+    /// The f64 0-dim sum of token cross-entropies (`None`: no label token).
+    sum: Option<Tensor>,
+    /// Number of label tokens.
+    pub tokens: i64,
+}
+
+impl PendingLoss {
+    /// Read the sum (on a GPU the host waits for every kernel queued so far).
+    pub fn read(&self) -> LossSum {
+        LossSum {
+            loss_sum: self.sum.as_ref().map_or(0.0, |s| s.double_value(&[])),
+            tokens: self.tokens,
+        }
+    }
 }
 
 /// Parameters of one decoder layer.
@@ -531,11 +631,24 @@ impl Llama {
 
     /// The input embeddings of `ids`, on the model's device. A table held in host
     /// memory (frozen and untied: LoRA and QLoRA on Llama 3) is gathered there and
-    /// only the gathered rows travel, which keeps it off the GPU: 1 GiB at 8B.
-    fn embed(&self, ids: &Tensor) -> Tensor {
+    /// only the gathered rows travel, which keeps it off the GPU: 1 GiB at 8B. The
+    /// gather reads `host_ids` (the same ids in host memory, as [`Batch::from_host`]
+    /// keeps them), so the GPU's ids are never copied back (that copy would wait
+    /// for the stream); the gathered rows go up through [`upload`] (page-locked,
+    /// non-blocking). Without `host_ids` the ids are read back (a sync).
+    fn embed(&self, ids: &Tensor, host_ids: Option<&Tensor>) -> Tensor {
         let table = self.embed.to_kind(self.kind);
-        Tensor::embedding(&table, &ids.to_device(table.device()), -1, false, false)
-            .to_device(self.device)
+        if table.device() == self.device {
+            return Tensor::embedding(&table, &ids.to_device(self.device), -1, false, false);
+        }
+        let host_ids = match host_ids {
+            Some(h) => h.to_device(table.device()),
+            None => ids.to_device(table.device()),
+        };
+        upload(
+            &Tensor::embedding(&table, &host_ids, -1, false, false),
+            self.device,
+        )
     }
 
     fn head_weight(&self) -> Tensor {
@@ -553,9 +666,16 @@ impl Llama {
 
     /// Final hidden states `[b, t, hidden]` (after the last norm); no autograd.
     pub fn hidden_states(&self, ids: &Tensor) -> Tensor {
+        let host_ids = (ids.device() == Device::Cpu).then_some(ids);
+        self.hidden_states_with(ids, host_ids)
+    }
+
+    /// [`Llama::hidden_states`] with the ids also in host memory (`host_ids`), for
+    /// a host-resident embedding table (see [`Llama::embed`]).
+    fn hidden_states_with(&self, ids: &Tensor, host_ids: Option<&Tensor>) -> Tensor {
         tch::no_grad(|| {
             let rope = self.rope(ids.size()[1]);
-            let mut x = self.embed(ids);
+            let mut x = self.embed(ids, host_ids);
             for layer in &self.layers {
                 x = self.layer_forward(layer, &x, &rope, false);
             }
@@ -573,7 +693,8 @@ impl Llama {
     }
 
     /// Row indices into the flattened `[b * t]` hidden states that predict a label,
-    /// and those labels (the next position's label: HF's shift).
+    /// and those labels (the next position's label: HF's shift). `nonzero` makes
+    /// the host wait for `labels` (on a GPU: for every kernel queued before it).
     fn labelled_rows(labels: &Tensor) -> (Tensor, Tensor) {
         let (b, t) = (labels.size()[0], labels.size()[1]);
         let pad = Tensor::full([b, 1], IGNORE_INDEX, (Kind::Int64, labels.device()));
@@ -584,9 +705,18 @@ impl Llama {
     }
 
     /// Chunks of labelled rows whose logits hold at most [`HEAD_CHUNK_LOGITS`]
-    /// values: `(rows, targets)` each.
-    fn head_chunks(&self, labels: &Tensor) -> Vec<(Tensor, Tensor)> {
-        let (rows, targets) = Self::labelled_rows(labels);
+    /// values: `(rows, targets)` each, on the model's device. The rows are found in
+    /// the batch's host labels when it has them ([`Batch::host_labels`]: no sync,
+    /// the rows and targets go up through [`upload`]), else in its device labels
+    /// (a sync: on a GPU the host then waits for the whole forward pass).
+    fn head_chunks(&self, batch: &Batch) -> Vec<(Tensor, Tensor)> {
+        let (rows, targets) = match batch.host_labels() {
+            Some(labels) => {
+                let (rows, targets) = Self::labelled_rows(labels);
+                (upload(&rows, self.device), upload(&targets, self.device))
+            }
+            None => Self::labelled_rows(&batch.labels),
+        };
         let m = rows.size()[0];
         let chunk = (HEAD_CHUNK_LOGITS / self.config.vocab_size).max(1);
         (0..m)
@@ -625,11 +755,11 @@ impl Llama {
     /// Loss over a batch without gradients (evaluation).
     pub fn eval_loss(&self, batch: &Batch) -> LossSum {
         tch::no_grad(|| {
-            let hidden = self.hidden_states(&batch.input_ids);
+            let hidden = self.hidden_states_with(&batch.input_ids, batch.host_input_ids());
             let flat = hidden.reshape([-1, self.config.hidden_size]);
             let mut sum = Tensor::zeros([], (Kind::Double, flat.device()));
             let mut m = 0;
-            for (rows, targets) in self.head_chunks(&batch.labels) {
+            for (rows, targets) in self.head_chunks(batch) {
                 sum += self
                     .chunk_loss(&flat.index_select(0, &rows), &targets, false)
                     .to_kind(Kind::Double);
@@ -645,6 +775,8 @@ impl Llama {
     /// One training forward + backward: gradients of `loss_weight * sum(CE)` are
     /// accumulated into the trainable tensors' `.grad`. `dropout_seed` (None = no
     /// dropout) seeds each layer's LoRA dropout; `checkpointing` recomputes layers.
+    /// Reads the loss at the end ([`Llama::forward_backward_queued`] leaves that to
+    /// the caller).
     pub fn forward_backward(
         &self,
         batch: &Batch,
@@ -652,6 +784,22 @@ impl Llama {
         dropout_seed: Option<i64>,
         checkpointing: bool,
     ) -> Result<LossSum> {
+        Ok(self
+            .forward_backward_queued(batch, loss_weight, dropout_seed, checkpointing)?
+            .read())
+    }
+
+    /// [`Llama::forward_backward`] without reading anything back from the device
+    /// when `batch` has its host copy ([`Batch::from_host`]): on a GPU the host
+    /// queues the whole forward and backward without waiting, and the loss comes
+    /// back as a [`PendingLoss`] to be read once the rest of the step is queued.
+    pub fn forward_backward_queued(
+        &self,
+        batch: &Batch,
+        loss_weight: f64,
+        dropout_seed: Option<i64>,
+        checkpointing: bool,
+    ) -> Result<PendingLoss> {
         let train = dropout_seed.is_some();
         let t = batch.input_ids.size()[1];
         if t < 2 {
@@ -661,9 +809,9 @@ impl Llama {
         let embed_trainable = self.embed.requires_grad();
         // 1. the decoder stack: with autograd, or under no_grad keeping inputs.
         let x0 = if embed_trainable && !checkpointing {
-            self.embed(&batch.input_ids)
+            self.embed(&batch.input_ids, batch.host_input_ids())
         } else {
-            tch::no_grad(|| self.embed(&batch.input_ids))
+            tch::no_grad(|| self.embed(&batch.input_ids, batch.host_input_ids()))
         };
         let mut saved: Vec<Tensor> = Vec::new();
         let top = if checkpointing {
@@ -688,29 +836,31 @@ impl Llama {
         let normed = rms_norm(&top, &self.norm, self.config.rms_norm_eps);
         let leaf = normed.detach().set_requires_grad(true);
         let flat = leaf.reshape([-1, self.config.hidden_size]);
-        // The chunks' losses are summed on the device and read once (no sync per chunk).
+        // The chunks' losses are summed on the device; the sum is left there (read by
+        // the caller, after the backward below is queued: no sync per chunk or step).
         let mut loss_total = Tensor::zeros([], (Kind::Double, flat.device()));
         let mut m = 0;
-        for (rows, targets) in self.head_chunks(&batch.labels) {
+        for (rows, targets) in self.head_chunks(batch) {
             let loss = self.chunk_loss(&flat.index_select(0, &rows), &targets, true);
             loss_total += loss.detach().to_kind(Kind::Double);
             (loss * loss_weight).backward();
             m += rows.size()[0];
         }
-        let loss_sum = loss_total.double_value(&[]);
+        // `m` is known on the host: no chunk, no loss and no gradient
         if m == 0 {
-            return Ok(LossSum {
-                loss_sum: 0.0,
+            return Ok(PendingLoss {
+                sum: None,
                 tokens: 0,
             });
         }
+        let loss_sum = PendingLoss {
+            sum: Some(loss_total),
+            tokens: m,
+        };
         (&normed * leaf.grad()).sum(Kind::Float).backward();
         // 3. without checkpointing autograd already reached every leaf.
         if !checkpointing {
-            return Ok(LossSum {
-                loss_sum,
-                tokens: m,
-            });
+            return Ok(loss_sum);
         }
         let mut grad = top.grad();
         for (i, layer) in self.layers.iter().enumerate().rev() {
@@ -719,14 +869,11 @@ impl Llama {
             saved.pop();
         }
         if embed_trainable {
-            (self.embed(&batch.input_ids) * grad)
+            (self.embed(&batch.input_ids, batch.host_input_ids()) * grad)
                 .sum(Kind::Float)
                 .backward();
         }
-        Ok(LossSum {
-            loss_sum,
-            tokens: m,
-        })
+        Ok(loss_sum)
     }
 
     /// The trainable tensors with their names: peft names for adapters
@@ -848,8 +995,8 @@ impl Llama {
         let mut ids = prompt.to_vec();
         let mut out = Vec::new();
         for _ in 0..max_new {
-            let input = Tensor::from_slice(&ids).unsqueeze(0).to_device(self.device);
-            let hidden = self.hidden_states(&input);
+            let host = Tensor::from_slice(&ids).unsqueeze(0);
+            let hidden = self.hidden_states_with(&upload(&host, self.device), Some(&host));
             let last = hidden.select(1, -1);
             let next = tch::no_grad(|| last.matmul(&self.head_weight().tr()).argmax(-1, false))
                 .int64_value(&[0]);

@@ -78,10 +78,17 @@ struct QuantizedState {
 }
 
 impl QuantizedState {
+    /// On `device`. From a parked state (page-locked host memory) the copy is
+    /// non-blocking, queued on the stream instead of making the host wait for the
+    /// backward pass before it (a blocking host-to-device copy synchronises the
+    /// stream). The host buffers stay alive in the optimizer until the next
+    /// [`AdamW::park`] writes into them, a copy queued after this one on the same
+    /// stream.
     fn to_device(&self, device: Device) -> Self {
+        let up = |t: &Tensor| t.to_device_(device, t.kind(), true, false);
         Self {
-            codes: self.codes.to_device(device),
-            absmax: self.absmax.to_device(device),
+            codes: up(&self.codes),
+            absmax: up(&self.absmax),
         }
     }
 }
@@ -239,7 +246,11 @@ impl AdamW {
                     buffer.copy_(&t);
                     buffer
                 }
-                _ => t.to_device(Device::Cpu).pin_memory(Device::Cuda(i)),
+                // `_pin_memory`: `pin_memory(device)` warns that the device argument
+                // (which tch always passes) is deprecated, once per tensor
+                _ => t
+                    .to_device(Device::Cpu)
+                    .internal_pin_memory(Device::Cuda(i)),
             },
             _ => t,
         }
@@ -442,6 +453,22 @@ impl AdamW {
 /// Clip the gradients' global L2 norm to `max_norm` as torch's
 /// `clip_grad_norm_` does; returns the norm before clipping.
 pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> f64 {
+    clip_grad_norm_queued(params, max_norm).map_or(0.0, |norm| norm.double_value(&[]))
+}
+
+/// [`clip_grad_norm`] without reading anything back: the clipping coefficient
+/// `min(max_norm / (norm + 1e-6), 1)` is computed on the gradients' device, so on
+/// a GPU the host queues the clipping (and the optimizer step after it) without
+/// waiting for the backward pass. Returns the norm before clipping, an f32 0-dim
+/// tensor on that device (`None`: no gradient, norm 0).
+///
+/// The coefficient is bit-identical to the f64 host arithmetic it replaces: the
+/// f32 norm widened to f64, then IEEE f64 addition and division of two device
+/// tensors (no host-scalar divisor, so no multiplication by a reciprocal), and
+/// `fmin`, which like `f64::min` takes 1 when the ratio is NaN; multiplying an f32
+/// gradient by the f64 0-dim coefficient rounds it to f32 once, as multiplying by
+/// the f64 scalar did. (Trainable tensors, hence their gradients, are f32.)
+pub fn clip_grad_norm_queued(params: &[Param], max_norm: f64) -> Option<Tensor> {
     tch::no_grad(|| {
         let grads: Vec<Tensor> = params
             .iter()
@@ -449,18 +476,21 @@ pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> f64 {
             .filter(Tensor::defined)
             .collect();
         if grads.is_empty() {
-            return 0.0;
+            return None;
         }
         let norms: Vec<Tensor> = grads
             .iter()
             .map(|g| g.to_kind(Kind::Float).norm())
             .collect();
         let total = Tensor::stack(&norms, 0).norm();
-        let coef = (max_norm / (total.double_value(&[]) + 1e-6)).min(1.0);
+        let device = total.device();
+        let ratio = Tensor::full([], max_norm, (Kind::Double, device))
+            / (total.to_kind(Kind::Double) + 1e-6);
+        let coef = ratio.fmin(&Tensor::ones([], (Kind::Double, device)));
         for mut g in grads {
-            let _ = g.g_mul_scalar_(coef);
+            let _ = g.g_mul_(&coef);
         }
-        total.double_value(&[])
+        Some(total)
     })
 }
 
@@ -608,6 +638,62 @@ mod tests {
                 assert!(t.tensor.equal(&r.tensor), "{kind:?} {}: resumed", t.name);
             }
         }
+    }
+
+    #[test]
+    fn queued_clipping_is_bit_identical_to_the_host_arithmetic() {
+        tch::manual_seed(11);
+        // the coefficient as it was computed on the host before
+        let host_clip = |grads: &[Tensor], max_norm: f64| -> (f64, Vec<Tensor>) {
+            let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
+            let total = Tensor::stack(&norms, 0).norm().double_value(&[]);
+            let coef = (max_norm / (total + 1e-6)).min(1.0);
+            (total, grads.iter().map(|g| g * coef).collect())
+        };
+        let mut cases: Vec<Vec<Tensor>> = [1e-4, 0.01, 0.3, 3.0, 1e3]
+            .iter()
+            .map(|&s| {
+                vec![
+                    Tensor::randn([257], (Kind::Float, Device::Cpu)) * s,
+                    Tensor::randn([3, 5], (Kind::Float, Device::Cpu)) * s,
+                ]
+            })
+            .collect();
+        cases.push(vec![Tensor::from_slice(&[1.0f32, f32::NAN])]);
+        cases.push(vec![Tensor::from_slice(&[1.0f32, f32::INFINITY])]);
+        for grads in cases {
+            for max_norm in [0.3, 1.0] {
+                let params: Vec<Param> = grads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| {
+                        let t = g.zeros_like().set_requires_grad(true);
+                        (&t * g).sum(Kind::Float).backward();
+                        Param {
+                            name: format!("p{i}"),
+                            tensor: t,
+                            decay: true,
+                        }
+                    })
+                    .collect();
+                let (norm, expected) = host_clip(&grads, max_norm);
+                let queued = clip_grad_norm_queued(&params, max_norm).unwrap();
+                let got = queued.double_value(&[]);
+                assert!(
+                    got == norm || (got.is_nan() && norm.is_nan()),
+                    "{got} vs {norm}"
+                );
+                for (p, e) in params.iter().zip(&expected) {
+                    let g = p.tensor.grad();
+                    // equal bits, NaN where NaN
+                    let same = g
+                        .eq_tensor(e)
+                        .logical_or(&g.isnan().logical_and(&e.isnan()));
+                    assert!(same.all().int64_value(&[]) == 1, "{g:?} vs {e:?}");
+                }
+            }
+        }
+        assert!(clip_grad_norm_queued(&[], 1.0).is_none());
     }
 
     #[test]

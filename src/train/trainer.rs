@@ -25,7 +25,7 @@ use super::data::{collate, epoch_batches, percentile, truncate, Example};
 use super::loss_scale::{needs_scaling, LossScaler};
 use super::metrics::{MetricRecord, MetricsLog};
 use super::model::{Llama, Method, IGNORE_INDEX};
-use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWSettings, Param};
+use super::optim::{clip_grad_norm_queued, zero_grads, AdamW, AdamWSettings, Param};
 use super::recipe::{LossVocabulary, Recipe};
 use super::schedule::CosineSchedule;
 use crate::atomic::write_atomic;
@@ -266,6 +266,14 @@ impl Trainer {
     /// Run one optimizer step; returns (mean loss, grad norm, lr, tokens). With
     /// fp16 loss scaling a step whose gradients overflow is skipped: no update,
     /// no grad norm, the scale halves.
+    ///
+    /// On a GPU the host queues the whole step before it waits: the batches carry
+    /// their host copies (no read-back of ids or labels), the micro-batches' losses
+    /// and the grad norm stay on the device until the optimizer step is queued,
+    /// and the clipping coefficient is computed there. What still makes the host
+    /// wait: fp16's overflow check (one read, before the update it decides on),
+    /// and with paged 8-bit states the copies of the new states into host memory
+    /// at the end of [`AdamW::step`]; then the losses and the norm are read.
     fn train_step(&mut self) -> Result<(f64, Option<f64>, f64, i64)> {
         let batches = self.step_batches(self.step);
         let tokens: i64 = batches
@@ -274,18 +282,17 @@ impl Trainer {
             .map(|&i| target_count(&self.train[i]))
             .sum();
         let scale = self.scaler.map_or(1.0, |s| s.scale);
-        let mut loss_sum = 0.0;
+        let mut pending = Vec::with_capacity(batches.len());
         for (j, micro) in batches.iter().enumerate() {
             let examples: Vec<&Example> = micro.iter().map(|&i| &self.train[i]).collect();
             let batch = collate(&examples, self.pad_id, self.model.device);
             let seed = self.dropout_seed(self.step, j);
-            let out = self.model.forward_backward(
+            pending.push(self.model.forward_backward_queued(
                 &batch,
                 scale / tokens.max(1) as f64,
                 Some(seed),
                 self.recipe.gradient_checkpointing,
-            )?;
-            loss_sum += out.loss_sum;
+            )?);
         }
         let found_inf = self.scaler.is_some_and(|s| s.unscale(&self.params));
         let skipped = self.scaler.map_or(0, |s| s.skipped_steps);
@@ -293,7 +300,7 @@ impl Trainer {
         let grad_norm = if found_inf {
             None
         } else {
-            let norm = clip_grad_norm(&self.params, self.recipe.max_grad_norm);
+            let norm = clip_grad_norm_queued(&self.params, self.recipe.max_grad_norm);
             self.optimizer.step(&self.params, lr)?;
             Some(norm)
         };
@@ -302,6 +309,10 @@ impl Trainer {
         }
         zero_grads(&self.params);
         self.step += 1;
+        // the step's only reads when nothing above waited: summed on the host in
+        // micro-batch order, as they were when each was read right away
+        let loss_sum = pending.iter().fold(0.0, |sum, p| sum + p.read().loss_sum);
+        let grad_norm = grad_norm.map(|n| n.map_or(0.0, |t| t.double_value(&[])));
         Ok((loss_sum / tokens.max(1) as f64, grad_norm, lr, tokens))
     }
 
