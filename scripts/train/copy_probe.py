@@ -23,11 +23,32 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+def okla_listing_values(okla_train):
+    """The distinct listing values of an OKLA split's system prompts (the single-vehicle
+    block and the inventory lines), by field: vehicle, price, ID and mileage."""
+    if okla_train is None:
+        sys.exit("--items okla needs --okla-items FILE")
+    fields = {"ID": set(), "Vehículo": set(), "Precio": set(), "Kilometraje": set()}
+    for line in okla_train.open():
+        system = json.loads(line)["messages"][0]["content"]
+        for field, value in re.findall(r"^- (ID|Vehículo|Precio|Kilometraje): (.+)$", system, re.M):
+            fields[field].add(value)
+        for row in re.findall(r"^- \[(OK-\d+)\] ([^|]+) \| (RD\$[\d,]+) \|(?:[^|]*\|){3} ([^|]+ km)", system, re.M):
+            for field, value in zip(["ID", "Vehículo", "Precio", "Kilometraje"], row):
+                fields[field].add(value.strip())
+    return [sorted(values) for values in fields.values()]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", type=Path)
-    ap.add_argument("--items", choices=["numbers", "words", "prices", "mixed"], default="numbers",
-                    help="what the lists hold; mixed: each conversation one of the three")
+    ap.add_argument("--items", choices=["numbers", "words", "prices", "mixed", "okla"], default="numbers",
+                    help="what the lists hold; mixed: each conversation numbers, words or prices; "
+                         "okla: listing values (vehicles, prices, IDs, mileages) from --okla-items")
+    ap.add_argument("--okla-items", type=Path, default=None,
+                    help="an OKLA train split (data synth's okla_train.jsonl) whose system prompts' "
+                         "listing values --items okla copies: the curriculum then trains the very "
+                         "tokens OKLA's answers copy")
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--heads", type=int, default=2)
@@ -49,6 +70,9 @@ def main():
                     help="the recipe's loss_vocabulary")
     ap.add_argument("--group-by-length", choices=["true", "false"], default="true",
                     help="the recipe's group_by_length (false: plain random micro-batches)")
+    ap.add_argument("--filler", type=int, default=0,
+                    help="random words of notes after the list in the system prompt: the copy "
+                         "distance grows by about this many tokens (OKLA's listing sits 300-900 back)")
     a = ap.parse_args()
 
     base = a.dir / "base"
@@ -74,7 +98,9 @@ def main():
     vocab = json.loads((base / "tokenizer.json").read_text())["model"]["vocab"]
     words = sorted(t[1:] for t in vocab if t.startswith("Ġ") and re.fullmatch(r"[a-z]{4,8}", t[1:]))
     rng.shuffle(words)
+    listing = okla_listing_values(a.okla_items) if a.items == "okla" else []
     pools = {
+        "okla": lambda: rng.choice(rng.choice(listing)),
         "numbers": lambda: str(rng.randint(100, 999)),
         "words": lambda: rng.choice(words[:900]),
         # Prices as OKLA's listings write them: RD$ and thousands separators.
@@ -82,11 +108,12 @@ def main():
     }
 
     def conversation():
-        kind = rng.choice(list(pools)) if a.items == "mixed" else a.items
-        count = rng.randint(4, 8) if kind == "prices" else rng.randint(10, 20)
-        items = " ".join(pools[kind]() for _ in range(count))
+        kind = rng.choice(["numbers", "words", "prices"]) if a.items == "mixed" else a.items
+        count = rng.randint(4, 8) if kind in ("prices", "okla") else rng.randint(10, 20)
+        items = (" | " if kind == "okla" else " ").join(pools[kind]() for _ in range(count))
+        notes = "\nNotas: " + " ".join(rng.choice(words[900:1800]) for _ in range(a.filler)) if a.filler else ""
         return {"messages": [
-            {"role": "system", "content": "Lista: " + items},
+            {"role": "system", "content": "Lista: " + items + notes},
             {"role": "user", "content": "repite la lista"},
             {"role": "assistant", "content": items},
         ]}
@@ -116,7 +143,7 @@ optimizer = "adamw"
 gradient_checkpointing = false
 eval_every = 100
 save_every = {a.save_every}
-max_seq_len = 512
+max_seq_len = {512 + 2 * a.filler}
 seed = 42
 device = "{a.device}"
 loss_vocabulary = "{a.loss_vocabulary}"

@@ -14,7 +14,9 @@
 # PRETRAIN_TIMEOUT s, from init_args' weights when both are given), whose final
 # weights become base/ (from_scratch = false; with the corpus loss vocabulary,
 # scripts/train/curriculum_handoff.py then fits its embedding rows to the OKLA
-# corpus). FORCE_ONLY=1 skips the gate on the
+# corpus), and optionally mix_args: copy_probe.py flags for copy conversations
+# appended to the OKLA train split (e.g. "--items okla --train 24000": lists of
+# that split's own listing values to repeat). FORCE_ONLY=1 skips the gate on the
 # device: every candidate is exported with --force, to be gated where CPU time is
 # cheaper.
 # Binaries as for default_model.sh (carried as target/gpu). Environment:
@@ -45,13 +47,24 @@ candidate() {
   mkdir -p "$dir/base" "$res"
   cp "$1/config.json" "$1/train.toml" "$1/synth_args" "$WORK/gpu.txt" "$res/"
   cp "$1/config.json" models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$dir/base/"
+  # shellcheck disable=SC2046
+  "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
+  # copy_probe.py's --items okla copies the listing values of this OKLA split
+  local okla_items=(--okla-items "$dir/data/okla_train.jsonl")
+  if [ -f "$1/mix_args" ]; then
+    cp "$1/mix_args" "$res/"
+    # shellcheck disable=SC2046
+    python3 scripts/train/copy_probe.py "$dir/mix" $(cat "$1/mix_args") "${okla_items[@]}" \
+      --config "$1/config.json" > "$res/mix.txt"
+    cat "$dir/mix/data/train.jsonl" >> "$dir/data/okla_train.jsonl"
+  fi
   if [ -f "$1/pretrain_args" ]; then
     cp "$1/pretrain_args" "$res/"
     local init=()
     [ -f "$1/init_args" ] && init=(--init "$(cat "$1/init_args")") && cp "$1/init_args" "$res/"
     # shellcheck disable=SC2046
     python3 scripts/train/copy_probe.py "$dir/pretrain" $(cat "$1/pretrain_args") --device cuda \
-      --config "$1/config.json" "${init[@]}" > "$res/pretrain.txt"
+      --config "$1/config.json" "${okla_items[@]}" "${init[@]}" > "$res/pretrain.txt"
     (cd "$dir/pretrain" && OMP_NUM_THREADS=$THREADS timeout "$PRETRAIN_TIMEOUT" "$TRAIN_BIN" train \
       --config train.toml > "$res/pretrain_stdout.txt" 2> "$res/pretrain_stderr.txt")
     cp "$dir/pretrain/run/metrics.jsonl" "$res/pretrain_metrics.jsonl"
@@ -64,8 +77,6 @@ candidate() {
     # shellcheck disable=SC2046
     python3 scripts/train/structured_init.py "$dir/base" $(cat "$1/init_args") > "$res/init.txt"
   fi
-  # shellcheck disable=SC2046
-  "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
   if [ -f "$1/pretrain_args" ] && grep -q '^loss_vocabulary = "corpus"' "$1/train.toml"; then
     python3 scripts/train/curriculum_handoff.py "$dir/base/model.safetensors" \
       "$dir/data/okla_train.jsonl" models/llama3/tokenizer.json >> "$res/pretrain.txt"
