@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Train several default-model candidates side by side on one GPU machine (a tiny
 # model leaves the H100 mostly idle, so parallel runs cost little), export each
-# through the gate on the eval split, and bring back every exported GGUF
-# (gzipped) with its run's metrics, curves and gate report.
+# through the gate on the eval split, and bring back one NAME.tar.gz per candidate:
+# its exported GGUF, trained weights, metrics, curves and gate report.
 #   usage there: bash scripts/train/default_model_sweep.sh DIR...
 # Each DIR holds a config.json (architecture), a train.toml whose paths are the
 # ones prepared here (model = "base", data/…, output_dir = "run") and synth_args,
@@ -111,10 +111,12 @@ candidate() {
     "$BIN" export --run "$run" --tokenizer base --suite "$REPO/suites/okla" --force --out "$model" \
       2>> "$res/export_stderr.txt"
   fi
-  gzip -c "$model" > "$FINAL/$(basename "$model").gz"
+  cp "$model" "$res/"
   tar -czf "$FINAL/$name.tar.gz" -C "$res" .
 }
 
+# one file back per candidate; a device call returns at most 8
+[ $# -le 8 ] || { echo "at most 8 candidates per call" >&2; exit 2; }
 for dir in "$@"; do
   candidate "$(cd "$dir" && pwd)" &
 done
