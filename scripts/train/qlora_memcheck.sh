@@ -12,24 +12,26 @@ R=/tmp/memcheck; mkdir -p $R /tmp/site
 tar xzf $B/bnb-site.tar.gz -C /tmp/site
 TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-peaks() { python3 - "$1" "$2" <<'PY'
+peaks() { python3 - "$B" "$1" "$2" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1])); rows = [(float(a), int(b) / 2**30) for a, b in (l.split() for l in open(sys.argv[2]))]
-t = r["t_steps_start"]; out = []
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from qlora_bench_summary import peak_in
+r = json.load(open(sys.argv[2])); t = r["t_steps_start"]; out = []
 for s in r["step_s"]:
-    out.append(max([m for x, m in rows if t <= x <= t + s] or [0])); t += s
+    out.append(peak_in(Path(sys.argv[3]), t, t + s)); t += s
 print(" ".join(f"{p:.3f}" for p in out), "| max", f"{max(out):.3f}", "| tokens/s", r["tokens_per_s"])
 PY
 }
-nc() { # name binary extra-args
+peak_run() { # name binary extra-args
   python3 $B/gpu_mem_poll.py $R/mem_$1.tsv & p=$!
   PYTORCH_NO_CUDA_MEMORY_CACHING=1 $2 --device cuda --steps 5 --page-optimizer false ${3:-} > $R/$1.json 2>/dev/null
   kill $p; wait $p
   echo "$1 (no caching, per-step peaks GiB): $(peaks $R/$1.json $R/mem_$1.tsv)"
 }
-nc new $B/train_bench
-nc old "$OLD"
-nc new32 $B/train_bench "--mlp-piece-values 33554432"
+peak_run new $B/train_bench
+peak_run old "$OLD"
+peak_run new32 $B/train_bench "--mlp-piece-values 33554432"
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True PYTHONPATH=/tmp/site
 for n in 1 2; do
   for v in new new32; do

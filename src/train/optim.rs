@@ -451,12 +451,7 @@ impl AdamW {
 }
 
 /// Clip the gradients' global L2 norm to `max_norm` as torch's
-/// `clip_grad_norm_` does; returns the norm before clipping.
-pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> f64 {
-    clip_grad_norm_queued(params, max_norm).map_or(0.0, |norm| norm.double_value(&[]))
-}
-
-/// [`clip_grad_norm`] without reading anything back: the clipping coefficient
+/// `clip_grad_norm_` does, without reading anything back: the clipping coefficient
 /// `min(max_norm / (norm + 1e-6), 1)` is computed on the gradients' device, so on
 /// a GPU the host queues the clipping (and the optimizer step after it) without
 /// waiting for the backward pass. Returns the norm before clipping, an f32 0-dim
@@ -468,7 +463,7 @@ pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> f64 {
 /// `fmin`, which like `f64::min` takes 1 when the ratio is NaN; multiplying an f32
 /// gradient by the f64 0-dim coefficient rounds it to f32 once, as multiplying by
 /// the f64 scalar did. (Trainable tensors, hence their gradients, are f32.)
-pub fn clip_grad_norm_queued(params: &[Param], max_norm: f64) -> Option<Tensor> {
+pub fn clip_grad_norm(params: &[Param], max_norm: f64) -> Option<Tensor> {
     tch::no_grad(|| {
         let grads: Vec<Tensor> = params
             .iter()
@@ -677,7 +672,7 @@ mod tests {
                     })
                     .collect();
                 let (norm, expected) = host_clip(&grads, max_norm);
-                let queued = clip_grad_norm_queued(&params, max_norm).unwrap();
+                let queued = clip_grad_norm(&params, max_norm).unwrap();
                 let got = queued.double_value(&[]);
                 assert!(
                     got == norm || (got.is_nan() && norm.is_nan()),
@@ -693,14 +688,14 @@ mod tests {
                 }
             }
         }
-        assert!(clip_grad_norm_queued(&[], 1.0).is_none());
+        assert!(clip_grad_norm(&[], 1.0).is_none());
     }
 
     #[test]
     fn clipping_scales_to_the_max_norm() {
         let p = param("w", &[0.0, 0.0], &[3.0, 4.0]);
-        let norm = clip_grad_norm(std::slice::from_ref(&p), 1.0);
-        assert!((norm - 5.0).abs() < 1e-6);
+        let norm = clip_grad_norm(std::slice::from_ref(&p), 1.0).unwrap();
+        assert!((norm.double_value(&[]) - 5.0).abs() < 1e-6);
         let g = Vec::<f32>::try_from(&p.tensor.grad()).unwrap();
         assert!((g[0] - 0.6).abs() < 1e-5 && (g[1] - 0.8).abs() < 1e-5);
     }

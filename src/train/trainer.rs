@@ -25,7 +25,7 @@ use super::data::{collate, epoch_batches, percentile, truncate, Example};
 use super::loss_scale::{needs_scaling, LossScaler};
 use super::metrics::{MetricRecord, MetricsLog};
 use super::model::{Llama, Method, IGNORE_INDEX};
-use super::optim::{clip_grad_norm_queued, zero_grads, AdamW, AdamWSettings, Param};
+use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWSettings, Param};
 use super::recipe::{LossVocabulary, Recipe};
 use super::schedule::CosineSchedule;
 use crate::atomic::write_atomic;
@@ -300,7 +300,7 @@ impl Trainer {
         let grad_norm = if found_inf {
             None
         } else {
-            let norm = clip_grad_norm_queued(&self.params, self.recipe.max_grad_norm);
+            let norm = clip_grad_norm(&self.params, self.recipe.max_grad_norm);
             self.optimizer.step(&self.params, lr)?;
             Some(norm)
         };
