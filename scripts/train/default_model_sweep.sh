@@ -14,7 +14,9 @@
 # PRETRAIN_TIMEOUT s, from init_args' weights when both are given), whose final
 # weights become base/ (from_scratch = false; with the corpus loss vocabulary,
 # scripts/train/curriculum_handoff.py then fits its embedding rows to the OKLA
-# corpus), and optionally mix_args: copy_probe.py flags for copy conversations
+# corpus), or optionally continue_from: the path (relative to the repository, e.g.
+# under target/, carried) of a returned candidate's model.safetensors to train on
+# from (from_scratch = false), and optionally mix_args: copy_probe.py flags for copy conversations
 # appended to the OKLA train split (e.g. "--items okla --train 24000": lists of
 # that split's own listing values to repeat). FORCE_ONLY=1 skips the gate on the
 # device: every candidate is exported with --force, to be gated where CPU time is
@@ -72,6 +74,10 @@ candidate() {
     [ -d "$learned" ] || learned="$(ls -d "$dir"/pretrain/run/checkpoints/step-* | tail -n 1)"
     cp "$learned/model.safetensors" "$dir/base/"
     echo "pretrained: $learned" >> "$res/pretrain.txt"
+  elif [ -f "$1/continue_from" ]; then
+    # a returned candidate's weights (carried under target/, named relative to the repo)
+    cp "$1/continue_from" "$res/"
+    cp "$REPO/$(cat "$1/continue_from")" "$dir/base/model.safetensors"
   elif [ -f "$1/init_args" ]; then
     cp "$1/init_args" "$res/"
     # shellcheck disable=SC2046
