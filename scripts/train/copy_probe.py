@@ -39,12 +39,30 @@ def okla_listing_values(okla_train):
     return [sorted(values) for values in fields.values()]
 
 
+def okla_inventory_rows(okla_train):
+    """The distinct inventory lines of an OKLA split's dealer prompts, as (vehicle, price,
+    line): the rows a lookup conversation draws its inventory from."""
+    if okla_train is None:
+        sys.exit("--items lookup needs --okla-items FILE")
+    rows = set()
+    for line in okla_train.open():
+        system = json.loads(line)["messages"][0]["content"]
+        for row in re.findall(r"^- \[OK-\d+\] [^|]+ \| RD\$[\d,]+.*$", system, re.M):
+            vehicle, price = re.match(r"^- \[OK-\d+\] ([^|]+?) \| (RD\$[\d,]+)", row).groups()
+            rows.add((vehicle, price, row))
+    return sorted(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir", type=Path)
-    ap.add_argument("--items", choices=["numbers", "words", "prices", "mixed", "okla"], default="numbers",
+    ap.add_argument("--items", choices=["numbers", "words", "prices", "mixed", "okla", "lookup"],
+                    default="numbers",
                     help="what the lists hold; mixed: each conversation numbers, words or prices; "
-                         "okla: listing values (vehicles, prices, IDs, mileages) from --okla-items")
+                         "okla: listing values (vehicles, prices, IDs, mileages) from --okla-items; "
+                         "lookup: not a list to repeat but an inventory of 4-10 of --okla-items' "
+                         "dealer rows and a question for one vehicle's price, answered by copying "
+                         "that row's price (the copy that must pick the right row)")
     ap.add_argument("--okla-items", type=Path, default=None,
                     help="an OKLA train split (data synth's okla_train.jsonl) whose system prompts' "
                          "listing values --items okla copies: the curriculum then trains the very "
@@ -99,6 +117,7 @@ def main():
     words = sorted(t[1:] for t in vocab if t.startswith("Ġ") and re.fullmatch(r"[a-z]{4,8}", t[1:]))
     rng.shuffle(words)
     listing = okla_listing_values(a.okla_items) if a.items == "okla" else []
+    inventory = okla_inventory_rows(a.okla_items) if a.items == "lookup" else []
     pools = {
         "okla": lambda: rng.choice(rng.choice(listing)),
         "numbers": lambda: str(rng.randint(100, 999)),
@@ -107,7 +126,26 @@ def main():
         "prices": lambda: f"RD${rng.randint(30, 650) * 10_000:,}",
     }
 
+    def lookup():
+        rows, seen, count = [], set(), rng.randint(4, 10)
+        while len(rows) < count:
+            row = rng.choice(inventory)
+            if row[0] not in seen:
+                seen.add(row[0])
+                rows.append(row)
+        vehicle, price, _ = rng.choice(rows)
+        question = rng.choice(["¿a cuánto está el {}?", "precio del {}", "cuánto cuesta el {}?",
+                               "y el {}, en cuánto está?"]).format(vehicle)
+        return {"messages": [
+            {"role": "system", "content": f"INVENTARIO DISPONIBLE ({len(rows)} vehículos):\n"
+                                          + "\n".join(line for _, _, line in rows)},
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": f"El {vehicle} está publicado en {price}."},
+        ]}
+
     def conversation():
+        if a.items == "lookup":
+            return lookup()
         kind = rng.choice(["numbers", "words", "prices"]) if a.items == "mixed" else a.items
         count = rng.randint(4, 8) if kind in ("prices", "okla") else rng.randint(10, 20)
         items = (" | " if kind == "okla" else " ").join(pools[kind]() for _ in range(count))
