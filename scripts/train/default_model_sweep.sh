@@ -18,7 +18,9 @@
 # under target/, carried) of a returned candidate's model.safetensors to train on
 # from (from_scratch = false), and optionally mix_args: copy_probe.py flags for copy conversations
 # appended to the OKLA train split (e.g. "--items okla --train 24000": lists of
-# that split's own listing values to repeat). FORCE_ONLY=1 skips the gate on the
+# that split's own listing values to repeat), and optionally transform: the path (relative
+# to the repository) of a script that rewrites the OKLA train split in place before the mix
+# is appended (e.g. scripts/train/unpriced_inventory.py). FORCE_ONLY=1 skips the gate on the
 # device: every candidate is exported with --force, to be gated where CPU time is
 # cheaper.
 # Binaries as for default_model.sh (carried as target/gpu). Environment:
@@ -52,6 +54,10 @@ candidate() {
   # shellcheck disable=SC2046
   "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
   # copy_probe.py's --items okla copies the listing values of this OKLA split
+  if [ -f "$1/transform" ]; then
+    cp "$1/transform" "$res/"
+    python3 "$REPO/$(cat "$1/transform")" "$dir/data/okla_train.jsonl" > "$res/transform.txt"
+  fi
   local okla_items=(--okla-items "$dir/data/okla_train.jsonl")
   if [ -f "$1/mix_args" ]; then
     cp "$1/mix_args" "$res/"
