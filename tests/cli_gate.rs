@@ -219,19 +219,61 @@ fn golden_compare_catches_an_injected_regression() {
     okla().arg("compare").arg(&good).arg(&bad).assert().code(1);
 }
 
+/// Tolerances for the timing metrics when a test compares a native-engine run with its
+/// golden snapshot: they measure the machine (and the tests running beside it), not the
+/// model, so only the quality metrics are held to compare's defaults.
+const TIMING_TOLERANCES: [&str; 8] = [
+    "--tolerance",
+    "latency_mean_s=400%",
+    "--tolerance",
+    "latency_p95_s=400%",
+    "--tolerance",
+    "ttft_mean_s=400%",
+    "--tolerance",
+    "tokens_per_s=90%",
+];
+
 #[test]
-fn readme_main_command_passes_and_matches_its_golden_snapshot() {
+fn readme_main_command_gates_the_default_model_and_matches_its_golden_snapshot() {
+    // README's main command, verbatim: a release build gating suites/okla's default
+    // model (models/okla-tiny) on the native engine (the test profile's engine would
+    // take ten times longer).
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("run");
+    let gate = std::process::Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .args(["run", "--release", "--quiet", "--", "gate", "--run-dir"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&gate.stdout);
+    let stderr = String::from_utf8_lossy(&gate.stderr);
+    assert_eq!(gate.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("gating the suite's default model"), "{stderr}");
+    assert!(stdout.contains("GATE PASS"), "{stdout}");
+    okla()
+        .arg("compare")
+        .arg(&run)
+        .args(["--golden", "golden/okla-tiny.json"])
+        .args(TIMING_TOLERANCES)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no regression"))
+        .stdout(predicate::str::contains("warning").not());
+}
+
+#[test]
+fn example_predictions_replay_and_match_their_golden_snapshot() {
     let out = tempfile::tempdir().unwrap();
     let run = out.path().join("run");
     okla()
         .env("NO_COLOR", "1")
-        .args(["gate", "--run-dir"])
+        .args(["gate", "--predictions", "suites/okla/example_predictions.jsonl"])
+        .arg("--run-dir")
         .arg(&run)
         .assert()
         .code(0)
-        .stderr(predicate::str::contains(
-            "replaying the suite's example predictions",
-        ))
         .stdout(predicate::str::contains("GATE PASS"));
     okla()
         .arg("compare")
