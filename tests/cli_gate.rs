@@ -250,7 +250,10 @@ fn readme_main_command_gates_the_default_model_and_matches_its_golden_snapshot()
     let stdout = String::from_utf8_lossy(&gate.stdout);
     let stderr = String::from_utf8_lossy(&gate.stderr);
     assert_eq!(gate.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stderr.contains("gating the suite's default model"), "{stderr}");
+    assert!(
+        stderr.contains("gating the suite's default model"),
+        "{stderr}"
+    );
     assert!(stdout.contains("GATE PASS"), "{stdout}");
     okla()
         .arg("compare")
@@ -269,7 +272,11 @@ fn example_predictions_replay_and_match_their_golden_snapshot() {
     let run = out.path().join("run");
     okla()
         .env("NO_COLOR", "1")
-        .args(["gate", "--predictions", "suites/okla/example_predictions.jsonl"])
+        .args([
+            "gate",
+            "--predictions",
+            "suites/okla/example_predictions.jsonl",
+        ])
         .arg("--run-dir")
         .arg(&run)
         .assert()
