@@ -64,12 +64,16 @@ def main():
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--max-new", type=int, default=600)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repack", action="store_true",
+                    help="keep llama.cpp's weight-repacking buffers (its default; on AMX CPUs "
+                         "the AMX matmul segfaults on the default model)")
     args = ap.parse_args()
     ours = {}
     for line in open(args.predictions, encoding="utf-8"):
         p = json.loads(line)
         ours[p["id"]] = p["output"]
-    without_weight_repacking()
+    if not args.repack:
+        without_weight_repacking()
     llm = Llama(model_path=args.model, n_ctx=4096, n_batch=4096, n_ubatch=4096,
                 n_threads=args.threads, flash_attn=False, verbose=False)
     same = 0
