@@ -47,8 +47,8 @@ def okla_inventory_rows(okla_train):
     rows = set()
     for line in okla_train.open():
         system = json.loads(line)["messages"][0]["content"]
-        for row in re.findall(r"^- \[OK-\d+\] [^|]+ \| RD\$[\d,]+.*$", system, re.M):
-            vehicle, price = re.match(r"^- \[OK-\d+\] ([^|]+?) \| (RD\$[\d,]+)", row).groups()
+        for row, vehicle, price in re.findall(
+                r"^(- \[OK-\d+\] ([^|]+?) \| (RD\$[\d,]+).*)$", system, re.M):
             rows.add((vehicle, price, row))
     return sorted(rows)
 

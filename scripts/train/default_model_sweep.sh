@@ -53,11 +53,11 @@ candidate() {
   cp "$1/config.json" models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$dir/base/"
   # shellcheck disable=SC2046
   "$BIN" data synth --seed 42 --count 600 $(cat "$1/synth_args") --out "$dir/data" > "$res/synth.txt"
-  # copy_probe.py's --items okla copies the listing values of this OKLA split
   if [ -f "$1/transform" ]; then
     cp "$1/transform" "$res/"
     python3 "$REPO/$(cat "$1/transform")" "$dir/data/okla_train.jsonl" > "$res/transform.txt"
   fi
+  # copy_probe.py's --items okla copies the listing values of this OKLA split
   local okla_items=(--okla-items "$dir/data/okla_train.jsonl")
   if [ -f "$1/mix_args" ]; then
     cp "$1/mix_args" "$res/"

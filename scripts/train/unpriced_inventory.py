@@ -42,7 +42,7 @@ def main():
         sys.exit(__doc__)
     path = Path(sys.argv[1])
     out, changed, dropped = [], 0, 0
-    for line in path.open():
+    for line in path.open(encoding="utf-8"):
         conversation = json.loads(line)
         messages = conversation["messages"]
         keep = True
@@ -66,7 +66,7 @@ def main():
         else:
             dropped += 1
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(out))
+    tmp.write_text("".join(out), encoding="utf-8")
     tmp.replace(path)
     print(f"{path}: {changed} inventory answers lost their amounts; "
           f"{dropped} conversations dropped (an amount no rule removes); {len(out)} kept")
