@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Python packages the text reference scripts need (scripts/text_reference_vectors.py,
-# scripts/fase2_token_totals.py): the `tokenizers` package and jinja2, in the shared
+# Python packages the text reference scripts need (scripts/reference/text_reference_vectors.py,
+# scripts/reference/fase2_token_totals.py): the `tokenizers` package and jinja2, in the shared
 # reference venv. Idempotent. The Rust tests read committed vectors and need none of it.
 set -euo pipefail
 CACHE="${OKLA_CACHE:-$HOME/.cache/okla-eval}"

@@ -13,7 +13,7 @@ Writes tests/data/quant/:
   <TYPE>.dequant.f32      ggml's dequantization of <TYPE>.quant
   manifest.json           cases, types, sizes, reference versions
 
-Run: $OKLA_CACHE/pyref/bin/python scripts/quant_vectors.py
+Run: $OKLA_CACHE/pyref/bin/python scripts/reference/quant_vectors.py
 """
 import ctypes
 import glob
@@ -26,7 +26,7 @@ import gguf
 import llama_cpp
 
 CASE_LEN = 512  # two K-quant super-blocks, sixteen Q4_0/Q8_0 blocks
-OUT_DIR = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "quant")
+OUT_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "data", "quant")
 
 # name -> ggml type id
 TYPES = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side speed of okla-eval's engine and llama.cpp (llama-cpp-python) on one GGUF,
 # same thread counts, run back to back: prints both reports with peak RSS.
-# usage: scripts/engine/bench_vs_llama.sh MODEL.gguf [THREADS=1,2] [REPS=5]
+# usage: scripts/llama_cpp/bench_vs_llama.sh MODEL.gguf [THREADS=1,2] [REPS=5]
 set -euo pipefail
 model=$1; threads=${2:-1,2}; reps=${3:-5}
 py=${OKLA_CACHE:-$HOME/.cache/okla-eval}/pyref/bin/python

@@ -4,7 +4,7 @@ dequantized (gguf.quants) and stored as F16, F32 tensors stay F32, metadata is
 copied with general.file_type = 1. Gives a real-weights F16 input (e.g. Gemma 3
 270M) for comparing `okla-eval gguf quantize` with llama-quantize.
 
-usage: scripts/gguf/dequantize_to_f16.py IN.gguf OUT.gguf   (pyref venv python)
+usage: scripts/llama_cpp/dequantize_to_f16.py IN.gguf OUT.gguf   (pyref venv python)
 """
 import sys
 

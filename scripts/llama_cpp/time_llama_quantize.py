@@ -3,7 +3,7 @@
 figure): quantize IN to OUT ITERS times with THREADS threads, print the total
 seconds. benches/gguf_quantize.rs calls this for its llama.cpp side.
 
-usage: scripts/gguf/time_llama_quantize.py IN OUT FTYPE THREADS ITERS  (pyref venv python)
+usage: scripts/llama_cpp/time_llama_quantize.py IN OUT FTYPE THREADS ITERS  (pyref venv python)
 """
 import os
 import sys

@@ -9,7 +9,8 @@ seven projections (peft, B randomised so every gradient is non-zero):
   (then)        target/release/examples/train_parity DIR <dtype>  (our trainer)
   compare DIR   prints max-abs and relative (||a-b|| / ||b||) differences and the
                 verdict against the stated tolerances; exit 1 on a failure.
-Run on the GPU machine (see docs/train-parity.md for the command and numbers).
+Run on the GPU machine (see docs/train.md, "Parity with transformers + peft +
+torch.optim.AdamW", for the command and numbers).
 """
 import json
 import sys

@@ -21,8 +21,8 @@ if [ ! -f "$CACHE/bnb-site.tar.gz" ]; then
 fi
 cp "$CACHE/bnb-site.tar.gz" "$DEST/"
 strip -o "$DEST/train_bench" target/debug/examples/train_bench
-cp scripts/train/qlora_bench.sh scripts/train/gpu_mem_poll.py scripts/train/hf_windowed.py \
-  scripts/train/qlora_bench_summary.py scripts/train/qlora_bench_device.sh scripts/train/gpu_parity.py \
+cp scripts/gpu/qlora_bench.sh scripts/gpu/gpu_mem_poll.py scripts/gpu/hf_windowed.py \
+  scripts/gpu/qlora_bench_summary.py scripts/gpu/qlora_bench_device.sh scripts/gpu/gpu_parity.py \
   "$BASELINE" "$DEST/"
 strip -o "$DEST/train_parity" target/debug/examples/train_parity
 du -sh "$DEST"

@@ -4,13 +4,17 @@ llama-cpp-python), on the same 16 Ki weight-like values as benches/quant.rs, to 
 with `cargo bench --bench quant -- quantize_row` run in the same window. Includes the
 ctypes call overhead (a few microseconds per row).
 
-Run: $OKLA_CACHE/pyref/bin/python scripts/quant_ggml_speed.py
+Run: $OKLA_CACHE/pyref/bin/python scripts/llama_cpp/quant_ggml_speed.py
 """
+import os
+import sys
 import time
 
 import numpy as np
 
-from quant_vectors import TYPES, ggml_quantize, load_ggml
+# quant_vectors.py (the reference-vector generator) holds the ctypes bindings to ggml.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from quant_vectors import TYPES, ggml_quantize, load_ggml  # noqa: E402
 
 ROW = 16 * 1024
 

@@ -6,7 +6,7 @@ and its tensor-type table. tests/gguf_quantize.rs quantizes the same input with
 
 usage (pyref venv python, from the repo root):
   cargo run --example tiny_llama -- /tmp/tiny.gguf
-  scripts/gguf/llama_quantize_vectors.py /tmp/tiny.gguf > tests/data/gguf/tiny_llama_llama_cpp.tsv
+  scripts/reference/llama_quantize_vectors.py /tmp/tiny.gguf > tests/data/gguf/tiny_llama_llama_cpp.tsv
 """
 import hashlib
 import os

@@ -16,9 +16,9 @@ TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))'
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -c 'import torch,transformers,peft;print("torch",torch.__version__,"transformers",transformers.__version__,"peft",peft.__version__)' | tee -a "$OUT/gpu.txt"
-python3 scripts/train/gpu_parity.py prepare "$WORK"
+python3 scripts/gpu/gpu_parity.py prepare "$WORK"
 for dtype in f32 bf16; do target/gpu/train_parity "$WORK" "$dtype"; done
-python3 scripts/train/gpu_parity.py compare "$WORK" | tee "$OUT/parity.txt" || true
+python3 scripts/gpu/gpu_parity.py compare "$WORK" | tee "$OUT/parity.txt" || true
 cp "$WORK/parity.json" "$OUT/"
 cp models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$WORK/model/"
 /usr/bin/time -v target/gpu/okla-eval train --model "$WORK/model" \

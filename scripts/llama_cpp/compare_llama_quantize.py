@@ -4,7 +4,7 @@ llama-cpp-python) and with `okla-eval gguf quantize`, same thread count, and com
 metadata, tensor-type table, and every tensor's bytes (whole-file sha256 too).
 Prints wall times side by side. Exit status 1 when the type tables or metadata differ.
 
-usage: scripts/gguf/compare_llama_quantize.py IN.gguf [--types q4_k_m,q8_0,f16]
+usage: scripts/llama_cpp/compare_llama_quantize.py IN.gguf [--types q4_k_m,q8_0,f16]
          [--threads 2] [--okla target/release/okla-eval] [--workdir DIR]
 (run with the pyref venv's python)
 """

@@ -7,7 +7,7 @@ Python `tokenizers` package (see llama3_reference.py), and derives
 the assistant label spans from the ids alone (header structure), independently
 of the Rust offset-based method.
 
-Usage: $OKLA_CACHE/pyref/bin/python scripts/text_reference_vectors.py
+Usage: $OKLA_CACHE/pyref/bin/python scripts/reference/text_reference_vectors.py
 Writes tests/data/text/chat_template_vectors.json.
 """
 import hashlib
@@ -167,7 +167,7 @@ def main():
         })
         print(f"{name}: {len(ids)} tokens", file=sys.stderr)
     out = {
-        "generator": "scripts/text_reference_vectors.py",
+        "generator": "scripts/reference/text_reference_vectors.py",
         "tokenizers_version": tokenizers.__version__,
         "jinja2_version": jinja2.__version__,
         "tokenizer_json_sha256": hashlib.sha256((MODEL / "tokenizer.json").read_bytes()).hexdigest(),

@@ -14,7 +14,7 @@ import jinja2.ext
 import jinja2.sandbox
 import tokenizers
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "llama3"
 
 

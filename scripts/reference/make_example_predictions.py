@@ -5,7 +5,7 @@ fine-tuned model on the OKLA test split, for the replay demo of `okla-eval gate`
 Each case's reference answer is kept or damaged in one of the ways real runs fail
 (text after the object, cut off, prose, code fences, a wrong intent, a missing
 field), chosen by the sha256 of the case id, so the file is deterministic.
-Usage: python3 scripts/make_example_predictions.py [SUITE_DIR]
+Usage: python3 scripts/reference/make_example_predictions.py [SUITE_DIR]
 """
 import hashlib
 import json

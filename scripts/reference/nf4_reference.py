@@ -14,7 +14,7 @@ float32, then float32 products); everything else is numpy.
 One documented choice: the offset is the float64 mean rounded to float32 (torch's
 float32 reduction order is not reproducible outside torch; it can differ by 1 ulp).
 
-Usage: python scripts/train/nf4_reference.py OUT_DIR   (writes nf4_vectors.json)
+Usage: python scripts/reference/nf4_reference.py OUT_DIR   (writes nf4_vectors.json)
 """
 import json
 import sys
@@ -105,7 +105,7 @@ def main():
             # the full dequantized weight only for the small cases (file size)
             "dequantized": f32_list(deq) if w.size <= 8192 else None,
         })
-    doc = {"generator": "scripts/train/nf4_reference.py", "dynamic_map": f32_list(dynamic_map()),
+    doc = {"generator": "scripts/reference/nf4_reference.py", "dynamic_map": f32_list(dynamic_map()),
            "cases": cases}
     with open(f"{out_dir}/nf4_vectors.json", "w") as f:
         json.dump(doc, f)

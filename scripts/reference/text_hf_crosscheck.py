@@ -6,7 +6,7 @@ FASE 2 token totals (tests/data/text/fase2_token_totals.json).
 Needs transformers (no PyTorch), which would move the shared pyref venv's pins, so use
 a throwaway venv:
     python3 -m venv /tmp/hf && /tmp/hf/bin/pip install transformers jinja2
-    /tmp/hf/bin/python scripts/text_hf_crosscheck.py
+    /tmp/hf/bin/python scripts/reference/text_hf_crosscheck.py
 Last run: transformers 5.24.0, tokenizers 0.23.3: all 13 cases and all 3 totals equal.
 """
 import json
@@ -15,7 +15,7 @@ import sys
 
 from transformers import AutoTokenizer
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 FASE2 = ROOT.parent / "shared" / "reference" / "okla_fase2"
 tok = AutoTokenizer.from_pretrained(str(ROOT / "models" / "llama3"))
 v = json.load(open(ROOT / "tests/data/text/chat_template_vectors.json", encoding="utf-8"))

@@ -8,7 +8,7 @@ and compares conversation by conversation. Prints the per-file totals and writes
 to tests/data/text/fase2_token_totals.json (the test vector tests/fase2_tokens.rs
 recomputes). Exits 1 on any mismatch.
 
-Usage: $OKLA_CACHE/pyref/bin/python scripts/fase2_token_totals.py \
+Usage: $OKLA_CACHE/pyref/bin/python scripts/reference/fase2_token_totals.py \
            [--data ../shared/reference/okla_fase2] [--binary target/release/okla-eval]
 """
 import argparse
@@ -69,7 +69,7 @@ def main():
               f"({'all equal' if want == have else 'MISMATCH'})")
 
     OUT.write_text(json.dumps({
-        "generator": "scripts/fase2_token_totals.py",
+        "generator": "scripts/reference/fase2_token_totals.py",
         "tokenizers_version": tokenizers.__version__,
         "template": "models/llama3/tokenizer_config.json chat_template via jinja2",
         "files": totals,

@@ -3,7 +3,7 @@
 we wrote loads and runs there. Prints the model's tensor-type summary as llama.cpp
 reports it, the prompt, the generated token ids and text. Exit 1 if nothing is generated.
 
-usage: scripts/gguf/llama_cpp_generate.py MODEL.gguf [PROMPT] [N_TOKENS]  (pyref venv python)
+usage: scripts/llama_cpp/llama_cpp_generate.py MODEL.gguf [PROMPT] [N_TOKENS]  (pyref venv python)
 """
 import sys
 

@@ -9,7 +9,7 @@ For both sets, quantizes and dequantizes every type with llama.cpp (ggml through
 llama-cpp-python) and with our `quant_rmse` example, checks that the quantized bytes are
 identical (SHA-256) and prints a markdown table of RMSE (and RMSE / RMS of the input).
 
-Run: $OKLA_CACHE/pyref/bin/python scripts/quant_rmse.py
+Run: $OKLA_CACHE/pyref/bin/python scripts/llama_cpp/quant_rmse.py
 """
 import hashlib
 import json
@@ -21,13 +21,13 @@ import tempfile
 import numpy as np
 import gguf
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 from quant_vectors import TYPES, ggml_dequantize, ggml_quantize, load_ggml  # noqa: E402
 
 CAP = 65536
 ROW = 256
 GAUSSIAN_VALUES = 1 << 22
-REPO = os.path.join(os.path.dirname(__file__), "..")
+REPO = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def real_weights(path):

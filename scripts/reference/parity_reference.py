@@ -94,7 +94,7 @@ def main():
         cases.append({"text": text, "ids": ids, "greedy": greedy, "top": tops})
         print(f"{len(cases)}/{len(USERS)} prompt {len(ids)} tokens", file=sys.stderr)
     out = {
-        "generator": "scripts/engine/parity_reference.py",
+        "generator": "scripts/reference/parity_reference.py",
         "llama_cpp_python": llama_cpp.__version__,
         "model_sha256": sha,
         "threads": args.threads,

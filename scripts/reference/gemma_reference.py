@@ -6,7 +6,7 @@ count, sha256 of the raw bytes, and sha256 of gguf-py's dequantized float32
 (little-endian) values. tests/gguf_gemma.rs compares our reader (and our
 dequantizers) against this file.
 
-usage: scripts/gguf/gemma_reference.py [GGUF] > tests/data/gguf/gemma3_270m_q4_k_m.tsv
+usage: scripts/reference/gemma_reference.py [GGUF] > tests/data/gguf/gemma3_270m_q4_k_m.tsv
 (run with the pyref venv's python; GGUF defaults to $OKLA_CACHE/gemma3-270m-q4_k_m.gguf)
 """
 import hashlib
