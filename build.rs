@@ -1,8 +1,23 @@
-//! Build script: for the `train` feature only, force-link libtorch_cuda so that
-//! tch sees the GPU (no symbol of it is referenced, so `--as-needed` would drop it).
-//! Without the feature nothing here touches libtorch.
+//! Build script of the `okla-eval` binary: records the git commit it was built from
+//! (`OKLA_BUILD_COMMIT`, in bench rows and run reports), and, for the `train` feature
+//! only, force-links libtorch_cuda so that tch sees the GPU (no symbol of it is
+//! referenced, so `--as-needed` would drop it). A library's build script cannot pass
+//! link arguments to the binaries of the crates that use it, so this lives here.
+
+use std::process::Command;
 
 fn main() {
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/refs/heads");
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=OKLA_BUILD_COMMIT={commit}");
+
     println!("cargo:rerun-if-env-changed=CARGO_FEATURE_TRAIN");
     if std::env::var_os("CARGO_FEATURE_TRAIN").is_some() {
         println!("cargo:rustc-link-arg=-Wl,--no-as-needed");

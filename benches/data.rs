@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use okla_eval::data::lint::{lint, Rules};
-use okla_eval::data::synth::{generate, write, Split, SplitSizes};
+use okla_domain::lint::{lint, Rules};
+use okla_domain::synth::{generate, write, Split, SplitSizes};
 
 fn synth_and_lint(c: &mut Criterion) {
     let mut group = c.benchmark_group("data");

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use indicatif::ProgressBar;
-use okla_eval::data::stats::{load_files, token_lengths};
-use okla_eval::text::ChatTokenizer;
+use okla_domain::stats::{load_files, token_lengths};
+use okla_text::ChatTokenizer;
 
 const FASE2: &str = "../shared/reference/okla_fase2";
 

@@ -1,6 +1,6 @@
 //! Whole-file F16 → Q4_K_M quantization: `gguf quantize` against llama.cpp's
 //! llama_model_quantize (through llama-cpp-python, timed in-process by
-//! scripts/gguf/time_llama_quantize.py) on the same synthetic llama input with the
+//! scripts/llama_cpp/time_llama_quantize.py) on the same synthetic llama input with the
 //! same thread count. The llama.cpp side is skipped, with a message, when the pyref
 //! venv or llama-cpp-python is missing.
 //!
@@ -11,9 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use okla_eval::gguf::quantize::quantize_file_with_threads;
-use okla_eval::gguf::synthetic::TinyLlama;
-use okla_eval::gguf::FileType;
+use okla_formats::gguf::quantize::quantize_file_with_threads;
+use okla_formats::gguf::synthetic::TinyLlama;
+use okla_formats::gguf::FileType;
 
 /// A llama with 8 layers of n_embd 512 and FFN 1536: about 26M parameters, 50 MB of F16.
 fn bench_model() -> TinyLlama {
@@ -48,7 +48,7 @@ fn llama_cpp_seconds(
 ) -> f64 {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/scripts/gguf/time_llama_quantize.py"
+        "/scripts/llama_cpp/time_llama_quantize.py"
     );
     let out = Command::new(python)
         .arg(script)

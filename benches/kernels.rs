@@ -5,7 +5,7 @@
 //! caches), the bound of decoding when the weights do not fit in cache.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use okla_eval::engine::kernels::{matmul, ActivationRows, Isa, Matrix, WeightType};
+use okla_engine::kernels::{matmul, ActivationRows, Isa, Matrix, WeightType};
 
 const ROWS: usize = 1024;
 const COLS: usize = 4096;

@@ -1,11 +1,11 @@
-//! Quantize / dequantize throughput of every `okla_eval::quant` type (scalar, one thread),
+//! Quantize / dequantize throughput of every `okla_formats::quant` type (scalar, one thread),
 //! plus whole-tensor quantization on rayon's pool.
 //!
 //! `cargo bench --bench quant`; throughput is in f32 elements per second.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use okla_eval::quant::tensor::{quantize_tensor, NoProgress};
-use okla_eval::quant::QuantType;
+use okla_formats::quant::tensor::{quantize_tensor, NoProgress};
+use okla_formats::quant::QuantType;
 use std::hint::black_box;
 
 /// Values per benchmarked row: 64 K-quant super-blocks.

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use okla_eval::backend::Generation;
-use okla_eval::score::{summarize, Scorer};
-use okla_eval::suite::Suite;
+use okla_harness::backend::Generation;
+use okla_harness::score::{summarize, Scorer};
+use okla_harness::suite::Suite;
 
 fn answers(n: usize) -> Vec<Generation> {
     let valid = r#"{"response": "La Toyota RAV4 2022 XLE está disponible en RD$2,450,000. Tiene 30,000 km, motor 2.5L y transmisión automática. *Precio de referencia sujeto a confirmación. ¿Te gustaría agendar un test drive?", "intent": "VehiclePrice", "confidence": 0.93, "isFallback": false, "parameters": {"vehicleId": "v101"}, "leadSignals": {"interested": true, "readyToBuy": false, "wantsTestDrive": false}, "suggestedAction": null, "quickReplies": ["Agendar test drive", "Financiamiento"]}"#;

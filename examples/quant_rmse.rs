@@ -5,13 +5,13 @@
 //! Each file is little-endian f32 values (truncated to a multiple of 256). For each file
 //! and type, prints one JSON object per line: the RMSE of dequantize(quantize(x)) against
 //! x, that RMSE relative to the RMS of x, and the SHA-256 of the quantized bytes (which
-//! `scripts/quant_rmse.py` compares with llama.cpp's).
+//! `scripts/llama_cpp/quant_rmse.py` compares with llama.cpp's).
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use okla_eval::quant::tensor::{dequantize_tensor_into, quantize_tensor, NoProgress};
-use okla_eval::quant::QuantType;
+use okla_formats::quant::tensor::{dequantize_tensor_into, quantize_tensor, NoProgress};
+use okla_formats::quant::QuantType;
 use sha2::{Digest, Sha256};
 
 /// Values per quantized row (one K-quant super-block).

@@ -1,5 +1,5 @@
-//! Write the default synthetic llama model (`okla_eval::gguf::synthetic::TinyLlama`)
-//! to the path given: the shared input of scripts/gguf/llama_quantize_vectors.py.
+//! Write the default synthetic llama model (`okla_formats::gguf::synthetic::TinyLlama`)
+//! to the path given: the shared input of scripts/reference/llama_quantize_vectors.py.
 //!
 //! usage: cargo run --example tiny_llama -- OUT.gguf
 
@@ -7,5 +7,5 @@ fn main() -> anyhow::Result<()> {
     let out = std::env::args_os()
         .nth(1)
         .ok_or_else(|| anyhow::anyhow!("usage: tiny_llama OUT.gguf"))?;
-    okla_eval::gguf::synthetic::TinyLlama::default().write(std::path::Path::new(&out))
+    okla_formats::gguf::synthetic::TinyLlama::default().write(std::path::Path::new(&out))
 }

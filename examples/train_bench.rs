@@ -20,11 +20,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::Parser;
-use okla_eval::train::config::LlamaConfig;
-use okla_eval::train::data::{collate, Example};
-use okla_eval::train::model::{Llama, Method};
-use okla_eval::train::recipe::{Recipe, RecipeFields};
-use okla_eval::train::trainer::Trainer;
+use okla_train::config::LlamaConfig;
+use okla_train::data::{collate, Example};
+use okla_train::model::{Llama, Method};
+use okla_train::recipe::{Recipe, RecipeFields};
+use okla_train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
 
 /// The benchmark's shape and run length.

@@ -1,5 +1,5 @@
 //! Parity probe for the trainer against transformers + peft + torch.optim.AdamW
-//! (run by `scripts/train/gpu_parity.py`, which prepares the folder and compares).
+//! (run by `scripts/gpu/gpu_parity.py`, which prepares the folder and compares).
 //!
 //! Usage: `train_parity DIR DTYPE` where DIR holds `model/` (HF folder), `adapter/`
 //! (peft folder), `inputs.safetensors` (`input_ids`, `labels`) and
@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use okla_eval::train::adapter::{load_adapter, load_model_weights, read_tensors, write_tensors};
-use okla_eval::train::config::LlamaConfig;
-use okla_eval::train::model::{Batch, Llama, Method};
-use okla_eval::train::optim::{AdamW, AdamWSettings, OptimizerKind, Param};
+use okla_train::adapter::{load_adapter, load_model_weights, read_tensors, write_tensors};
+use okla_train::config::LlamaConfig;
+use okla_train::model::{Batch, Llama, Method};
+use okla_train::optim::{AdamW, AdamWSettings, OptimizerKind, Param};
 use tch::{Device, Kind, Tensor};
 
 fn main() -> Result<()> {

@@ -1,8 +1,11 @@
-//! The `okla-eval` binary: parses the command line and maps outcomes to exit codes
-//! (0 pass, 1 gate failed, 2 usage or input error).
+//! The `okla-eval` binary: parses the command line, calls the library crates and renders
+//! their results; maps outcomes to exit codes (0 pass, 1 gate failed, 2 usage or input
+//! error).
+
+mod cli;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    okla_eval::cli::main()
+    cli::main()
 }

@@ -1,7 +1,7 @@
 //! Property tests of the failure classifier: any JSON object, wrapped in prose,
 //! followed by text or cut short, is classified as exactly that.
 
-use okla_eval::score::{classify, FailureClass};
+use okla_harness::score::{classify, FailureClass};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use okla_eval::data::lint::{lint, Rules};
-use okla_eval::data::synth::{generate, write, Split, SplitSizes};
+use okla_domain::lint::{lint, Rules};
+use okla_domain::synth::{generate, write, Split, SplitSizes};
 use proptest::prelude::*;
 
 fn synth_into(dir: &Path, seed: u64, count: usize) -> Vec<PathBuf> {

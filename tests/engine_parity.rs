@@ -2,7 +2,7 @@
 //! `okla-eval gguf tiny` (the same bytes llama.cpp ran): identical prompt token ids
 //! from the GGUF vocabulary, identical greedy continuations of 64 tokens for all 20
 //! prompts, logits equal to llama.cpp's (see `src/engine/mod.rs`, "Parity").
-//! Vectors: tests/data/engine/parity_*.json, made by scripts/engine/parity_reference.py
+//! Vectors: tests/data/engine/parity_*.json, made by scripts/reference/parity_reference.py
 //! from the GGUFs that `tests/common` writes with `TinySpec::write_gguf`, the code
 //! behind `okla-eval gguf tiny` (deterministic; the recorded sha256 catches a change).
 
@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use okla_eval::engine::loader::load;
+use okla_engine::loader::load;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -37,7 +37,7 @@ fn check_parity(gguf: &Path, vectors: &str) {
     assert_eq!(
         reference["model_sha256"].as_str().unwrap(),
         sha256(gguf),
-        "the tiny GGUF writer changed: regenerate {vectors} with scripts/engine/parity_reference.py"
+        "the tiny GGUF writer changed: regenerate {vectors} with scripts/reference/parity_reference.py"
     );
     let loaded = load(gguf, 2).unwrap();
     let tokenizer = loaded.vocab.to_tokenizer().unwrap();
@@ -59,7 +59,7 @@ fn check_parity(gguf: &Path, vectors: &str) {
                 let id = entry[0].as_u64().unwrap() as usize;
                 worst = worst.max((logits[id] - entry[1].as_f64().unwrap() as f32).abs());
             }
-            if diverged.is_none() && okla_eval::engine::sampler::argmax(&logits) != greedy[step] {
+            if diverged.is_none() && okla_engine::sampler::argmax(&logits) != greedy[step] {
                 diverged = Some(step);
             }
             steps += 1;

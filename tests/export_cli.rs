@@ -6,14 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use okla_eval::engine::tiny::TinySpec;
-use okla_eval::gguf::llama_names::{
+use okla_engine::tiny::TinySpec;
+use okla_formats::gguf::llama_names::{
     hf_name, permute_for_gguf, permuted_heads, unpermute_from_gguf,
 };
-use okla_eval::gguf::{FileType, GgufFile};
-use okla_eval::quant::tensor::dequantize_tensor_into;
-use okla_eval::quant::QuantType;
-use okla_eval::suite::Suite;
+use okla_formats::gguf::{FileType, GgufFile};
+use okla_formats::quant::tensor::dequantize_tensor_into;
+use okla_formats::quant::QuantType;
+use okla_harness::suite::Suite;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 

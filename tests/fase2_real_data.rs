@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use okla_eval::report::read_report;
+use okla_harness::report::read_report;
 
 const FASE2: &str = "../shared/reference/okla_fase2";
 const SUITE: &str = "tests/fixtures/fase2";

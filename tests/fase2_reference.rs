@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use okla_eval::data::lint::{lint, Rules, Severity};
+use okla_domain::lint::{lint, Rules, Severity};
 
 const DIR: &str = "../shared/reference/okla_fase2";
 

@@ -1,13 +1,13 @@
 //! Done-when of the text work: token counts of the real FASE 2 files under the Llama 3
 //! template equal the Python `tokenizers` reference (per-file totals committed by
-//! `scripts/fase2_token_totals.py`, which also compared every conversation).
+//! `scripts/reference/fase2_token_totals.py`, which also compared every conversation).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use okla_eval::data::stats::{load_files, token_lengths};
-use okla_eval::text::ChatTokenizer;
+use okla_domain::stats::{load_files, token_lengths};
+use okla_text::ChatTokenizer;
 use serde::Deserialize;
 
 const FASE2: &str = "../shared/reference/okla_fase2";

@@ -3,9 +3,9 @@
 
 mod common;
 
-use okla_eval::backend::gguf::GgufBackend;
-use okla_eval::backend::{Backend, Prompt};
-use okla_eval::suite::{Conversation, Decoding, Message, Role};
+use okla_harness::backend::gguf::GgufBackend;
+use okla_harness::backend::{Backend, Prompt};
+use okla_harness::suite::{Conversation, Decoding, Message, Role};
 
 fn msg(role: Role, content: &str) -> Message {
     Message {
@@ -74,7 +74,7 @@ fn answers_are_deterministic_order_independent_and_reuse_prefixes() {
     let mut fresh = GgufBackend::open(&common::tiny_q4_k_m(), 1).unwrap();
     let reversed: Vec<Prompt<'_>> = prompts.iter().rev().copied().collect();
     let second = fresh.generate(&reversed, &decoding(12), &|_| {}).unwrap();
-    let texts = |gs: &[okla_eval::backend::Generation]| {
+    let texts = |gs: &[okla_harness::backend::Generation]| {
         gs.iter().map(|g| g.text.clone()).collect::<Vec<_>>()
     };
     let mut expected = texts(&first);
@@ -145,7 +145,7 @@ fn gate_reruns_give_byte_identical_predictions() {
     let read = |dir: &std::path::Path, f: &str| std::fs::read(dir.join(f)).unwrap();
     assert_eq!(read(&a, "predictions.jsonl"), read(&b, "predictions.jsonl"));
     assert!(a.join("timings.csv").is_file());
-    let report = okla_eval::report::read_report(&a).unwrap();
+    let report = okla_harness::report::read_report(&a).unwrap();
     assert_eq!(report.meta.backend.kind, "gguf");
     assert!(
         report.summary.value("eval_loss").is_none(),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use okla_eval::gguf::{
+use okla_formats::gguf::{
     inspect, Array, GgmlType, GgufFile, GgufLayout, GgufWriter, Metadata, TensorSpec, Value,
 };
 use proptest::prelude::*;
@@ -59,7 +59,7 @@ fn sample() -> (Metadata, Vec<TensorSpec>, Vec<Vec<u8>>) {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let n = okla_eval::gguf::tensor_n_bytes(&t.name, t.ggml_type, &t.dims).unwrap();
+            let n = okla_formats::gguf::tensor_n_bytes(&t.name, t.ggml_type, &t.dims).unwrap();
             (0..n)
                 .map(|b| (b as u8).wrapping_mul(31).wrapping_add(i as u8))
                 .collect()
@@ -244,7 +244,7 @@ fn open_reports_the_file_and_is_an_input_error() {
     let path = dir.path().join("junk.gguf");
     std::fs::write(&path, b"GGUF\x03\0\0\0").unwrap();
     let err = GgufFile::open(&path).unwrap_err();
-    assert!(okla_eval::error::is_input_error(&err));
+    assert!(okla_formats::error::is_input_error(&err));
     let text = format!("{err:#}");
     assert!(
         text.contains("junk.gguf: invalid GGUF: at byte 8: the tensor count needs 8 bytes"),

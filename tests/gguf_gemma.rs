@@ -1,12 +1,12 @@
 //! The real Gemma 3 270M Q4_K_M file (assembled by scripts/setup/gemma.sh) parses
 //! completely, and every tensor's name, type, shape, offset and bytes match
 //! gguf-py's reading of it (tests/data/gguf/gemma3_270m_q4_k_m.tsv, made by
-//! scripts/gguf/gemma_reference.py), and our dequantizers give gguf-py's float32
+//! scripts/reference/gemma_reference.py), and our dequantizers give gguf-py's float32
 //! values for every tensor. Skips with a printed reason when the file is absent.
 
 use std::path::PathBuf;
 
-use okla_eval::gguf::GgufFile;
+use okla_formats::gguf::GgufFile;
 use sha2::{Digest, Sha256};
 
 /// One row of the gguf-py reference table.
@@ -94,7 +94,7 @@ fn gemma_parses_completely_and_matches_gguf_py() {
 /// for every tensor (this needs only the committed reference table, not the model).
 #[test]
 fn q4_k_m_recipe_reproduces_the_published_gemma_type_table() {
-    use okla_eval::gguf::{plan, FileType, GgmlType, ModelFacts, TensorSpec};
+    use okla_formats::gguf::{plan, FileType, GgmlType, ModelFacts, TensorSpec};
     let expected = reference();
     let unquantized: Vec<TensorSpec> = expected
         .iter()
@@ -122,7 +122,7 @@ fn q4_k_m_recipe_reproduces_the_published_gemma_type_table() {
 /// Every tensor, of every type in the file, dequantizes to exactly gguf-py's values.
 #[test]
 fn gemma_tensors_dequantize_exactly_like_gguf_py() {
-    use okla_eval::quant::{tensor::dequantize_tensor_into, QuantType};
+    use okla_formats::quant::{tensor::dequantize_tensor_into, QuantType};
     let Some(path) = gemma_path() else { return };
     let file = GgufFile::open(&path).unwrap();
     let mut checked = std::collections::BTreeMap::new();

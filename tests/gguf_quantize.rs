@@ -1,13 +1,13 @@
 //! `gguf quantize` against llama.cpp: on the synthetic llama model, our Q4_K_M,
 //! Q8_0 and F16 files are byte-identical to llama-quantize's (reference hashes and
 //! type tables in tests/data/gguf/tiny_llama_llama_cpp.tsv, made by
-//! scripts/gguf/llama_quantize_vectors.py). Also: refusals with clear errors.
+//! scripts/reference/llama_quantize_vectors.py). Also: refusals with clear errors.
 
 use std::path::Path;
 
-use okla_eval::gguf::quantize::quantize_file;
-use okla_eval::gguf::synthetic::TinyLlama;
-use okla_eval::gguf::{FileType, GgufFile, GgufWriter, Metadata, TensorSpec, Value};
+use okla_formats::gguf::quantize::quantize_file;
+use okla_formats::gguf::synthetic::TinyLlama;
+use okla_formats::gguf::{FileType, GgufFile, GgufWriter, Metadata, TensorSpec, Value};
 use sha2::{Digest, Sha256};
 
 /// (type, sha256, tensor table) rows of the llama.cpp reference.
@@ -71,7 +71,7 @@ fn quantized_inputs_and_missing_architecture_are_input_errors() {
     let q8 = dir.path().join("q8.gguf");
     quantize_file(&input, &q8, FileType::Q8_0, false).unwrap();
     let err = quantize_file(&q8, &dir.path().join("x.gguf"), FileType::Q4KM, false).unwrap_err();
-    assert!(okla_eval::error::is_input_error(&err));
+    assert!(okla_formats::error::is_input_error(&err));
     assert!(
         format!("{err:#}").contains("is already Q8_0; re-quantizing quantized tensors is refused"),
         "{err:#}"
@@ -84,7 +84,7 @@ fn quantized_inputs_and_missing_architecture_are_input_errors() {
         m,
         vec![TensorSpec::new(
             "w.weight",
-            okla_eval::gguf::GgmlType::F32,
+            okla_formats::gguf::GgmlType::F32,
             vec![256, 2],
         )],
     )

@@ -11,15 +11,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use okla_eval::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
-use okla_eval::backend::http::{
+use okla_engine::tiny::TinySpec;
+use okla_formats::error::is_input_error;
+use okla_formats::gguf::FileType;
+use okla_harness::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
+use okla_harness::backend::http::{
     ApiKey, Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
 };
-use okla_eval::backend::{Backend, Generation, Prompt};
-use okla_eval::engine::tiny::TinySpec;
-use okla_eval::error::is_input_error;
-use okla_eval::gguf::FileType;
-use okla_eval::suite::{Decoding, Message, Role};
+use okla_harness::backend::{Backend, Generation, Prompt};
+use okla_harness::suite::{Decoding, Message, Role};
 use serde_json::json;
 
 /// The reference venv's python, or why the tests cannot run.
@@ -566,7 +566,7 @@ fn gate_scores_a_suite_through_the_http_backend() {
         .arg(&run)
         .assert()
         .code(1); // random weights never answer in JSON: the gate fails
-    let report = okla_eval::report::read_report(&run).unwrap();
+    let report = okla_harness::report::read_report(&run).unwrap();
     assert_eq!(report.meta.backend.kind, "http");
     assert_eq!(report.meta.decoding.max_new_tokens, 8);
     assert_eq!(report.summary.cases, 6);

@@ -1,7 +1,7 @@
-//! Properties of the `okla_eval::quant` codecs: bounded round-trip error per type, no panic
+//! Properties of the `okla_formats::quant` codecs: bounded round-trip error per type, no panic
 //! on any input (finite or not), exact float round trips where representable.
 
-use okla_eval::quant::QuantType;
+use okla_formats::quant::QuantType;
 use proptest::prelude::*;
 
 /// Two super-blocks: a whole number of blocks for every type.

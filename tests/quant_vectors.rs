@@ -1,9 +1,9 @@
-//! Bit equality of `okla_eval::quant` with llama.cpp's reference quantizers and
-//! dequantizers, on the vectors `scripts/quant_vectors.py` generated into tests/data/quant.
+//! Bit equality of `okla_formats::quant` with llama.cpp's reference quantizers and
+//! dequantizers, on the vectors `scripts/reference/quant_vectors.py` generated into tests/data/quant.
 
 use std::path::PathBuf;
 
-use okla_eval::quant::QuantType;
+use okla_formats::quant::QuantType;
 use serde_json::Value;
 
 fn data_dir() -> PathBuf {

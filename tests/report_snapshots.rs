@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use okla_eval::backend::replay::ReplayBackend;
-use okla_eval::report::{
+use okla_harness::backend::replay::ReplayBackend;
+use okla_harness::report::{
     render_junit, render_metrics_csv, render_predictions, render_report_json, render_summary_md,
     render_terminal, Style,
 };
-use okla_eval::runner::{run_suite, Run, RunOptions, Timings};
-use okla_eval::suite::Suite;
+use okla_harness::runner::{run_suite, Run, RunOptions, Timings};
+use okla_harness::suite::Suite;
 
 fn mini_run() -> Run {
     let suite = Suite::load(Path::new("tests/fixtures/mini")).unwrap();

@@ -1,11 +1,11 @@
 //! The Llama 3 chat template and tokenizer against reference vectors made by
-//! `scripts/text_reference_vectors.py` (jinja2 with the real `chat_template`, Python
+//! `scripts/reference/text_reference_vectors.py` (jinja2 with the real `chat_template`, Python
 //! `tokenizers`): rendered text, token ids and assistant label spans must be equal.
 
 use std::sync::OnceLock;
 
-use okla_eval::suite::{Message, Role};
-use okla_eval::text::{is_python_space, jinja_trim, ChatTokenizer};
+use okla_harness::suite::{Message, Role};
+use okla_text::{is_python_space, jinja_trim, ChatTokenizer};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -126,7 +126,7 @@ fn loads_from_a_folder_and_names_missing_files() {
         llama3().encode_chat(messages).unwrap()
     );
     let err = ChatTokenizer::from_dir(std::path::Path::new("no/such/dir")).unwrap_err();
-    assert!(okla_eval::error::is_input_error(&err));
+    assert!(okla_formats::error::is_input_error(&err));
     assert!(
         err.to_string().contains("no/such/dir/tokenizer.json"),
         "{err}"

@@ -50,7 +50,7 @@ fn bad_values_and_missing_inputs_exit_2_naming_the_field() {
 
 #[test]
 fn kill_9_during_training_leaves_a_checkpoint_that_resumes_to_the_end() {
-    use okla_eval::train::checkpoint::{latest_checkpoint, read_state};
+    use okla_train::checkpoint::{latest_checkpoint, read_state};
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     tiny_hf_model(&model);

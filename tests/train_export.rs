@@ -7,10 +7,10 @@
 mod common;
 
 use assert_cmd::Command;
-use okla_eval::backend::gguf::GgufBackend;
-use okla_eval::backend::{Backend, Prompt};
-use okla_eval::gguf::GgufFile;
-use okla_eval::suite::{Decoding, Message, Role};
+use okla_formats::gguf::GgufFile;
+use okla_harness::backend::gguf::GgufBackend;
+use okla_harness::backend::{Backend, Prompt};
+use okla_harness::suite::{Decoding, Message, Role};
 
 fn okla(args: &[&str]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("okla-eval").unwrap().args(args).assert()

@@ -6,14 +6,14 @@
 
 use std::path::PathBuf;
 
-use okla_eval::engine::loader::load;
-use okla_eval::engine::tiny::TinySpec;
-use okla_eval::gguf::llama_names::{permute_for_gguf, permuted_heads};
-use okla_eval::gguf::FileType;
-use okla_eval::text::ChatTokenizer;
-use okla_eval::train::base_model::{load_base_model, BaseModel};
-use okla_eval::train::lora::LoraSettings;
-use okla_eval::train::model::{Llama, Method};
+use okla_engine::loader::load;
+use okla_engine::tiny::TinySpec;
+use okla_formats::gguf::llama_names::{permute_for_gguf, permuted_heads};
+use okla_formats::gguf::FileType;
+use okla_text::ChatTokenizer;
+use okla_train::base_model::{load_base_model, BaseModel};
+use okla_train::lora::LoraSettings;
+use okla_train::model::{Llama, Method};
 use tch::{Device, Kind, Tensor};
 
 const PROMPT: &str = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n¿Tienen una Toyota RAV4 2019 en Santiago?<|eot_id|>";

@@ -6,16 +6,16 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use okla_eval::suite::{Conversation, Message, Role};
-use okla_eval::text::{ChatTokenizer, EOT};
-use okla_eval::train::adapter::{load_adapter, ADAPTER_WEIGHTS};
-use okla_eval::train::config::LlamaConfig;
-use okla_eval::train::data::{collate, encode_all, ChatEncoder, Example};
-use okla_eval::train::lora::LoraSettings;
-use okla_eval::train::loss_scale::LossScaler;
-use okla_eval::train::model::{Batch, Llama, LossSum, Method, IGNORE_INDEX};
-use okla_eval::train::recipe::{LossVocabulary, Recipe, RecipeFields};
-use okla_eval::train::trainer::Trainer;
+use okla_harness::suite::{Conversation, Message, Role};
+use okla_text::{ChatTokenizer, EOT};
+use okla_train::adapter::{load_adapter, ADAPTER_WEIGHTS};
+use okla_train::config::LlamaConfig;
+use okla_train::data::{collate, encode_all, ChatEncoder, Example};
+use okla_train::lora::LoraSettings;
+use okla_train::loss_scale::LossScaler;
+use okla_train::model::{Batch, Llama, LossSum, Method, IGNORE_INDEX};
+use okla_train::recipe::{LossVocabulary, Recipe, RecipeFields};
+use okla_train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
 
 /// The real Llama 3 tokenizer and chat template (bundled, `src/text`), with the
@@ -352,7 +352,7 @@ fn assert_resume_is_exact(dtype: &str, kind: Kind) {
         lora_dropout: Some(0.1),
         learning_rate: Some(1e-2),
         warmup_ratio: Some(0.25),
-        optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw8bit),
+        optimizer: Some(okla_train::optim::OptimizerKind::Adamw8bit),
         ..Default::default()
     };
     let corpus = Corpus::okla();
@@ -493,7 +493,7 @@ fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
             warmup_ratio: Some(0.05),
             weight_decay: Some(0.0),
             max_grad_norm: Some(1.0),
-            optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw),
+            optimizer: Some(okla_train::optim::OptimizerKind::Adamw),
             save_every: Some(1000),
             gradient_checkpointing: Some(false),
             ..Default::default()
@@ -560,7 +560,7 @@ fn tied_run(
     let fields = RecipeFields {
         method: Some(Method::Full),
         from_scratch: Some(true),
-        optimizer: Some(okla_eval::train::optim::OptimizerKind::Adamw),
+        optimizer: Some(okla_train::optim::OptimizerKind::Adamw),
         weight_decay: Some(0.0),
         learning_rate: Some(1e-2),
         warmup_ratio: Some(0.0),

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use okla_eval::gguf::{inspect, GgufLayout};
+use okla_formats::gguf::{inspect, GgufLayout};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(layout) = GgufLayout::parse(data) {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use crate::engine::bench::{render_csv, render_json, render_table, run_bench, BenchPlan};
+use okla_engine::bench::{run_bench, BenchPlan};
+
+use super::bench_render::{render_csv, render_json, render_jsonl, render_table};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -16,6 +18,8 @@ pub enum BenchFormat {
     Json,
     /// CSV rows.
     Csv,
+    /// One JSON row a line.
+    Jsonl,
 }
 
 /// Arguments of `bench`.
@@ -46,13 +50,17 @@ pub struct BenchArgs {
 /// Run the benchmark and print the report.
 pub fn run(args: BenchArgs) -> Result<u8> {
     if args.threads.contains(&0) {
-        return Err(crate::error::InputError::usage("--threads values must be at least 1").into());
+        return Err(
+            okla_formats::error::InputError::usage("--threads values must be at least 1").into(),
+        );
     }
     let plan = BenchPlan {
         threads: args.threads.clone(),
         n_prompt: args.n_prompt,
         n_gen: args.n_gen,
         repetitions: args.repetitions,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        build_commit: env!("OKLA_BUILD_COMMIT").into(),
     };
     let bar = indicatif::ProgressBar::new((plan.threads.len() * 2) as u64);
     let report = run_bench(&args.model, &plan, &|row| {
@@ -65,12 +73,13 @@ pub fn run(args: BenchArgs) -> Result<u8> {
     bar.finish_and_clear();
     let text = match args.output {
         BenchFormat::Table => render_table(&report),
-        BenchFormat::Json => render_json(&report),
+        BenchFormat::Json => render_json(&report)?,
         BenchFormat::Csv => render_csv(&report)?,
+        BenchFormat::Jsonl => render_jsonl(&report)?,
     };
     print!("{text}");
     if let Some(out) = &args.out {
-        crate::atomic::write_atomic(out, text.as_bytes())?;
+        okla_formats::atomic::write_atomic(out, text.as_bytes())?;
     }
     Ok(0)
 }

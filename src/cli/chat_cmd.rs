@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::backend::gguf::GgufBackend;
-use crate::suite::{Decoding, Message, Role};
+use okla_harness::backend::gguf::GgufBackend;
+use okla_harness::suite::{Decoding, Message, Role};
 
 /// Arguments of `chat`.
 #[derive(Debug, Args)]
@@ -47,7 +47,10 @@ pub fn run(args: ChatArgs) -> Result<u8> {
     let system = match args.system.as_deref() {
         Some(s) => Some(match s.strip_prefix('@') {
             Some(path) => std::fs::read_to_string(path).map_err(|e| {
-                crate::error::InputError::file(path, format!("cannot read system prompt: {e}"))
+                okla_formats::error::InputError::file(
+                    path,
+                    format!("cannot read system prompt: {e}"),
+                )
             })?,
             None => s.to_string(),
         }),

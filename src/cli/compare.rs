@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::atomic::write_atomic;
-use crate::error::InputError;
-use crate::golden::{compare, read_snapshot, render_comparison, snapshot_of_run_dir, Tolerance};
+use okla_formats::atomic::write_atomic;
+use okla_formats::error::InputError;
+use okla_harness::golden::{
+    compare, read_snapshot, render_comparison, snapshot_of_run_dir, Tolerance,
+};
 
 /// Arguments of `okla-eval compare`.
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use crate::data;
+use okla_domain as data;
 
 /// `okla-eval data ...`
 #[derive(Debug, Subcommand)]

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
-use crate::error::InputError;
-use crate::export::run::{export, ExportRequest};
-use crate::export::source::ModelSource;
-use crate::gguf::FileType;
-use crate::hf::peft::LoraAdapter;
+use okla_export::run::{export, ExportRequest};
+use okla_export::source::ModelSource;
+use okla_formats::error::InputError;
+use okla_formats::gguf::FileType;
+use okla_formats::hf::peft::LoraAdapter;
 
 /// Arguments of `export`.
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DIR")]
     pub tokenizer: Option<PathBuf>,
     /// Weight types (llama-quantize's recipe).
-    #[arg(long = "type", value_enum, default_value = "q4_k_m")]
+    #[arg(long = "type", value_parser = super::choice::choice::<FileType>(), default_value = "q4_k_m")]
     pub file_type: FileType,
     /// Where the GGUF goes (only if it passes the gate, or with --force).
     #[arg(long)]

@@ -14,16 +14,17 @@ use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
 use super::http_args::HttpArgs;
-use crate::backend::gguf::GgufBackend;
-use crate::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
-use crate::backend::http::HttpBackend;
-use crate::backend::replay::ReplayBackend;
-use crate::backend::Backend;
-use crate::error::InputError;
-use crate::gate::{Outcome, Threshold};
-use crate::report::{render_terminal, run_dir_name, write_run_dir, Style, SUMMARY_MD};
-use crate::runner::{now_rfc3339, run_suite, RunOptions};
-use crate::suite::{hex, Decoding, Suite};
+use okla_formats::error::InputError;
+use okla_formats::hash::hex;
+use okla_harness::backend::gguf::GgufBackend;
+use okla_harness::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
+use okla_harness::backend::http::HttpBackend;
+use okla_harness::backend::replay::ReplayBackend;
+use okla_harness::backend::Backend;
+use okla_harness::gate::{Outcome, Threshold};
+use okla_harness::report::{render_terminal, run_dir_name, write_run_dir, Style, SUMMARY_MD};
+use okla_harness::runner::{now_rfc3339, run_suite, RunOptions};
+use okla_harness::suite::{Decoding, Suite};
 
 /// The example predictions a suite may ship, replayed when no model is given.
 pub const EXAMPLE_PREDICTIONS: &str = "example_predictions.jsonl";
@@ -143,10 +144,10 @@ fn parse_overrides(specs: &[String]) -> Result<BTreeMap<String, Threshold>> {
     let mut out = BTreeMap::new();
     for spec in specs {
         let (name, rule) = Threshold::parse_override(spec).map_err(InputError::usage)?;
-        if !crate::score::METRIC_NAMES.contains(&name.as_str()) {
+        if !okla_harness::score::METRIC_NAMES.contains(&name.as_str()) {
             return Err(InputError::usage(format!(
                 "--threshold {spec}: unknown metric {name:?} (known: {})",
-                crate::score::METRIC_NAMES.join(", ")
+                okla_harness::score::METRIC_NAMES.join(", ")
             ))
             .into());
         }

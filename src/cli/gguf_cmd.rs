@@ -7,8 +7,8 @@ use clap::{Args, Subcommand};
 
 use std::collections::BTreeMap;
 
-use crate::gguf::quantize::quantize_file_with_threads;
-use crate::gguf::{inspect, FileType, GgufFile};
+use okla_formats::gguf::quantize::quantize_file_with_threads;
+use okla_formats::gguf::{inspect, FileType, GgufFile};
 
 /// `okla-eval gguf ...`
 #[derive(Debug, Subcommand)]
@@ -29,7 +29,7 @@ pub struct QuantizeArgs {
     /// Where to write the quantized GGUF file.
     pub output: PathBuf,
     /// Target file type.
-    #[arg(long = "type", value_enum)]
+    #[arg(long = "type", value_parser = super::choice::choice::<FileType>())]
     pub file_type: FileType,
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]

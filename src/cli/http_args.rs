@@ -8,9 +8,13 @@ use clap::builder::TypedValueParser;
 use clap::Args;
 use serde_json::Value;
 
-use crate::backend::http::options::{DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S};
-use crate::backend::http::{ApiKey, Endpoint, HttpOptions, ResponseFormat, ResponseFormatStyle};
-use crate::error::InputError;
+use okla_formats::error::InputError;
+use okla_harness::backend::http::options::{
+    DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT_S,
+};
+use okla_harness::backend::http::{
+    ApiKey, Endpoint, HttpOptions, ResponseFormat, ResponseFormatStyle,
+};
 
 /// How to reach an OpenAI-compatible server (`--backend http`).
 #[derive(Debug, Clone, Args)]
@@ -37,7 +41,7 @@ pub struct HttpArgs {
     pub stream: bool,
     /// Pass the suite's response schema as `response_format` (json-schema: OpenAI, vLLM,
     /// llama.cpp; json-object: llama-cpp-python). Recorded in the report.
-    #[arg(long, value_name = "STYLE", value_enum, num_args = 0..=1,
+    #[arg(long, value_name = "STYLE", value_parser = super::choice::choice::<ResponseFormatStyle>(), num_args = 0..=1,
           default_missing_value = "json-schema")]
     pub response_format_schema: Option<ResponseFormatStyle>,
     /// Skip cases an earlier run folder already answered without error.

@@ -3,13 +3,15 @@
 //! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
 
 mod bench_cmd;
+mod bench_render;
 mod chat_cmd;
+mod choice;
 mod compare;
 mod data;
 mod export_cmd;
 mod gate;
 mod gguf_cmd;
-pub mod http_args;
+mod http_args;
 mod suite_cmd;
 mod tiny_cmd;
 #[cfg(feature = "train")]
@@ -19,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::is_input_error;
+use okla_formats::error::is_input_error;
 
 /// Exit code: everything passed.
 pub const EXIT_PASS: u8 = 0;

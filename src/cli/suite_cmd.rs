@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use crate::atomic::write_atomic_with;
-use crate::suite::Suite;
+use okla_formats::atomic::write_atomic_with;
+use okla_harness::suite::Suite;
 
 /// `okla-eval suite ...`
 #[derive(Debug, Subcommand)]

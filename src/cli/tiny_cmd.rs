@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::engine::tiny::TinySpec;
-use crate::gguf::FileType;
+use okla_engine::tiny::TinySpec;
+use okla_formats::gguf::FileType;
 
 /// Arguments of `gguf tiny`.
 #[derive(Debug, Args)]
@@ -33,7 +33,7 @@ pub struct TinyArgs {
     #[arg(long, default_value_t = 512)]
     pub ff: usize,
     /// Weight types (llama-quantize's recipe).
-    #[arg(long = "type", value_enum, default_value = "q4_k_m")]
+    #[arg(long = "type", value_parser = super::choice::choice::<FileType>(), default_value = "q4_k_m")]
     pub file_type: FileType,
 }
 
@@ -50,7 +50,7 @@ pub fn run(args: TinyArgs) -> Result<u8> {
     };
     spec.config()
         .validate()
-        .map_err(|e| crate::error::InputError::usage(format!("{e:#}")))?;
+        .map_err(|e| okla_formats::error::InputError::usage(format!("{e:#}")))?;
     spec.write_gguf(&args.out, args.file_type)?;
     println!("wrote {}", args.out.display());
     Ok(0)

@@ -8,14 +8,14 @@ use anyhow::Result;
 use clap::Args;
 
 use super::export_cmd::Plan;
-use crate::error::InputError;
-use crate::gguf::FileType;
-use crate::suite::load_jsonl;
-use crate::train::base_model::load_base_model;
-use crate::train::data::{encode_all, pad_id};
-use crate::train::model::Llama;
-use crate::train::recipe::{Recipe, RecipeFields};
-use crate::train::trainer::Trainer;
+use okla_formats::error::InputError;
+use okla_formats::gguf::FileType;
+use okla_harness::suite::load_jsonl;
+use okla_train::base_model::load_base_model;
+use okla_train::data::{encode_all, pad_id};
+use okla_train::model::Llama;
+use okla_train::recipe::{Recipe, RecipeFields};
+use okla_train::trainer::Trainer;
 
 /// Arguments of `train`.
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ pub struct TrainArgs {
     /// When training ends, export the model as this GGUF type through the gate
     /// (`okla-eval export --run`): written to OUTPUT_DIR/model-TYPE.gguf only if it
     /// passes the suite's eval split.
-    #[arg(long, value_enum, value_name = "TYPE")]
+    #[arg(long, value_parser = super::choice::choice::<FileType>(), value_name = "TYPE")]
     pub export: Option<FileType>,
     /// The suite that gates the export.
     #[arg(long, default_value = "suites/okla")]

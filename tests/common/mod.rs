@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use okla_eval::engine::tiny::TinySpec;
-use okla_eval::gguf::FileType;
+use okla_engine::tiny::TinySpec;
+use okla_formats::gguf::FileType;
 
 /// The GGUF `okla-eval gguf tiny --seed 1` writes (default shape, Q4_K_M), cached
 /// under the cargo target folder.
@@ -43,7 +43,7 @@ pub fn mid_q4_k_m() -> PathBuf {
 /// A tiny random Llama with the real Llama 3 vocabulary, as a Hugging Face folder.
 #[cfg(feature = "train")]
 pub fn tiny_hf_model(dir: &std::path::Path) {
-    use okla_eval::train::{adapter::save_full_model, config::LlamaConfig, model::Llama};
+    use okla_train::{adapter::save_full_model, config::LlamaConfig, model::Llama};
     let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
         "vocab_size": 128256, "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,

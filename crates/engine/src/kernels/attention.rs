@@ -1,0 +1,179 @@
+//! The two f16 products of attention (queries · cached keys, probabilities · cached
+//! values), in the lane order of the kernels llama.cpp's x86 AVX-512 build uses
+//! ([`f16_dot`]), with an AVX-512 version that gives the same bits: every lane
+//! accumulator receives the same FMAs in the same order, and the lanes are reduced
+//! by the same scalar code.
+
+use super::{f16_at, Isa};
+use crate::ops::reduce16;
+
+/// `Σ a_i·b_i` over `n` products of f16 values (`term(i)` gives them as f32) in the
+/// order of the kernel llama.cpp's x86 AVX-512 build uses: for a batch of two or more
+/// tokens tinyBLAS (16 FMA lanes, lane `i mod 16`, then `_mm512_reduce_add_ps`), for a
+/// single token `ggml_vec_dot_f16` (4×16 lanes by `i mod 64`, folded pairwise, then
+/// reduced; the K/V axis is padded to 256 positions so every term lands in a lane).
+pub fn f16_dot(n: usize, term: impl Fn(usize) -> (f32, f32), batched: bool) -> f32 {
+    let mut acc = [[0.0f32; 16]; 4];
+    for i in 0..n {
+        let (a, b) = term(i);
+        let lane = &mut acc[if batched { 0 } else { (i / 16) % 4 }][i % 16];
+        *lane = a.mul_add(b, *lane);
+    }
+    reduce_lanes(&acc, batched)
+}
+
+/// The final reduction of [`f16_dot`]'s lane accumulators.
+fn reduce_lanes(acc: &[[f32; 16]; 4], batched: bool) -> f32 {
+    if batched {
+        return reduce16(&acc[0]);
+    }
+    let folded: [f32; 16] =
+        std::array::from_fn(|l| (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]));
+    reduce16(&folded)
+}
+
+/// Attention scores before scaling: `out[j] = f16_dot(key j · q)` where key `j` is the
+/// `q.len()` f16 values at `keys[j * stride..]` and `q` holds f16-rounded queries.
+pub fn attention_scores(
+    isa: Isa,
+    keys: &[u8],
+    stride: usize,
+    q: &[f32],
+    batched: bool,
+    out: &mut [f32],
+) {
+    let hd = q.len();
+    if let Some(last) = out.len().checked_sub(1) {
+        assert!(keys.len() >= last * stride + 2 * hd, "keys too short");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        assert!(
+            Isa::Avx512.is_supported(),
+            "AVX-512 requested on a CPU without it"
+        );
+        // SAFETY: the CPU supports AVX-512 F and F16C (checked above); every key row
+        // lies inside `keys` (checked above).
+        unsafe { scores_avx512(keys, stride, q, batched, out) };
+        return;
+    }
+    let _ = isa;
+    for (j, o) in out.iter_mut().enumerate() {
+        let k = &keys[j * stride..];
+        *o = f16_dot(hd, |i| (f16_at(&k[2 * i..]), q[i]), batched);
+    }
+}
+
+/// Attention output of one head: `out[d] = f16_dot(Σ_j p[j] · value j[d])` where value
+/// `j` is the `out.len()` f16 values at `values[j * stride..]`.
+pub fn attention_values(
+    isa: Isa,
+    p: &[f32],
+    values: &[u8],
+    stride: usize,
+    batched: bool,
+    out: &mut [f32],
+) {
+    let hd = out.len();
+    if let Some(last) = p.len().checked_sub(1) {
+        assert!(values.len() >= last * stride + 2 * hd, "values too short");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        assert!(
+            Isa::Avx512.is_supported(),
+            "AVX-512 requested on a CPU without it"
+        );
+        // SAFETY: the CPU supports AVX-512 F and F16C (checked above); every value row
+        // lies inside `values` (checked above).
+        unsafe { values_avx512(p, values, stride, batched, out) };
+        return;
+    }
+    let _ = isa;
+    for (d, o) in out.iter_mut().enumerate() {
+        *o = f16_dot(
+            p.len(),
+            |j| (p[j], f16_at(&values[j * stride + 2 * d..])),
+            batched,
+        );
+    }
+}
+
+/// Lane accumulator (of 64) that term `i` of [`f16_dot`] goes to.
+#[inline(always)]
+fn lane_of(i: usize, batched: bool) -> usize {
+    if batched {
+        i % 16
+    } else {
+        i % 64
+    }
+}
+
+/// Mask of the first `n` (≤ 16) lanes.
+#[inline(always)]
+fn first_lanes(n: usize) -> u16 {
+    if n >= 16 {
+        u16::MAX
+    } else {
+        (1u16 << n) - 1
+    }
+}
+
+/// AVX-512 [`attention_scores`]: 16 key elements per FMA, lanes as in [`f16_dot`].
+///
+/// # Safety
+/// The CPU must support AVX-512 F and F16C; `keys` holds every key row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c,fma")]
+unsafe fn scores_avx512(keys: &[u8], stride: usize, q: &[f32], batched: bool, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let hd = q.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        let k = keys.as_ptr().add(j * stride) as *const i16;
+        let mut acc = [_mm512_setzero_ps(); 4];
+        for i in (0..hd).step_by(16) {
+            let mask = first_lanes(hd - i);
+            let kv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask as __mmask16, k.add(i)));
+            let qv = _mm512_maskz_loadu_ps(mask, q.as_ptr().add(i));
+            let a = &mut acc[lane_of(i, batched) / 16];
+            *a = _mm512_mask3_fmadd_ps(kv, qv, *a, mask);
+        }
+        let mut lanes = [[0.0f32; 16]; 4];
+        for (l, a) in lanes.iter_mut().zip(&acc) {
+            _mm512_storeu_ps(l.as_mut_ptr(), *a);
+        }
+        *o = reduce_lanes(&lanes, batched);
+    }
+}
+
+/// AVX-512 [`attention_values`]: 16 output dimensions per FMA, one accumulator per
+/// [`f16_dot`] lane, so each dimension sees the scalar order.
+///
+/// # Safety
+/// The CPU must support AVX-512 F and F16C; `values` holds every value row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c,fma")]
+unsafe fn values_avx512(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let hd = out.len();
+    let lanes_used = if batched { 16 } else { 64 };
+    for d0 in (0..hd).step_by(16) {
+        let mask = first_lanes(hd - d0) as __mmask16;
+        let mut acc = [_mm512_setzero_ps(); 64];
+        for (j, &pj) in p.iter().enumerate() {
+            let v = values.as_ptr().add(j * stride + 2 * d0) as *const i16;
+            let vv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, v));
+            let a = &mut acc[lane_of(j, batched)];
+            *a = _mm512_mask3_fmadd_ps(_mm512_set1_ps(pj), vv, *a, mask);
+        }
+        let mut by_lane = [[0.0f32; 16]; 64];
+        for (l, a) in by_lane.iter_mut().zip(&acc).take(lanes_used) {
+            _mm512_storeu_ps(l.as_mut_ptr(), *a);
+        }
+        for (d, o) in out[d0..].iter_mut().take(16).enumerate() {
+            let lanes: [[f32; 16]; 4] =
+                std::array::from_fn(|k| std::array::from_fn(|l| by_lane[16 * k + l][d]));
+            *o = reduce_lanes(&lanes, batched);
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Dot-product kernels between quantized weight rows and quantized activations.
+//!
+//! Every weight type pairs with the activation type llama.cpp uses for it
+//! (`vec_dot_type`): Q4_K and Q6_K with Q8_K, Q8_0 and Q5_0 with Q8_0, F16 with F16 and F32
+//! with F32. Each kernel has a portable scalar version and an AVX2/FMA version
+//! picked at run time ([`Isa::detect`]); the two agree up to float summation order.
+//! Q4_K, Q6_K and Q8_0 also have AVX-512 versions that give bit-identical results to
+//! their AVX2 twins (same integer sums, same float operations in the same order), and
+//! the K-quant ones multiply one weight row with up to [`TILE`] tokens at once so a
+//! weight block is decoded once per tile during prefill. [`matmul`] runs a whole
+//! weight matrix against a batch of activation rows on a rayon pool.
+
+mod activations;
+mod attention;
+mod f16;
+mod f32;
+mod matmul;
+mod q4_k;
+mod q5_0;
+mod q6_k;
+mod q8_0;
+mod q8k_tile;
+
+pub use activations::ActivationRows;
+pub use attention::{attention_scores, attention_values, f16_dot};
+pub use matmul::{matmul, Matrix};
+pub use q8k_tile::{Q8kTile, TILE};
+
+use anyhow::{bail, Result};
+
+use okla_formats::gguf::GgmlType;
+use okla_formats::quant::QuantType;
+
+/// The storage types a weight matrix may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeightType {
+    /// 32-bit floats.
+    F32,
+    /// IEEE half floats.
+    F16,
+    /// Blocks of 32: f16 scale + 32 int8.
+    Q8_0,
+    /// Blocks of 32: f16 scale + 32 five-bit values (llama.cpp's fallback for Q4_K).
+    Q5_0,
+    /// Super-blocks of 256: f16 d, dmin, 6-bit scales/mins, 4-bit quants.
+    Q4K,
+    /// Super-blocks of 256: 4+2-bit quants, int8 scales, f16 d.
+    Q6K,
+}
+
+/// The storage types activations are converted to before a dot product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActivationType {
+    /// 32-bit floats (for F32 weights).
+    F32,
+    /// Half floats (for F16 weights).
+    F16,
+    /// Q8_0 blocks (for Q8_0 weights).
+    Q8_0,
+    /// Q8_K blocks: f32 d, 256 int8, 16 int16 partial sums (for K-quants).
+    Q8K,
+}
+
+/// Bytes of one Q4_K super-block.
+pub const Q4K_BLOCK_BYTES: usize = 144;
+/// Bytes of one Q6_K super-block.
+pub const Q6K_BLOCK_BYTES: usize = 210;
+/// Bytes of one Q5_0 block.
+pub const Q5_0_BLOCK_BYTES: usize = 22;
+/// Bytes of one Q8_0 block.
+pub const Q8_0_BLOCK_BYTES: usize = 34;
+/// Bytes of one Q8_K block.
+pub const Q8K_BLOCK_BYTES: usize = 292;
+/// Elements per K-quant super-block.
+pub const QK_K: usize = 256;
+/// Elements per Q8_0 block.
+pub const QK8_0: usize = 32;
+
+impl WeightType {
+    /// Elements per block and bytes per block.
+    pub fn block(self) -> (usize, usize) {
+        match self {
+            WeightType::F32 => (1, 4),
+            WeightType::F16 => (1, 2),
+            WeightType::Q8_0 => (QK8_0, Q8_0_BLOCK_BYTES),
+            WeightType::Q5_0 => (QK8_0, Q5_0_BLOCK_BYTES),
+            WeightType::Q4K => (QK_K, Q4K_BLOCK_BYTES),
+            WeightType::Q6K => (QK_K, Q6K_BLOCK_BYTES),
+        }
+    }
+
+    /// Bytes of one row of `cols` elements; fails when `cols` is not a whole number of blocks.
+    pub fn row_bytes(self, cols: usize) -> Result<usize> {
+        let (elems, bytes) = self.block();
+        if !cols.is_multiple_of(elems) {
+            bail!("{self:?} rows need a multiple of {elems} columns, got {cols}");
+        }
+        Ok(cols / elems * bytes)
+    }
+
+    /// The activation type this weight type is multiplied with.
+    pub fn activation(self) -> ActivationType {
+        match self {
+            WeightType::F32 => ActivationType::F32,
+            WeightType::F16 => ActivationType::F16,
+            WeightType::Q8_0 | WeightType::Q5_0 => ActivationType::Q8_0,
+            WeightType::Q4K | WeightType::Q6K => ActivationType::Q8K,
+        }
+    }
+}
+
+impl WeightType {
+    /// The kernel type of a GGUF tensor type, when the kernels support it.
+    pub fn from_ggml(ty: GgmlType) -> Option<WeightType> {
+        Some(match ty {
+            GgmlType::F32 => WeightType::F32,
+            GgmlType::F16 => WeightType::F16,
+            GgmlType::Q8_0 => WeightType::Q8_0,
+            GgmlType::Q5_0 => WeightType::Q5_0,
+            GgmlType::Q4_K => WeightType::Q4K,
+            GgmlType::Q6_K => WeightType::Q6K,
+            _ => return None,
+        })
+    }
+
+    /// The codec of this type in [`okla_formats::quant`].
+    pub fn quant_type(self) -> QuantType {
+        match self {
+            WeightType::F32 => QuantType::F32,
+            WeightType::F16 => QuantType::F16,
+            WeightType::Q8_0 => QuantType::Q8_0,
+            WeightType::Q5_0 => QuantType::Q5_0,
+            WeightType::Q4K => QuantType::Q4K,
+            WeightType::Q6K => QuantType::Q6K,
+        }
+    }
+}
+
+impl ActivationType {
+    /// Bytes of one row of `cols` activations (`cols` must be a multiple of the block size).
+    pub fn row_bytes(self, cols: usize) -> usize {
+        match self {
+            ActivationType::F32 => cols * 4,
+            ActivationType::F16 => cols * 2,
+            ActivationType::Q8_0 => cols / QK8_0 * Q8_0_BLOCK_BYTES,
+            ActivationType::Q8K => cols / QK_K * Q8K_BLOCK_BYTES,
+        }
+    }
+}
+
+/// Which instruction set the kernels use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable Rust.
+    Scalar,
+    /// AVX2 + FMA + F16C (x86-64, detected at run time).
+    Avx2,
+    /// [`Isa::Avx2`] plus AVX-512 F/BW/VL/VNNI: AVX-512 kernels for Q4_K, Q6_K and
+    /// Q8_0 (bit-identical to the AVX2 ones), AVX2 kernels for the other types.
+    Avx512,
+}
+
+impl Isa {
+    /// The best instruction set this CPU supports.
+    pub fn detect() -> Isa {
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|isa| isa.is_supported())
+            .unwrap_or(Isa::Scalar)
+    }
+
+    /// Whether this CPU can run the kernels of `self`.
+    pub fn is_supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c");
+            match self {
+                Isa::Scalar => true,
+                Isa::Avx2 => avx2,
+                Isa::Avx512 => {
+                    avx2 && is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx512bw")
+                        && is_x86_feature_detected!("avx512vl")
+                        && is_x86_feature_detected!("avx512vnni")
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Isa::Scalar
+        }
+    }
+}
+
+/// Dot product of one weight row with one activation row (both as raw bytes of the
+/// matching types, same number of elements), using `isa`.
+///
+/// `isa` must be one the CPU supports (from [`Isa::detect`] or [`Isa::Scalar`]).
+pub fn vec_dot(isa: Isa, ty: WeightType, weights: &[u8], acts: &[u8]) -> f32 {
+    vec_dot_in(isa, ty, weights, acts, Batching::default())
+}
+
+/// Where a row sits in the batch of a matmul. llama.cpp's x86 build picks its kernel
+/// by that, and the kernels round their exact integer sums into floats differently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Batching {
+    /// One of the first `n − n % 4` rows of the batch: repacked Q4_K weights fold its
+    /// sums every 64 weights (GEMM) instead of once per super-block (GEMV).
+    pub group_of_four: bool,
+    /// The batch has 8 or more rows: Q6_K weights go through ggml's tiled K-quant
+    /// matmul, which folds once per super-block as `fma(Σ · d, da, acc)`.
+    pub tiled: bool,
+}
+
+impl Batching {
+    /// Row `t` of a batch of `rows` rows.
+    pub fn of(t: usize, rows: usize) -> Self {
+        Self {
+            group_of_four: t < rows - rows % 4,
+            tiled: rows >= 8,
+        }
+    }
+}
+
+/// [`vec_dot`] for a row placed in its batch as `batching` says (Q4_K and Q6_K care).
+pub fn vec_dot_in(
+    isa: Isa,
+    ty: WeightType,
+    weights: &[u8],
+    acts: &[u8],
+    batching: Batching,
+) -> f32 {
+    match isa {
+        Isa::Scalar => match ty {
+            WeightType::F32 => f32::dot_scalar(weights, acts),
+            WeightType::F16 => f16::dot_scalar(weights, acts),
+            WeightType::Q8_0 => q8_0::dot_scalar(weights, acts),
+            WeightType::Q5_0 => q5_0::dot_scalar(weights, acts),
+            WeightType::Q4K => q4_k::dot_scalar(weights, acts, batching.group_of_four),
+            WeightType::Q6K => q6_k::dot_scalar(weights, acts, batching.tiled),
+        },
+        Isa::Avx2 => avx2_dot(ty, weights, acts, batching),
+        Isa::Avx512 => match ty {
+            WeightType::Q4K | WeightType::Q6K => {
+                let mut out = [0.0f32];
+                let tile = Q8kTile::new(&[acts], &[batching]);
+                dot_tile_rows(isa, ty, weights, &tile, &mut out, 1);
+                out[0]
+            }
+            WeightType::Q8_0 => avx512_q8_0_dot(weights, acts),
+            _ => avx2_dot(ty, weights, acts, batching),
+        },
+    }
+}
+
+/// Whether [`dot_tile_rows`] has a kernel for `ty` under `isa` (else multiply token by token).
+pub fn has_tile_kernel(isa: Isa, ty: WeightType) -> bool {
+    isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+}
+
+/// For each whole weight row `i` in `rows` (consecutive rows of `ty`) and token `t` of
+/// the Q8_K `tile`: `out[i * stride + t] = row i · token t`, each bit-identical to
+/// [`vec_dot`] of that row and token. Needs [`has_tile_kernel`]`(isa, ty)`.
+pub fn dot_tile_rows(
+    isa: Isa,
+    ty: WeightType,
+    rows: &[u8],
+    tile: &Q8kTile<'_>,
+    out: &mut [f32],
+    stride: usize,
+) {
+    assert!(
+        has_tile_kernel(isa, ty),
+        "no {isa:?} tile kernel for {ty:?}"
+    );
+    assert!(
+        Isa::Avx512.is_supported(),
+        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+    );
+    let row_bytes = tile.row(0).len() / Q8K_BLOCK_BYTES * ty.block().1;
+    assert!(
+        row_bytes > 0 && rows.len().is_multiple_of(row_bytes),
+        "weight rows do not match the tile width"
+    );
+    let n_rows = rows.len() / row_bytes;
+    assert!(
+        n_rows == 0 || out.len() >= (n_rows - 1) * stride + tile.len(),
+        "tile output too small"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        let args = (ty, rows, row_bytes, tile, out, stride);
+        // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C (checked above),
+        // and `out` holds every row's outputs (checked above).
+        unsafe {
+            match tile.len() {
+                1 => tile_rows_avx512::<1>(args),
+                2 => tile_rows_avx512::<2>(args),
+                3 => tile_rows_avx512::<3>(args),
+                4 => tile_rows_avx512::<4>(args),
+                5 => tile_rows_avx512::<5>(args),
+                6 => tile_rows_avx512::<6>(args),
+                7 => tile_rows_avx512::<7>(args),
+                _ => tile_rows_avx512::<8>(args),
+            }
+        }
+    }
+}
+
+/// The row loop of [`dot_tile_rows`], compiled per tile size so each kernel inlines.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+unsafe fn tile_rows_avx512<const N: usize>(
+    (ty, rows, row_bytes, tile, out, stride): (
+        WeightType,
+        &[u8],
+        usize,
+        &Q8kTile<'_>,
+        &mut [f32],
+        usize,
+    ),
+) {
+    for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
+        let o = &mut out[i * stride..i * stride + N];
+        match ty {
+            WeightType::Q4K => q4_k::tile_avx512::<N>(row, tile, o),
+            _ => q6_k::tile_avx512::<N>(row, tile, o),
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512_q8_0_dot(weights: &[u8], acts: &[u8]) -> f32 {
+    assert!(
+        Isa::Avx512.is_supported(),
+        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+    );
+    // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI and F16C (checked above).
+    unsafe { q8_0::dot_avx512(weights, acts) }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx512_q8_0_dot(_: &[u8], _: &[u8]) -> f32 {
+    panic!("AVX-512 kernels requested on a non-x86-64 CPU")
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_dot(ty: WeightType, weights: &[u8], acts: &[u8], batching: Batching) -> f32 {
+    assert!(
+        Isa::Avx2.is_supported(),
+        "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
+    );
+    // SAFETY: the CPU supports AVX2, FMA and F16C (checked above).
+    unsafe {
+        match ty {
+            WeightType::F32 => f32::dot_avx2(weights, acts),
+            WeightType::F16 => f16::dot_avx2(weights, acts),
+            WeightType::Q8_0 => q8_0::dot_avx2(weights, acts),
+            WeightType::Q5_0 => q5_0::dot_avx2(weights, acts),
+            WeightType::Q4K => q4_k::dot_avx2(weights, acts, batching.group_of_four),
+            WeightType::Q6K => q6_k::dot_avx2(weights, acts, batching.tiled),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: Batching) -> f32 {
+    panic!("AVX2 kernels requested on a non-x86-64 CPU")
+}
+
+/// Reads a little-endian f16 at `bytes[0..2]` as f32.
+#[inline(always)]
+fn f16_at(bytes: &[u8]) -> f32 {
+    half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f32()
+}
+
+/// Reads a little-endian f32 at `bytes[0..4]`.
+#[inline(always)]
+fn f32_at(bytes: &[u8]) -> f32 {
+    f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+/// The 32 products of two signed int8 vectors summed in fours into 8 i32 lanes
+/// (exact): `maddubs` wants an unsigned left side, so |x| meets y carrying x's sign.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn dot_i8_lanes(
+    x: std::arch::x86_64::__m256i,
+    y: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+}
+
+/// Horizontal sum of 8 i32 lanes (exact).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
+    use std::arch::x86_64::*;
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    let s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    _mm_cvtsi128_si32(s)
+}
+
+/// Horizontal sum of 8 f32 lanes in ggml's order (`hsum_float_8`):
+/// `((v0+v4) + (v2+v6)) + ((v1+v5) + (v3+v7))`.
+fn hsum8(v: &[f32; 8]) -> f32 {
+    ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]))
+}
+
+/// Horizontal sum of 8 f32 lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hsum_ps(v: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let lo = _mm256_castps256_ps128(v);
+    let hi = _mm256_extractf128_ps(v, 1);
+    let s = _mm_add_ps(lo, hi);
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! Opening a Llama GGUF: hyper-parameters and vocabulary from the metadata, weights
+//! used in place from the memory map.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{ensure, Context, Result};
+
+use super::kernels::{Isa, WeightType};
+use super::model::Model;
+use super::weights::{ModelWeights, TensorRef, TensorSource};
+use okla_formats::error::InputError;
+use okla_formats::gguf::{GgmlType, GgufFile};
+use okla_formats::llama_config::config_from_metadata;
+use okla_text::gguf_vocab::{vocab_from_metadata, GgufVocab};
+
+/// A GGUF file that lends its mapped bytes as weight storage.
+struct MappedBytes(Arc<GgufFile>);
+
+impl AsRef<[u8]> for MappedBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.bytes()
+    }
+}
+
+impl TensorSource for GgufFile {
+    fn matrix(&self, name: &str) -> Result<Option<TensorRef>> {
+        let Some(t) = self.tensor(name) else {
+            return Ok(None);
+        };
+        ensure!(
+            t.dims.len() == 2,
+            "tensor {name} has {} dimensions, expected 2",
+            t.dims.len()
+        );
+        let ty = WeightType::from_ggml(t.ggml_type).with_context(|| {
+            format!("tensor {name} has type {}, which the engine cannot multiply (supported: F32, F16, Q8_0, Q4_K, Q6_K)", t.ggml_type.name())
+        })?;
+        Ok(Some(TensorRef {
+            ty,
+            rows: t.dims[1] as usize,
+            cols: t.dims[0] as usize,
+            offset: t.file_offset as usize,
+        }))
+    }
+
+    fn vector(&self, name: &str) -> Result<Option<Vec<f32>>> {
+        let Some(t) = self.tensor(name) else {
+            return Ok(None);
+        };
+        ensure!(
+            t.ggml_type == GgmlType::F32 && t.n_rows() <= 1,
+            "tensor {name} must be a 1-D F32 vector, found {} {:?}",
+            t.ggml_type.name(),
+            t.dims
+        );
+        let data = self.tensor_data(t);
+        Ok(Some(
+            data.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ))
+    }
+}
+
+/// A loaded GGUF Llama model with its vocabulary.
+pub struct LoadedModel {
+    /// The open file (metadata, tensor table).
+    pub file: Arc<GgufFile>,
+    /// The runnable model (shared with sessions).
+    pub model: Arc<Model>,
+    /// The tokenizer tables from the metadata.
+    pub vocab: GgufVocab,
+}
+
+impl std::fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedModel")
+            .field("path", &self.file.path())
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens `path` and prepares the model on `threads` threads. Problems with the file
+/// (not a Llama GGUF, missing tensors or keys, unsupported types) are input errors.
+pub fn load(path: &Path, threads: usize) -> Result<LoadedModel> {
+    let file = Arc::new(GgufFile::open(path)?);
+    let as_input = |e: anyhow::Error| InputError::file(path, format!("{e:#}"));
+    let md = file.metadata();
+    let config = config_from_metadata(md).map_err(as_input)?;
+    let vocab = vocab_from_metadata(md).map_err(as_input)?;
+    let weights = ModelWeights::from_source(
+        Arc::new(MappedBytes(file.clone())),
+        config.layers,
+        file.as_ref(),
+    )
+    .map_err(as_input)?;
+    let model = Model::new(config, weights, threads, Isa::detect()).map_err(as_input)?;
+    Ok(LoadedModel {
+        file,
+        model: Arc::new(model),
+        vocab,
+    })
+}

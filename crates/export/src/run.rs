@@ -1,0 +1,230 @@
+//! The export pipeline: write the GGUF to a hidden temporary file beside the
+//! destination, gate that very file with the native engine on the suite's eval
+//! split, and only when it passes restamp it with the verdict into the
+//! destination (atomically). A failing file is deleted; its report stays.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::source::ModelSource;
+use okla_engine::model_file::{llama_metadata, write_llama_gguf};
+use okla_formats::error::InputError;
+use okla_formats::gguf::restamp;
+use okla_formats::gguf::{FileType, Value};
+use okla_harness::backend::gguf::GgufBackend;
+use okla_harness::gate::Outcome;
+use okla_harness::report::{render_terminal, write_run_dir, Style};
+use okla_harness::runner::{now_rfc3339, run_suite, RunOptions};
+use okla_harness::suite::Suite;
+
+/// GGUF key: `pass`, `pass_with_warnings` or `skipped` (a failing file is never written).
+pub const GATE_KEY: &str = "okla.gate";
+/// GGUF key: sha256 of the suite the file was gated on.
+pub const SUITE_HASH_KEY: &str = "okla.suite_sha256";
+/// GGUF key: the suite's name.
+pub const SUITE_NAME_KEY: &str = "okla.suite";
+/// GGUF key: the training run (or adapter) the weights come from.
+pub const RUN_ID_KEY: &str = "okla.run_id";
+/// GGUF key: the gate's metric values as a JSON object.
+pub const METRICS_KEY: &str = "okla.gate_metrics";
+
+/// What to export and how.
+pub struct ExportRequest {
+    /// The weights.
+    pub source: ModelSource,
+    /// Quantization recipe.
+    pub file_type: FileType,
+    /// Destination GGUF.
+    pub out: PathBuf,
+    /// The suite whose eval split and thresholds judge the file.
+    pub suite: PathBuf,
+    /// Skip the gate and export anyway (recorded as `okla.gate = "skipped"`).
+    pub force: bool,
+    /// Recorded as `okla.run_id`.
+    pub run_id: String,
+    /// Where the gate's run folder goes.
+    pub report_dir: PathBuf,
+    /// Engine threads for the gate.
+    pub threads: usize,
+}
+
+/// How an export ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportOutcome {
+    /// The file passed the gate and was written.
+    Exported {
+        /// PASS or PASS WITH WARNINGS.
+        outcome: Outcome,
+    },
+    /// Written without a gate (`--force`).
+    Forced,
+    /// The gate failed: nothing was written but the report.
+    Refused,
+}
+
+impl ExportOutcome {
+    /// The process exit code: 0 written, 1 refused.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ExportOutcome::Refused => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Run the export.
+pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
+    let folder = req.out.parent().filter(|p| !p.as_os_str().is_empty());
+    if folder.is_some_and(|f| !f.is_dir()) {
+        return Err(InputError::file(&req.out, "its folder does not exist").into());
+    }
+    let suite = Suite::load(&req.suite)?;
+    let mut stamp = vec![
+        (RUN_ID_KEY.to_string(), Value::String(req.run_id.clone())),
+        (
+            SUITE_NAME_KEY.to_string(),
+            Value::String(suite.manifest.name.clone()),
+        ),
+        (
+            SUITE_HASH_KEY.to_string(),
+            Value::String(suite.hash.clone()),
+        ),
+    ];
+    let tmp = TempFile::beside(&req.out);
+    let mut metadata = llama_metadata(
+        &req.source.config,
+        &format!("okla-eval export of {}", req.run_id),
+        req.file_type,
+        req.source.vocab.clone(),
+    );
+    if req.force {
+        stamp.push((GATE_KEY.to_string(), Value::String("skipped".into())));
+        for (k, v) in &stamp {
+            metadata.insert(k.clone(), v.clone());
+        }
+    }
+    eprintln!(
+        "writing {} GGUF from {}{}",
+        req.file_type.label(),
+        req.source.origin.display(),
+        match req.source.merged_modules() {
+            0 => String::new(),
+            n => format!(" with a LoRA adapter merged into {n} weights"),
+        }
+    );
+    let target = if req.force { &req.out } else { &tmp.0 };
+    write_llama_gguf(
+        target,
+        metadata,
+        &req.source.entries,
+        req.file_type,
+        |i| req.source.load(i),
+        true,
+    )?;
+    if req.force {
+        eprintln!(
+            "--force: {} written without a gate ({GATE_KEY} = skipped)",
+            req.out.display()
+        );
+        return Ok(ExportOutcome::Forced);
+    }
+
+    let suite = suite.on_eval_split()?;
+    let mut backend = GgufBackend::open(&tmp.0, req.threads)?;
+    let options = RunOptions {
+        threshold_overrides: BTreeMap::new(),
+        decoding: Some(suite.manifest.decoding),
+        max_cases: None,
+        skip_loss: false,
+        started_at: Some(now_rfc3339()),
+    };
+    let mut run = run_suite(&suite, &mut backend, &options)?;
+    drop(backend);
+    // The gated bytes become the destination (sha256 is of the file before stamping).
+    run.meta.backend.model = req.out.display().to_string();
+    write_run_dir(&run, &req.report_dir)?;
+    print!("{}", render_terminal(&run, Style::detect()));
+    println!("gate report: {}", req.report_dir.display());
+    let outcome = run.gate.outcome;
+    if outcome == Outcome::Fail {
+        eprintln!(
+            "export refused: the exported file fails the gate on {}'s eval split; nothing written to {}",
+            suite.manifest.name,
+            req.out.display()
+        );
+        return Ok(ExportOutcome::Refused);
+    }
+    let metrics: serde_json::Map<String, serde_json::Value> = run
+        .gate
+        .verdicts
+        .iter()
+        .filter_map(|v| v.value.map(|x| (v.metric.clone(), serde_json::json!(x))))
+        .collect();
+    // The outcome as report.json spells it (`pass`, `pass_with_warnings`).
+    let verdict = serde_json::to_value(outcome)?
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    stamp.push((GATE_KEY.to_string(), Value::String(verdict.clone())));
+    stamp.push((
+        METRICS_KEY.to_string(),
+        Value::String(serde_json::Value::Object(metrics).to_string()),
+    ));
+    restamp(&tmp.0, &req.out, &stamp)?;
+    eprintln!("exported {} ({GATE_KEY} = {verdict})", req.out.display());
+    Ok(ExportOutcome::Exported { outcome })
+}
+
+/// A hidden file beside the destination, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    /// `.NAME.gating-PID` beside `out`; first removes such files of exports that
+    /// were killed before they could clean up (their process no longer exists).
+    fn beside(out: &Path) -> Self {
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "export.gguf".into());
+        let dir = out.parent().unwrap_or(Path::new("."));
+        let prefix = format!(".{name}.gating-");
+        remove_stale(dir, &prefix);
+        TempFile(dir.join(format!("{prefix}{}", std::process::id())))
+    }
+}
+
+/// Removes `dir/PREFIX<pid>` files whose process is gone (Linux: no `/proc/<pid>`;
+/// elsewhere nothing is removed).
+fn remove_stale(dir: &Path, prefix: &str) {
+    let proc_fs = Path::new("/proc");
+    if !proc_fs.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !proc_fs.join(pid.to_string()).exists() && std::fs::remove_file(entry.path()).is_ok() {
+            eprintln!(
+                "removed {}, left by an export that was killed",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,22 @@
+//! okla-formats: the bottom layer of okla-eval. Everything here reads or writes bytes
+//! and depends on no other okla crate:
+//!
+//! - [`quant`]: the ggml quantization codecs, bit-exact with llama.cpp;
+//! - [`gguf`]: the GGUF file format (reader, writer, metadata, llama-quantize's recipe);
+//! - [`llama_config`]: a Llama model's shape as GGUF metadata holds it;
+//! - [`hf`]: Hugging Face folders (config.json, safetensors, peft adapters);
+//! - [`atomic`]: files written whole or not at all; [`hash`]: content hashes;
+//! - [`error`]: [`error::InputError`], the located user-input error every layer reports;
+//! - [`rng`]: the one seeded PRNG; [`choice`]: named choices a command line offers.
+
+#![warn(missing_docs)]
+
+pub mod atomic;
+pub mod choice;
+pub mod error;
+pub mod gguf;
+pub mod hash;
+pub mod hf;
+pub mod llama_config;
+pub mod quant;
+pub mod rng;

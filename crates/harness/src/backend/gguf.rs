@@ -1,0 +1,342 @@
+//! The `gguf` backend: the native CPU engine ([`okla_engine`]) answering suite
+//! prompts from a GGUF file, with the Llama 3 chat template and the tokenizer stored
+//! in the file. Prompts run in token order so shared prefixes (system prompts,
+//! earlier turns) are computed once; outputs do not depend on that order.
+//!
+//! How prompts are scheduled depends only on the file, never on `--threads`, so a
+//! rerun on another machine gives the same answers:
+//! - a small model ([`SMALL_MODEL_BYTES`]) cannot keep many threads busy on one
+//!   token, so each conversation (prompts sharing their first two messages) gets a
+//!   fresh session and conversations run side by side, one per thread;
+//! - a larger one runs every prompt in one session, one after another, so that
+//!   conversations of the same dealer also share their system prompt's keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt, Timing};
+use crate::suite::{Conversation, Decoding};
+use okla_engine::loader::{load, LoadedModel};
+use okla_engine::sampler::SamplingParams;
+use okla_engine::session::{
+    Completion, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
+};
+use okla_formats::hash::hex;
+use okla_text::{ChatTokenizer, EOT, LLAMA3_CHAT_TEMPLATE};
+
+/// Files smaller than this run their conversations side by side (see the module docs).
+pub const SMALL_MODEL_BYTES: usize = 1 << 30;
+
+/// A GGUF model served by the native engine.
+pub struct GgufBackend {
+    path: PathBuf,
+    sha256: String,
+    loaded: LoadedModel,
+    tokenizer: ChatTokenizer,
+    stop_tokens: Vec<u32>,
+    session: Session,
+    /// Prefix-reuse counters of the per-conversation sessions (small models).
+    conversation_stats: PrefixStats,
+    last_decoding: Option<Decoding>,
+}
+
+impl std::fmt::Debug for GgufBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GgufBackend")
+            .field("path", &self.path)
+            .field("model", &self.loaded)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GgufBackend {
+    /// Opens `path` (hashing it for the report) and prepares `threads` worker threads.
+    pub fn open(path: &Path, threads: usize) -> Result<Self> {
+        let loaded = load(path, threads)?;
+        let sha256 = hex(&Sha256::digest(loaded.file.bytes()));
+        let vocab = &loaded.vocab;
+        let tokenizer = vocab
+            .chat_tokenizer()
+            .map_err(|e| okla_formats::error::InputError::file(path, format!("{e:#}")))?;
+        let mut stop_tokens: Vec<u32> = [EOT, "<|end_of_text|>"]
+            .iter()
+            .filter_map(|t| tokenizer.token_id(t))
+            .chain(vocab.eos)
+            .collect();
+        stop_tokens.sort_unstable();
+        stop_tokens.dedup();
+        let session = Session::new(loaded.model.clone(), DEFAULT_SNAPSHOT_BUDGET);
+        Ok(Self {
+            path: path.to_path_buf(),
+            sha256,
+            loaded,
+            tokenizer,
+            stop_tokens,
+            session,
+            conversation_stats: PrefixStats::default(),
+            last_decoding: None,
+        })
+    }
+
+    /// True when conversations run side by side in sessions of their own.
+    fn conversations_in_parallel(&self) -> bool {
+        self.loaded.file.bytes().len() < SMALL_MODEL_BYTES
+    }
+
+    /// The chat tokenizer (GGUF vocabulary + Llama 3 template).
+    pub fn tokenizer(&self) -> &ChatTokenizer {
+        &self.tokenizer
+    }
+
+    /// The engine session (prefix cache and its counters).
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// Tokens that end an answer (`<|eot_id|>`, `<|end_of_text|>`, the file's EOS).
+    pub fn stop_tokens(&self) -> &[u32] {
+        &self.stop_tokens
+    }
+
+    /// Answers one conversation, calling `on_text` with each new piece of text as it
+    /// is generated (for interactive chat).
+    pub fn stream_answer(
+        &mut self,
+        messages: &[crate::suite::Message],
+        decoding: &Decoding,
+        mut on_text: impl FnMut(&str),
+    ) -> Result<Generation> {
+        let ids = self.tokenizer.encode_chat(messages)?;
+        let opts = self.options(decoding, 0);
+        let start = Instant::now();
+        let tokenizer = &self.tokenizer;
+        let mut generated = Vec::new();
+        let mut shown = 0;
+        let done = self.session.generate(&ids, &opts, |t| {
+            generated.push(t);
+            // Print only complete UTF-8: a token may end inside a character.
+            if let Ok(text) = tokenizer.decode(&generated) {
+                if !text.ends_with('\u{fffd}') && text.len() > shown {
+                    on_text(&text[shown..]);
+                    shown = text.len();
+                }
+            }
+        })?;
+        let generation = generation(&self.tokenizer, ids.len(), &done, start)?;
+        if generation.text.len() > shown {
+            on_text(&generation.text[shown..]);
+        }
+        Ok(generation)
+    }
+
+    fn template_note(&self) -> &'static str {
+        match self.loaded.file.metadata().str("tokenizer.chat_template") {
+            Ok(t) if t == LLAMA3_CHAT_TEMPLATE => "llama3 (matches the file)",
+            Ok(_) => "llama3 (the file's own template differs and is not used)",
+            Err(_) => "llama3 (the file has none)",
+        }
+    }
+
+    /// The generation options for `decoding`, sampling from `stream`.
+    fn options(&self, decoding: &Decoding, stream: u64) -> GenerateOptions {
+        GenerateOptions {
+            max_new_tokens: decoding.max_new_tokens as usize,
+            stop_tokens: self.stop_tokens.clone(),
+            sampling: SamplingParams::from(decoding),
+            stream,
+        }
+    }
+}
+
+/// Answers one encoded prompt in `session`; a failure becomes the answer's error.
+fn answer(
+    tokenizer: &ChatTokenizer,
+    session: &mut Session,
+    encoded: &Result<Vec<u32>>,
+    opts: &GenerateOptions,
+) -> Generation {
+    let answered = encoded
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))
+        .and_then(|ids| {
+            let start = Instant::now();
+            let done = session.generate(ids, opts, |_| {})?;
+            generation(tokenizer, ids.len(), &done, start)
+        });
+    answered.unwrap_or_else(|e| Generation {
+        error: Some(format!("{e:#}")),
+        ..Generation::default()
+    })
+}
+
+/// The finished answer to a prompt of `prompt_len` tokens started at `start`.
+fn generation(
+    tokenizer: &ChatTokenizer,
+    prompt_len: usize,
+    done: &Completion,
+    start: Instant,
+) -> Result<Generation> {
+    Ok(Generation {
+        text: tokenizer.decode(&done.tokens)?,
+        prompt_tokens: Some(prompt_len as u32),
+        completion_tokens: Some(done.tokens.len() as u32),
+        finish_reason: Some(done.finish.as_str().into()),
+        timing: Some(Timing {
+            total: start.elapsed(),
+            first_token: Some(done.first_token),
+        }),
+        error: None,
+    })
+}
+
+/// Prompt indices grouped by conversation: runs of `order` (token order) whose
+/// prompts share their first two messages (system prompt and first user turn).
+fn conversations_in(order: &[usize], prompts: &[Prompt<'_>]) -> Vec<Vec<usize>> {
+    let opening = |i: usize| &prompts[i].messages[..prompts[i].messages.len().min(2)];
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &i in order {
+        match groups.last_mut() {
+            Some(group) if opening(group[0]) == opening(i) => group.push(i),
+            _ => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
+/// A stable 64-bit stream id for a case (sampled runs do not depend on prompt order).
+fn stream_of(case_id: &str) -> u64 {
+    let digest = Sha256::digest(case_id.as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+impl Backend for GgufBackend {
+    fn info(&self) -> BackendInfo {
+        let model = &self.loaded.model;
+        let mut stats = self.session.stats();
+        stats.add(self.conversation_stats);
+        let mut details = serde_json::Map::new();
+        details.insert("threads".into(), json!(model.threads()));
+        details.insert("isa".into(), json!(format!("{:?}", model.isa())));
+        details.insert("chat_template".into(), json!(self.template_note()));
+        details.insert("stop_tokens".into(), json!(self.stop_tokens));
+        if let Some(d) = &self.last_decoding {
+            details.insert(
+                "decoding".into(),
+                serde_json::to_value(d).unwrap_or(Value::Null),
+            );
+        }
+        details.insert(
+            "prefix_cache".into(),
+            json!({
+                "prompt_tokens": stats.prompt_tokens,
+                "reused_tokens": stats.reused_tokens,
+                "hit_rate": stats.hit_rate(),
+            }),
+        );
+        BackendInfo {
+            kind: "gguf".into(),
+            model: self.path.display().to_string(),
+            model_sha256: Some(self.sha256.clone()),
+            details,
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            batching: true,
+            streaming_timings: true,
+            loss: true,
+            latency: true,
+        }
+    }
+
+    fn generate(
+        &mut self,
+        prompts: &[Prompt<'_>],
+        decoding: &Decoding,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Generation>> {
+        self.last_decoding = Some(*decoding);
+        let encoded: Vec<Result<Vec<u32>>> = prompts
+            .iter()
+            .map(|p| self.tokenizer.encode_chat(p.messages))
+            .collect();
+        // Token order puts prompts that share a prefix next to each other.
+        let mut order: Vec<usize> = (0..prompts.len()).collect();
+        order.sort_by(|&a, &b| match (&encoded[a], &encoded[b]) {
+            (Ok(x), Ok(y)) => x.cmp(y).then(a.cmp(&b)),
+            _ => a.cmp(&b),
+        });
+        if !self.conversations_in_parallel() {
+            let mut out = vec![Generation::default(); prompts.len()];
+            for (done, &i) in order.iter().enumerate() {
+                let opts = self.options(decoding, stream_of(prompts[i].case_id));
+                out[i] = answer(&self.tokenizer, &mut self.session, &encoded[i], &opts);
+                progress(done + 1);
+            }
+            return Ok(out);
+        }
+        let conversations = conversations_in(&order, prompts);
+        let threads = self.loaded.model.threads().min(conversations.len()).max(1);
+        let next = AtomicUsize::new(0);
+        let finished = AtomicUsize::new(0);
+        let answers = Mutex::new(vec![Generation::default(); prompts.len()]);
+        let stats = Mutex::new(PrefixStats::default());
+        let this = &*self;
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    while let Some(conversation) =
+                        conversations.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        let mut session = Session::new(
+                            this.loaded.model.clone(),
+                            DEFAULT_SNAPSHOT_BUDGET / threads,
+                        );
+                        for &i in conversation {
+                            let opts = this.options(decoding, stream_of(prompts[i].case_id));
+                            let answered =
+                                answer(&this.tokenizer, &mut session, &encoded[i], &opts);
+                            answers.lock().expect("no thread panics holding it")[i] = answered;
+                            progress(finished.fetch_add(1, Ordering::Relaxed) + 1);
+                        }
+                        stats
+                            .lock()
+                            .expect("no thread panics holding it")
+                            .add(session.stats());
+                    }
+                });
+            }
+        });
+        self.conversation_stats
+            .add(stats.into_inner().expect("threads joined"));
+        Ok(answers.into_inner().expect("threads joined"))
+    }
+
+    fn eval_loss(&mut self, conversations: &[Conversation]) -> Result<Option<LossReport>> {
+        let (mut sum, mut tokens) = (0.0f64, 0u64);
+        for (i, conv) in conversations.iter().enumerate() {
+            let enc = self
+                .tokenizer
+                .encode_chat_with_assistant_mask(&conv.messages)
+                .with_context(|| format!("conversation {} (line {})", i + 1, conv.line))?;
+            let (s, n) = self.session.nll(&enc.ids, &enc.assistant_mask())?;
+            sum += s;
+            tokens += n;
+        }
+        Ok(Some(LossReport {
+            mean_nll: if tokens == 0 {
+                0.0
+            } else {
+                sum / tokens as f64
+            },
+            tokens,
+        }))
+    }
+}

@@ -1,0 +1,23 @@
+//! okla-text: what a chat request is made of, above the file formats. Chat messages
+//! and JSONL conversations with file:line errors ([`chat`]), decoding settings
+//! ([`Decoding`]), the vocabulary a GGUF stores ([`gguf_vocab`]), and the Llama 3
+//! tokenizer (from a `tokenizer.json`, bundled under `models/llama3/`)
+//! and its chat template, rendering and tokenizing conversations exactly as Hugging Face
+//! `apply_chat_template` does, with the assistant tokens a trainer puts labels on.
+
+#![warn(missing_docs)]
+
+pub mod chat;
+mod decoding;
+pub mod gguf_vocab;
+mod template;
+mod tokenizer;
+
+pub use chat::{Conversation, Message, Role};
+pub use decoding::Decoding;
+
+pub use template::{
+    is_python_space, jinja_trim, Llama3Template, RenderedChat, END_HEADER, EOT,
+    LLAMA3_CHAT_TEMPLATE, START_HEADER,
+};
+pub use tokenizer::{ChatEncoding, ChatTokenizer};

@@ -1,9 +1,0 @@
-//! Export: a trained model (a full model folder, or a LoRA adapter merged into its
-//! base in f32) written as a complete Llama GGUF, quantized by llama-quantize's
-//! recipe, then gated with the native engine on the suite's eval split; only a
-//! passing file reaches its destination, stamped with the verdict, the suite hash
-//! and the run id.
-
-pub mod gguf_file;
-pub mod run;
-pub mod source;
