@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/train-env.sh
 source scripts/train-env.sh
 cargo build --features train --examples
-cargo test --features train --lib train::
+cargo test -p okla-train
 cargo test --features train --test train_loop --test train_cli --test train_gguf --test train_export

@@ -11,7 +11,13 @@ for setup in scripts/setup/*.sh; do
   echo "== setup: $setup"
   bash "$setup"
 done
-echo "== cargo test"
+fase2="../shared/reference/okla_fase2"
+if [ -d "$fase2" ]; then
+  echo "== the real FASE 2 files are at $fase2: the fase2_* tests read them"
+else
+  echo "== NOTE: $fase2 is absent: the fase2_* tests that read the real FASE 2 files SKIP"
+fi
+echo "== cargo test (every crate but okla-train)"
 cargo test
 if [ -f scripts/test-train.sh ]; then
   echo "== trainer tests (feature train)"

@@ -1,4 +1,4 @@
-"""Parity of the trainer (src/train) with transformers + peft + torch.optim.AdamW.
+"""Parity of the trainer (crates/train) with transformers + peft + torch.optim.AdamW.
 
 A tiny random Llama (HF LlamaForCausalLM, random init) with a LoRA adapter on the
 seven projections (peft, B randomised so every gradient is non-zero):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RMSE of every src/quant type on gaussian and on real weights, checked against llama.cpp.
+"""RMSE of every crates/formats/src/quant type on gaussian and on real weights, checked against llama.cpp.
 
 Real weights: every 2-D weight tensor of the Gemma 3 270M Q4_K_M GGUF
 ($OKLA_CACHE/gemma3-270m-q4_k_m.gguf, assembled by scripts/setup/), dequantized with

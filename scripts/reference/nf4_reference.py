@@ -1,4 +1,4 @@
-"""Reference vectors for the trainer's NF4 + double quantization (src/train/nf4.rs).
+"""Reference vectors for the trainer's NF4 + double quantization (crates/train/src/nf4.rs).
 
 A numpy re-implementation of bitsandbytes' `quantize_4bit(quant_type="nf4",
 blocksize=64, compress_statistics=True)` as its reference ("default") backend

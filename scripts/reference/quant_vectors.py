@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the reference vectors of src/quant from llama.cpp itself.
+"""Generate the reference vectors of crates/formats/src/quant from llama.cpp itself.
 
 Quantizes a fixed set of input rows with llama.cpp's reference quantizers
 (ggml_quantize_chunk, and the Q8_K type trait's from_float_ref, through the
