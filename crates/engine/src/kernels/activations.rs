@@ -3,7 +3,7 @@
 //! which x86 uses too), Q8_0 as llama.cpp's x86 `quantize_row_q8_0` (round half to
 //! even with 127/amax, not the reference's round-half-away), f16 round-to-nearest.
 
-use super::{ActivationType, QK8_0};
+use super::{ActivationType, Q8_0_BLOCK_BYTES, QK8_0};
 use okla_formats::quant::QuantType;
 
 /// A batch of activation rows converted to one [`ActivationType`].
@@ -61,7 +61,10 @@ pub fn quantize_row(ty: ActivationType, x: &[f32], out: &mut [u8]) {
             }
         }
         ActivationType::Q8_0 => {
-            for (xs, o) in x.chunks_exact(QK8_0).zip(out.chunks_exact_mut(34)) {
+            for (xs, o) in x
+                .chunks_exact(QK8_0)
+                .zip(out.chunks_exact_mut(Q8_0_BLOCK_BYTES))
+            {
                 quantize_block_q8_0(xs, o);
             }
         }

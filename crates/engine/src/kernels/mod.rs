@@ -29,7 +29,7 @@ pub use q8k_tile::{Q8kTile, TILE};
 use anyhow::{bail, Result};
 
 use okla_formats::gguf::GgmlType;
-use okla_formats::quant::QuantType;
+use okla_formats::quant::{self as codec, QuantType};
 
 /// The storage types a weight matrix may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,32 +61,49 @@ pub enum ActivationType {
     Q8K,
 }
 
+// The block layouts are the codecs' (`okla_formats::quant`), named here for the kernels.
 /// Bytes of one Q4_K super-block.
-pub const Q4K_BLOCK_BYTES: usize = 144;
+pub const Q4K_BLOCK_BYTES: usize = codec::q4_k::BLOCK_BYTES;
 /// Bytes of one Q6_K super-block.
-pub const Q6K_BLOCK_BYTES: usize = 210;
+pub const Q6K_BLOCK_BYTES: usize = codec::q6_k::BLOCK_BYTES;
 /// Bytes of one Q5_0 block.
-pub const Q5_0_BLOCK_BYTES: usize = 22;
+pub const Q5_0_BLOCK_BYTES: usize = codec::q5_0::BLOCK_BYTES;
 /// Bytes of one Q8_0 block.
-pub const Q8_0_BLOCK_BYTES: usize = 34;
+pub const Q8_0_BLOCK_BYTES: usize = codec::q8_0::BLOCK_BYTES;
 /// Bytes of one Q8_K block.
-pub const Q8K_BLOCK_BYTES: usize = 292;
+pub const Q8K_BLOCK_BYTES: usize = codec::q8_k::BLOCK_BYTES;
 /// Elements per K-quant super-block.
-pub const QK_K: usize = 256;
+pub const QK_K: usize = codec::k_affine::QK_K;
 /// Elements per Q8_0 block.
-pub const QK8_0: usize = 32;
+pub const QK8_0: usize = codec::q8_0::BLOCK_ELEMS;
 
 impl WeightType {
+    /// Every weight type.
+    const ALL: [WeightType; 6] = [
+        WeightType::F32,
+        WeightType::F16,
+        WeightType::Q8_0,
+        WeightType::Q5_0,
+        WeightType::Q4K,
+        WeightType::Q6K,
+    ];
+
+    /// The GGUF tensor type of this kernel type; [`GgmlType`] owns its block layout.
+    pub fn ggml_type(self) -> GgmlType {
+        match self {
+            WeightType::F32 => GgmlType::F32,
+            WeightType::F16 => GgmlType::F16,
+            WeightType::Q8_0 => GgmlType::Q8_0,
+            WeightType::Q5_0 => GgmlType::Q5_0,
+            WeightType::Q4K => GgmlType::Q4_K,
+            WeightType::Q6K => GgmlType::Q6_K,
+        }
+    }
+
     /// Elements per block and bytes per block.
     pub fn block(self) -> (usize, usize) {
-        match self {
-            WeightType::F32 => (1, 4),
-            WeightType::F16 => (1, 2),
-            WeightType::Q8_0 => (QK8_0, Q8_0_BLOCK_BYTES),
-            WeightType::Q5_0 => (QK8_0, Q5_0_BLOCK_BYTES),
-            WeightType::Q4K => (QK_K, Q4K_BLOCK_BYTES),
-            WeightType::Q6K => (QK_K, Q6K_BLOCK_BYTES),
-        }
+        let ty = self.ggml_type();
+        (ty.block_elems(), ty.block_bytes())
     }
 
     /// Bytes of one row of `cols` elements; fails when `cols` is not a whole number of blocks.
@@ -107,44 +124,33 @@ impl WeightType {
             WeightType::Q4K | WeightType::Q6K => ActivationType::Q8K,
         }
     }
-}
 
-impl WeightType {
     /// The kernel type of a GGUF tensor type, when the kernels support it.
     pub fn from_ggml(ty: GgmlType) -> Option<WeightType> {
-        Some(match ty {
-            GgmlType::F32 => WeightType::F32,
-            GgmlType::F16 => WeightType::F16,
-            GgmlType::Q8_0 => WeightType::Q8_0,
-            GgmlType::Q5_0 => WeightType::Q5_0,
-            GgmlType::Q4_K => WeightType::Q4K,
-            GgmlType::Q6_K => WeightType::Q6K,
-            _ => return None,
-        })
+        WeightType::ALL.into_iter().find(|w| w.ggml_type() == ty)
     }
 
     /// The codec of this type in [`okla_formats::quant`].
     pub fn quant_type(self) -> QuantType {
-        match self {
-            WeightType::F32 => QuantType::F32,
-            WeightType::F16 => QuantType::F16,
-            WeightType::Q8_0 => QuantType::Q8_0,
-            WeightType::Q5_0 => QuantType::Q5_0,
-            WeightType::Q4K => QuantType::Q4K,
-            WeightType::Q6K => QuantType::Q6K,
-        }
+        QuantType::from_ggml(self.ggml_type()).expect("every kernel type has a codec")
     }
 }
 
 impl ActivationType {
+    /// The GGUF tensor type of these activations; [`GgmlType`] owns its block layout.
+    pub fn ggml_type(self) -> GgmlType {
+        match self {
+            ActivationType::F32 => GgmlType::F32,
+            ActivationType::F16 => GgmlType::F16,
+            ActivationType::Q8_0 => GgmlType::Q8_0,
+            ActivationType::Q8K => GgmlType::Q8_K,
+        }
+    }
+
     /// Bytes of one row of `cols` activations (`cols` must be a multiple of the block size).
     pub fn row_bytes(self, cols: usize) -> usize {
-        match self {
-            ActivationType::F32 => cols * 4,
-            ActivationType::F16 => cols * 2,
-            ActivationType::Q8_0 => cols / QK8_0 * Q8_0_BLOCK_BYTES,
-            ActivationType::Q8K => cols / QK_K * Q8K_BLOCK_BYTES,
-        }
+        let ty = self.ggml_type();
+        cols / ty.block_elems() * ty.block_bytes()
     }
 }
 

@@ -6,31 +6,18 @@
 //! `d·scale·q − dmin·min`. Q8_K block (292 bytes): f32 `d`, 256 int8, 16 int16 sums
 //! of 16 quants each.
 
-use super::{f16_at, f32_at, Q4K_BLOCK_BYTES, Q8K_BLOCK_BYTES};
+use okla_formats::quant::k_affine::unpack_scale_mins;
+use okla_formats::quant::q4_k::{DMIN_OFFSET, QS_OFFSET};
+use okla_formats::quant::q8_k::{BSUMS_OFFSET, QS_OFFSET as A_QS_OFFSET};
 
-/// Unpacks the 8 six-bit scales and 8 six-bit mins of a Q4_K super-block.
-#[inline(always)]
-pub(super) fn unpack_scales_mins(packed: &[u8]) -> ([u8; 8], [u8; 8]) {
-    let mut scales = [0u8; 8];
-    let mut mins = [0u8; 8];
-    for j in 0..8 {
-        if j < 4 {
-            scales[j] = packed[j] & 63;
-            mins[j] = packed[j + 4] & 63;
-        } else {
-            scales[j] = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
-            mins[j] = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
-        }
-    }
-    (scales, mins)
-}
+use super::{f16_at, f32_at, Q4K_BLOCK_BYTES, Q8K_BLOCK_BYTES};
 
 /// The 16 partial sums of a Q8_K block.
 #[inline(always)]
 pub(super) fn q8k_bsums(block: &[u8]) -> [i32; 16] {
     let mut sums = [0i32; 16];
     for (k, s) in sums.iter_mut().enumerate() {
-        let o = 260 + 2 * k;
+        let o = BSUMS_OFFSET + 2 * k;
         *s = i16::from_le_bytes([block[o], block[o + 1]]) as i32;
     }
     sums
@@ -82,9 +69,9 @@ pub fn dot_scalar(w: &[u8], a: &[u8], grouped: bool) -> f32 {
         .chunks_exact(Q4K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
-        let (scales, mins) = unpack_scales_mins(&wb[4..16]);
-        let qs = &wb[16..];
-        let aq = &ab[4..260];
+        let (scales, mins) = unpack_scale_mins(wb);
+        let qs = &wb[QS_OFFSET..];
+        let aq = &ab[A_QS_OFFSET..BSUMS_OFFSET];
         let sums = std::array::from_fn(|j| {
             let q = &qs[32 * j..32 * j + 32];
             let (mut lo, mut hi) = (0i32, 0i32);
@@ -98,7 +85,7 @@ pub fn dot_scalar(w: &[u8], a: &[u8], grouped: bool) -> f32 {
         let pair_mins = pair_mins(&mins, &q8k_bsums(ab));
         fold.block(
             f16_at(wb) * da,
-            f16_at(&wb[2..]) * da,
+            f16_at(&wb[DMIN_OFFSET..]) * da,
             sums,
             pair_mins,
             grouped,
@@ -121,10 +108,10 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
         .chunks_exact(Q4K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
-        let (scales, mins) = unpack_scales_mins(&wb[4..16]);
+        let (scales, mins) = unpack_scale_mins(wb);
         let da = f32_at(ab);
-        let qs = wb.as_ptr().add(16);
-        let aq = ab.as_ptr().add(4);
+        let qs = wb.as_ptr().add(QS_OFFSET);
+        let aq = ab.as_ptr().add(A_QS_OFFSET);
         let mut sums = [0i32; 4];
         for (j, sum) in sums.iter_mut().enumerate() {
             let q4 = _mm256_loadu_si256(qs.add(32 * j) as *const __m256i);
@@ -145,7 +132,7 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
         let pair_mins = pair_mins(&mins, &q8k_bsums(ab));
         fold.block(
             f16_at(wb) * da,
-            f16_at(&wb[2..]) * da,
+            f16_at(&wb[DMIN_OFFSET..]) * da,
             sums,
             pair_mins,
             grouped,
@@ -206,7 +193,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
     let mut acc = _mm256_setzero_ps();
     let mut acc_min = _mm256_setzero_ps();
     for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
-        let (scales, mins) = unpack_scales_mins(&wb[4..16]);
+        let (scales, mins) = unpack_scale_mins(wb);
         let scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(
             scales.as_ptr() as *const __m128i
         )));
@@ -215,7 +202,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             _mm512_permutexvar_epi16(pick_hi, scales16),
         );
         // Chunk c, lane j: nibbles of elements 64j + 16c ..+16 (c < 2 low, else high).
-        let qs = wb.as_ptr().add(16);
+        let qs = wb.as_ptr().add(QS_OFFSET);
         let first = _mm512_loadu_si512(qs as *const __m512i);
         let second = _mm512_loadu_si512(qs.add(64) as *const __m512i);
         let halves = [
@@ -265,7 +252,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
         });
         let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
         let d = _mm256_mul_ps(_mm256_set1_ps(f16_at(wb)), da);
-        let dmin = _mm256_mul_ps(_mm256_set1_ps(f16_at(&wb[2..])), da);
+        let dmin = _mm256_mul_ps(_mm256_set1_ps(f16_at(&wb[DMIN_OFFSET..])), da);
         if grouped != 0 {
             let (mut a, mut m) = (acc, acc_min);
             for j in 0..4 {

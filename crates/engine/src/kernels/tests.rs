@@ -71,15 +71,6 @@ const BATCHINGS: [Batching; 4] = [
     },
 ];
 
-const TYPES: [WeightType; 6] = [
-    WeightType::F32,
-    WeightType::F16,
-    WeightType::Q8_0,
-    WeightType::Q5_0,
-    WeightType::Q4K,
-    WeightType::Q6K,
-];
-
 fn close(a: f32, b: f32, scale: f32) -> bool {
     (a - b).abs() <= 1e-4 * scale.max(1.0)
 }
@@ -101,7 +92,7 @@ proptest! {
         }
         let cols = blocks * QK_K;
         let xs: Vec<f32> = x.iter().cycle().take(cols).copied().collect();
-        for ty in TYPES {
+        for ty in WeightType::ALL {
             let w = weight_row(ty, cols, &bytes, &scales);
             let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
             let scalar = vec_dot(Isa::Scalar, ty, &w, acts.row(0));
@@ -140,7 +131,7 @@ proptest! {
         }
         let cols = blocks * QK_K;
         let xs: Vec<f32> = x.iter().cycle().take(cols * tokens).copied().collect();
-        for ty in TYPES {
+        for ty in WeightType::ALL {
             let w = weight_row(ty, cols, &bytes, &scales);
             let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
             for batching in BATCHINGS {
@@ -208,7 +199,7 @@ fn check_matmul_batch(tokens: usize) {
     let x: Vec<f32> = (0..tokens * cols)
         .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
         .collect();
-    for ty in TYPES {
+    for ty in WeightType::ALL {
         let data: Vec<u8> = (0..rows)
             .flat_map(|r| weight_row(ty, cols, &bytes[r..], &scales))
             .collect();
@@ -273,7 +264,7 @@ proptest! {
         w in proptest::collection::vec(-1.0f32..1.0, 512),
         x in proptest::collection::vec(-3.0f32..3.0, 512),
     ) {
-        for ty in TYPES {
+        for ty in WeightType::ALL {
             let codec = ty.quant_type();
             let mut wq = vec![0u8; ty.row_bytes(512).unwrap()];
             codec.quantize_row(&w, &mut wq).unwrap();

@@ -2,8 +2,16 @@
 //!
 //! Every type ggml defines is listed, so a file holding any of them parses, even
 //! when no codec for it exists (see `crate::quant` for the ones we can convert).
+//!
+//! This is the one table of those facts: [`crate::quant::QuantType`] and the engine's
+//! kernel types map to a [`GgmlType`] and ask it. Types with a codec read their layout
+//! from the codec's `BLOCK_ELEMS` / `BLOCK_BYTES` (each checked at compile time against
+//! its field offsets); the others spell ggml's `sizeof(block_*)` here, and only here.
 
 use std::fmt;
+
+use crate::quant::k_affine::QK_K;
+use crate::quant::{float, q4_0, q4_k, q5_0, q5_k, q6_k, q8_0, q8_k};
 
 macro_rules! ggml_types {
     ($($(#[doc = $doc:literal])* $variant:ident = $id:literal, $name:literal, $block:expr, $bytes:expr;)*) => {
@@ -34,41 +42,31 @@ macro_rules! ggml_types {
                 }
             }
 
-            /// Elements per block (1 for plain scalar types).
-            pub fn block_size(self) -> u64 {
+            /// Elements per block and bytes per block.
+            const fn layout(self) -> (usize, usize) {
                 match self {
-                    $(Self::$variant => $block,)*
-                }
-            }
-
-            /// Bytes per block.
-            pub fn type_size(self) -> u64 {
-                match self {
-                    $(Self::$variant => $bytes,)*
+                    $(Self::$variant => ($block, $bytes),)*
                 }
             }
         }
     };
 }
 
-/// Elements in a k-quant super-block.
-const QK_K: u64 = 256;
-
 ggml_types! {
     /// 32-bit IEEE float.
-    F32 = 0, "F32", 1, 4;
+    F32 = 0, "F32", 1, float::F32_BYTES;
     /// 16-bit IEEE half float.
-    F16 = 1, "F16", 1, 2;
+    F16 = 1, "F16", 1, float::F16_BYTES;
     /// 4-bit, blocks of 32 with an f16 scale.
-    Q4_0 = 2, "Q4_0", 32, 2 + 16;
+    Q4_0 = 2, "Q4_0", q4_0::BLOCK_ELEMS, q4_0::BLOCK_BYTES;
     /// 4-bit, blocks of 32 with f16 scale and minimum.
     Q4_1 = 3, "Q4_1", 32, 2 + 2 + 16;
     /// 5-bit, blocks of 32 with an f16 scale.
-    Q5_0 = 6, "Q5_0", 32, 2 + 4 + 16;
+    Q5_0 = 6, "Q5_0", q5_0::BLOCK_ELEMS, q5_0::BLOCK_BYTES;
     /// 5-bit, blocks of 32 with f16 scale and minimum.
     Q5_1 = 7, "Q5_1", 32, 2 + 2 + 4 + 16;
     /// 8-bit, blocks of 32 with an f16 scale.
-    Q8_0 = 8, "Q8_0", 32, 2 + 32;
+    Q8_0 = 8, "Q8_0", q8_0::BLOCK_ELEMS, q8_0::BLOCK_BYTES;
     /// 8-bit, blocks of 32 with f32 scale and sum.
     Q8_1 = 9, "Q8_1", 32, 4 + 4 + 32;
     /// 2-bit k-quant.
@@ -76,13 +74,13 @@ ggml_types! {
     /// 3-bit k-quant.
     Q3_K = 11, "Q3_K", QK_K, 2 + QK_K / 4 + QK_K / 8 + 12;
     /// 4-bit k-quant.
-    Q4_K = 12, "Q4_K", QK_K, 2 + 2 + QK_K / 2 + 12;
+    Q4_K = 12, "Q4_K", q4_k::BLOCK_ELEMS, q4_k::BLOCK_BYTES;
     /// 5-bit k-quant.
-    Q5_K = 13, "Q5_K", QK_K, 2 + 2 + QK_K / 2 + QK_K / 8 + 12;
+    Q5_K = 13, "Q5_K", q5_k::BLOCK_ELEMS, q5_k::BLOCK_BYTES;
     /// 6-bit k-quant.
-    Q6_K = 14, "Q6_K", QK_K, 2 + QK_K / 2 + QK_K / 4 + QK_K / 16;
+    Q6_K = 14, "Q6_K", q6_k::BLOCK_ELEMS, q6_k::BLOCK_BYTES;
     /// 8-bit k-quant (activations).
-    Q8_K = 15, "Q8_K", QK_K, 4 + QK_K + QK_K / 8;
+    Q8_K = 15, "Q8_K", q8_k::BLOCK_ELEMS, q8_k::BLOCK_BYTES;
     /// i-quant, 2.06 bits per weight.
     IQ2_XXS = 16, "IQ2_XXS", QK_K, 2 + QK_K / 4;
     /// i-quant, 2.31 bits per weight.
@@ -112,7 +110,7 @@ ggml_types! {
     /// i-quant, 1.75 bits per weight.
     IQ1_M = 29, "IQ1_M", QK_K, QK_K / 8 + QK_K / 16 + QK_K / 32;
     /// bfloat16.
-    BF16 = 30, "BF16", 1, 2;
+    BF16 = 30, "BF16", 1, float::BF16_BYTES;
     /// Ternary, 1.69 bits per weight.
     TQ1_0 = 34, "TQ1_0", QK_K, 2 + 4 * 13;
     /// Ternary, 2.06 bits per weight.
@@ -128,6 +126,26 @@ ggml_types! {
 }
 
 impl GgmlType {
+    /// Elements per block (1 for plain scalar types).
+    pub fn block_size(self) -> u64 {
+        self.layout().0 as u64
+    }
+
+    /// Bytes per block.
+    pub fn type_size(self) -> u64 {
+        self.layout().1 as u64
+    }
+
+    /// Elements per block, as a `usize` (the in-memory view of [`GgmlType::block_size`]).
+    pub fn block_elems(self) -> usize {
+        self.layout().0
+    }
+
+    /// Bytes per block, as a `usize` (the in-memory view of [`GgmlType::type_size`]).
+    pub fn block_bytes(self) -> usize {
+        self.layout().1
+    }
+
     /// True for block-quantized types (block size above 1).
     pub fn is_quantized(self) -> bool {
         self.block_size() > 1

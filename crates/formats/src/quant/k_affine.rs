@@ -8,7 +8,7 @@
 //! |--------|----------|-------------------------------------------|
 //! | 0..2   | `d`      | f16 super-scale of the sub-block scales   |
 //! | 2..4   | `dmin`   | f16 super-scale of the sub-block mins     |
-//! | 4..16  | `scales` | 8 scales + 8 mins, 6 bits each, see [`scale_min`] |
+//! | 4..16  | `scales` | 8 scales + 8 mins, 6 bits each, see [`unpack_scale_mins`] |
 
 use super::float::{read_f16, write_f16};
 use super::search::{affine_scale, nearest_int, AffineSearch};
@@ -30,22 +30,34 @@ pub const SCALES_BYTES: usize = 12;
 /// Bytes of the shared header (`d`, `dmin`, `scales`).
 pub const HEADER_BYTES: usize = SCALES_OFFSET + SCALES_BYTES;
 
-/// Unpacks the 6-bit scale and min of sub-block `j` (0..8) from the 12 packed bytes
-/// (ggml's `get_scale_min_k4`): sub-blocks 0..4 use the low 6 bits of bytes `j` and
-/// `j + 4`; sub-blocks 4..8 use a nibble of byte `j + 4` plus the top 2 bits of bytes
-/// `j - 4` (scale) and `j` (min).
-pub fn scale_min(j: usize, scales: &[u8; SCALES_BYTES]) -> (u8, u8) {
-    if j < 4 {
-        (scales[j] & 63, scales[j + 4] & 63)
-    } else {
-        (
-            (scales[j + 4] & 0x0f) | ((scales[j - 4] >> 6) << 4),
-            (scales[j + 4] >> 4) | ((scales[j] >> 6) << 4),
-        )
+/// Unpacks the 6-bit scale and min of every sub-block from a super-block header (or a
+/// whole `Q4_K`/`Q5_K` block; the 12 packed bytes sit at [`SCALES_OFFSET`]), as ggml's
+/// `get_scale_min_k4` does for each `j`: sub-blocks 0..4 use the low 6 bits of bytes `j`
+/// (scale) and `j + 4` (min); sub-blocks 4..8 use a nibble of byte `j + 4` plus the top
+/// 2 bits of bytes `j - 4` (scale) and `j` (min). Returns `(scales, mins)`.
+///
+/// The one unpacker: the codecs and the engine's dot-product kernels (in their hot
+/// loops, hence `#[inline(always)]`) all call it.
+#[inline(always)]
+pub fn unpack_scale_mins(header: &[u8]) -> ([u8; SUB_BLOCKS], [u8; SUB_BLOCKS]) {
+    let packed: &[u8; SCALES_BYTES] = header[SCALES_OFFSET..HEADER_BYTES]
+        .try_into()
+        .expect("a K-quant header holds SCALES_BYTES packed bytes");
+    let mut scales = [0u8; SUB_BLOCKS];
+    let mut mins = [0u8; SUB_BLOCKS];
+    for j in 0..SUB_BLOCKS {
+        if j < 4 {
+            scales[j] = packed[j] & 63;
+            mins[j] = packed[j + 4] & 63;
+        } else {
+            scales[j] = (packed[j + 4] & 0x0f) | ((packed[j - 4] >> 6) << 4);
+            mins[j] = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+        }
     }
+    (scales, mins)
 }
 
-/// Packs the 6-bit scale and min of every sub-block into 12 bytes (inverse of [`scale_min`]).
+/// Packs the 6-bit scale and min of every sub-block into 12 bytes (inverse of [`unpack_scale_mins`]).
 pub fn pack_scale_mins(scales: &[u8; SUB_BLOCKS], mins: &[u8; SUB_BLOCKS]) -> [u8; SCALES_BYTES] {
     let mut packed = [0u8; SCALES_BYTES];
     for j in 0..SUB_BLOCKS {
@@ -67,17 +79,8 @@ pub fn pack_scale_mins(scales: &[u8; SUB_BLOCKS], mins: &[u8; SUB_BLOCKS]) -> [u
 pub fn sub_block_scales(header: &[u8]) -> [(f32, f32); SUB_BLOCKS] {
     let d = read_f16(header, D_OFFSET);
     let dmin = read_f16(header, DMIN_OFFSET);
-    let packed = scales_of(header);
-    std::array::from_fn(|j| {
-        let (sc, m) = scale_min(j, &packed);
-        (d * f32::from(sc), dmin * f32::from(m))
-    })
-}
-
-fn scales_of(header: &[u8]) -> [u8; SCALES_BYTES] {
-    let mut packed = [0u8; SCALES_BYTES];
-    packed.copy_from_slice(&header[SCALES_OFFSET..HEADER_BYTES]);
-    packed
+    let (scales, mins) = unpack_scale_mins(header);
+    std::array::from_fn(|j| (d * f32::from(scales[j]), dmin * f32::from(mins[j])))
 }
 
 /// Quantizes the header of one super-block like llama.cpp's `quantize_row_q4_K_ref` /

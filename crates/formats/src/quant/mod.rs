@@ -27,6 +27,8 @@ pub mod tensor;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::gguf::GgmlType;
+
 /// A tensor element type this module can quantize and dequantize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QuantType {
@@ -112,71 +114,51 @@ impl QuantType {
         QuantType::BF16,
     ];
 
+    /// The ggml type this codec reads and writes; [`GgmlType`] owns its id, name and
+    /// block layout.
+    pub fn ggml_type(self) -> GgmlType {
+        match self {
+            QuantType::F32 => GgmlType::F32,
+            QuantType::F16 => GgmlType::F16,
+            QuantType::BF16 => GgmlType::BF16,
+            QuantType::Q4_0 => GgmlType::Q4_0,
+            QuantType::Q5_0 => GgmlType::Q5_0,
+            QuantType::Q8_0 => GgmlType::Q8_0,
+            QuantType::Q4K => GgmlType::Q4_K,
+            QuantType::Q5K => GgmlType::Q5_K,
+            QuantType::Q6K => GgmlType::Q6_K,
+            QuantType::Q8K => GgmlType::Q8_K,
+        }
+    }
+
+    /// The codec of ggml type `ty`, if supported.
+    pub fn from_ggml(ty: GgmlType) -> Option<QuantType> {
+        QuantType::ALL.into_iter().find(|t| t.ggml_type() == ty)
+    }
+
     /// The type's name as ggml and gguf-py spell it (`"Q4_K"`).
     pub fn name(self) -> &'static str {
-        match self {
-            QuantType::F32 => "F32",
-            QuantType::F16 => "F16",
-            QuantType::BF16 => "BF16",
-            QuantType::Q4_0 => "Q4_0",
-            QuantType::Q5_0 => "Q5_0",
-            QuantType::Q8_0 => "Q8_0",
-            QuantType::Q4K => "Q4_K",
-            QuantType::Q5K => "Q5_K",
-            QuantType::Q6K => "Q6_K",
-            QuantType::Q8K => "Q8_K",
-        }
+        self.ggml_type().name()
     }
 
     /// The `ggml_type` id used in GGUF tensor infos.
     pub fn ggml_type_id(self) -> u32 {
-        match self {
-            QuantType::F32 => 0,
-            QuantType::F16 => 1,
-            QuantType::Q4_0 => 2,
-            QuantType::Q5_0 => 6,
-            QuantType::Q8_0 => 8,
-            QuantType::Q4K => 12,
-            QuantType::Q5K => 13,
-            QuantType::Q6K => 14,
-            QuantType::Q8K => 15,
-            QuantType::BF16 => 30,
-        }
+        self.ggml_type() as u32
     }
 
     /// The type with this `ggml_type` id, if supported.
     pub fn from_ggml_type_id(id: u32) -> Option<QuantType> {
-        QuantType::ALL.into_iter().find(|t| t.ggml_type_id() == id)
+        GgmlType::from_id(id).and_then(QuantType::from_ggml)
     }
 
     /// Elements per block (1 for the float types).
     pub fn block_elems(self) -> usize {
-        match self {
-            QuantType::F32 | QuantType::F16 | QuantType::BF16 => 1,
-            QuantType::Q4_0 => q4_0::BLOCK_ELEMS,
-            QuantType::Q5_0 => q5_0::BLOCK_ELEMS,
-            QuantType::Q8_0 => q8_0::BLOCK_ELEMS,
-            QuantType::Q4K => q4_k::BLOCK_ELEMS,
-            QuantType::Q5K => q5_k::BLOCK_ELEMS,
-            QuantType::Q6K => q6_k::BLOCK_ELEMS,
-            QuantType::Q8K => q8_k::BLOCK_ELEMS,
-        }
+        self.ggml_type().block_elems()
     }
 
     /// Bytes per block.
     pub fn block_bytes(self) -> usize {
-        match self {
-            QuantType::F32 => float::F32_BYTES,
-            QuantType::F16 => float::F16_BYTES,
-            QuantType::BF16 => float::BF16_BYTES,
-            QuantType::Q4_0 => q4_0::BLOCK_BYTES,
-            QuantType::Q5_0 => q5_0::BLOCK_BYTES,
-            QuantType::Q8_0 => q8_0::BLOCK_BYTES,
-            QuantType::Q4K => q4_k::BLOCK_BYTES,
-            QuantType::Q5K => q5_k::BLOCK_BYTES,
-            QuantType::Q6K => q6_k::BLOCK_BYTES,
-            QuantType::Q8K => q8_k::BLOCK_BYTES,
-        }
+        self.ggml_type().block_bytes()
     }
 
     /// Bytes taken by `elems` elements, or an error if `elems` is not a whole number of

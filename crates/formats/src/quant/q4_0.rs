@@ -21,6 +21,9 @@ pub const D_OFFSET: usize = 0;
 /// Offset of the 16 bytes of packed nibbles.
 pub const QS_OFFSET: usize = 2;
 
+// ggml's `static_assert(sizeof(block_q4_0) == ...)`: the fields fill the block exactly.
+const _: () = assert!(QS_OFFSET == D_OFFSET + 2 && BLOCK_BYTES == QS_OFFSET + BLOCK_ELEMS / 2);
+
 /// Quantizes one block like llama.cpp's `quantize_row_q4_0_ref`: the value of largest
 /// magnitude maps to level 0 (`d = max / -8`), others to `min(15, trunc(x / d + 8.5))`.
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {

@@ -21,6 +21,9 @@ pub const BLOCK_BYTES: usize = 144;
 /// Offset of the 128 bytes of packed nibbles.
 pub const QS_OFFSET: usize = HEADER_BYTES;
 
+// ggml's `static_assert(sizeof(block_q4_K) == ...)`: the fields fill the block exactly.
+const _: () = assert!(BLOCK_BYTES == QS_OFFSET + BLOCK_ELEMS / 2);
+
 /// The scale search llama.cpp uses for `Q4_K` (`make_qkx2_quants(32, 15, ..., -1, 0.1, 20)`).
 const SEARCH: AffineSearch = AffineSearch {
     nmax: 15,

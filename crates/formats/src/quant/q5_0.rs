@@ -26,6 +26,13 @@ pub const QH_OFFSET: usize = 2;
 /// Offset of the 16 bytes of packed low nibbles.
 pub const QS_OFFSET: usize = 6;
 
+// ggml's `static_assert(sizeof(block_q5_0) == ...)`: the fields fill the block exactly.
+const _: () = assert!(
+    QH_OFFSET == D_OFFSET + 2
+        && QS_OFFSET == QH_OFFSET + BLOCK_ELEMS / 8
+        && BLOCK_BYTES == QS_OFFSET + BLOCK_ELEMS / 2
+);
+
 /// Quantizes one block like llama.cpp's `quantize_row_q5_0_ref`: the value of largest
 /// magnitude maps to level 0 (`d = max / -16`), others to `min(31, trunc(x / d + 16.5))`.
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {

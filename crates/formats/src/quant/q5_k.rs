@@ -21,7 +21,10 @@ pub const BLOCK_BYTES: usize = 176;
 /// Offset of the 32 bytes of high bits.
 pub const QH_OFFSET: usize = HEADER_BYTES;
 /// Offset of the 128 bytes of low nibbles.
-pub const QS_OFFSET: usize = QH_OFFSET + 32;
+pub const QS_OFFSET: usize = QH_OFFSET + BLOCK_ELEMS / 8;
+
+// ggml's `static_assert(sizeof(block_q5_K) == ...)`: the fields fill the block exactly.
+const _: () = assert!(BLOCK_BYTES == QS_OFFSET + BLOCK_ELEMS / 2);
 
 /// The scale search llama.cpp uses for `Q5_K` (`make_qkx2_quants(32, 31, ..., -0.5, 0.1, 15)`).
 const SEARCH: AffineSearch = AffineSearch {

@@ -17,10 +17,11 @@
 //! Weight = `d * scale * (level - 32)`.
 
 use super::float::{read_f16, write_f16};
+use super::k_affine::QK_K;
 use super::search::{nearest_int, symmetric_scale, GROUP_MAX_EPS};
 
 /// Weights per block.
-pub const BLOCK_ELEMS: usize = 256;
+pub const BLOCK_ELEMS: usize = QK_K;
 /// Bytes per block.
 pub const BLOCK_BYTES: usize = 210;
 /// Offset of the 128 bytes of low nibbles.
@@ -35,6 +36,15 @@ pub const D_OFFSET: usize = 208;
 pub const SUB_BLOCK: usize = 16;
 
 const SUB_BLOCKS: usize = BLOCK_ELEMS / SUB_BLOCK;
+
+// ggml's `static_assert(sizeof(block_q6_K) == ...)`: the fields fill the block exactly.
+const _: () = assert!(
+    QL_OFFSET == 0
+        && QH_OFFSET == QL_OFFSET + BLOCK_ELEMS / 2
+        && SCALES_OFFSET == QH_OFFSET + BLOCK_ELEMS / 4
+        && D_OFFSET == SCALES_OFFSET + SUB_BLOCKS
+        && BLOCK_BYTES == D_OFFSET + 2
+);
 
 /// Quantizes one block like llama.cpp's `quantize_row_q6_K_ref` (no importance matrix).
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {

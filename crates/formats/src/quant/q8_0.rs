@@ -19,6 +19,9 @@ pub const D_OFFSET: usize = 0;
 /// Offset of the 32 signed quants.
 pub const QS_OFFSET: usize = 2;
 
+// ggml's `static_assert(sizeof(block_q8_0) == ...)`: the fields fill the block exactly.
+const _: () = assert!(QS_OFFSET == D_OFFSET + 2 && BLOCK_BYTES == QS_OFFSET + BLOCK_ELEMS);
+
 /// Quantizes one block like llama.cpp's `quantize_row_q8_0_ref`: `d = amax / 127`, each
 /// quant `round(x / d)` (half away from zero).
 pub fn quantize_block(x: &[f32; BLOCK_ELEMS], out: &mut [u8; BLOCK_BYTES]) {

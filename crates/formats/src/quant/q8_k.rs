@@ -10,10 +10,11 @@
 //! | 4..260   | `qs`    | 256 × i8 quants; value `i` = `d * qs[i]`        |
 //! | 260..292 | `bsums` | 16 × i16, `bsums[j]` = sum of `qs[16j..16j+16]` |
 
+use super::k_affine::QK_K;
 use super::search::{nearest_int, signed_max};
 
 /// Values per block.
-pub const BLOCK_ELEMS: usize = 256;
+pub const BLOCK_ELEMS: usize = QK_K;
 /// Bytes per block.
 pub const BLOCK_BYTES: usize = 292;
 /// Offset of the f32 scale `d`.
@@ -24,6 +25,13 @@ pub const QS_OFFSET: usize = 4;
 pub const BSUMS_OFFSET: usize = 260;
 /// Quants per group sum.
 pub const BSUM_GROUP: usize = 16;
+
+// The fields fill the block exactly (ggml's `block_q8_K`).
+const _: () = assert!(
+    QS_OFFSET == D_OFFSET + 4
+        && BSUMS_OFFSET == QS_OFFSET + BLOCK_ELEMS
+        && BLOCK_BYTES == BSUMS_OFFSET + 2 * (BLOCK_ELEMS / BSUM_GROUP)
+);
 
 /// Quantizes one block like llama.cpp's `quantize_row_q8_K_ref`: the value of largest
 /// magnitude maps to -127 (`d = max / -127`), others to `nearest_int(x / d)`.
