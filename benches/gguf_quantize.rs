@@ -6,14 +6,17 @@
 //!
 //! Run: `cargo bench --bench gguf_quantize` (env BENCH_THREADS, default 2).
 
+#[path = "../tests/common/tiny_llama.rs"]
+mod tiny_llama;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use okla_formats::gguf::quantize::quantize_file_with_threads;
-use okla_formats::gguf::synthetic::TinyLlama;
 use okla_formats::gguf::FileType;
+use tiny_llama::TinyLlama;
 
 /// A llama with 8 layers of n_embd 512 and FFN 1536: about 26M parameters, 50 MB of F16.
 fn bench_model() -> TinyLlama {

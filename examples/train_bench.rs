@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::Parser;
-use okla_train::config::LlamaConfig;
+use okla_train::config::HfConfig;
 use okla_train::data::{collate, Example};
 use okla_train::model::{Llama, Method};
 use okla_train::recipe::{Recipe, RecipeFields};
@@ -90,7 +90,7 @@ fn sync(device: Device) {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let config = LlamaConfig {
+    let config = HfConfig {
         vocab_size: args.vocab,
         hidden_size: args.hidden,
         intermediate_size: args.intermediate,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use okla_train::adapter::{load_adapter, load_model_weights, read_tensors, write_tensors};
-use okla_train::config::LlamaConfig;
+use okla_train::config::HfConfig;
 use okla_train::model::{Batch, Llama, Method};
 use okla_train::optim::{AdamW, AdamWSettings, OptimizerKind, Param};
 use tch::{Device, Kind, Tensor};
@@ -26,7 +26,7 @@ fn main() -> Result<()> {
     };
     let device = Device::cuda_if_available();
     eprintln!("device {device:?}, dtype {dtype}");
-    let config = LlamaConfig::load(&dir.join("model/config.json"))?;
+    let config = HfConfig::load(&dir.join("model/config.json"))?;
     let weights = load_model_weights(&dir.join("model"))?;
     let (lora, adapters) = load_adapter(&dir.join("adapter"))?;
     let mut model = Llama::from_weights(config, weights, Method::Lora, &lora, kind, device)?;

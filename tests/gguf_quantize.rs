@@ -3,12 +3,15 @@
 //! type tables in tests/data/gguf/tiny_llama_llama_cpp.tsv, made by
 //! scripts/reference/llama_quantize_vectors.py). Also: refusals with clear errors.
 
+#[path = "common/tiny_llama.rs"]
+mod tiny_llama;
+
 use std::path::Path;
 
 use okla_formats::gguf::quantize::quantize_file;
-use okla_formats::gguf::synthetic::TinyLlama;
 use okla_formats::gguf::{FileType, GgufFile, GgufWriter, Metadata, TensorSpec, Value};
 use sha2::{Digest, Sha256};
+use tiny_llama::TinyLlama;
 
 /// (type, sha256, tensor table) rows of the llama.cpp reference.
 fn reference() -> Vec<(String, String, String)> {

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use okla_harness::suite::{Conversation, Message, Role};
 use okla_text::{ChatTokenizer, EOT};
 use okla_train::adapter::{load_adapter, ADAPTER_WEIGHTS};
-use okla_train::config::LlamaConfig;
+use okla_train::config::HfConfig;
 use okla_train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_train::lora::LoraSettings;
 use okla_train::loss_scale::LossScaler;
@@ -83,7 +83,7 @@ fn serial() -> MutexGuard<'static, ()> {
     TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn tiny_config(vocab: usize) -> LlamaConfig {
+fn tiny_config(vocab: usize) -> HfConfig {
     serde_json::from_value(serde_json::json!({
         "vocab_size": vocab, "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,

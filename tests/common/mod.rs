@@ -43,8 +43,8 @@ pub fn mid_q4_k_m() -> PathBuf {
 /// A tiny random Llama with the real Llama 3 vocabulary, as a Hugging Face folder.
 #[cfg(feature = "train")]
 pub fn tiny_hf_model(dir: &std::path::Path) {
-    use okla_train::{adapter::save_full_model, config::LlamaConfig, model::Llama};
-    let cfg: LlamaConfig = serde_json::from_value(serde_json::json!({
+    use okla_train::{adapter::save_full_model, config::HfConfig, model::Llama};
+    let cfg: HfConfig = serde_json::from_value(serde_json::json!({
         "vocab_size": 128256, "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
         "rope_parameters": {"rope_theta": 500000.0, "rope_type": "default"}

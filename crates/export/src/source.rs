@@ -12,7 +12,7 @@ use okla_formats::gguf::llama_names::{
     gguf_name, hf_name, permute_for_gguf, permuted_heads, ROPE_FREQS,
 };
 use okla_formats::gguf::GgufFile;
-use okla_formats::hf::config::{LlamaConfig as HfConfig, RopeScaling};
+use okla_formats::hf::config::{HfConfig, RopeScaling};
 use okla_formats::hf::peft::LoraAdapter;
 use okla_formats::hf::weights::SafetensorsWeights;
 use okla_formats::llama_config::config_from_metadata;
@@ -52,20 +52,12 @@ impl ModelSource {
     /// A HF model folder (`config.json` + safetensors); the vocabulary comes from
     /// `tokenizer_dir` (tokenizer.json + tokenizer_config.json).
     pub fn hf_folder(dir: &Path, tokenizer_dir: &Path) -> Result<Self> {
-        let hf = HfConfig::load(&dir.join("config.json"))?;
+        let config_path = dir.join("config.json");
+        let hf = HfConfig::load(&config_path)?;
+        let config = hf
+            .llama_config()
+            .map_err(|e| InputError::file(&config_path, format!("{e:#}")))?;
         let weights = SafetensorsWeights::open_folder(dir)?;
-        let config = LlamaConfig {
-            vocab: hf.vocab_size as usize,
-            dim: hf.hidden_size as usize,
-            layers: hf.num_hidden_layers as usize,
-            heads: hf.num_attention_heads as usize,
-            kv_heads: hf.kv_heads() as usize,
-            ff: hf.intermediate_size as usize,
-            context: hf.max_position_embeddings as usize,
-            rope_theta: hf.theta() as f32,
-            rope_dims: hf.head_dim() as usize,
-            rms_eps: hf.rms_norm_eps as f32,
-        };
         let mut entries = Vec::new();
         for (name, shape) in weights.shapes() {
             let gguf = gguf_name(name).ok_or_else(|| {

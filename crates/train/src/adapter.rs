@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use tch::{Device, Tensor};
 
-use super::config::LlamaConfig;
+use super::config::HfConfig;
 use super::lora::LoraSettings;
 use okla_formats::atomic::write_atomic;
 use okla_formats::error::InputError;
@@ -115,11 +115,7 @@ pub fn load_adapter(dir: &Path) -> Result<(LoraSettings, HashMap<String, Tensor>
 }
 
 /// Write a full model (HF `config.json` + `model.safetensors`) into `dir`.
-pub fn save_full_model(
-    dir: &Path,
-    config: &LlamaConfig,
-    weights: &[(String, Tensor)],
-) -> Result<()> {
+pub fn save_full_model(dir: &Path, config: &HfConfig, weights: &[(String, Tensor)]) -> Result<()> {
     write_atomic(
         &dir.join("config.json"),
         serde_json::to_string_pretty(config)?.as_bytes(),

@@ -8,14 +8,14 @@ use anyhow::Result;
 use tch::Tensor;
 
 use super::adapter::load_model_weights;
-use super::config::LlamaConfig;
+use super::config::HfConfig;
 use super::gguf_model::load_gguf_base;
 use okla_text::ChatTokenizer;
 
 /// What [`super::model::Llama::from_weights`] and the data encoding need.
 pub struct BaseModel {
     /// The architecture.
-    pub config: LlamaConfig,
+    pub config: HfConfig,
     /// CPU tensors under HF names (empty when loaded without weights).
     pub weights: HashMap<String, Tensor>,
     /// The tokenizer and Llama 3 chat template.
@@ -30,7 +30,7 @@ pub fn load_base_model(path: &Path, weights: bool) -> Result<BaseModel> {
         return load_gguf_base(path, weights);
     }
     Ok(BaseModel {
-        config: LlamaConfig::load(&path.join("config.json"))?,
+        config: HfConfig::load(&path.join("config.json"))?,
         tokenizer: ChatTokenizer::from_dir(path)?,
         weights: if weights {
             load_model_weights(path)?

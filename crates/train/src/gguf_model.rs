@@ -1,6 +1,6 @@
 //! A Llama GGUF as the trainer's base model: every tensor dequantized to f32
 //! (`okla_formats::quant`), renamed to its Hugging Face name with llama.cpp's Q/K row
-//! permutation undone (`okla_formats::gguf::llama_names`), the [`LlamaConfig`] from the
+//! permutation undone (`okla_formats::gguf::llama_names`), the [`HfConfig`] from the
 //! `llama.*` metadata and the tokenizer from the `tokenizer.ggml.*` metadata.
 //!
 //! llama.cpp stores Llama 3.1 RoPE scaling as a `rope_freqs.weight` tensor of
@@ -15,7 +15,7 @@ use anyhow::{anyhow, Context, Result};
 use tch::{Kind, Tensor};
 
 use super::base_model::BaseModel;
-use super::config::LlamaConfig;
+use super::config::HfConfig;
 use okla_formats::error::InputError;
 use okla_formats::gguf::llama_names::{hf_name, permuted_heads, unpermute_from_gguf, ROPE_FREQS};
 use okla_formats::gguf::{GgufFile, TensorInfo};
@@ -24,40 +24,11 @@ use okla_formats::quant::tensor::dequantize_tensor_into;
 use okla_formats::quant::QuantType;
 use okla_text::gguf_vocab::vocab_from_metadata;
 
-/// An f32 value as the shortest decimal that reads back to it, widened (so `1e-5`
-/// stored as f32 becomes the f64 `1e-5` a `config.json` would hold).
-fn widen(v: f32) -> f64 {
-    v.to_string().parse().unwrap_or(v as f64)
-}
-
-/// The HF configuration of a GGUF's `llama.*` metadata.
-fn config_of(file: &GgufFile) -> Result<LlamaConfig> {
-    let e = config_from_metadata(file.metadata())?;
-    let head_dim = e.dim / e.heads;
-    anyhow::ensure!(
-        e.rope_dims == head_dim,
-        "llama.rope.dimension_count is {} but heads are {head_dim} wide; partial RoPE is not supported",
-        e.rope_dims
-    );
-    let config = LlamaConfig {
-        vocab_size: e.vocab as i64,
-        hidden_size: e.dim as i64,
-        intermediate_size: e.ff as i64,
-        num_hidden_layers: e.layers as i64,
-        num_attention_heads: e.heads as i64,
-        num_key_value_heads: Some(e.kv_heads as i64),
-        head_dim: Some(head_dim as i64),
-        rms_norm_eps: widen(e.rms_eps),
-        rope_theta: widen(e.rope_theta),
-        rope_scaling: None,
-        rope_parameters: None,
-        max_position_embeddings: e.context as i64,
-        tie_word_embeddings: file.tensor("output.weight").is_none(),
-        architectures: vec!["LlamaForCausalLM".into()],
-        model_type: "llama".into(),
-    };
-    config.validate().map_err(anyhow::Error::msg)?;
-    Ok(config)
+/// The HF configuration of a GGUF's `llama.*` metadata (untied when it has an
+/// `output.weight`).
+fn config_of(file: &GgufFile) -> Result<HfConfig> {
+    let shape = config_from_metadata(file.metadata())?;
+    HfConfig::from_llama_config(&shape, file.tensor("output.weight").is_none())
 }
 
 /// One tensor dequantized to f32, shaped `[rows, cols]` (or `[cols]` for vectors).

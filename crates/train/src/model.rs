@@ -35,7 +35,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use super::config::LlamaConfig;
+use super::config::HfConfig;
 use super::lora::{BaseWeight, Linear, LoraPair, LoraSettings};
 use super::nf4::{Nf4Tables, Nf4Tensor};
 use okla_formats::gguf::llama_names::ROPE_FREQS;
@@ -247,7 +247,7 @@ fn take(weights: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
 #[derive(Debug)]
 pub struct Llama {
     /// Architecture.
-    pub config: LlamaConfig,
+    pub config: HfConfig,
     /// How it is trained.
     pub method: Method,
     /// Compute dtype of activations.
@@ -277,7 +277,7 @@ struct LossRows {
 
 impl Llama {
     /// Every weight of `config` under its HF name with its shape (1-D: a norm).
-    pub fn weight_shapes(config: &LlamaConfig) -> Vec<(String, Vec<i64>)> {
+    pub fn weight_shapes(config: &HfConfig) -> Vec<(String, Vec<i64>)> {
         let (h, i, hd) = (
             config.hidden_size,
             config.intermediate_size,
@@ -324,7 +324,7 @@ impl Llama {
 
     /// Random weights as HF initialises a fresh `LlamaForCausalLM`, f32 on the CPU,
     /// from torch's global RNG.
-    pub fn random_weights(config: &LlamaConfig) -> HashMap<String, Tensor> {
+    pub fn random_weights(config: &HfConfig) -> HashMap<String, Tensor> {
         Self::weight_shapes(config)
             .into_iter()
             .map(|(name, shape)| {
@@ -340,7 +340,7 @@ impl Llama {
     /// (llama.cpp's Llama 3.1 RoPE divisors, from a GGUF) divides the inverse
     /// frequencies.
     pub fn from_weights(
-        config: LlamaConfig,
+        config: HfConfig,
         mut weights: HashMap<String, Tensor>,
         method: Method,
         lora: &LoraSettings,
@@ -361,7 +361,7 @@ impl Llama {
     /// needed (`None`: absent), so that a large model never has every weight in
     /// f32 at once: each linear weight is quantized or cast as soon as it arrives.
     pub fn from_source(
-        config: LlamaConfig,
+        config: HfConfig,
         mut source: impl FnMut(&str) -> Option<Tensor>,
         method: Method,
         lora: &LoraSettings,
@@ -1011,7 +1011,7 @@ impl Llama {
 }
 
 /// HF's inverse RoPE frequencies (with Llama 3.1 `llama3` scaling when configured), f32.
-fn rope_inv_freq(config: &LlamaConfig) -> Tensor {
+fn rope_inv_freq(config: &HfConfig) -> Tensor {
     let dim = config.head_dim();
     let exponents = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu))
         .to_kind(Kind::Float)

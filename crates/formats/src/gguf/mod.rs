@@ -2,9 +2,8 @@
 //! ([`GgufFile`]), a streaming atomic writer ([`GgufWriter`]), metadata values
 //! with typed getters ([`Metadata`]), the ggml tensor types ([`GgmlType`]),
 //! the `gguf inspect` renderings ([`inspect`]), llama-quantize's tensor-type
-//! recipe ([`plan`]) and whole-file re-quantization ([`quantize`]), plus small
-//! synthetic llama models for tests ([`synthetic`]), and the Llama tensor names and
-//! Q/K row permutation between Hugging Face and llama.cpp ([`llama_names`]).
+//! recipe ([`plan`]) and whole-file re-quantization ([`quantize`]), and the Llama
+//! tensor names and Q/K row permutation between Hugging Face and llama.cpp ([`llama_names`]).
 
 mod decode;
 mod encode;
@@ -17,7 +16,6 @@ pub mod quantize;
 mod reader;
 mod recipe;
 mod restamp;
-pub mod synthetic;
 mod tensor;
 mod value;
 mod writer;

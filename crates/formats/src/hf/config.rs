@@ -1,5 +1,6 @@
-//! The Llama architecture hyper-parameters, read from (and written as) a Hugging
-//! Face `config.json`.
+//! A Hugging Face Llama `config.json` ([`HfConfig`], the file's contents), and its one
+//! conversion each way to the model shape GGUF metadata holds
+//! ([`crate::llama_config::LlamaConfig`]).
 
 use std::path::Path;
 
@@ -7,6 +8,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::llama_config::LlamaConfig;
 
 /// Llama 3 `rope_scaling` of type `llama3` (Llama 3.1+).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +51,7 @@ pub struct RopeParameters {
 
 /// The fields of a Llama `config.json` the trainer uses (transformers 4 and 5 layouts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LlamaConfig {
+pub struct HfConfig {
     /// Vocabulary size (rows of the embedding).
     pub vocab_size: i64,
     /// Model width.
@@ -108,7 +110,7 @@ fn default_model_type() -> String {
     "llama".into()
 }
 
-impl LlamaConfig {
+impl HfConfig {
     /// Read and check `config.json`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -211,6 +213,63 @@ impl LlamaConfig {
         self.head_dim
             .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
+
+    /// The model shape as GGUF `llama.*` metadata holds it, checked. The `llama3` RoPE
+    /// scaling is not part of it (a GGUF carries it as the `rope_freqs.weight` tensor).
+    pub fn llama_config(&self) -> Result<LlamaConfig> {
+        let config = LlamaConfig {
+            vocab: self.vocab_size as usize,
+            dim: self.hidden_size as usize,
+            layers: self.num_hidden_layers as usize,
+            heads: self.num_attention_heads as usize,
+            kv_heads: self.kv_heads() as usize,
+            ff: self.intermediate_size as usize,
+            context: self.max_position_embeddings as usize,
+            rope_theta: self.theta() as f32,
+            rope_dims: self.head_dim() as usize,
+            rms_eps: self.rms_norm_eps as f32,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The `config.json` of a model of shape `config` (the inverse of
+    /// [`Self::llama_config`], without RoPE scaling), checked; `tie_word_embeddings`
+    /// when the LM head shares the embedding. Partial RoPE (fewer rotated dimensions
+    /// than the head width) has no `config.json` field and is refused.
+    pub fn from_llama_config(config: &LlamaConfig, tie_word_embeddings: bool) -> Result<Self> {
+        anyhow::ensure!(
+            config.rope_dims == config.head_dim(),
+            "llama.rope.dimension_count is {} but heads are {} wide; partial RoPE is not supported",
+            config.rope_dims,
+            config.head_dim()
+        );
+        let hf = Self {
+            vocab_size: config.vocab as i64,
+            hidden_size: config.dim as i64,
+            intermediate_size: config.ff as i64,
+            num_hidden_layers: config.layers as i64,
+            num_attention_heads: config.heads as i64,
+            num_key_value_heads: Some(config.kv_heads as i64),
+            head_dim: Some(config.head_dim() as i64),
+            rms_norm_eps: widen(config.rms_eps),
+            rope_theta: widen(config.rope_theta),
+            rope_scaling: None,
+            rope_parameters: None,
+            max_position_embeddings: config.context as i64,
+            tie_word_embeddings,
+            architectures: default_arch(),
+            model_type: default_model_type(),
+        };
+        hf.validate().map_err(anyhow::Error::msg)?;
+        Ok(hf)
+    }
+}
+
+/// An f32 value as the shortest decimal that reads back to it, widened (so `1e-5`
+/// stored as f32 becomes the f64 `1e-5` a `config.json` would hold).
+fn widen(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(v as f64)
 }
 
 #[cfg(test)]
@@ -223,7 +282,7 @@ mod tests {
             "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
             "rms_norm_eps":1e-5,"rope_theta":500000.0,"max_position_embeddings":8192,
             "tie_word_embeddings":false,"torch_dtype":"bfloat16"}"#;
-        let cfg: LlamaConfig = serde_json::from_str(json).unwrap();
+        let cfg: HfConfig = serde_json::from_str(json).unwrap();
         assert_eq!(cfg.validate(), Ok(()));
         assert_eq!(cfg.head_dim(), 128);
         assert_eq!(cfg.kv_heads(), 8);
@@ -232,14 +291,49 @@ mod tests {
             "num_attention_heads":2,"rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3",
             "factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,
             "original_max_position_embeddings":8192}}"#;
-        let v5: LlamaConfig = serde_json::from_str(v5).unwrap();
+        let v5: HfConfig = serde_json::from_str(v5).unwrap();
         assert_eq!(v5.validate(), Ok(()));
         assert_eq!(v5.theta(), 500000.0);
         assert_eq!(v5.scaling().unwrap().factor, 8.0);
-        let bad = LlamaConfig {
+        let bad = HfConfig {
             num_key_value_heads: Some(5),
             ..cfg
         };
         assert!(bad.validate().unwrap_err().contains("num_key_value_heads"));
+    }
+
+    #[test]
+    fn converts_to_the_gguf_shape_and_back() {
+        let json = r#"{"vocab_size":128256,"hidden_size":4096,"intermediate_size":14336,
+            "num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,
+            "rms_norm_eps":1e-5,"rope_theta":500000.0,"max_position_embeddings":8192}"#;
+        let hf: HfConfig = serde_json::from_str(json).unwrap();
+        let shape = hf.llama_config().unwrap();
+        assert_eq!(
+            shape,
+            LlamaConfig {
+                vocab: 128256,
+                dim: 4096,
+                layers: 32,
+                heads: 32,
+                kv_heads: 8,
+                ff: 14336,
+                context: 8192,
+                rope_theta: 500000.0,
+                rope_dims: 128,
+                rms_eps: 1e-5,
+            }
+        );
+        let back = HfConfig::from_llama_config(&shape, false).unwrap();
+        assert_eq!(back.rms_norm_eps, 1e-5);
+        assert_eq!(back.rope_theta, 500000.0);
+        assert_eq!(back.head_dim, Some(128));
+        assert_eq!(back.llama_config().unwrap(), shape);
+        let partial = LlamaConfig {
+            rope_dims: 64,
+            ..shape
+        };
+        let err = HfConfig::from_llama_config(&partial, false).unwrap_err();
+        assert!(err.to_string().contains("partial RoPE"), "{err}");
     }
 }

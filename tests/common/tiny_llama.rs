@@ -1,18 +1,19 @@
-//! Small random-weight llama-architecture GGUF models, deterministic from a seed:
-//! inputs for quantization tests and benches and for tests that need a model
-//! llama.cpp can load (byte-fallback SentencePiece vocab, F16 weights, F32 norms).
+//! The llama-quantize reference input: a small random-weight llama GGUF, deterministic
+//! from a seed (byte-fallback SentencePiece vocab, F16 weights, F32 norms).
+//!
+//! A test fixture, not a product generator (the product's tiny models are
+//! `okla_engine::tiny::TinySpec`): tests/data/gguf/tiny_llama_llama_cpp.tsv holds the
+//! sha256 of exactly these bytes and of llama.cpp's quantizations of them, so this file
+//! must not change without regenerating those vectors. Included by path from
+//! tests/gguf_quantize.rs, benches/gguf_quantize.rs and examples/tiny_llama.rs.
 
 use std::path::Path;
 
 use anyhow::Result;
 use half::f16;
 
-use super::ggml_type::GgmlType;
-use super::metadata::Metadata;
-use super::tensor::TensorSpec;
-use super::value::{Array, Value};
-use super::writer::GgufWriter;
-use crate::rng::SplitMix64;
+use okla_formats::gguf::{Array, GgmlType, GgufWriter, Metadata, TensorSpec, Value};
+use okla_formats::rng::SplitMix64;
 
 /// Shape of a synthetic llama model.
 #[derive(Debug, Clone, PartialEq, Eq)]
