@@ -29,8 +29,8 @@ use okla_formats::atomic::write_atomic;
 
 /// The file names of a run folder.
 pub const REPORT_JSON: &str = "report.json";
-/// Per-case results, one JSON object a line.
-pub const PREDICTIONS_JSONL: &str = "predictions.jsonl";
+/// Per-case results, one JSON object a line (see [`crate::prediction`]).
+pub use crate::prediction::PREDICTIONS_JSONL;
 /// Metrics as CSV.
 pub const METRICS_CSV: &str = "metrics.csv";
 /// JUnit XML for CI test reporters.
