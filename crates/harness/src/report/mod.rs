@@ -51,6 +51,22 @@ pub fn run_dir_name(started_at: &str, model_sha256: Option<&str>) -> String {
     format!("{stamp}-{}", &hash[..hash.len().min(12)])
 }
 
+/// The run folder, whatever the backend: exactly `run_dir` when one is given, else
+/// `<out_dir>/`[`run_dir_name`]`(started_at, model_sha256)`. `model_sha256` identifies
+/// what was gated (the model file's or the predictions file's sha256; for a served model,
+/// which has no file, a sha256 of what names it).
+pub fn run_folder(
+    run_dir: Option<&Path>,
+    out_dir: &Path,
+    started_at: &str,
+    model_sha256: Option<&str>,
+) -> PathBuf {
+    match run_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => out_dir.join(run_dir_name(started_at, model_sha256)),
+    }
+}
+
 /// Write every report file of `run` into `dir` (created if needed); returns the paths written.
 pub fn write_run_dir(run: &Run, dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<(&str, String)> = vec![
