@@ -7,7 +7,7 @@
 //! its shipped example predictions are replayed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
@@ -22,8 +22,9 @@ use okla_harness::backend::http::HttpBackend;
 use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::backend::Backend;
 use okla_harness::gate::{Outcome, Threshold};
-use okla_harness::report::{render_terminal, run_dir_name, write_run_dir, Style, SUMMARY_MD};
+use okla_harness::report::{render_terminal, run_folder, write_run_dir, Style, SUMMARY_MD};
 use okla_harness::runner::{now_rfc3339, run_suite, RunOptions};
+use okla_harness::score::check_metric_name;
 use okla_harness::suite::{Decoding, Suite};
 
 /// The example predictions a suite may ship, replayed when no model is given.
@@ -93,36 +94,15 @@ pub struct GateArgs {
     pub skip_loss: bool,
 }
 
-/// Run `okla-eval gate`.
+/// Run `okla-eval gate`: parse → resolve the plan → run → write → render.
 pub fn run(args: GateArgs) -> Result<u8> {
     let threshold_overrides = parse_overrides(&args.thresholds)?;
     let suite = Suite::load(&args.suite)?;
-    let started_at = now_rfc3339();
-    let (mut backend, dir) = open_backend(&args, &suite, &started_at)?;
-    let suite_decoding = suite.manifest.decoding;
-    let decoding = Decoding {
-        max_new_tokens: args.max_new_tokens.unwrap_or(suite_decoding.max_new_tokens),
-        ..match args.decoding {
-            DecodingPreset::Suite => suite_decoding,
-            DecodingPreset::Production => Decoding::production(),
-        }
-    };
-    let options = RunOptions {
-        max_cases: args.max_cases,
-        threshold_overrides,
-        decoding: Some(decoding),
-        skip_loss: args.skip_loss,
-        started_at: Some(started_at),
-    };
-    let run = run_suite(&suite, backend.as_mut(), &options)?;
+    let plan = GatePlan::resolve(&args, &suite, threshold_overrides)?;
 
-    let dir = dir.unwrap_or_else(|| {
-        run_folder(
-            &args,
-            &run.meta.started_at,
-            run.meta.backend.model_sha256.as_deref(),
-        )
-    });
+    let (mut backend, dir) = plan.open(&suite)?;
+    let run = run_suite(&suite, backend.as_mut(), &plan.options)?;
+
     write_run_dir(&run, &dir)?;
     print!("{}", render_terminal(&run, Style::detect()));
     println!("reports: {}", dir.display());
@@ -133,24 +113,124 @@ pub fn run(args: GateArgs) -> Result<u8> {
     Ok(run.gate.outcome.exit_code())
 }
 
-/// `--run-dir`, or `<out-dir>/<utc-time>-<model hash>`.
-fn run_folder(args: &GateArgs, started_at: &str, model_sha256: Option<&str>) -> PathBuf {
-    args.run_dir
-        .clone()
-        .unwrap_or_else(|| args.out_dir.join(run_dir_name(started_at, model_sha256)))
+/// Everything a gate run needs, resolved once from the arguments and the suite.
+struct GatePlan<'a> {
+    /// The backend and its inputs.
+    source: Source<'a>,
+    /// `--run-dir`, when given.
+    run_dir: Option<&'a Path>,
+    /// `--out-dir`, under which the run folder is otherwise created.
+    out_dir: &'a Path,
+    /// Start time, decoding, thresholds, case limit, loss.
+    options: RunOptions,
+}
+
+/// Which backend answers, with its inputs.
+enum Source<'a> {
+    /// Recorded answers.
+    Replay { predictions: PathBuf },
+    /// A GGUF file on the native engine.
+    Gguf { model: PathBuf, threads: usize },
+    /// An OpenAI-compatible server serving `model`.
+    Http {
+        http: &'a HttpArgs,
+        model: Option<&'a str>,
+    },
+}
+
+impl<'a> GatePlan<'a> {
+    fn resolve(
+        args: &'a GateArgs,
+        suite: &Suite,
+        threshold_overrides: BTreeMap<String, Threshold>,
+    ) -> Result<Self> {
+        let started_at = now_rfc3339();
+        let source = match backend_kind(args, suite) {
+            BackendKind::Replay => Source::Replay {
+                predictions: match &args.predictions {
+                    Some(p) => p.clone(),
+                    None => example_predictions(suite)?,
+                },
+            },
+            BackendKind::Gguf => Source::Gguf {
+                model: gguf_model(args, suite)?,
+                threads: args.threads.unwrap_or_else(super::default_threads),
+            },
+            BackendKind::Http => Source::Http {
+                http: &args.http,
+                model: args.model.as_deref(),
+            },
+        };
+        let suite_decoding = suite.manifest.decoding;
+        let decoding = Decoding {
+            max_new_tokens: args.max_new_tokens.unwrap_or(suite_decoding.max_new_tokens),
+            ..match args.decoding {
+                DecodingPreset::Suite => suite_decoding,
+                DecodingPreset::Production => Decoding::production(),
+            }
+        };
+        Ok(Self {
+            source,
+            run_dir: args.run_dir.as_deref(),
+            out_dir: &args.out_dir,
+            options: RunOptions {
+                max_cases: args.max_cases,
+                threshold_overrides,
+                decoding: Some(decoding),
+                skip_loss: args.skip_loss,
+                started_at: Some(started_at),
+            },
+        })
+    }
+
+    /// Open the backend and fix the run folder, named after what is gated: the model or
+    /// predictions file's sha256, for a served model the sha256 of its endpoint and name
+    /// (fixed before connecting: the http backend's journal lives in the run folder).
+    fn open(&self, suite: &Suite) -> Result<(Box<dyn Backend>, PathBuf)> {
+        let opened = |backend: Box<dyn Backend>| {
+            let dir = self.run_folder(backend.info().model_sha256.as_deref());
+            (backend, dir)
+        };
+        match &self.source {
+            Source::Replay { predictions } => {
+                Ok(opened(Box::new(ReplayBackend::open(predictions)?)))
+            }
+            Source::Gguf { model, threads } => {
+                Ok(opened(Box::new(GgufBackend::open(model, *threads)?)))
+            }
+            Source::Http { http, model } => {
+                let identity = format!(
+                    "{} {}",
+                    http.endpoint.as_deref().unwrap_or(""),
+                    model.unwrap_or("")
+                );
+                let dir = self.run_folder(Some(&hex(&Sha256::digest(identity.as_bytes()))));
+                let options =
+                    http.to_options(&suite.schema, *model, Some(&dir.join(JOURNAL_FILE)))?;
+                let backend = HttpBackend::connect(options)?;
+                let backend: Box<dyn Backend> = match &http.resume {
+                    Some(previous) => {
+                        Box::new(Resuming::new(backend, answered_cases(previous)?, previous))
+                    }
+                    None => Box::new(backend),
+                };
+                Ok((backend, dir))
+            }
+        }
+    }
+
+    fn run_folder(&self, model_sha256: Option<&str>) -> PathBuf {
+        let started_at = self.options.started_at.as_deref().unwrap_or_default();
+        run_folder(self.run_dir, self.out_dir, started_at, model_sha256)
+    }
 }
 
 fn parse_overrides(specs: &[String]) -> Result<BTreeMap<String, Threshold>> {
     let mut out = BTreeMap::new();
     for spec in specs {
         let (name, rule) = Threshold::parse_override(spec).map_err(InputError::usage)?;
-        if !okla_harness::score::METRIC_NAMES.contains(&name.as_str()) {
-            return Err(InputError::usage(format!(
-                "--threshold {spec}: unknown metric {name:?} (known: {})",
-                okla_harness::score::METRIC_NAMES.join(", ")
-            ))
-            .into());
-        }
+        check_metric_name(&name)
+            .map_err(|e| InputError::usage(format!("--threshold {spec}: {e}")))?;
         out.insert(name, rule);
     }
     Ok(out)
@@ -164,53 +244,6 @@ fn backend_kind(args: &GateArgs, suite: &Suite) -> BackendKind {
         None if args.predictions.is_some() => BackendKind::Replay,
         None if suite.manifest.default_model.is_some() => BackendKind::Gguf,
         None => BackendKind::Replay,
-    }
-}
-
-/// Open the backend; for http also fix the run folder now (its journal lives there).
-fn open_backend(
-    args: &GateArgs,
-    suite: &Suite,
-    started_at: &str,
-) -> Result<(Box<dyn Backend>, Option<PathBuf>)> {
-    match backend_kind(args, suite) {
-        BackendKind::Replay => {
-            let predictions = match &args.predictions {
-                Some(p) => p.clone(),
-                None => example_predictions(suite)?,
-            };
-            Ok((Box::new(ReplayBackend::open(&predictions)?), None))
-        }
-        BackendKind::Gguf => {
-            let model = gguf_model(args, suite)?;
-            let threads = args.threads.unwrap_or_else(super::default_threads);
-            Ok((Box::new(GgufBackend::open(&model, threads)?), None))
-        }
-        BackendKind::Http => {
-            let identity = format!(
-                "{} {}",
-                args.http.endpoint.as_deref().unwrap_or(""),
-                args.model.as_deref().unwrap_or("")
-            );
-            let dir = run_folder(
-                args,
-                started_at,
-                Some(&hex(&Sha256::digest(identity.as_bytes()))),
-            );
-            let options = args.http.to_options(
-                &suite.schema,
-                args.model.as_deref(),
-                Some(&dir.join(JOURNAL_FILE)),
-            )?;
-            let backend = HttpBackend::connect(options)?;
-            let backend: Box<dyn Backend> = match &args.http.resume {
-                Some(previous) => {
-                    Box::new(Resuming::new(backend, answered_cases(previous)?, previous))
-                }
-                None => Box::new(backend),
-            };
-            Ok((backend, Some(dir)))
-        }
     }
 }
 
@@ -231,11 +264,37 @@ fn gguf_model(args: &GateArgs, suite: &Suite) -> Result<PathBuf> {
         .with_field("default_model")
         .into());
     }
+    let path = tidy_path(path);
     eprintln!(
         "no model given: gating the suite's default model {}",
         path.display()
     );
     Ok(path)
+}
+
+/// `path` written plainly (`suites/okla/../../models/m.gguf` → `models/m.gguf`) when it
+/// lies inside the current folder and the plain form names the same file; else `path`.
+fn tidy_path(path: PathBuf) -> PathBuf {
+    let Ok(cwd) = std::env::current_dir() else {
+        return path;
+    };
+    let mut plain = PathBuf::new();
+    for part in cwd.join(&path).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                plain.pop();
+            }
+            other => plain.push(other),
+        }
+    }
+    let same_file = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    match plain.strip_prefix(&cwd) {
+        Ok(inside) if !inside.as_os_str().is_empty() && same_file(inside, &path) => {
+            inside.to_path_buf()
+        }
+        _ => path,
+    }
 }
 
 fn example_predictions(suite: &Suite) -> Result<PathBuf> {

@@ -1,17 +1,18 @@
 //! The replay backend: answers come from a predictions JSONL recorded anywhere.
 //!
 //! One object per line with the case id (`id` or `case_id`) and the raw model output
-//! (`output`, `text` or `prediction`). A run's own `predictions.jsonl` has that shape,
-//! so any run can be re-scored. Cases without a recorded answer fail as `missing`.
+//! (`output`, `text` or `prediction`), read as a [`PredictionLine`]. A run's own
+//! `predictions.jsonl` has that shape, so any run can be re-scored. Cases without a
+//! recorded answer fail as `missing`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Backend, BackendInfo, Capabilities, Generation, Progress, Prompt};
+use crate::prediction::PredictionLine;
 use crate::suite::Decoding;
 use okla_formats::error::{InputError, InputErrors};
 use okla_formats::hash::hex;
@@ -26,9 +27,6 @@ pub struct ReplayBackend {
     sha256: String,
     answers: HashMap<String, Generation>,
 }
-
-const ID_KEYS: [&str; 2] = ["id", "case_id"];
-const OUTPUT_KEYS: [&str; 3] = ["output", "text", "prediction"];
 
 impl ReplayBackend {
     /// Read a predictions file; every malformed line is reported with file:line:field.
@@ -59,16 +57,21 @@ impl ReplayBackend {
 fn parse_predictions(text: &str, path: &Path) -> Result<HashMap<String, Generation>, InputErrors> {
     let mut answers = HashMap::new();
     let mut errors = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        if raw.trim().is_empty() {
-            continue;
-        }
-        match parse_prediction(raw, path, i + 1) {
-            Ok((id, generation)) => {
+    for (line, parsed) in PredictionLine::parse_all(text, path) {
+        match parsed {
+            Ok(recorded) => {
+                let (id, generation) = recorded.into_generation();
+                // Only the answer is replayed: the recorded run's timings and backend
+                // error are not this run's.
+                let generation = Generation {
+                    timing: None,
+                    error: None,
+                    ..generation
+                };
                 if answers.insert(id.clone(), generation).is_some() {
                     errors.push(InputError::at(
                         path,
-                        i + 1,
+                        line,
                         Some("id".into()),
                         format!("case {id:?} is recorded twice"),
                     ));
@@ -82,51 +85,6 @@ fn parse_predictions(text: &str, path: &Path) -> Result<HashMap<String, Generati
     } else {
         Err(InputErrors(errors))
     }
-}
-
-fn parse_prediction(
-    raw: &str,
-    path: &Path,
-    line: usize,
-) -> Result<(String, Generation), InputError> {
-    let value: Value = serde_json::from_str(raw)
-        .map_err(|e| InputError::at(path, line, None, format!("not valid JSON: {e}")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| InputError::at(path, line, None, "expected a JSON object"))?;
-    let string_field = |keys: &[&'static str], missing: &str| match keys
-        .iter()
-        .find_map(|k| obj.get(*k).map(|v| (*k, v)))
-    {
-        Some((_, Value::String(s))) => Ok(s.clone()),
-        Some((k, _)) => Err(InputError::at(
-            path,
-            line,
-            Some(k.into()),
-            "expected a string",
-        )),
-        None => Err(InputError::at(path, line, Some(keys[0].into()), missing)),
-    };
-    let id = string_field(&ID_KEYS, "missing field")?;
-    let text = string_field(
-        &OUTPUT_KEYS,
-        "missing field (also accepted: text, prediction)",
-    )?;
-    let tokens = |k: &str| obj.get(k).and_then(Value::as_u64).map(|n| n as u32);
-    Ok((
-        id,
-        Generation {
-            text,
-            prompt_tokens: tokens("prompt_tokens"),
-            completion_tokens: tokens("completion_tokens"),
-            finish_reason: obj
-                .get("finish_reason")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            timing: None,
-            error: None,
-        },
-    ))
 }
 
 impl Backend for ReplayBackend {

@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::report::{read_report, PREDICTIONS_JSONL};
+use crate::prediction::{PredictionLine, PREDICTIONS_JSONL};
+use crate::report::read_report;
 use okla_formats::error::InputError;
 
 /// What a golden file holds, and what a run folder is reduced to for comparison.
@@ -38,25 +39,12 @@ pub fn snapshot_of_run_dir(dir: &Path) -> Result<Snapshot> {
     let text = std::fs::read_to_string(&predictions)
         .map_err(|e| InputError::file(&predictions, format!("cannot read: {e}")))?;
     let mut cases = BTreeMap::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        #[derive(Deserialize)]
-        struct CaseLine {
-            id: String,
-            passed: bool,
-        }
-        let c: CaseLine = serde_json::from_str(line).map_err(|e| {
-            InputError::at(
-                &predictions,
-                i + 1,
-                None,
-                format!("not a prediction line: {e}"),
-            )
+    for (line, parsed) in PredictionLine::parse_all(&text, &predictions) {
+        let case = parsed?;
+        let passed = case.passed.ok_or_else(|| {
+            InputError::at(&predictions, line, Some("passed".into()), "missing field")
         })?;
-        cases.insert(c.id, c.passed);
+        cases.insert(case.id, passed);
     }
     Ok(Snapshot {
         format: SNAPSHOT_FORMAT,

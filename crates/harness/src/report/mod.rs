@@ -29,8 +29,8 @@ use okla_formats::atomic::write_atomic;
 
 /// The file names of a run folder.
 pub const REPORT_JSON: &str = "report.json";
-/// Per-case results, one JSON object a line.
-pub const PREDICTIONS_JSONL: &str = "predictions.jsonl";
+/// Per-case results, one JSON object a line (see [`crate::prediction`]).
+pub use crate::prediction::PREDICTIONS_JSONL;
 /// Metrics as CSV.
 pub const METRICS_CSV: &str = "metrics.csv";
 /// JUnit XML for CI test reporters.
@@ -49,6 +49,22 @@ pub fn run_dir_name(started_at: &str, model_sha256: Option<&str>) -> String {
         .collect();
     let hash = model_sha256.unwrap_or("nohash");
     format!("{stamp}-{}", &hash[..hash.len().min(12)])
+}
+
+/// The run folder, whatever the backend: exactly `run_dir` when one is given, else
+/// `<out_dir>/`[`run_dir_name`]`(started_at, model_sha256)`. `model_sha256` identifies
+/// what was gated (the model file's or the predictions file's sha256; for a served model,
+/// which has no file, a sha256 of what names it).
+pub fn run_folder(
+    run_dir: Option<&Path>,
+    out_dir: &Path,
+    started_at: &str,
+    model_sha256: Option<&str>,
+) -> PathBuf {
+    match run_dir {
+        Some(dir) => dir.to_path_buf(),
+        None => out_dir.join(run_dir_name(started_at, model_sha256)),
+    }
 }
 
 /// Write every report file of `run` into `dir` (created if needed); returns the paths written.

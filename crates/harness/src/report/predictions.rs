@@ -1,5 +1,6 @@
 //! `predictions.jsonl`: one line per case with the raw output, the parsed object,
-//! the failure class and every per-case verdict. The replay backend reads it back.
+//! the failure class and every per-case verdict. [`crate::prediction::PredictionLine`]
+//! reads it back.
 
 use anyhow::Result;
 

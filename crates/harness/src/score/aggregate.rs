@@ -31,6 +31,19 @@ pub const METRIC_NAMES: [&str; 15] = [
     "tokens_per_s",
 ];
 
+/// Check that `name` is a metric a run computes: every threshold (a suite's, an
+/// override) names its metric through here. The error text says which names are known.
+pub fn check_metric_name(name: &str) -> Result<(), String> {
+    if METRIC_NAMES.contains(&name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown metric (known: {})",
+            METRIC_NAMES.join(", ")
+        ))
+    }
+}
+
 /// Metrics that are not proportions in [0, 1].
 const VALUE_METRICS: [&str; 6] = [
     "eval_loss",

@@ -9,8 +9,8 @@ mod fields;
 mod stats;
 
 pub use aggregate::{
-    higher_is_better, is_rate, summarize, Breakdown, ClassCount, IntentStats, Metric, Summary,
-    METRIC_NAMES, NO_INTENT,
+    check_metric_name, higher_is_better, is_rate, summarize, Breakdown, ClassCount, IntentStats,
+    Metric, Summary, METRIC_NAMES, NO_INTENT,
 };
 pub use case::{CaseResult, Scorer};
 pub use checks::{contains_pii, group_thousands, CheckResults, Checks, ChecksConfig, CHECK_NAMES};

@@ -104,15 +104,8 @@ impl Manifest {
             return Err(bad("decoding.top_p", "must be in (0, 1]".into()));
         }
         for (name, t) in &self.thresholds {
-            if !crate::score::METRIC_NAMES.contains(&name.as_str()) {
-                return Err(bad(
-                    &format!("thresholds.{name}"),
-                    format!(
-                        "unknown metric (known: {})",
-                        crate::score::METRIC_NAMES.join(", ")
-                    ),
-                ));
-            }
+            crate::score::check_metric_name(name)
+                .map_err(|msg| bad(&format!("thresholds.{name}"), msg))?;
             t.validate()
                 .map_err(|msg| bad(&format!("thresholds.{name}"), msg))?;
         }

@@ -12,11 +12,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::json;
 
-use super::journal::PredictionLine;
 use crate::backend::{
     Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt,
 };
-use crate::report::PREDICTIONS_JSONL as PREDICTIONS_FILE;
+use crate::prediction::{PredictionLine, PREDICTIONS_JSONL as PREDICTIONS_FILE};
 use crate::suite::{Conversation, Decoding};
 use okla_formats::error::{InputError, InputErrors};
 
@@ -39,17 +38,14 @@ pub fn answered_cases(run_dir: &Path) -> Result<HashMap<String, Generation>> {
         };
         found = true;
         let torn_tail = tolerate_torn_tail && !text.is_empty() && !text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, raw) in lines.iter().enumerate() {
-            if raw.trim().is_empty() {
-                continue;
-            }
-            match parse_line(raw, &path, i + 1) {
+        let last_line = text.lines().count();
+        for (line, parsed) in PredictionLine::parse_all(&text, &path) {
+            match parsed.map(PredictionLine::into_generation) {
                 Ok((id, generation)) if generation.error.is_none() => {
                     answered.insert(id, generation);
                 }
                 Ok(_) => {}
-                Err(_) if torn_tail && i + 1 == lines.len() => {}
+                Err(_) if torn_tail && line == last_line => {}
                 Err(e) => errors.push(e),
             }
         }
@@ -66,21 +62,6 @@ pub fn answered_cases(run_dir: &Path) -> Result<HashMap<String, Generation>> {
     } else {
         Err(InputErrors(errors).into())
     }
-}
-
-fn parse_line(raw: &str, path: &Path, line: usize) -> Result<(String, Generation), InputError> {
-    let record: PredictionLine = serde_json::from_str(raw).map_err(|e| {
-        let message = format!("not a prediction line: {e}");
-        InputError::at(path, line, None, message)
-    })?;
-    record.into_generation().map_err(|field| {
-        InputError::at(
-            path,
-            line,
-            Some(field.into()),
-            "expected a duration in seconds ≥ 0",
-        )
-    })
 }
 
 /// A backend that answers the cases an earlier run already answered from that run's
@@ -193,7 +174,7 @@ mod tests {
             errors.iter().map(|e| e.line).collect::<Vec<_>>(),
             [Some(1), Some(2), Some(3)]
         );
-        assert!(errors[0].message.contains("output"));
+        assert_eq!(errors[0].field.as_deref(), Some("output"));
         assert_eq!(errors[2].field.as_deref(), Some("latency_s"));
     }
 
