@@ -114,7 +114,12 @@ pub fn run(args: GateArgs) -> Result<u8> {
         skip_loss: args.skip_loss,
         started_at: Some(started_at),
     };
-    let run = run_suite(&suite, backend.as_mut(), &options)?;
+    let run = run_suite(
+        &suite,
+        backend.as_mut(),
+        &options,
+        &super::progress::Terminal::stderr(),
+    )?;
 
     let dir = dir.unwrap_or_else(|| {
         run_folder(
