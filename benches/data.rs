@@ -6,16 +6,17 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, Criterion};
 use okla_domain::lint::{lint, Rules};
 use okla_domain::synth::{generate, write, Split, SplitSizes};
+use okla_formats::progress::NoProgress;
 
 fn synth_and_lint(c: &mut Criterion) {
     let mut group = c.benchmark_group("data");
     group.sample_size(10);
     group.bench_function("synth_3000", |b| {
-        b.iter(|| generate(42, SplitSizes::new(3000, None), &|| {}).unwrap())
+        b.iter(|| generate(42, SplitSizes::new(3000, None), &NoProgress).unwrap())
     });
     let dir = tempfile::tempdir().unwrap();
     write(
-        &generate(42, SplitSizes::new(3000, None), &|| {}).unwrap(),
+        &generate(42, SplitSizes::new(3000, None), &NoProgress).unwrap(),
         dir.path(),
     )
     .unwrap();

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use indicatif::ProgressBar;
 use okla_domain::stats::{load_files, token_lengths};
+use okla_formats::progress::NoProgress;
 use okla_text::ChatTokenizer;
 
 const FASE2: &str = "../shared/reference/okla_fase2";
@@ -34,7 +34,7 @@ fn data_stats(c: &mut Criterion) {
             .build()
             .expect("thread pool");
         group.bench_function(format!("{threads}_threads"), |b| {
-            b.iter(|| pool.install(|| token_lengths(&files, &tokenizer, &ProgressBar::hidden())))
+            b.iter(|| pool.install(|| token_lengths(&files, &tokenizer, &NoProgress)))
         });
     }
     group.finish();

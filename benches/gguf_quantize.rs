@@ -16,6 +16,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use okla_formats::gguf::quantize::quantize_file_with_threads;
 use okla_formats::gguf::FileType;
+use okla_formats::progress::NoProgress;
 use tiny_llama::TinyLlama;
 
 /// A llama with 8 layers of n_embd 512 and FFN 1536: about 26M parameters, 50 MB of F16.
@@ -97,7 +98,7 @@ fn whole_file_q4_k_m(c: &mut Criterion) {
     let ours = dir.path().join("okla.gguf");
     group.bench_function("okla-eval", |b| {
         b.iter(|| {
-            quantize_file_with_threads(&input, &ours, FileType::Q4KM, threads, false).unwrap()
+            quantize_file_with_threads(&input, &ours, FileType::Q4KM, threads, &NoProgress).unwrap()
         })
     });
     match pyref_python() {

@@ -4,7 +4,8 @@
 //! `cargo bench --bench quant`; throughput is in f32 elements per second.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use okla_formats::quant::tensor::{quantize_tensor, NoProgress};
+use okla_formats::progress::NoProgress;
+use okla_formats::quant::tensor::quantize_tensor;
 use okla_formats::quant::QuantType;
 use std::hint::black_box;
 

@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use okla_formats::quant::tensor::{dequantize_tensor_into, quantize_tensor, NoProgress};
+use okla_formats::progress::NoProgress;
+use okla_formats::quant::tensor::{dequantize_tensor_into, quantize_tensor};
 use okla_formats::quant::QuantType;
 use sha2::{Digest, Sha256};
 

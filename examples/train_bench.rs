@@ -20,6 +20,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::Parser;
+use okla_formats::progress::NoProgress;
 use okla_train::config::HfConfig;
 use okla_train::data::{collate, Example};
 use okla_train::model::{Llama, Method};
@@ -167,7 +168,7 @@ fn main() -> Result<()> {
     for step in 0..args.steps {
         sync(device);
         let t = Instant::now();
-        trainer.run_until(step + 1)?;
+        trainer.run_until(step + 1, &NoProgress)?;
         sync(device);
         step_s.push(t.elapsed().as_secs_f64());
     }

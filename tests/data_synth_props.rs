@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use okla_domain::lint::{lint, Rules};
 use okla_domain::synth::{generate, write, Split, SplitSizes};
+use okla_formats::progress::NoProgress;
 use proptest::prelude::*;
 
 fn synth_into(dir: &Path, seed: u64, count: usize) -> Vec<PathBuf> {
-    let splits = generate(seed, SplitSizes::new(count, None), &|| {}).unwrap();
+    let splits = generate(seed, SplitSizes::new(count, None), &NoProgress).unwrap();
     write(&splits, dir).unwrap();
     Split::ALL.iter().map(|s| dir.join(s.file_name())).collect()
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use indicatif::ProgressBar;
 use okla_domain::stats::{load_files, token_lengths};
+use okla_formats::progress::NoProgress;
 use okla_text::ChatTokenizer;
 use serde::Deserialize;
 
@@ -39,7 +39,7 @@ fn fase2_token_totals_match_python_tokenizers() {
         .collect();
     let files = load_files(&paths).expect("the FASE 2 files load");
     let tokenizer = ChatTokenizer::llama3().unwrap();
-    let lengths = token_lengths(&files, &tokenizer, &ProgressBar::hidden()).unwrap();
+    let lengths = token_lengths(&files, &tokenizer, &NoProgress).unwrap();
     for ((name, want), file_lengths) in reference.files.iter().zip(&lengths) {
         let got = FileTotals {
             conversations: file_lengths.len(),

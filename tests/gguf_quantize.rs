@@ -10,6 +10,7 @@ use std::path::Path;
 
 use okla_formats::gguf::quantize::quantize_file;
 use okla_formats::gguf::{FileType, GgufFile, GgufWriter, Metadata, TensorSpec, Value};
+use okla_formats::progress::NoProgress;
 use sha2::{Digest, Sha256};
 use tiny_llama::TinyLlama;
 
@@ -59,7 +60,7 @@ fn quantized_files_are_byte_identical_to_llama_quantize() {
             other => panic!("unknown type {other}"),
         };
         let out = dir.path().join(format!("{name}.gguf"));
-        let report = quantize_file(&input, &out, file_type, false).unwrap();
+        let report = quantize_file(&input, &out, file_type, &NoProgress).unwrap();
         assert_eq!(&type_table(&out), table, "{name}: tensor-type table");
         assert_eq!(&sha256(&out), hash, "{name}: file bytes");
         assert_eq!(report.tensors.len(), 3 + 9 * 8);
@@ -72,8 +73,9 @@ fn quantized_inputs_and_missing_architecture_are_input_errors() {
     let input = dir.path().join("tiny.gguf");
     TinyLlama::default().write(&input).unwrap();
     let q8 = dir.path().join("q8.gguf");
-    quantize_file(&input, &q8, FileType::Q8_0, false).unwrap();
-    let err = quantize_file(&q8, &dir.path().join("x.gguf"), FileType::Q4KM, false).unwrap_err();
+    quantize_file(&input, &q8, FileType::Q8_0, &NoProgress).unwrap();
+    let err =
+        quantize_file(&q8, &dir.path().join("x.gguf"), FileType::Q4KM, &NoProgress).unwrap_err();
     assert!(okla_formats::error::is_input_error(&err));
     assert!(
         format!("{err:#}").contains("is already Q8_0; re-quantizing quantized tensors is refused"),
@@ -94,7 +96,13 @@ fn quantized_inputs_and_missing_architecture_are_input_errors() {
     .unwrap()
     .write_file(&bare, |_, w| w.write_all(&[0u8; 2048]))
     .unwrap();
-    let err = quantize_file(&bare, &dir.path().join("y.gguf"), FileType::Q4KM, false).unwrap_err();
+    let err = quantize_file(
+        &bare,
+        &dir.path().join("y.gguf"),
+        FileType::Q4KM,
+        &NoProgress,
+    )
+    .unwrap_err();
     assert!(
         format!("{err:#}").contains("metadata key `general.architecture` is missing"),
         "{err:#}"

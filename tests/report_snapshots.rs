@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use okla_formats::progress::NoProgress;
 use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::report::{
     render_junit, render_metrics_csv, render_predictions, render_report_json, render_summary_md,
@@ -16,7 +17,7 @@ fn mini_run() -> Run {
     let suite = Suite::load(Path::new("tests/fixtures/mini")).unwrap();
     let mut backend =
         ReplayBackend::open(Path::new("tests/fixtures/mini/predictions.jsonl")).unwrap();
-    let mut run = run_suite(&suite, &mut backend, &RunOptions::default()).unwrap();
+    let mut run = run_suite(&suite, &mut backend, &RunOptions::default(), &NoProgress).unwrap();
     run.meta.started_at = "2026-01-01T00:00:00Z".into();
     run.meta.timings = Timings::default();
     run

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use okla_formats::progress::NoProgress;
 use okla_harness::suite::{Conversation, Message, Role};
 use okla_text::{ChatTokenizer, EOT};
 use okla_train::adapter::{load_adapter, ADAPTER_WEIGHTS};
@@ -369,7 +370,7 @@ fn assert_resume_is_exact(dtype: &str, kind: Kind) {
         0,
     )
     .unwrap();
-    straight.run_until(4).unwrap();
+    straight.run_until(4, &NoProgress).unwrap();
 
     let split_dir = tempfile::tempdir().unwrap();
     let mut first = Trainer::new(
@@ -380,7 +381,7 @@ fn assert_resume_is_exact(dtype: &str, kind: Kind) {
         0,
     )
     .unwrap();
-    first.run_until(2).unwrap();
+    first.run_until(2, &NoProgress).unwrap();
     let halfway = first.trainable_snapshot();
     drop(first);
     // a fresh process: the same base model with fresh adapters; the adapters,
@@ -394,9 +395,9 @@ fn assert_resume_is_exact(dtype: &str, kind: Kind) {
     )
     .unwrap();
     assert!(!snapshot_equal(&second.trainable_snapshot(), &halfway));
-    assert_eq!(second.resume().unwrap(), Some(2));
+    assert_eq!(second.resume().unwrap().map(|r| r.step), Some(2));
     assert!(snapshot_equal(&second.trainable_snapshot(), &halfway));
-    second.run_until(4).unwrap();
+    second.run_until(4, &NoProgress).unwrap();
     assert!(
         snapshot_equal(&straight.trainable_snapshot(), &second.trainable_snapshot()),
         "resumed run diverged"
@@ -459,7 +460,7 @@ fn an_fp16_overflow_skips_the_step_halves_the_scale_and_is_checkpointed() {
         ..fresh
     });
     let before = trainer.trainable_snapshot();
-    trainer.run_until(1).unwrap();
+    trainer.run_until(1, &NoProgress).unwrap();
     let after = trainer.loss_scaler().unwrap();
     assert_eq!(
         (after.scale, after.skipped_steps, after.growth_tracker),
@@ -474,7 +475,7 @@ fn an_fp16_overflow_skips_the_step_halves_the_scale_and_is_checkpointed() {
     assert!(record.loss.unwrap().is_finite());
     // the scaler state travels with the checkpoint
     let mut resumed = new_trainer();
-    assert_eq!(resumed.resume().unwrap(), Some(1));
+    assert_eq!(resumed.resume().unwrap().map(|r| r.step), Some(1));
     assert_eq!(resumed.loss_scaler(), Some(after));
 }
 
@@ -503,7 +504,7 @@ fn tiny_model_overfits_okla_prompts_and_answers_with_valid_json() {
     let model = tiny_model(&corpus, Method::Full, &LoraSettings::default(), 1);
     let examples = corpus.examples.clone();
     let mut trainer = Trainer::new(r, model, examples.clone(), examples, 0).unwrap();
-    trainer.run_until(150).unwrap();
+    trainer.run_until(150, &NoProgress).unwrap();
     let last = trainer.metrics().iter().rev().find_map(|m| m.loss).unwrap();
     assert!(last < 0.05, "final training loss {last}");
     assert!(dir.path().join("curves.svg").is_file() && dir.path().join("metrics.jsonl").is_file());
@@ -578,7 +579,7 @@ fn tied_run(
         0,
     )
     .unwrap();
-    trainer.run_until(steps).unwrap();
+    trainer.run_until(steps, &NoProgress).unwrap();
     let after = trainer
         .model()
         .base_weights()

@@ -47,5 +47,8 @@ fn no_crate_depends_on_a_crate_above_it() {
         seen += 1;
     }
     let crates_on_disk = std::fs::read_dir("crates").unwrap().count();
-    assert_eq!(seen, crates_on_disk, "every crate under crates/ has a layer");
+    assert_eq!(
+        seen, crates_on_disk,
+        "every crate under crates/ has a layer"
+    );
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use okla_engine::bench::{run_bench, BenchPlan};
+use okla_formats::progress::Progress;
 
 use super::bench_render::{render_csv, render_json, render_jsonl, render_table};
 
@@ -62,15 +63,17 @@ pub fn run(args: BenchArgs) -> Result<u8> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         build_commit: env!("OKLA_BUILD_COMMIT").into(),
     };
-    let bar = indicatif::ProgressBar::new((plan.threads.len() * 2) as u64);
+    let progress = super::progress::Terminal::stderr();
+    progress.start((plan.threads.len() * 2) as u64, "benchmarks");
     let report = run_bench(&args.model, &plan, &|row| {
-        bar.set_message(format!(
+        progress.message(&format!(
             "{} threads {}: {:.2} t/s",
             row.n_threads, row.test, row.avg_ts
         ));
-        bar.inc(1);
-    })?;
-    bar.finish_and_clear();
+        progress.advance(1);
+    });
+    progress.finish();
+    let report = report?;
     let text = match args.output {
         BenchFormat::Table => render_table(&report),
         BenchFormat::Json => render_json(&report)?,

@@ -1,5 +1,6 @@
 //! `okla-eval data ...`: dataset tools. Each subcommand's logic lives in its own
-//! module under `src/data/`; this file only declares arguments and dispatches.
+//! module of okla-domain; this file declares arguments, dispatches, shows progress
+//! and prints what the library returns.
 
 use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
@@ -8,6 +9,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use okla_domain as data;
+
+use super::progress::Terminal;
 
 /// `okla-eval data ...`
 #[derive(Debug, Subcommand)]
@@ -77,19 +80,31 @@ pub struct LintArgs {
 /// Run a `data` subcommand; returns the exit code.
 pub fn run(cmd: DataCommand) -> Result<u8> {
     match cmd {
-        DataCommand::Stats(args) => data::stats::run(&data::stats::StatsOptions {
-            files: args.files,
-            max_seq_lens: args.max_seq_len.into_iter().map(|n| n as usize).collect(),
-            json: args.json,
-            tokenizer: args.tokenizer,
-            lengths_out: args.lengths_out,
-        }),
-        DataCommand::Synth(args) => data::synth::run_cli(
-            args.seed,
-            data::synth::SplitSizes::new(args.count, args.train_count)
-                .with_copy_drills(args.copy_drills),
-            &args.out,
-        ),
+        DataCommand::Stats(args) => {
+            let options = data::stats::StatsOptions {
+                files: args.files,
+                max_seq_lens: args.max_seq_len.into_iter().map(|n| n as usize).collect(),
+                tokenizer: args.tokenizer,
+                lengths_out: args.lengths_out,
+            };
+            let stats = data::stats::run(&options, &Terminal::stderr())?;
+            if args.json {
+                print_text(&format!("{}\n", serde_json::to_string_pretty(&stats)?))?;
+            } else {
+                print_text(&data::stats::render_text(&stats))?;
+            }
+            Ok(0)
+        }
+        DataCommand::Synth(args) => {
+            let sizes = data::synth::SplitSizes::new(args.count, args.train_count)
+                .with_copy_drills(args.copy_drills);
+            let splits = data::synth::generate(args.seed, sizes, &Terminal::stderr())?;
+            data::synth::write(&splits, &args.out)?;
+            print_text(&data::synth::render_summary(
+                &splits, args.seed, sizes, &args.out,
+            ))?;
+            Ok(0)
+        }
         DataCommand::Lint(args) => {
             let rules = data::lint::Rules::from_suite(&args.suite)?;
             let report = data::lint::lint(&args.files, &rules)?;

@@ -11,6 +11,9 @@ use okla_export::source::ModelSource;
 use okla_formats::error::InputError;
 use okla_formats::gguf::FileType;
 use okla_formats::hf::peft::LoraAdapter;
+use okla_harness::report::{render_terminal, Style};
+
+use super::progress::Terminal;
 
 /// Arguments of `export`.
 #[derive(Debug, Args)]
@@ -76,7 +79,8 @@ impl Plan {
         })
     }
 
-    /// Gate-then-export to `out`; returns the exit code (1 when the gate refuses it).
+    /// Gate-then-export to `out`, showing progress and the gate's report; returns
+    /// the exit code (1 when the gate refuses it).
     pub fn export(
         self,
         file_type: FileType,
@@ -95,7 +99,13 @@ impl Plan {
             report_dir: self.report_dir,
             threads,
         };
-        Ok(export(request)?.exit_code())
+        let report = export(request, &Terminal::stderr())?;
+        if let Some(run) = &report.gate {
+            print!("{}", render_terminal(run, Style::detect()));
+            println!("gate report: {}", report.report_dir.display());
+        }
+        eprintln!("{}", report.closing_line());
+        Ok(report.outcome.exit_code())
     }
 }
 

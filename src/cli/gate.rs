@@ -101,7 +101,12 @@ pub fn run(args: GateArgs) -> Result<u8> {
     let plan = GatePlan::resolve(&args, &suite, threshold_overrides)?;
 
     let (mut backend, dir) = plan.open(&suite)?;
-    let run = run_suite(&suite, backend.as_mut(), &plan.options)?;
+    let run = run_suite(
+        &suite,
+        backend.as_mut(),
+        &plan.options,
+        &super::progress::Terminal::stderr(),
+    )?;
 
     write_run_dir(&run, &dir)?;
     print!("{}", render_terminal(&run, Style::detect()));

@@ -68,7 +68,7 @@ pub fn run(cmd: GgufCommand) -> Result<u8> {
                 &args.output,
                 args.file_type,
                 args.threads,
-                !args.quiet,
+                &*super::progress::for_command(args.quiet),
             )?;
             let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
             for t in &report.tensors {

@@ -12,6 +12,7 @@ mod export_cmd;
 mod gate;
 mod gguf_cmd;
 mod http_args;
+mod progress;
 mod suite_cmd;
 mod tiny_cmd;
 #[cfg(feature = "train")]

@@ -95,11 +95,26 @@ pub fn run(args: TrainArgs) -> Result<u8> {
     let pad = pad_id(&base.tokenizer);
     let resume = args.resume;
     let mut trainer = Trainer::new(recipe, model, train, eval, pad)?;
-    if resume && trainer.resume()?.is_none() {
-        eprintln!("no checkpoint to resume from: starting at step 0");
+    let data = trainer.data_summary();
+    eprintln!(
+        "max_seq_len = {} ({}); truncated {} of {} training conversations",
+        data.max_seq_len,
+        if trainer.recipe().max_seq_len.is_some() {
+            "set"
+        } else {
+            "P95 of the training set"
+        },
+        data.truncated,
+        data.examples
+    );
+    if resume {
+        match trainer.resume()? {
+            Some(from) => eprintln!("resumed from {} (step {})", from.dir.display(), from.step),
+            None => eprintln!("no checkpoint to resume from: starting at step 0"),
+        }
     }
     let total = trainer.total_steps();
-    trainer.run_until(total)?;
+    trainer.run_until(total, &super::progress::Terminal::stderr())?;
     let out = trainer.export()?;
     let last = trainer.metrics().iter().rev().find_map(|m| m.loss);
     let eval = trainer.metrics().iter().rev().find_map(|m| m.eval_loss);

@@ -5,14 +5,14 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use okla_formats::gguf::{
     llama_order, plan, Array, FileType, GgmlType, GgufWriter, Metadata, ModelFacts, TensorSpec,
     Value,
 };
 use okla_formats::llama_config::LlamaConfig;
-use okla_formats::quant::tensor::{quantize_tensor, NoProgress};
+use okla_formats::progress::{NoProgress, Progress};
+use okla_formats::quant::tensor::quantize_tensor;
 use okla_formats::quant::QuantType;
 use okla_text::gguf_vocab::GgufVocab;
 use okla_text::LLAMA3_CHAT_TEMPLATE;
@@ -89,15 +89,15 @@ pub fn llama_metadata(
 
 /// Writes `tensors` (f32, loaded one at a time by `load(i)`, `i` indexing
 /// `tensors`) to `path` atomically, in llama.cpp's tensor order, each quantized to
-/// the type llama-quantize's recipe picks for `file_type`; shows a progress bar
-/// over tensors when `progress` is set.
+/// the type llama-quantize's recipe picks for `file_type`; reports progress in
+/// tensors (the message names the tensor and its type).
 pub fn write_llama_gguf(
     path: &Path,
     metadata: Metadata,
     tensors: &[TensorEntry],
     file_type: FileType,
     load: impl Fn(usize) -> Result<Vec<f32>>,
-    progress: bool,
+    progress: &dyn Progress,
 ) -> Result<()> {
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
     let order = llama_order(&names);
@@ -119,26 +119,18 @@ pub fn write_llama_gguf(
         .map(|(s, ty)| TensorSpec::new(s.name.clone(), *ty, s.dims.clone()))
         .collect();
     let writer = GgufWriter::new(metadata, specs)?;
-    let bar = if progress {
-        ProgressBar::new(tensors.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} tensors {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    progress.start(tensors.len() as u64, "tensors");
     let result = writer.write_file(path, |i, w| {
         let entry = &tensors[order[i]];
-        bar.set_message(format!("{} → {}", entry.name, types[i].name()));
+        progress.message(&format!("{} → {}", entry.name, types[i].name()));
         let data = load(order[i]).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
         let codec = QuantType::from_ggml_type_id(types[i] as u32)
             .ok_or_else(|| std::io::Error::other(format!("no codec for {}", types[i].name())))?;
         let bytes = quantize_tensor(codec, &data, entry.cols(), &NoProgress)
             .map_err(|e| std::io::Error::other(format!("{}: {e}", entry.name)))?;
-        bar.inc(1);
+        progress.advance(1);
         w.write_all(&bytes)
     });
-    bar.finish_and_clear();
+    progress.finish();
     result.with_context(|| format!("cannot write {}", path.display()))
 }

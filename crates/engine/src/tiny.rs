@@ -11,6 +11,7 @@ use super::model::Model;
 use super::weights::{ModelWeights, Storage, TensorRef, TensorSource};
 use crate::model_file::{llama_metadata, write_llama_gguf, TensorEntry};
 use okla_formats::gguf::FileType;
+use okla_formats::progress::NoProgress;
 use okla_formats::rng::SplitMix64;
 use okla_text::gguf_vocab::GgufVocab;
 use okla_text::ChatTokenizer;
@@ -237,7 +238,7 @@ impl TinySpec {
             &entries,
             file_type,
             |i| Ok(tensors[i].data.clone()),
-            false,
+            &NoProgress,
         )
     }
 }

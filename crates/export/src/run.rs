@@ -13,10 +13,11 @@ use okla_engine::model_file::{llama_metadata, write_llama_gguf};
 use okla_formats::error::InputError;
 use okla_formats::gguf::restamp;
 use okla_formats::gguf::{FileType, Value};
+use okla_formats::progress::Progress;
 use okla_harness::backend::gguf::GgufBackend;
 use okla_harness::gate::Outcome;
-use okla_harness::report::{render_terminal, write_run_dir, Style};
-use okla_harness::runner::{now_rfc3339, run_suite, RunOptions};
+use okla_harness::report::write_run_dir;
+use okla_harness::runner::{now_rfc3339, run_suite, Run, RunOptions};
 use okla_harness::suite::Suite;
 
 /// GGUF key: `pass`, `pass_with_warnings` or `skipped` (a failing file is never written).
@@ -74,8 +75,52 @@ impl ExportOutcome {
     }
 }
 
-/// Run the export.
-pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
+/// What an export did, for the caller to show.
+#[derive(Debug, Clone)]
+pub struct ExportReport {
+    /// How it ended.
+    pub outcome: ExportOutcome,
+    /// The gate's run on the exported file (`None` with `--force`), its folder
+    /// already written to `report_dir`.
+    pub gate: Option<Run>,
+    /// Where the gate's run folder is.
+    pub report_dir: PathBuf,
+    /// The destination GGUF (written unless refused).
+    pub out: PathBuf,
+    /// The suite that judged it.
+    pub suite: String,
+}
+
+impl ExportReport {
+    /// The last line to show: what became of the destination.
+    pub fn closing_line(&self) -> String {
+        let out = self.out.display();
+        match &self.outcome {
+            ExportOutcome::Forced => {
+                format!("--force: {out} written without a gate ({GATE_KEY} = skipped)")
+            }
+            ExportOutcome::Refused => format!(
+                "export refused: the exported file fails the gate on {}'s eval split; nothing written to {out}",
+                self.suite
+            ),
+            ExportOutcome::Exported { outcome } => {
+                format!("exported {out} ({GATE_KEY} = {})", verdict(*outcome))
+            }
+        }
+    }
+}
+
+/// The outcome as report.json spells it (`pass`, `pass_with_warnings`).
+fn verdict(outcome: Outcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Run the export: `progress` follows the writing (in tensors) then the gate (in
+/// answers), and gets a note as the writing starts.
+pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportReport> {
     let folder = req.out.parent().filter(|p| !p.as_os_str().is_empty());
     if folder.is_some_and(|f| !f.is_dir()) {
         return Err(InputError::file(&req.out, "its folder does not exist").into());
@@ -92,7 +137,7 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
             Value::String(suite.hash.clone()),
         ),
     ];
-    let tmp = TempFile::beside(&req.out);
+    let tmp = TempFile::beside(&req.out, progress);
     let mut metadata = llama_metadata(
         &req.source.config,
         &format!("okla-eval export of {}", req.run_id),
@@ -105,7 +150,7 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
             metadata.insert(k.clone(), v.clone());
         }
     }
-    eprintln!(
+    progress.note(&format!(
         "writing {} GGUF from {}{}",
         req.file_type.label(),
         req.source.origin.display(),
@@ -113,7 +158,7 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
             0 => String::new(),
             n => format!(" with a LoRA adapter merged into {n} weights"),
         }
-    );
+    ));
     let target = if req.force { &req.out } else { &tmp.0 };
     write_llama_gguf(
         target,
@@ -121,14 +166,17 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
         &req.source.entries,
         req.file_type,
         |i| req.source.load(i),
-        true,
+        progress,
     )?;
+    let mut report = ExportReport {
+        outcome: ExportOutcome::Forced,
+        gate: None,
+        report_dir: req.report_dir.clone(),
+        out: req.out.clone(),
+        suite: suite.manifest.name.clone(),
+    };
     if req.force {
-        eprintln!(
-            "--force: {} written without a gate ({GATE_KEY} = skipped)",
-            req.out.display()
-        );
-        return Ok(ExportOutcome::Forced);
+        return Ok(report);
     }
 
     let suite = suite.on_eval_split()?;
@@ -140,21 +188,16 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
         skip_loss: false,
         started_at: Some(now_rfc3339()),
     };
-    let mut run = run_suite(&suite, &mut backend, &options)?;
+    let mut run = run_suite(&suite, &mut backend, &options, progress)?;
     drop(backend);
     // The gated bytes become the destination (sha256 is of the file before stamping).
     run.meta.backend.model = req.out.display().to_string();
     write_run_dir(&run, &req.report_dir)?;
-    print!("{}", render_terminal(&run, Style::detect()));
-    println!("gate report: {}", req.report_dir.display());
     let outcome = run.gate.outcome;
     if outcome == Outcome::Fail {
-        eprintln!(
-            "export refused: the exported file fails the gate on {}'s eval split; nothing written to {}",
-            suite.manifest.name,
-            req.out.display()
-        );
-        return Ok(ExportOutcome::Refused);
+        report.outcome = ExportOutcome::Refused;
+        report.gate = Some(run);
+        return Ok(report);
     }
     let metrics: serde_json::Map<String, serde_json::Value> = run
         .gate
@@ -162,19 +205,15 @@ pub fn export(req: ExportRequest) -> Result<ExportOutcome> {
         .iter()
         .filter_map(|v| v.value.map(|x| (v.metric.clone(), serde_json::json!(x))))
         .collect();
-    // The outcome as report.json spells it (`pass`, `pass_with_warnings`).
-    let verdict = serde_json::to_value(outcome)?
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    stamp.push((GATE_KEY.to_string(), Value::String(verdict.clone())));
+    stamp.push((GATE_KEY.to_string(), Value::String(verdict(outcome))));
     stamp.push((
         METRICS_KEY.to_string(),
         Value::String(serde_json::Value::Object(metrics).to_string()),
     ));
     restamp(&tmp.0, &req.out, &stamp)?;
-    eprintln!("exported {} ({GATE_KEY} = {verdict})", req.out.display());
-    Ok(ExportOutcome::Exported { outcome })
+    report.outcome = ExportOutcome::Exported { outcome };
+    report.gate = Some(run);
+    Ok(report)
 }
 
 /// A hidden file beside the destination, removed when dropped.
@@ -182,22 +221,23 @@ struct TempFile(PathBuf);
 
 impl TempFile {
     /// `.NAME.gating-PID` beside `out`; first removes such files of exports that
-    /// were killed before they could clean up (their process no longer exists).
-    fn beside(out: &Path) -> Self {
+    /// were killed before they could clean up (their process no longer exists),
+    /// noting each on `progress`.
+    fn beside(out: &Path, progress: &dyn Progress) -> Self {
         let name = out
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "export.gguf".into());
         let dir = out.parent().unwrap_or(Path::new("."));
         let prefix = format!(".{name}.gating-");
-        remove_stale(dir, &prefix);
+        remove_stale(dir, &prefix, progress);
         TempFile(dir.join(format!("{prefix}{}", std::process::id())))
     }
 }
 
 /// Removes `dir/PREFIX<pid>` files whose process is gone (Linux: no `/proc/<pid>`;
 /// elsewhere nothing is removed).
-fn remove_stale(dir: &Path, prefix: &str) {
+fn remove_stale(dir: &Path, prefix: &str, progress: &dyn Progress) {
     let proc_fs = Path::new("/proc");
     if !proc_fs.join("self").exists() {
         return;
@@ -215,10 +255,10 @@ fn remove_stale(dir: &Path, prefix: &str) {
             continue;
         };
         if !proc_fs.join(pid.to_string()).exists() && std::fs::remove_file(entry.path()).is_ok() {
-            eprintln!(
+            progress.note(&format!(
                 "removed {}, left by an export that was killed",
                 entry.path().display()
-            );
+            ));
         }
     }
 }

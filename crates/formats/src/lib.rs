@@ -7,7 +7,8 @@
 //! - [`hf`]: Hugging Face folders (config.json, safetensors, peft adapters);
 //! - [`atomic`]: files written whole or not at all; [`hash`]: content hashes;
 //! - [`error`]: [`error::InputError`], the located user-input error every layer reports;
-//! - [`rng`]: the one seeded PRNG; [`choice`]: named choices a command line offers.
+//! - [`rng`]: the one seeded PRNG; [`choice`]: named choices a command line offers;
+//! - [`progress`]: how long work reports progress (library code never prints).
 
 #![warn(missing_docs)]
 
@@ -18,5 +19,6 @@ pub mod gguf;
 pub mod hash;
 pub mod hf;
 pub mod llama_config;
+pub mod progress;
 pub mod quant;
 pub mod rng;

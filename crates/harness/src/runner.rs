@@ -2,10 +2,11 @@
 //! The result ([`Run`]) is what every report format renders.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use okla_formats::progress::Progress;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, BackendInfo, Capabilities, Prompt};
@@ -79,8 +80,13 @@ pub struct RunOptions {
     pub started_at: Option<String>,
 }
 
-/// Run `suite` against `backend` and judge it.
-pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions) -> Result<Run> {
+/// Run `suite` against `backend` and judge it; `progress` counts generated answers.
+pub fn run_suite(
+    suite: &Suite,
+    backend: &mut dyn Backend,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Run> {
     let started_at = options.started_at.clone().unwrap_or_else(now_rfc3339);
     let decoding = options.decoding.unwrap_or(suite.manifest.decoding);
     let cases = match options.max_cases {
@@ -97,10 +103,17 @@ pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions)
             messages: &c.prompt,
         })
         .collect();
-    let bar = progress_bar(prompts.len() as u64, "generating");
-    let generations =
-        backend.generate(&prompts, &decoding, &|done| bar.set_position(done as u64))?;
-    bar.finish_and_clear();
+    progress.start(prompts.len() as u64, "generating");
+    // Backends report how many answers are finished so far; the progress counts steps.
+    let reported = AtomicU64::new(0);
+    let generations = backend.generate(&prompts, &decoding, &|done| {
+        let before = reported.fetch_max(done as u64, Ordering::Relaxed);
+        if done as u64 > before {
+            progress.advance(done as u64 - before);
+        }
+    });
+    progress.finish();
+    let generations = generations?;
     anyhow::ensure!(
         generations.len() == prompts.len(),
         "backend returned {} answers for {} prompts",
@@ -153,18 +166,6 @@ pub fn run_suite(suite: &Suite, backend: &mut dyn Backend, options: &RunOptions)
         gate,
         results,
     })
-}
-
-/// A progress bar on stderr (drawn only when stderr is a terminal).
-pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }
 
 /// The current UTC time as RFC 3339 (`2026-11-25T09:12:30Z`).

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::adapter::{
     read_tensors, save_adapter, save_full_model, write_tensors, ADAPTER_WEIGHTS, MODEL_WEIGHTS,
@@ -30,6 +29,7 @@ use super::recipe::{LossVocabulary, Recipe};
 use super::schedule::CosineSchedule;
 use okla_formats::atomic::write_atomic;
 use okla_formats::error::InputError;
+use okla_formats::progress::Progress;
 use okla_formats::rng::SplitMix64;
 
 /// Optimizer steps between rewrites of `metrics.jsonl` and `curves.svg` (they
@@ -45,6 +45,15 @@ pub struct DataSummary {
     pub truncated: usize,
     /// Training conversations.
     pub examples: usize,
+}
+
+/// The checkpoint a run resumed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumed {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// The optimizer step it was taken after.
+    pub step: u64,
 }
 
 /// A training run in progress.
@@ -89,7 +98,8 @@ fn target_count(e: &Example) -> i64 {
 
 impl Trainer {
     /// Prepare a run: cap sequence lengths (the recipe's `max_seq_len` or the
-    /// training set's P95, printing how many conversations were cut), build the
+    /// training set's P95; [`Trainer::data_summary`] says how many conversations
+    /// were cut), build the
     /// optimizer and schedule, and write `recipe.json` into the run folder.
     pub fn new(
         recipe: Recipe,
@@ -113,15 +123,6 @@ impl Trainer {
             ))
             .into());
         }
-        eprintln!(
-            "max_seq_len = {max_seq_len} ({}); truncated {truncated} of {} training conversations",
-            if recipe.max_seq_len.is_some() {
-                "set"
-            } else {
-                "P95 of the training set"
-            },
-            lengths.len()
-        );
         let data = DataSummary {
             max_seq_len,
             truncated,
@@ -203,8 +204,8 @@ impl Trainer {
     }
 
     /// Continue from the newest complete checkpoint in the run folder, if any;
-    /// returns its step.
-    pub fn resume(&mut self) -> Result<Option<u64>> {
+    /// returns it.
+    pub fn resume(&mut self) -> Result<Option<Resumed>> {
         let root = self.checkpoint_root();
         remove_stale_temporaries(&root)?;
         let Some((_, dir)) = latest_checkpoint(&root) else {
@@ -239,8 +240,10 @@ impl Trainer {
         if self.scaler.is_some() {
             self.scaler = state.loss_scaler;
         }
-        eprintln!("resumed from {} (step {})", dir.display(), state.step);
-        Ok(Some(state.step))
+        Ok(Some(Resumed {
+            dir,
+            step: state.step,
+        }))
     }
 
     /// The micro-batches (example indices) of optimizer step `step`.
@@ -392,17 +395,18 @@ impl Trainer {
     }
 
     /// Train until optimizer step `stop` (or the end of the run), logging,
-    /// evaluating and checkpointing on the way.
-    pub fn run_until(&mut self, stop: u64) -> Result<()> {
+    /// evaluating and checkpointing on the way; `progress` counts optimizer steps
+    /// (the message is the latest loss, each evaluation a note).
+    pub fn run_until(&mut self, stop: u64, progress: &dyn Progress) -> Result<()> {
+        progress.start(self.schedule.total, "steps");
+        progress.advance(self.step);
+        let result = self.train_until(stop, progress);
+        progress.finish();
+        result
+    }
+
+    fn train_until(&mut self, stop: u64, progress: &dyn Progress) -> Result<()> {
         let stop = stop.min(self.schedule.total);
-        let bar = ProgressBar::new(self.schedule.total);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} steps, {elapsed} elapsed, eta {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_position(self.step);
         let out = self.recipe.output_dir.clone();
         while self.step < stop {
             let (loss, grad_norm, lr, tokens) = self.train_step()?;
@@ -421,14 +425,14 @@ impl Trainer {
                 elapsed_s,
             };
             self.metrics.push(record);
-            bar.set_position(self.step);
-            bar.set_message(format!("loss {loss:.4} lr {lr:.2e}"));
+            progress.advance(1);
+            progress.message(&format!("loss {loss:.4} lr {lr:.2e}"));
             let last = self.step == self.schedule.total;
             let eval_due =
                 self.recipe.eval_every > 0 && self.step.is_multiple_of(self.recipe.eval_every);
             if eval_due || last {
                 if let Some(eval_loss) = self.eval_loss() {
-                    bar.println(format!("step {}: eval loss {eval_loss:.4}", self.step));
+                    progress.note(&format!("step {}: eval loss {eval_loss:.4}", self.step));
                     let record = MetricRecord {
                         step: self.step,
                         epoch: self.epoch_fraction(),
@@ -451,7 +455,6 @@ impl Trainer {
                     .with_context(|| format!("writing the checkpoint of step {}", self.step))?;
             }
         }
-        bar.finish_and_clear();
         Ok(())
     }
 

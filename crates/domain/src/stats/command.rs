@@ -1,13 +1,13 @@
-//! Running `data stats`: load, tokenize in parallel with a progress bar, report, and
-//! optionally write per-conversation lengths.
+//! Running `data stats`: load, tokenize in parallel (reporting progress), compute
+//! the statistics, and optionally write per-conversation lengths.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{load_files, render_text, token_lengths, DataStats, DatasetFile};
+use super::{load_files, token_lengths, DataStats, DatasetFile};
 use okla_formats::atomic::write_atomic_with;
+use okla_formats::progress::Progress;
 use okla_text::ChatTokenizer;
 
 /// The `max_seq_len` of the real OKLA training run, always reported.
@@ -20,40 +20,28 @@ pub struct StatsOptions {
     pub files: Vec<PathBuf>,
     /// Extra `max_seq_len` values to report truncation at.
     pub max_seq_lens: Vec<usize>,
-    /// Print JSON instead of text.
-    pub json: bool,
     /// Tokenizer folder; `None` uses the bundled Llama 3 tokenizer.
     pub tokenizer: Option<PathBuf>,
     /// Where to write the per-conversation token lengths as CSV.
     pub lengths_out: Option<PathBuf>,
 }
 
-/// Run `data stats`, printing the report to stdout; returns the exit code (0).
-pub fn run(options: &StatsOptions) -> Result<u8> {
+/// Run `data stats`: the statistics (for [`super::render_text`] or JSON), with the
+/// lengths CSV written when asked.
+pub fn run(options: &StatsOptions, progress: &dyn Progress) -> Result<DataStats> {
     let files = load_files(&options.files)?;
     let tokenizer = match &options.tokenizer {
         Some(dir) => ChatTokenizer::from_dir(dir)?,
         None => ChatTokenizer::llama3()?,
     };
-    let total = files.iter().map(|f| f.conversations.len() as u64).sum();
-    let progress = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("tokenizing {bar:30} {pos}/{len} conversations {elapsed}")
-            .expect("the progress template is valid"),
-    );
-    let lengths = token_lengths(&files, &tokenizer, &progress)?;
-    progress.finish_and_clear();
+    let lengths = token_lengths(&files, &tokenizer, progress)?;
     let mut limits = vec![REAL_RUN_MAX_SEQ_LEN];
     limits.extend(&options.max_seq_lens);
     let stats = DataStats::compute(&files, &lengths, &limits);
-    if options.json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
-    } else {
-        print!("{}", render_text(&stats));
-    }
     if let Some(path) = &options.lengths_out {
         write_lengths_csv(path, &files, &lengths)?;
     }
-    Ok(0)
+    Ok(stats)
 }
 
 /// Write `file,line,tokens` for every conversation (atomically).

@@ -10,7 +10,7 @@ mod render;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use indicatif::ProgressBar;
+use okla_formats::progress::Progress;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -130,22 +130,24 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Vec<DatasetFile>, InputErrors> {
 }
 
 /// Token length of every conversation of every file under the chat template, in
-/// parallel; `progress` advances by one per conversation.
+/// parallel; `progress` counts conversations.
 pub fn token_lengths(
     files: &[DatasetFile],
     tokenizer: &ChatTokenizer,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Result<Vec<Vec<usize>>> {
     let all: Vec<&Conversation> = files.iter().flat_map(|f| &f.conversations).collect();
-    let mut flat = all
+    progress.start(all.len() as u64, "tokenizing");
+    let flat = all
         .par_iter()
         .map(|c| {
             let n = tokenizer.count_chat_tokens(&c.messages);
-            progress.inc(1);
+            progress.advance(1);
             n
         })
-        .collect::<Result<Vec<usize>>>()?
-        .into_iter();
+        .collect::<Result<Vec<usize>>>();
+    progress.finish();
+    let mut flat = flat?.into_iter();
     Ok(files
         .iter()
         .map(|f| flat.by_ref().take(f.conversations.len()).collect())

@@ -25,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use okla_formats::progress::Progress;
 
 use self::answer::LeadSignals;
 use self::catalog::Inventory;
@@ -142,8 +143,15 @@ impl Splits {
 /// only on the seed and their index, so a larger train split leaves them unchanged). Each user line that repeats one
 /// of its own conversation or already belongs to another split is re-drawn (up
 /// to [`TURN_ATTEMPTS`] times, then the whole conversation is re-drawn from the
-/// next attempt's stream); `on_progress` is called once per accepted conversation.
-pub fn generate(seed: u64, sizes: SplitSizes, on_progress: &dyn Fn()) -> Result<Splits> {
+/// next attempt's stream); `progress` counts accepted conversations.
+pub fn generate(seed: u64, sizes: SplitSizes, progress: &dyn Progress) -> Result<Splits> {
+    progress.start(sizes.total() as u64, "conversations");
+    let splits = generate_counted(seed, sizes, progress);
+    progress.finish();
+    splits
+}
+
+fn generate_counted(seed: u64, sizes: SplitSizes, progress: &dyn Progress) -> Result<Splits> {
     let mut splits = Splits::default();
     let mut owner: HashMap<String, Split> = HashMap::new();
     let parts = Split::ALL
@@ -165,7 +173,7 @@ pub fn generate(seed: u64, sizes: SplitSizes, on_progress: &dyn Fn()) -> Result<
                 );
             };
             accepted.push(conversation);
-            on_progress();
+            progress.advance(1);
         }
         for conversation in &accepted {
             for text in user_turns(conversation) {
@@ -272,30 +280,28 @@ fn conversation(rng: &mut Rng, kind: Kind, free: &dyn Fn(&str) -> bool) -> Optio
     Some(Conversation { messages, line: 0 })
 }
 
-/// `data synth`: generate with a progress bar, write the splits, print a summary.
-pub fn run_cli(seed: u64, sizes: SplitSizes, out: &Path) -> Result<u8> {
-    let bar = indicatif::ProgressBar::new(sizes.total() as u64);
-    let splits = generate(seed, sizes, &|| bar.inc(1))?;
-    bar.finish_and_clear();
-    write(&splits, out)?;
+/// `data synth`'s summary of splits written to `out`: a line per split file, then
+/// the seed and sizes.
+pub fn render_summary(splits: &Splits, seed: u64, sizes: SplitSizes, out: &Path) -> String {
+    let mut text = String::new();
     for split in Split::ALL {
         let conversations = splits.get(split);
         let turns: usize = conversations
             .iter()
             .map(|c| c.assistant_turns().count())
             .sum();
-        println!(
-            "{:<18} {:>6} conversations {:>7} assistant turns",
+        text.push_str(&format!(
+            "{:<18} {:>6} conversations {:>7} assistant turns\n",
             out.join(split.file_name()).display(),
             conversations.len(),
             turns
-        );
+        ));
     }
-    println!(
-        "seed {seed}, {} held-out conversations per split, {} train (of which {} copy drills)",
+    text.push_str(&format!(
+        "seed {seed}, {} held-out conversations per split, {} train (of which {} copy drills)\n",
         sizes.held_out,
         sizes.train + sizes.copy_drills,
         sizes.copy_drills
-    );
-    Ok(0)
+    ));
+    text
 }

@@ -10,7 +10,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::ggml_type::GgmlType;
 use super::reader::GgufFile;
@@ -19,6 +18,7 @@ use super::tensor::{TensorInfo, TensorSpec};
 use super::value::Value;
 use super::writer::GgufWriter;
 use crate::error::InputError;
+use crate::progress::Progress;
 use crate::quant::tensor::{dequantize_tensor_into, quantize_tensor_into};
 use crate::quant::QuantType;
 
@@ -71,13 +71,13 @@ fn codec(t: GgmlType, tensor: &str, file: &Path) -> Result<QuantType> {
     })
 }
 
-/// Re-quantize `input` into `output` (written atomically). Shows a progress bar on
-/// a terminal when `show_progress` is set.
+/// Re-quantize `input` into `output` (written atomically), reporting progress in
+/// tensor values (the message names the tensor in work).
 pub fn quantize_file(
     input: &Path,
     output: &Path,
     file_type: FileType,
-    show_progress: bool,
+    progress: &dyn Progress,
 ) -> Result<QuantizeReport> {
     let file = GgufFile::open(input)?;
     let facts =
@@ -133,20 +133,13 @@ pub fn quantize_file(
         .map_err(|e| InputError::file(input, e.to_string()))?;
 
     let total_values: u64 = sources.iter().map(|t| t.n_elements()).sum();
-    let bar = if show_progress {
-        ProgressBar::new(total_values)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} [{elapsed} / ~{duration}]")
-            .expect("static template"),
-    );
-    writer.write_file(output, |i, w| {
-        bar.set_message(sources[i].name.clone());
-        convert(&file, sources[i], types[i], w, &bar)
-    })?;
-    bar.finish_and_clear();
+    progress.start(total_values, "values");
+    let written = writer.write_file(output, |i, w| {
+        progress.message(&sources[i].name);
+        convert(&file, sources[i], types[i], w, progress)
+    });
+    progress.finish();
+    written?;
 
     let tensors = sources
         .iter()
@@ -169,12 +162,12 @@ fn convert(
     src: &TensorInfo,
     to: GgmlType,
     w: &mut dyn Write,
-    bar: &ProgressBar,
+    progress: &dyn Progress,
 ) -> std::io::Result<()> {
     let data = file.tensor_data(src);
     if src.ggml_type == to || data.is_empty() {
         w.write_all(data)?;
-        bar.inc(src.n_elements());
+        progress.advance(src.n_elements());
         return Ok(());
     }
     // Both codecs exist and the row length is whole blocks of both: checked by the caller.
@@ -204,8 +197,8 @@ fn convert(
             std::io::Error::other(format!("tensor `{}`: {e}", src.name))
         };
         dequantize_tensor_into(from_codec, input, row_len, values).map_err(fail)?;
-        let progress = |done: usize| bar.inc((done * row_len) as u64);
-        quantize_tensor_into(to_codec, values, row_len, out, &progress).map_err(fail)?;
+        let values_done = |rows: u64| progress.advance(rows * row_len as u64);
+        quantize_tensor_into(to_codec, values, row_len, out, &values_done).map_err(fail)?;
         w.write_all(out)?;
         row += n;
     }
@@ -218,11 +211,11 @@ pub fn quantize_file_with_threads(
     output: &Path,
     file_type: FileType,
     threads: usize,
-    show_progress: bool,
+    progress: &dyn Progress,
 ) -> Result<QuantizeReport> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("starting the quantization threads")?;
-    pool.install(|| quantize_file(input, output, file_type, show_progress))
+    pool.install(|| quantize_file(input, output, file_type, progress))
 }

@@ -1,15 +1,14 @@
 //! Whole-tensor quantization: rows in parallel (rayon), input checked for non-finite
-//! values, progress reported through a callback (`gguf quantize` drives an indicatif bar
-//! with it).
+//! values, progress reported in rows through a [`Progress`] (any `Fn(u64)` closure is
+//! one).
 //!
 //! ```
 //! use okla_formats::quant::{tensor::quantize_tensor, QuantType};
-//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use std::sync::atomic::{AtomicU64, Ordering};
 //!
 //! let weights = vec![0.25f32; 4 * 256];
-//! let rows_done = AtomicUsize::new(0);
-//! // With indicatif: `&|rows| bar.inc(rows as u64)`.
-//! let bytes = quantize_tensor(QuantType::Q4K, &weights, 256, &|rows: usize| {
+//! let rows_done = AtomicU64::new(0);
+//! let bytes = quantize_tensor(QuantType::Q4K, &weights, 256, &|rows: u64| {
 //!     rows_done.fetch_add(rows, Ordering::Relaxed);
 //! })?;
 //! assert_eq!(bytes.len(), 4 * 144);
@@ -20,33 +19,16 @@
 use rayon::prelude::*;
 
 use super::{QuantError, QuantType};
+use crate::progress::Progress;
 
-/// Rows handed to one rayon task (and reported to the progress callback) at a time.
+/// Rows handed to one rayon task (and reported to the progress) at a time.
 const ROWS_PER_TASK: usize = 16;
-
-/// Receives progress: called with the number of rows just finished, from any thread.
-pub trait Progress: Sync {
-    /// `rows` more rows are done.
-    fn advance(&self, rows: usize);
-}
-
-impl<F: Fn(usize) + Sync> Progress for F {
-    fn advance(&self, rows: usize) {
-        self(rows)
-    }
-}
-
-/// A [`Progress`] that ignores every report.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn advance(&self, _rows: usize) {}
-}
 
 /// Quantizes a row-major tensor of rows of `row_len` values into `out` (exactly
 /// `rows * ty.bytes_for(row_len)` bytes), rows in parallel. Output is identical to
 /// quantizing row after row. Fails before writing anything if `row_len` is not a whole
 /// number of blocks, a size is wrong, or a value is NaN or ±inf (naming row and column).
+/// `progress` advances by finished rows (it is not started or finished here).
 pub fn quantize_tensor_into(
     ty: QuantType,
     data: &[f32],
@@ -71,7 +53,7 @@ pub fn quantize_tensor_into(
             {
                 ty.quantize_row(row, row_out)?;
             }
-            progress.advance(rows.len() / row_len);
+            progress.advance((rows.len() / row_len) as u64);
             Ok(())
         })
 }
@@ -152,7 +134,8 @@ fn check_shape(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::progress::NoProgress;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     fn sample(rows: usize, row_len: usize) -> Vec<f32> {
         (0..rows * row_len)
@@ -165,8 +148,8 @@ mod tests {
         let (rows, row_len) = (37, 512);
         let data = sample(rows, row_len);
         for ty in QuantType::ALL {
-            let done = AtomicUsize::new(0);
-            let counter = |n: usize| {
+            let done = AtomicU64::new(0);
+            let counter = |n: u64| {
                 done.fetch_add(n, Ordering::Relaxed);
             };
             let parallel = quantize_tensor(ty, &data, row_len, &counter).unwrap();
@@ -176,7 +159,7 @@ mod tests {
                 ty.quantize_row(row, out).unwrap();
             }
             assert_eq!(parallel, serial, "{ty}");
-            assert_eq!(done.load(Ordering::Relaxed), rows, "{ty}");
+            assert_eq!(done.load(Ordering::Relaxed), rows as u64, "{ty}");
 
             let mut back = vec![0f32; data.len()];
             dequantize_tensor_into(ty, &parallel, row_len, &mut back).unwrap();
