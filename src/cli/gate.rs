@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
 use super::http_args::HttpArgs;
+use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
 use okla_formats::hash::hex;
 use okla_harness::backend::gguf::GgufBackend;
@@ -23,7 +24,7 @@ use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::backend::Backend;
 use okla_harness::gate::{Outcome, Threshold};
 use okla_harness::report::{render_terminal, run_folder, write_run_dir, Style, SUMMARY_MD};
-use okla_harness::runner::{now_rfc3339, run_suite, RunOptions};
+use okla_harness::runner::{run_suite, RunOptions};
 use okla_harness::score::check_metric_name;
 use okla_harness::suite::{Decoding, Suite};
 

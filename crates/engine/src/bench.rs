@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use okla_formats::clock::now_rfc3339;
+
 use anyhow::Result;
 use serde::Serialize;
 
@@ -205,12 +207,6 @@ fn cpu_model_name() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_string())
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use super::source::ModelSource;
 use okla_engine::model_file::{llama_metadata, write_llama_gguf};
+use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
 use okla_formats::gguf::restamp;
 use okla_formats::gguf::{FileType, Value};
@@ -17,7 +18,7 @@ use okla_formats::progress::Progress;
 use okla_harness::backend::gguf::GgufBackend;
 use okla_harness::gate::Outcome;
 use okla_harness::report::write_run_dir;
-use okla_harness::runner::{now_rfc3339, run_suite, Run, RunOptions};
+use okla_harness::runner::{run_suite, Run, RunOptions};
 use okla_harness::suite::Suite;
 
 /// GGUF key: `pass`, `pass_with_warnings` or `skipped` (a failing file is never written).

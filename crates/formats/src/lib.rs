@@ -14,6 +14,7 @@
 
 pub mod atomic;
 pub mod choice;
+pub mod clock;
 pub mod error;
 pub mod gguf;
 pub mod hash;

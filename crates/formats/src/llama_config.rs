@@ -2,7 +2,7 @@
 
 use anyhow::{bail, ensure, Result};
 
-use crate::gguf::{Metadata, MetadataError};
+use crate::gguf::Metadata;
 
 /// The shape and constants of a Llama model.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,40 +72,34 @@ impl LlamaConfig {
     }
 }
 
-fn key(e: MetadataError) -> anyhow::Error {
-    anyhow::anyhow!(e)
-}
-
 /// The Llama hyper-parameters from `llama.*` metadata (defaults as llama.cpp's).
 pub fn config_from_metadata(md: &Metadata) -> Result<LlamaConfig> {
-    let arch = md.str("general.architecture").map_err(key)?;
+    let arch = md.str("general.architecture")?;
     if arch != "llama" {
         bail!("general.architecture is {arch:?}; the engine runs only \"llama\" models");
     }
-    let dim = md.u32("llama.embedding_length").map_err(key)? as usize;
-    let heads = md.u32("llama.attention.head_count").map_err(key)? as usize;
+    let dim = md.u32("llama.embedding_length")? as usize;
+    let heads = md.u32("llama.attention.head_count")? as usize;
     ensure!(heads > 0, "llama.attention.head_count is 0");
     let vocab = match md.u32("llama.vocab_size") {
         Ok(v) => v as usize,
-        Err(_) => md.str_array("tokenizer.ggml.tokens").map_err(key)?.len(),
+        Err(_) => md.str_array("tokenizer.ggml.tokens")?.len(),
     };
     let config = LlamaConfig {
         vocab,
         dim,
-        layers: md.u32("llama.block_count").map_err(key)? as usize,
+        layers: md.u32("llama.block_count")? as usize,
         heads,
         kv_heads: md
             .u32("llama.attention.head_count_kv")
             .unwrap_or(heads as u32) as usize,
-        ff: md.u32("llama.feed_forward_length").map_err(key)? as usize,
-        context: md.u32("llama.context_length").map_err(key)? as usize,
+        ff: md.u32("llama.feed_forward_length")? as usize,
+        context: md.u32("llama.context_length")? as usize,
         rope_theta: md.f32("llama.rope.freq_base").unwrap_or(10000.0),
         rope_dims: md
             .u32("llama.rope.dimension_count")
             .map_or(dim / heads, |d| d as usize),
-        rms_eps: md
-            .f32("llama.attention.layer_norm_rms_epsilon")
-            .map_err(key)?,
+        rms_eps: md.f32("llama.attention.layer_norm_rms_epsilon")?,
     };
     config.validate()?;
     Ok(config)

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use okla_formats::clock::now_rfc3339;
+
 use anyhow::Result;
 use okla_formats::progress::Progress;
 use serde::{Deserialize, Serialize};
@@ -166,16 +168,4 @@ pub fn run_suite(
         gate,
         results,
     })
-}
-
-/// The current UTC time as RFC 3339 (`2026-11-25T09:12:30Z`).
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| "unknown".into())
 }

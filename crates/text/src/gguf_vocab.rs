@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use tokenizers::Tokenizer;
 
-use okla_formats::gguf::{Metadata, MetadataError};
+use okla_formats::gguf::Metadata;
 
 /// The Llama 3 pre-tokenizer split pattern (llama.cpp's `llama-bpe`).
 pub const LLAMA3_SPLIT_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -157,24 +157,17 @@ impl GgufVocab {
     }
 }
 
-fn key(e: MetadataError) -> anyhow::Error {
-    anyhow::anyhow!(e)
-}
-
 /// The `tokenizer.ggml.*` tables.
 pub fn vocab_from_metadata(md: &Metadata) -> Result<GgufVocab> {
     let vocab = GgufVocab {
-        model: md.str("tokenizer.ggml.model").map_err(key)?.to_string(),
+        model: md.str("tokenizer.ggml.model")?.to_string(),
         pre: md
             .str("tokenizer.ggml.pre")
             .unwrap_or("default")
             .to_string(),
-        tokens: md.str_array("tokenizer.ggml.tokens").map_err(key)?.to_vec(),
-        token_types: md
-            .i32_array("tokenizer.ggml.token_type")
-            .map_err(key)?
-            .to_vec(),
-        merges: md.str_array("tokenizer.ggml.merges").map_err(key)?.to_vec(),
+        tokens: md.str_array("tokenizer.ggml.tokens")?.to_vec(),
+        token_types: md.i32_array("tokenizer.ggml.token_type")?.to_vec(),
+        merges: md.str_array("tokenizer.ggml.merges")?.to_vec(),
         bos: md.u32("tokenizer.ggml.bos_token_id").ok(),
         eos: md.u32("tokenizer.ggml.eos_token_id").ok(),
     };
