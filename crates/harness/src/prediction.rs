@@ -276,6 +276,7 @@ mod tests {
             predicted_intent: None,
             intent_correct: false,
             checks: Default::default(),
+            figures: Default::default(),
             prompt_tokens: Some(40),
             completion_tokens: None,
             finish_reason: Some("stop".into()),

@@ -1,8 +1,9 @@
 //! Checks on one conversation: role order, empty content, and each assistant
 //! turn as a JSON object valid against the suite schema with a known intent,
 //! plus the gate's own domain checks ([`okla_harness::score::Checks`]: PII echo,
-//! forbidden legal phrases, prices grounded in what came before), so lint flags
-//! in the reference answers exactly what the gate would flag in a model's.
+//! forbidden legal phrases, and the grounded checks the suite declares: vehicles and
+//! prices from the context, mode boundaries, refusals, disclaimers, language), so lint
+//! flags in the reference answers exactly what the gate would flag in a model's.
 
 use std::collections::HashSet;
 
@@ -10,11 +11,14 @@ use serde_json::Value;
 
 use super::finding::{LineSink, Severity};
 use super::Rules;
-use okla_text::{Conversation, Role};
+use okla_harness::score::Turn;
+use okla_harness::suite::detect_mode;
+use okla_text::{Conversation, Message, Role};
 
 /// Run every per-conversation check, reporting into `sink`.
 pub fn check_conversation(conversation: &Conversation, rules: &Rules, sink: &mut LineSink<'_>) {
     check_roles(conversation, sink);
+    let mode = detect_mode(conversation, &rules.modes);
     let mut said = HashSet::new();
     for (i, m) in conversation.messages.iter().enumerate() {
         let field = || Some(format!("messages[{i}].content"));
@@ -35,11 +39,8 @@ pub fn check_conversation(conversation: &Conversation, rules: &Rules, sink: &mut
                 );
             }
             Role::Assistant => {
-                let context: Vec<&str> = conversation.messages[..i]
-                    .iter()
-                    .map(|m| m.content.as_str())
-                    .collect();
-                check_answer(&m.content, i, rules, &context, sink);
+                let prompt = &conversation.messages[..i];
+                check_answer(&m.content, i, rules, prompt, mode.as_deref(), sink);
             }
             _ => {}
         }
@@ -89,7 +90,8 @@ fn check_answer(
     content: &str,
     index: usize,
     rules: &Rules,
-    context: &[&str],
+    prompt: &[Message],
+    mode: Option<&str>,
     sink: &mut LineSink<'_>,
 ) {
     let at = |sub: &str| Some(format!("messages[{index}].content{sub}"));
@@ -133,43 +135,39 @@ fn check_answer(
             sink.push(Severity::Error, at(path), format!("schema: {error}"));
         }
     }
-    let response = at(&format!("/{}", rules.checks_config.response_field));
-    let results = rules.checks.run(content, Some(object), context);
-    if results.non_empty_response == Some(false)
-        && object.contains_key(&rules.checks_config.response_field)
-    {
-        sink.push(
-            Severity::Error,
-            response.clone(),
-            "empty or missing response text",
-        );
-    }
-    if results.pii_safe == Some(false) {
-        sink.push(
-            Severity::Error,
-            at(""),
-            "the answer contains a cédula or card number: the bot must never echo personal data (Ley 172-13)",
-        );
-    }
-    if results.legal_compliance == Some(false) {
-        let lower = content.to_lowercase();
-        let phrase = rules
-            .checks_config
-            .forbidden_phrases
-            .iter()
-            .find(|p| lower.contains(&p.to_lowercase()))
-            .map_or_else(String::new, |p| format!(" {p:?}"));
-        sink.push(
-            Severity::Warning,
-            at(""),
-            format!("the answer uses the forbidden phrase{phrase} (Ley 358-05 / Código Civil: no final prices, no binding promises)"),
-        );
-    }
-    if results.anti_hallucination == Some(false) {
-        sink.push(
-            Severity::Warning,
-            response,
-            "the response quotes a price found nowhere before it (system prompt or earlier turns)",
-        );
+    let response_field = rules.checks.response_field();
+    let response = at(&format!("/{response_field}"));
+    let own_intent = rules
+        .intent_field
+        .as_ref()
+        .and_then(|f| object.get(f))
+        .and_then(Value::as_str);
+    let outcome = rules.checks.run(&Turn {
+        output: content,
+        object: Some(object),
+        prompt,
+        mode,
+        expected_intent: own_intent,
+    });
+    for (name, verdict) in outcome.checks.failures() {
+        let reason = verdict.reason.as_deref().unwrap_or("failed");
+        match name {
+            "non_empty_response" if object.contains_key(response_field) => sink.push(
+                Severity::Error,
+                response.clone(),
+                "empty or missing response text",
+            ),
+            "non_empty_response" => {}
+            "pii_safe" => sink.push(
+                Severity::Error,
+                at(""),
+                format!("the answer {reason}: the bot must never echo personal data"),
+            ),
+            _ => sink.push(
+                Severity::Warning,
+                response.clone(),
+                format!("{name}: {reason}"),
+            ),
+        }
     }
 }

@@ -24,15 +24,15 @@ pub use finding::{Finding, Severity};
 use self::dedupe::ParsedFile;
 use self::finding::LineSink;
 use okla_formats::error::InputError;
-use okla_harness::score::{Checks, ChecksConfig};
-use okla_harness::suite::{parse_line, Manifest};
+use okla_harness::score::{Checks, Origin};
+use okla_harness::suite::{parse_line, Manifest, ModeMarker};
 
 /// What answers are checked against: the suite's schema, intent labels and domain checks.
 pub struct Rules {
     /// The gate's domain checks, as the suite configures them.
     pub checks: Checks,
-    /// Their configuration (response field, forbidden phrases), for messages.
-    pub checks_config: ChecksConfig,
+    /// The suite's mode markers (the grounded checks read the context by mode).
+    pub modes: Vec<ModeMarker>,
     /// The compiled response schema.
     pub validator: jsonschema::Validator,
     /// The answer field holding the intent (from the manifest).
@@ -57,20 +57,30 @@ impl Rules {
         let schema: Value = serde_json::from_str(&read_text(&schema_path)?).map_err(|e| {
             InputError::at(&schema_path, e.line(), None, format!("not valid JSON: {e}"))
         })?;
+        let checks = Checks::load(
+            &manifest.checks,
+            &manifest.modes,
+            Origin {
+                dir: &dir,
+                manifest: &manifest_path,
+            },
+        )?;
         Rules::new(
             &schema,
             manifest.intent_field,
-            manifest.checks,
+            checks,
+            manifest.modes,
             &schema_path,
         )
     }
 
-    /// Rules from a schema value, the intent field and the domain-check settings;
-    /// `origin` names the schema in errors.
+    /// Rules from a schema value, the intent field, the compiled domain checks and the
+    /// suite's modes; `origin` names the schema in errors.
     pub fn new(
         schema: &Value,
         intent_field: Option<String>,
-        checks_config: ChecksConfig,
+        checks: Checks,
+        modes: Vec<ModeMarker>,
         origin: &Path,
     ) -> Result<Rules> {
         let validator = jsonschema::validator_for(schema)
@@ -88,8 +98,8 @@ impl Rules {
             )
         });
         Ok(Rules {
-            checks: Checks::new(checks_config.clone()),
-            checks_config,
+            checks,
+            modes,
             validator,
             intent_field,
             intents,

@@ -134,7 +134,19 @@ fn explain(name: &str, value: Option<f64>, t: &Threshold, verdict: Verdict, s: &
                 .into()
         }
         check => match s.check_failures.get(check) {
-            Some(ids) => format!("{} (e.g. {})", check_hint(check), ids.join(", ")),
+            Some(failures) => {
+                let examples: Vec<String> = failures
+                    .examples
+                    .iter()
+                    .map(|e| format!("{}: {}", e.id, e.reason))
+                    .collect();
+                format!(
+                    "{} in {} cases (e.g. {})",
+                    check_hint(check),
+                    failures.count,
+                    examples.join(" | ")
+                )
+            }
             None => String::new(),
         },
     };
@@ -152,7 +164,20 @@ fn check_hint(check: &str) -> &'static str {
         "legal_compliance" => {
             "answers use forbidden phrasing: final/fixed prices (Ley 358-05) or binding promises"
         }
-        "anti_hallucination" => "answers quote prices that appear nowhere in the context",
+        "vehicle_grounding" => {
+            "answers name vehicles (or listing ids) the context does not hold"
+        }
+        "price_grounding" => {
+            "answers quote amounts that are not the price of the vehicle they are said of"
+        }
+        "boundary" => {
+            "answers leave their mode: another vehicle in a single-vehicle chat, another dealer or the competition"
+        }
+        "legal_refusal" => "illegal requests are not refused",
+        "price_disclaimer" => {
+            "answers quote a price without saying it is a reference to confirm (Ley 358-05)"
+        }
+        "language" => "responses are not in the suite's language",
         _ => "failing cases",
     }
 }

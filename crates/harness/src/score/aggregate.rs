@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::case::CaseResult;
-use super::checks::CHECK_NAMES;
+use super::checks::{CHECK_NAMES, FIGURE_NAMES};
 use super::classify::FailureClass;
 use super::stats::{mean, percentile, Rate};
 use crate::backend::LossReport;
 
 /// Every metric a run computes, in report order (thresholds may name only these).
-pub const METRIC_NAMES: [&str; 15] = [
+pub const METRIC_NAMES: [&str; 21] = [
     "json_valid",
     "json_lenient",
     "schema_valid",
@@ -22,7 +22,13 @@ pub const METRIC_NAMES: [&str; 15] = [
     "non_empty_response",
     "pii_safe",
     "legal_compliance",
-    "anti_hallucination",
+    "vehicle_grounding",
+    "price_grounding",
+    "boundary",
+    "legal_refusal",
+    "price_disclaimer",
+    "language",
+    "slang",
     "eval_loss",
     "perplexity",
     "latency_mean_s",
@@ -128,6 +134,29 @@ pub struct Breakdown {
     pub intent_accuracy: Option<f64>,
     /// Cases passing every criterion.
     pub passed: f64,
+    /// Pass rate of each domain check over the slice's cases it applied to.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, f64>,
+}
+
+/// A failing case of one check, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckExample {
+    /// The case id.
+    pub id: String,
+    /// Why it failed (which name, which amount, which sentence).
+    pub reason: String,
+}
+
+/// One check's pass rate within one group of cases (e.g. one kind of illegal request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupRate {
+    /// The group.
+    pub key: String,
+    /// Cases judged.
+    pub n: u64,
+    /// Cases that passed.
+    pub passed: u64,
 }
 
 /// How many answers fell in one failure class, with example case ids.
@@ -183,9 +212,25 @@ pub struct Summary {
     pub intents: Vec<IntentStats>,
     /// Confusion matrix: reference intent → predicted intent → count.
     pub confusion: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Per domain check that failed somewhere: up to three failing case ids.
-    pub check_failures: BTreeMap<String, Vec<String>>,
+    /// Per domain check that failed somewhere: how many cases failed it, and the
+    /// first few with their reasons.
+    pub check_failures: BTreeMap<String, CheckFailures>,
+    /// Per check whose verdicts carry a group: the pass rate in each group.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub check_groups: BTreeMap<String, Vec<GroupRate>>,
 }
+
+/// The failures of one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckFailures {
+    /// Cases that failed it.
+    pub count: u64,
+    /// The first few, with reasons.
+    pub examples: Vec<CheckExample>,
+}
+
+/// How many failing cases of a check are kept with their reasons.
+const CHECK_EXAMPLES: usize = 3;
 
 impl Summary {
     /// A metric's value by name (`None` when absent or not measured).
@@ -215,8 +260,14 @@ pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
             rate(&|r| r.expected_intent.as_ref().map(|_| r.intent_correct)),
         ),
     ];
-    for (i, name) in CHECK_NAMES.iter().enumerate() {
-        metrics.push(Metric::from_rate(name, rate(&|r| r.checks.named()[i].1)));
+    for name in CHECK_NAMES {
+        metrics.push(Metric::from_rate(name, rate(&|r| r.checks.passed(name))));
+    }
+    for name in FIGURE_NAMES {
+        metrics.push(Metric::from_rate(
+            name,
+            rate(&|r| r.figures.get(name).copied()),
+        ));
     }
     let (nll, tokens) = loss.map_or((None, 0), |l| (Some(l.mean_nll), l.tokens));
     metrics.push(Metric::plain("eval_loss", nll, tokens));
@@ -241,22 +292,55 @@ pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
         intents: intent_stats(results),
         confusion: confusion(results),
         check_failures: check_failures(results),
+        check_groups: check_groups(results),
     }
 }
 
-fn check_failures(results: &[CaseResult]) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+fn check_failures(results: &[CaseResult]) -> BTreeMap<String, CheckFailures> {
+    let mut out: BTreeMap<String, CheckFailures> = BTreeMap::new();
     for r in results {
-        for (name, ok) in r.checks.named() {
-            if ok == Some(false) {
-                let ids = out.entry(name.to_string()).or_default();
-                if ids.len() < 3 {
-                    ids.push(r.id.clone());
-                }
+        for (name, verdict) in r.checks.failures() {
+            let entry = out.entry(name.to_string()).or_insert(CheckFailures {
+                count: 0,
+                examples: Vec::new(),
+            });
+            entry.count += 1;
+            if entry.examples.len() < CHECK_EXAMPLES {
+                entry.examples.push(CheckExample {
+                    id: r.id.clone(),
+                    reason: verdict.reason.clone().unwrap_or_else(|| "failed".into()),
+                });
             }
         }
     }
     out
+}
+
+fn check_groups(results: &[CaseResult]) -> BTreeMap<String, Vec<GroupRate>> {
+    let mut counts: BTreeMap<String, BTreeMap<String, (u64, u64)>> = BTreeMap::new();
+    for r in results {
+        for (name, verdict) in &r.checks.0 {
+            if let Some(group) = &verdict.group {
+                let c = counts
+                    .entry(name.clone())
+                    .or_default()
+                    .entry(group.clone())
+                    .or_default();
+                c.0 += 1;
+                c.1 += u64::from(verdict.pass);
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(name, groups)| {
+            let rows = groups
+                .into_iter()
+                .map(|(key, (n, passed))| GroupRate { key, n, passed })
+                .collect();
+            (name, rows)
+        })
+        .collect()
 }
 
 fn latency_metrics(results: &[CaseResult]) -> Vec<Metric> {
@@ -311,6 +395,14 @@ fn breakdown(results: &[CaseResult], key: impl Fn(&CaseResult) -> String) -> Vec
                 rs.iter()
                     .map(|r| r.expected_intent.as_ref().map(|_| r.intent_correct)),
             );
+            let checks = CHECK_NAMES
+                .iter()
+                .filter_map(|name| {
+                    let value =
+                        Rate::from_options(rs.iter().map(|r| r.checks.passed(name))).value()?;
+                    Some((name.to_string(), value))
+                })
+                .collect();
             Breakdown {
                 key,
                 n: rs.len() as u64,
@@ -318,6 +410,7 @@ fn breakdown(results: &[CaseResult], key: impl Fn(&CaseResult) -> String) -> Vec
                 fields_complete: share(&|r| r.fields_complete),
                 intent_accuracy: intent.value(),
                 passed: share(&|r| r.passed),
+                checks,
             }
         })
         .collect();

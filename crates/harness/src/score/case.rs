@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::checks::{CheckResults, Checks};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::checks::{CheckResults, Checks, Turn};
 use super::classify::{classify, FailureClass};
 use super::field_probe::string_field;
 use super::fields::{field_problems, required_fields, RequiredField};
@@ -41,8 +44,11 @@ pub struct CaseResult {
     pub predicted_intent: Option<String>,
     /// The intents match exactly (invalid JSON counts as wrong).
     pub intent_correct: bool,
-    /// Domain checks.
+    /// Domain checks that applied to this case: verdict and, when failing, the reason.
     pub checks: CheckResults,
+    /// Figures (reported rates that never fail a case), e.g. `slang`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub figures: BTreeMap<String, bool>,
     /// Prompt tokens, when the backend reported them.
     pub prompt_tokens: Option<u32>,
     /// Generated tokens, when the backend reported them.
@@ -100,9 +106,10 @@ impl CaseResult {
                 ));
             }
         }
-        for (name, ok) in self.checks.named() {
-            if ok == Some(false) {
-                reasons.push(format!("check {name} failed"));
+        for (name, verdict) in self.checks.failures() {
+            match &verdict.reason {
+                Some(reason) => reasons.push(format!("{name}: {reason}")),
+                None => reasons.push(format!("{name} failed")),
             }
         }
         reasons.join("; ")
@@ -114,7 +121,7 @@ pub struct Scorer {
     validator: jsonschema::Validator,
     required: Vec<RequiredField>,
     intent_field: Option<String>,
-    checks: Checks,
+    checks: Arc<Checks>,
 }
 
 /// How many schema errors are kept per answer.
@@ -129,7 +136,7 @@ impl Scorer {
             validator,
             required: required_fields(&suite.manifest.required_fields, &suite.schema),
             intent_field: suite.manifest.intent_field.clone(),
-            checks: Checks::new(suite.manifest.checks.clone()),
+            checks: Arc::clone(&suite.checks),
         })
     }
 
@@ -161,14 +168,19 @@ impl Scorer {
         let predicted_intent = strict.and_then(|o| self.intent_of(o));
         let intent_correct = expected_intent.is_some() && expected_intent == predicted_intent;
 
-        let context: Vec<&str> = case.prompt.iter().map(|m| m.content.as_str()).collect();
-        let checks = self.checks.run(&generation.text, strict, &context);
+        let outcome = self.checks.run(&Turn {
+            output: &generation.text,
+            object: strict,
+            prompt: &case.prompt,
+            mode: case.mode.as_deref(),
+            expected_intent: expected_intent.as_deref(),
+        });
 
         let passed = class == FailureClass::Valid
             && schema_valid
             && fields_complete
             && (expected_intent.is_none() || intent_correct)
-            && checks.named().iter().all(|(_, ok)| *ok != Some(false));
+            && outcome.checks.all_pass();
         let timing = generation.timing;
         CaseResult {
             id: case.id.clone(),
@@ -185,7 +197,8 @@ impl Scorer {
             expected_intent,
             predicted_intent,
             intent_correct,
-            checks,
+            checks: outcome.checks,
+            figures: outcome.figures,
             prompt_tokens: generation.prompt_tokens,
             completion_tokens: generation.completion_tokens,
             finish_reason: generation.finish_reason.clone(),

@@ -9,11 +9,16 @@ mod fields;
 mod stats;
 
 pub use aggregate::{
-    check_metric_name, higher_is_better, is_rate, summarize, Breakdown, ClassCount, IntentStats,
-    Metric, Summary, METRIC_NAMES, NO_INTENT,
+    check_metric_name, higher_is_better, is_rate, summarize, Breakdown, CheckExample,
+    CheckFailures, ClassCount, GroupRate, IntentStats, Metric, Summary, METRIC_NAMES, NO_INTENT,
 };
 pub use case::{CaseResult, Scorer};
-pub use checks::{contains_pii, group_thousands, CheckResults, Checks, ChecksConfig, CHECK_NAMES};
+pub use checks::{
+    contains_pii, find_amounts, group_thousands, Amount, BoundaryConfig, CheckOutcome,
+    CheckResults, CheckVerdict, Checks, ChecksConfig, ContextConfig, Currency, LanguageConfig,
+    LegalRefusalConfig, Lexicon, Mention, Origin, PriceDisclaimerConfig, PriceGroundingConfig,
+    RequestKind, Scan, Turn, VehicleGroundingConfig, CHECK_NAMES, FIGURE_NAMES,
+};
 pub use classify::{classify, FailureClass, Parsed};
 pub use fields::{field_problems, has_type, required_fields, RequiredField};
 pub use stats::{mean, percentile, Rate};

@@ -6,6 +6,7 @@ mod case;
 mod manifest;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -18,6 +19,7 @@ pub use okla_text::chat::{
 };
 pub use okla_text::Decoding;
 
+use crate::score::{Checks, Origin};
 use okla_formats::error::{InputError, InputErrors};
 
 /// A loaded suite: manifest, schema, cases and the hash that identifies its content.
@@ -33,6 +35,8 @@ pub struct Suite {
     pub cases: Vec<Case>,
     /// sha256 over the manifest and every file it names, in hex.
     pub hash: String,
+    /// The compiled domain checks of `[checks]`.
+    pub checks: Arc<Checks>,
 }
 
 impl Suite {
@@ -57,6 +61,16 @@ impl Suite {
         })?;
         jsonschema::validator_for(&schema)
             .map_err(|e| InputError::file(&schema_path, format!("not a valid JSON Schema: {e}")))?;
+
+        let checks = Checks::load(
+            &manifest.checks,
+            &manifest.modes,
+            Origin {
+                dir: &dir,
+                manifest: &manifest_path,
+            },
+        )?;
+        hash_check_files(&mut hasher, &dir, &manifest)?;
 
         let mut cases = Vec::new();
         let mut errors = Vec::new();
@@ -100,6 +114,7 @@ impl Suite {
             schema,
             cases,
             hash: okla_formats::hash::hex(&hasher.finalize()),
+            checks: Arc::new(checks),
         })
     }
 
@@ -145,6 +160,20 @@ fn read_text(path: &Path) -> Result<String, InputError> {
     let bytes =
         std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
     String::from_utf8(bytes).map_err(|_| InputError::file(path, "not valid UTF-8"))
+}
+
+/// The checks' data files are part of what a suite is: a changed lexicon changes the hash.
+fn hash_check_files(
+    hasher: &mut Sha256,
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<(), InputError> {
+    for file in manifest.checks.data_files() {
+        let bytes = std::fs::read(dir.join(file))
+            .map_err(|e| InputError::file(dir.join(file), format!("cannot read: {e}")))?;
+        hash_part(hasher, file, &bytes);
+    }
+    Ok(())
 }
 
 fn hash_part(hasher: &mut Sha256, name: &str, bytes: &[u8]) {
