@@ -48,6 +48,15 @@ impl Outcome {
         }
     }
 
+    /// Order from worst (fail) to best (pass), for telling a worse verdict from a better one.
+    pub fn rank(self) -> u8 {
+        match self {
+            Outcome::Fail => 0,
+            Outcome::PassWithWarnings => 1,
+            Outcome::Pass => 2,
+        }
+    }
+
     /// A loud one-word label.
     pub fn label(self) -> &'static str {
         match self {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::snapshot::Snapshot;
 use super::tolerance::{default_tolerance, Tolerance};
+use crate::gate::Outcome;
 use crate::score::{higher_is_better, is_rate};
 
 /// How a metric moved.
@@ -51,12 +52,17 @@ pub struct Comparison {
     pub flipped_to_pass: Vec<String>,
     /// The two runs used different suite contents.
     pub suite_changed: bool,
+    /// The gate's verdict, baseline → current, when both are known and they differ.
+    pub outcome_changed: Option<(Outcome, Outcome)>,
 }
 
 impl Comparison {
-    /// True when any metric regressed beyond its tolerance.
+    /// True when any metric regressed beyond its tolerance, or the verdict got worse.
     pub fn regressed(&self) -> bool {
-        self.metrics.iter().any(|m| m.status == Status::Regressed)
+        let worse_verdict = self
+            .outcome_changed
+            .is_some_and(|(before, now)| now.rank() < before.rank());
+        worse_verdict || self.metrics.iter().any(|m| m.status == Status::Regressed)
     }
 }
 
@@ -120,6 +126,10 @@ pub fn compare(
         flipped_to_fail: flipped(true),
         flipped_to_pass: flipped(false),
         suite_changed: baseline.suite_sha256 != current.suite_sha256,
+        outcome_changed: match (baseline.outcome, current.outcome) {
+            (Some(b), Some(c)) if b != c => Some((b, c)),
+            _ => None,
+        },
     }
 }
 
@@ -184,6 +194,14 @@ pub fn render_comparison(c: &Comparison) -> String {
             shown.join(", ")
         );
     }
+    if let Some((before, now)) = c.outcome_changed {
+        let _ = writeln!(
+            out,
+            "gate verdict changed: {} → {}",
+            before.label(),
+            now.label()
+        );
+    }
     let _ = writeln!(
         out,
         "{}",
@@ -213,7 +231,22 @@ mod tests {
             ]
             .into(),
             cases: cases.iter().map(|(i, p)| (i.to_string(), *p)).collect(),
+            outcome: None,
         }
+    }
+
+    #[test]
+    fn a_worse_gate_verdict_is_a_regression() {
+        let mut base = snap(0.90, 1.0, &[]);
+        base.outcome = Some(Outcome::Fail);
+        let mut now = snap(0.90, 1.0, &[]);
+        now.outcome = Some(Outcome::Pass);
+        let better = compare(&base, &now, &BTreeMap::new());
+        assert_eq!(better.outcome_changed, Some((Outcome::Fail, Outcome::Pass)));
+        assert!(!better.regressed());
+        let worse = compare(&now, &base, &BTreeMap::new());
+        assert!(worse.regressed());
+        assert!(render_comparison(&worse).contains("gate verdict changed: PASS → FAIL"));
     }
 
     #[test]

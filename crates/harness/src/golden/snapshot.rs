@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::gate::Outcome;
 use crate::prediction::{PredictionLine, PREDICTIONS_JSONL};
 use crate::report::read_report;
 use okla_formats::error::InputError;
@@ -27,6 +28,9 @@ pub struct Snapshot {
     pub metrics: BTreeMap<String, f64>,
     /// Case id → passed every per-case criterion.
     pub cases: BTreeMap<String, bool>,
+    /// The gate's verdict on the run (absent in snapshots blessed before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
 /// The snapshot format version.
@@ -59,6 +63,7 @@ pub fn snapshot_of_run_dir(dir: &Path) -> Result<Snapshot> {
             .filter_map(|m| Some((m.name.clone(), m.value?)))
             .collect(),
         cases,
+        outcome: Some(report.gate.outcome),
     })
 }
 

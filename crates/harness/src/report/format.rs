@@ -36,3 +36,14 @@ pub fn rule(v: &MetricVerdict) -> String {
     }
     s
 }
+
+/// Metrics a run measured that no threshold judges (`slang 41.2% (n=190)`), for the
+/// "also measured" line under the verdicts.
+pub fn unjudged(run: &crate::runner::Run) -> Vec<String> {
+    run.summary
+        .metrics
+        .iter()
+        .filter(|m| m.value.is_some() && !run.gate.verdicts.iter().any(|v| v.metric == m.name))
+        .map(|m| format!("{} {} (n={})", m.name, value(&m.name, m.value), m.n))
+        .collect()
+}

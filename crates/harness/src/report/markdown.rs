@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::format;
 use crate::runner::Run;
-use crate::score::Breakdown;
+use crate::score::{Breakdown, CHECK_NAMES};
 
 /// How many failing cases are listed with their reasons.
 const LISTED_FAILURES: usize = 10;
@@ -39,6 +39,14 @@ pub fn render_summary_md(run: &Run) -> String {
             v.verdict
         );
     }
+    let unjudged = format::unjudged(run);
+    if !unjudged.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nAlso measured (no threshold): {}.",
+            unjudged.join(", ")
+        );
+    }
     let failures: Vec<_> = run.gate.failures().collect();
     if !failures.is_empty() {
         md.push_str("\n## Why it failed\n\n");
@@ -63,6 +71,24 @@ pub fn render_summary_md(run: &Run) -> String {
         );
     }
     breakdown_table(&mut md, "By mode", &s.by_mode);
+    checks_by_mode(&mut md, &s.by_mode);
+    for (check, groups) in &s.check_groups {
+        let _ = writeln!(
+            md,
+            "\n## `{check}` by kind of request\n\n| kind | n | passed | rate |\n|---|---:|---:|---:|"
+        );
+        for g in groups {
+            let rate = g.passed as f64 / g.n.max(1) as f64;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                g.key,
+                g.n,
+                g.passed,
+                format::value("rate", Some(rate))
+            );
+        }
+    }
     breakdown_table(&mut md, "By turn", &s.by_turn);
     breakdown_table(&mut md, "By intent", &s.by_intent);
     let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
@@ -93,6 +119,31 @@ fn breakdown_table(md: &mut String, title: &str, rows: &[Breakdown]) {
             format::value("rate", b.intent_accuracy),
             format::value("rate", Some(b.passed))
         );
+    }
+}
+
+/// Each domain check's pass rate per mode (the boundary check above all is read per mode).
+fn checks_by_mode(md: &mut String, rows: &[Breakdown]) {
+    let checks: Vec<&str> = CHECK_NAMES
+        .iter()
+        .copied()
+        .filter(|c| rows.iter().any(|b| b.checks.contains_key(*c)))
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Domain checks by mode\n\n| mode | {} |\n|---|{}",
+        checks.join(" | "),
+        "---:|".repeat(checks.len())
+    );
+    for b in rows {
+        let cells: Vec<String> = checks
+            .iter()
+            .map(|c| format::value("rate", b.checks.get(*c).copied()))
+            .collect();
+        let _ = writeln!(md, "| {} | {} |", b.key, cells.join(" | "));
     }
 }
 

@@ -70,6 +70,10 @@ pub fn render_terminal(run: &Run, style: Style) -> String {
             painted
         );
     }
+    let unjudged = format::unjudged(run);
+    if !unjudged.is_empty() {
+        let _ = writeln!(out, "also measured: {}", unjudged.join(" · "));
+    }
     let failures: Vec<_> = run.gate.failures().collect();
     if !failures.is_empty() {
         out.push_str("\nwhy:\n");

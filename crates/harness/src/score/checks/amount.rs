@@ -43,6 +43,16 @@ impl Amount {
         currencies_agree && (self.value - other.value).abs() <= self.tolerance + other.tolerance
     }
 
+    /// True when this quoted amount repeats `stated` (what the user said): equal within
+    /// this amount's own precision only, so a budget of "1 millón" covers an echoed
+    /// "RD$1,000,000" but not a price of RD$1,050,000 said of some vehicle.
+    pub fn echoes(&self, stated: &Amount) -> bool {
+        let currencies_agree = self.currency == stated.currency
+            || self.currency == Currency::Unstated
+            || stated.currency == Currency::Unstated;
+        currencies_agree && (self.value - stated.value).abs() <= self.tolerance
+    }
+
     /// The amount as the listing would write it (`RD$2,100,000`).
     pub fn display(&self) -> String {
         let prefix = match self.currency {
@@ -252,6 +262,11 @@ mod tests {
         assert!(approx.matches(listed));
         assert!(!other.matches(listed));
         assert!(!dollars.matches(listed));
+        let budget = &find_amounts("tengo 1 millón", Scan::Stated)[0];
+        let echoed = &find_amounts("RD$1,000,000", Scan::Quoted)[0];
+        let near = &find_amounts("RD$1,050,000", Scan::Quoted)[0];
+        assert!(echoed.echoes(budget));
+        assert!(!near.echoes(budget));
         assert_eq!(listed.display(), "RD$2,100,000");
     }
 }

@@ -1,5 +1,6 @@
 //! `price_disclaimer` (Ley 358-05): an answer that quotes a price says that the price is
-//! a reference to be confirmed. Amounts the user gave do not count as quotes.
+//! a reference to be confirmed. Repeating an amount the user gave is not a quote, unless
+//! that amount is also a listed price.
 
 use regex::Regex;
 
@@ -15,10 +16,15 @@ pub struct DisclaimerRules {
 
 impl DisclaimerRules {
     /// `price_disclaimer` on one response (`None` when it quotes no price of its own).
-    pub fn check(&self, user_amounts: &[Amount], response: &str) -> Option<CheckVerdict> {
-        let quotes = find_amounts(response, Scan::Quoted)
-            .into_iter()
-            .any(|a| !user_amounts.iter().any(|u| a.matches(u)));
+    pub fn check(
+        &self,
+        user_amounts: &[Amount],
+        listed: &[Amount],
+        response: &str,
+    ) -> Option<CheckVerdict> {
+        let quotes = find_amounts(response, Scan::Quoted).into_iter().any(|a| {
+            listed.iter().any(|l| a.matches(l)) || !user_amounts.iter().any(|u| a.echoes(u))
+        });
         if !quotes {
             return None;
         }

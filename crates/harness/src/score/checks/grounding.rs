@@ -11,9 +11,6 @@ use super::context::{CaseContext, ContextReader, ModeKind, Resolution};
 use super::text::segments;
 use super::CheckVerdict;
 
-/// How many reasons one verdict lists.
-const MAX_REASONS: usize = 3;
-
 /// `vehicle_grounding` on one answer (`None`: it names no vehicle and carries no id).
 pub fn vehicle_grounding(
     reader: &ContextReader,
@@ -155,7 +152,7 @@ fn ungrounded(
     amount: &Amount,
     segment: &str,
 ) -> Option<String> {
-    if context.user_amounts.iter().any(|u| amount.matches(u)) {
+    if context.user_amounts.iter().any(|u| amount.echoes(u)) {
         return None;
     }
     let shown = quote(segment, amount);
@@ -246,22 +243,5 @@ fn numbers_at(object: &Map<String, Value>, pointer: &str) -> Vec<f64> {
     match value_at(object, pointer) {
         Some(Value::Number(n)) => n.as_f64().into_iter().collect(),
         _ => Vec::new(),
-    }
-}
-
-impl CheckVerdict {
-    /// A verdict from the reasons found: passing when there are none, else failing with
-    /// the first few.
-    pub fn from_reasons(mut reasons: Vec<String>) -> CheckVerdict {
-        let more = reasons.len().saturating_sub(MAX_REASONS);
-        reasons.truncate(MAX_REASONS);
-        if more > 0 {
-            reasons.push(format!("and {more} more"));
-        }
-        CheckVerdict {
-            pass: reasons.is_empty(),
-            reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
-            group: None,
-        }
     }
 }

@@ -65,7 +65,27 @@ pub struct CheckVerdict {
     pub group: Option<String>,
 }
 
+/// How many reasons one verdict lists.
+const MAX_REASONS: usize = 3;
+
 impl CheckVerdict {
+    /// A verdict from the reasons found: passing when there are none, else failing with
+    /// the first few.
+    pub fn from_reasons(mut reasons: Vec<String>) -> CheckVerdict {
+        let mut seen = std::collections::HashSet::new();
+        reasons.retain(|r| seen.insert(r.clone()));
+        let more = reasons.len().saturating_sub(MAX_REASONS);
+        reasons.truncate(MAX_REASONS);
+        if more > 0 {
+            reasons.push(format!("and {more} more"));
+        }
+        CheckVerdict {
+            pass: reasons.is_empty(),
+            reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+            group: None,
+        }
+    }
+
     /// A passing or failing verdict without a reason.
     pub fn plain(pass: bool) -> CheckVerdict {
         CheckVerdict {
@@ -194,7 +214,14 @@ impl Checks {
         };
         if let Some(rules) = &self.disclaimer {
             let user_amounts = context::user_amounts(turn.prompt);
-            checks.set("price_disclaimer", rules.check(&user_amounts, response));
+            let system = turn.prompt.iter().filter(|m| m.role == Role::System);
+            let listed: Vec<Amount> = system
+                .flat_map(|m| find_amounts(&m.content, Scan::Quoted))
+                .collect();
+            checks.set(
+                "price_disclaimer",
+                rules.check(&user_amounts, &listed, response),
+            );
         }
         if let Some(rules) = &self.language {
             checks.set("language", rules.check(response));
