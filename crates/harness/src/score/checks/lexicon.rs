@@ -3,6 +3,7 @@
 //! Supra`, `Toyota` alone — whether or not the context lists them, so an invented
 //! vehicle is found as surely as a listed one.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
@@ -50,6 +51,10 @@ struct Model {
 pub struct Lexicon {
     makes: Vec<Make>,
     models: Vec<Model>,
+    /// First folded word → (make, form) pairs starting with it.
+    makes_by_first: HashMap<String, Vec<(usize, usize)>>,
+    /// First folded word → models starting with it.
+    models_by_first: HashMap<String, Vec<usize>>,
 }
 
 /// One vehicle named in a text.
@@ -121,7 +126,28 @@ impl Lexicon {
                 forms,
             });
         }
-        Ok(Lexicon { makes, models })
+        let mut makes_by_first: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (m, make) in makes.iter().enumerate() {
+            for (f, form) in make.forms.iter().enumerate() {
+                makes_by_first
+                    .entry(form[0].clone())
+                    .or_default()
+                    .push((m, f));
+            }
+        }
+        let mut models_by_first: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, model) in models.iter().enumerate() {
+            models_by_first
+                .entry(model.tokens[0].clone())
+                .or_default()
+                .push(index);
+        }
+        Ok(Lexicon {
+            makes,
+            models,
+            makes_by_first,
+            models_by_first,
+        })
     }
 
     /// The vehicles `text` names, in order.
@@ -203,10 +229,10 @@ impl Lexicon {
     }
 
     fn make_at(&self, toks: &[Token], i: usize) -> Option<(usize, usize)> {
-        self.makes
+        self.makes_by_first
+            .get(&toks.get(i)?.folded)?
             .iter()
-            .enumerate()
-            .flat_map(|(m, make)| make.forms.iter().map(move |f| (m, f)))
+            .map(|&(m, f)| (m, &self.makes[m].forms[f]))
             .filter(|(_, form)| starts_with(toks, i, form))
             .map(|(m, form)| (m, form.len()))
             .max_by_key(|&(_, len)| len)
@@ -214,9 +240,10 @@ impl Lexicon {
 
     /// The longest model at token `i`: of `make` when given, else any model that may stand alone.
     fn model_at(&self, toks: &[Token], i: usize, make: Option<usize>) -> Option<(usize, usize)> {
-        self.models
+        self.models_by_first
+            .get(&toks.get(i)?.folded)?
             .iter()
-            .enumerate()
+            .map(|&index| (index, &self.models[index]))
             .filter(|(_, m)| make.map_or(m.alone, |k| m.make == k))
             .filter(|(_, m)| starts_with(toks, i, &m.tokens))
             .map(|(index, m)| (index, m.tokens.len()))

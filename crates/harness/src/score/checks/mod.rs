@@ -20,6 +20,9 @@ mod load;
 mod refusal;
 mod text;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 
 use regex::Regex;
