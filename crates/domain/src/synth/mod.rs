@@ -21,6 +21,8 @@ mod prompt;
 mod scene;
 mod turns;
 
+pub use catalog::{Dealer, Model, DEALERS, MODELS};
+
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
