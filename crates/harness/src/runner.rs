@@ -265,3 +265,169 @@ fn answer(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::backend::OnAnswer;
+    use crate::suite::{expand, parse_jsonl, Manifest, TurnSelection};
+    use okla_formats::progress::NoProgress;
+
+    /// A suite of `n` one-turn conversations (`c:1:0` … `c:n:0`) held in memory.
+    fn suite(n: usize) -> Suite {
+        let manifest = Manifest::parse(
+            "name = \"t\"\ncases = [\"c.jsonl\"]\nschema = \"s.json\"\n[thresholds]\njson_valid = { min = 0.5, ideal = 0.9 }\n",
+            Path::new("suite.toml"),
+        )
+        .unwrap();
+        let line = "{\"messages\": [{\"role\": \"user\", \"content\": \"klk\"}, {\"role\": \"assistant\", \"content\": \"{\\\"intent\\\": \\\"Greeting\\\"}\"}]}\n";
+        let conversations = parse_jsonl(&line.repeat(n), Path::new("c.jsonl")).unwrap();
+        Suite {
+            dir: ".".into(),
+            manifest,
+            schema: json!({"type": "object"}),
+            cases: expand("c", &conversations, &[], TurnSelection::All),
+            hash: "h".into(),
+        }
+    }
+
+    /// Answers every prompt with a valid object, but for the `failing` cases, whose
+    /// answer is an error, and remembers which it was asked.
+    struct Echo(Mutex<Vec<String>>, &'static [&'static str]);
+
+    impl Backend for Echo {
+        fn info(&self) -> BackendInfo {
+            BackendInfo {
+                kind: "echo".into(),
+                model: "echo".into(),
+                model_sha256: None,
+                details: Default::default(),
+            }
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        fn generate(
+            &mut self,
+            prompts: &[Prompt<'_>],
+            _: &Decoding,
+            on_answer: OnAnswer<'_>,
+        ) -> Result<Vec<Generation>> {
+            prompts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    self.0.lock().unwrap().push(p.case_id.to_string());
+                    let answer = match self.1.contains(&p.case_id) {
+                        true => Generation {
+                            error: Some("HTTP 503: overloaded".into()),
+                            ..Generation::default()
+                        },
+                        false => Generation {
+                            text: format!("{{\"fresh\": \"{}\"}}", p.case_id),
+                            ..Generation::default()
+                        },
+                    };
+                    on_answer(i, &answer)?;
+                    Ok(answer)
+                })
+                .collect()
+        }
+    }
+
+    fn resumed(ids: &[&str]) -> Resumed {
+        Resumed {
+            from: "runs/earlier".into(),
+            answers: ids
+                .iter()
+                .map(|id| {
+                    let old = Generation {
+                        text: format!("{{\"old\": \"{id}\"}}"),
+                        ..Generation::default()
+                    };
+                    (id.to_string(), old)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_generates_and_journals_only_the_missing_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::create(&dir.path().join("partial.jsonl"), []).unwrap();
+        let mut backend = Echo(Mutex::new(Vec::new()), &[]);
+        let options = RunOptions {
+            resumed: Some(resumed(&["c:2:0", "c:4:0"])),
+            ..RunOptions::default()
+        };
+        let run = run_suite(&suite(4), &mut backend, &options, &NoProgress, Some(&journal)).unwrap();
+        assert_eq!(*backend.0.lock().unwrap(), ["c:1:0", "c:3:0"]);
+        let outputs: Vec<&str> = run.results.iter().map(|r| r.output.as_str()).collect();
+        assert_eq!(
+            outputs,
+            [
+                "{\"fresh\": \"c:1:0\"}",
+                "{\"old\": \"c:2:0\"}",
+                "{\"fresh\": \"c:3:0\"}",
+                "{\"old\": \"c:4:0\"}"
+            ]
+        );
+        let journaled = std::fs::read_to_string(journal.path()).unwrap();
+        assert_eq!(journaled.lines().count(), 2, "{journaled}");
+        assert_eq!(run.meta.backend.details["resumed_cases"], 2);
+        assert_eq!(run.meta.backend.details["resumed_from"], "runs/earlier");
+    }
+
+    #[test]
+    fn answers_of_another_suite_are_not_resumed() {
+        let options = RunOptions {
+            resumed: Some(resumed(&["c:1:0", "okla_test:7:0"])),
+            ..RunOptions::default()
+        };
+        let mut backend = Echo(Mutex::new(Vec::new()), &[]);
+        let err = run_suite(&suite(2), &mut backend, &options, &NoProgress, None).unwrap_err();
+        assert!(is_input_error(&err));
+        assert!(err.to_string().contains("(e.g. okla_test:7:0): that run gated another suite"), "{err}");
+        assert!(backend.0.lock().unwrap().is_empty(), "nothing generated");
+    }
+
+    #[test]
+    fn zero_cases_are_no_run_and_a_partial_one_is_never_ideal() {
+        let mut backend = Echo(Mutex::new(Vec::new()), &[]);
+        let zero = RunOptions {
+            max_cases: Some(0),
+            ..RunOptions::default()
+        };
+        let err = run_suite(&suite(3), &mut backend, &zero, &NoProgress, None).unwrap_err();
+        assert!(is_input_error(&err), "{err}");
+
+        let full = run_suite(&suite(3), &mut backend, &RunOptions::default(), &NoProgress, None).unwrap();
+        assert_eq!(full.gate.verdicts[0].verdict.to_string(), "IDEAL");
+        let two = RunOptions {
+            max_cases: Some(2),
+            ..RunOptions::default()
+        };
+        let partial = run_suite(&suite(3), &mut backend, &two, &NoProgress, None).unwrap();
+        assert!(partial.gate.evidence.is_partial());
+        assert_eq!(partial.gate.verdicts[0].verdict.to_string(), "PASS");
+    }
+
+    #[test]
+    fn a_run_with_unanswered_cases_has_no_verdict() {
+        let mut backend = Echo(Mutex::new(Vec::new()), &["c:2:0"]);
+        let run = run_suite(&suite(3), &mut backend, &RunOptions::default(), &NoProgress, None).unwrap();
+        assert_eq!(run.gate.outcome, crate::gate::Outcome::CouldNotEvaluate);
+        assert_eq!(run.gate.outcome.exit_code(), 3);
+        assert_eq!(run.gate.evidence.unanswered, 1);
+        let verdict = &run.gate.verdicts[0];
+        assert_eq!(verdict.verdict.to_string(), "N/A");
+        assert_eq!(
+            verdict.explanation,
+            "not judged: the backend gave no answer to 1 of the 3 cases scored"
+        );
+        assert_eq!(run.results[1].class.as_str(), "backend_error");
+    }
+}

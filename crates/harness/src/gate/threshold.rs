@@ -169,7 +169,6 @@ impl Threshold {
 /// would be a gate nothing can pass).
 pub fn check_threshold(name: &str, threshold: &Threshold) -> Result<(), String> {
     check_metric_name(name)?;
-    threshold.validate()?;
     if is_rate(name) {
         let bounds = std::iter::once(threshold.acceptable).chain(threshold.ideal);
         if let Some(bad) = bounds.into_iter().find(|b| !(0.0..=1.0).contains(b)) {
@@ -182,7 +181,7 @@ pub fn check_threshold(name: &str, threshold: &Threshold) -> Result<(), String> 
             ));
         }
     }
-    Ok(())
+    threshold.validate()
 }
 
 /// The on-disk form: exactly one of `min` / `max`.
