@@ -346,7 +346,9 @@ fn a_partial_run_is_reported_never_ideal_and_cannot_be_blessed() {
         .arg("--bless")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("a partial run (2 of the suite's 6 cases"));
+        .stderr(predicate::str::contains(
+            "a partial run (2 of the suite's 6 cases",
+        ));
     assert!(!golden.exists());
     // Nor is it compared with a full run as if it were one.
     okla()

@@ -434,7 +434,9 @@ fn an_unreachable_endpoint_is_a_backend_failure() {
     assert!(!is_input_error(&err), "{err}");
     let shown = err.to_string();
     assert!(
-        shown.contains(&format!("http endpoint http://127.0.0.1:{port}/v1: cannot reach it")),
+        shown.contains(&format!(
+            "http endpoint http://127.0.0.1:{port}/v1: cannot reach it"
+        )),
         "{shown}"
     );
 }

@@ -96,7 +96,12 @@ fn serve(stream: TcpStream, chat: Chat, chat_requests: &AtomicUsize) {
         );
     };
     if request.starts_with("GET /health") {
-        return reply(&mut stream, "200 OK", "application/json", "{\"status\":\"ok\"}");
+        return reply(
+            &mut stream,
+            "200 OK",
+            "application/json",
+            "{\"status\":\"ok\"}",
+        );
     }
     if request.starts_with("GET /v1/models") {
         let list = "{\"object\":\"list\",\"data\":[{\"id\":\"fake-okla\",\"object\":\"model\"}]}";
@@ -212,7 +217,10 @@ fn a_server_answering_html_is_an_outage_not_a_failing_model() {
 fn a_server_that_hangs_is_an_outage_not_a_failing_model() {
     let started = Instant::now();
     assert_not_evaluated(Chat::Hang, "timed out after 1.0 s");
-    assert!(started.elapsed() < Duration::from_secs(60), "timeouts were not enforced");
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "timeouts were not enforced"
+    );
 }
 
 #[test]
@@ -244,7 +252,11 @@ fn an_outage_mid_run_resumes_with_only_the_missing_cases() {
     let failing = Fake::start(Chat::AnswerThen500(2));
     gate(&failing.url, &first).assert().code(3);
     let answered = okla_harness::report::answered_cases(&first).unwrap();
-    assert_eq!(answered.len(), 2, "the two answers before the outage are kept");
+    assert_eq!(
+        answered.len(),
+        2,
+        "the two answers before the outage are kept"
+    );
 
     let healthy = Fake::start(Chat::Answer);
     gate(&healthy.url, &second)

@@ -35,14 +35,21 @@ fn edit(path: &Path, f: impl FnOnce(Vec<u8>) -> Vec<u8>) {
 #[test]
 fn a_byte_order_mark_is_named_with_file_and_line() {
     let dir = common::mini_copy();
-    edit(&dir.path().join("cases.jsonl"), |b| [b"\xEF\xBB\xBF".to_vec(), b].concat());
+    edit(&dir.path().join("cases.jsonl"), |b| {
+        [b"\xEF\xBB\xBF".to_vec(), b].concat()
+    });
     check_fails_with(
         dir.path(),
         "cases.jsonl:1: the file starts with a UTF-8 byte-order mark (BOM): save it as UTF-8 without BOM",
     );
     let dir = common::mini_copy();
-    edit(&dir.path().join("suite.toml"), |b| [b"\xEF\xBB\xBF".to_vec(), b].concat());
-    check_fails_with(dir.path(), "suite.toml:1: the file starts with a UTF-8 byte-order mark");
+    edit(&dir.path().join("suite.toml"), |b| {
+        [b"\xEF\xBB\xBF".to_vec(), b].concat()
+    });
+    check_fails_with(
+        dir.path(),
+        "suite.toml:1: the file starts with a UTF-8 byte-order mark",
+    );
 }
 
 #[test]
@@ -118,13 +125,22 @@ fn a_rate_threshold_written_as_a_percentage_is_refused() {
             .into_bytes()
     });
     let toml = fs::read_to_string(dir.path().join("suite.toml")).unwrap();
-    let line = 1 + toml.lines().position(|l| l.starts_with("json_valid")).unwrap();
+    let line = 1 + toml
+        .lines()
+        .position(|l| l.starts_with("json_valid"))
+        .unwrap();
     check_fails_with(
         dir.path(),
         &format!("suite.toml:{line}: field `thresholds.json_valid`: json_valid is a rate between 0 and 1, so the bound 85 can never be reached: write 0.85 for 85%"),
     );
     okla()
-        .args(["gate", "--suite", "tests/fixtures/mini", "--threshold", "json_valid=min:85"])
+        .args([
+            "gate",
+            "--suite",
+            "tests/fixtures/mini",
+            "--threshold",
+            "json_valid=min:85",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("write 0.85 for 85%"));
@@ -171,10 +187,16 @@ fn a_golden_with_an_unknown_metric_or_another_format_is_refused() {
     compare().assert().code(0);
 
     fs::write(&golden, text.replace("\"json_valid\":", "\"json_vaild\":")).unwrap();
-    let line = 1 + text.lines().position(|l| l.contains("\"json_valid\":")).unwrap();
-    compare().assert().code(2).stderr(predicate::str::contains(format!(
-        "golden.json:{line}: field `metrics.json_vaild`: unknown metric"
-    )));
+    let line = 1 + text
+        .lines()
+        .position(|l| l.contains("\"json_valid\":"))
+        .unwrap();
+    compare()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "golden.json:{line}: field `metrics.json_vaild`: unknown metric"
+        )));
 
     fs::write(&golden, text.replace("\"format\": 1", "\"format\": 2")).unwrap();
     compare().assert().code(2).stderr(predicate::str::contains(

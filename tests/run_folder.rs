@@ -156,7 +156,10 @@ fn a_run_folder_that_cannot_be_written_is_refused_before_the_first_case() {
         .stderr(predicate::str::contains(
             "not a run folder: it holds notes.txt, which no run writes",
         ));
-    assert_eq!(fs::read_to_string(notes.join("notes.txt")).unwrap(), "keep me");
+    assert_eq!(
+        fs::read_to_string(notes.join("notes.txt")).unwrap(),
+        "keep me"
+    );
 }
 
 /// Replay the mini suite's recorded answers into `run`.
@@ -186,14 +189,25 @@ fn a_rerun_keeps_nothing_of_the_run_before() {
     let args = engine_args(&model, "4");
     let out = tempfile::tempdir().unwrap();
     let run = out.path().join("run");
-    okla().args(&args).arg("--run-dir").arg(&run).assert().code(1);
+    okla()
+        .args(&args)
+        .arg("--run-dir")
+        .arg(&run)
+        .assert()
+        .code(1);
     assert!(run.join("timings.csv").is_file());
     fs::write(run.join(".okla-tmp-Xy12ab"), "a write cut short").unwrap();
 
     replay_mini(&run);
     assert_eq!(
         names(&run),
-        ["junit.xml", "metrics.csv", "predictions.jsonl", "report.json", "summary.md"],
+        [
+            "junit.xml",
+            "metrics.csv",
+            "predictions.jsonl",
+            "report.json",
+            "summary.md"
+        ],
         "the engine run's timings.csv and the temp file are gone"
     );
     assert_eq!(read_report(&run).unwrap().meta.backend.kind, "replay");
@@ -217,16 +231,19 @@ fn a_folder_that_is_not_one_whole_run_is_never_compared() {
         fs::remove_file(run.join(f)).unwrap();
     }
     fs::write(run.join(".okla-tmp-Qw3rty"), "").unwrap();
-    compare()
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("report.json lists it: the run folder is not whole"));
+    compare().assert().code(2).stderr(predicate::str::contains(
+        "report.json lists it: the run folder is not whole",
+    ));
 
     // A file of another run.
     replay_mini(&run);
     let predictions = run.join("predictions.jsonl");
     let text = fs::read_to_string(&predictions).unwrap();
-    fs::write(&predictions, text.replace("\"passed\":false", "\"passed\":true")).unwrap();
+    fs::write(
+        &predictions,
+        text.replace("\"passed\":false", "\"passed\":true"),
+    )
+    .unwrap();
     compare()
         .assert()
         .code(2)
@@ -253,7 +270,12 @@ fn kill_9_at_any_moment_leaves_a_whole_run_or_none() {
     let out = tempfile::tempdir().unwrap();
     let run: PathBuf = out.path().join("run");
     let started = Instant::now();
-    okla().args(args).arg("--run-dir").arg(&run).assert().code(0);
+    okla()
+        .args(args)
+        .arg("--run-dir")
+        .arg(&run)
+        .assert()
+        .code(0);
     let whole_run = started.elapsed();
 
     const KILLS: u32 = 24;
@@ -263,20 +285,21 @@ fn kill_9_at_any_moment_leaves_a_whole_run_or_none() {
         std::thread::sleep(whole_run.mul_f64(1.2 * f64::from(i) / f64::from(KILLS)));
         kill_9(&mut child);
         if run.join("report.json").exists() {
-            read_report(&run).unwrap_or_else(|e| panic!("kill {i}: a report.json over a broken folder: {e:#}"));
+            read_report(&run)
+                .unwrap_or_else(|e| panic!("kill {i}: a report.json over a broken folder: {e:#}"));
             whole += 1;
         } else {
-            okla()
-                .arg("compare")
-                .arg(&run)
-                .arg(&run)
-                .assert()
-                .code(2);
+            okla().arg("compare").arg(&run).arg(&run).assert().code(2);
             none += 1;
         }
     }
     assert_eq!(whole + none, KILLS);
-    okla().args(args).arg("--run-dir").arg(&run).assert().code(0);
+    okla()
+        .args(args)
+        .arg("--run-dir")
+        .arg(&run)
+        .assert()
+        .code(0);
     read_report(&run).unwrap();
     assert!(
         names(&run).iter().all(|n| !n.starts_with(".okla-tmp-")),

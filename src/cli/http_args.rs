@@ -140,10 +140,7 @@ mod tests {
     fn bad_values_are_rejected() {
         assert!(parse(&["--concurrency", "0"]).is_err());
         let schema = json!({});
-        let missing = parse(&[])
-            .unwrap()
-            .to_options(&schema, None)
-            .unwrap_err();
+        let missing = parse(&[]).unwrap().to_options(&schema, None).unwrap_err();
         assert!(missing.message.contains("--endpoint"));
         let zero = parse(&["--endpoint", "http://h:1", "--timeout-s", "0"]).unwrap();
         assert!(zero

@@ -50,9 +50,21 @@ impl LlamaConfig {
                 Err(BadParameter { key, message })
             }
         };
-        check(self.vocab > 0, "llama.vocab_size", "the vocabulary is empty".into())?;
-        check(self.dim > 0, "llama.embedding_length", "must be at least 1".into())?;
-        check(self.layers > 0, "llama.block_count", "must be at least 1".into())?;
+        check(
+            self.vocab > 0,
+            "llama.vocab_size",
+            "the vocabulary is empty".into(),
+        )?;
+        check(
+            self.dim > 0,
+            "llama.embedding_length",
+            "must be at least 1".into(),
+        )?;
+        check(
+            self.layers > 0,
+            "llama.block_count",
+            "must be at least 1".into(),
+        )?;
         check(
             self.heads > 0 && self.dim.is_multiple_of(self.heads),
             "llama.attention.head_count",
@@ -80,8 +92,16 @@ impl LlamaConfig {
                 self.head_dim()
             ),
         )?;
-        check(self.ff > 0, "llama.feed_forward_length", "must be at least 1".into())?;
-        check(self.context > 0, "llama.context_length", "must be at least 1".into())?;
+        check(
+            self.ff > 0,
+            "llama.feed_forward_length",
+            "must be at least 1".into(),
+        )?;
+        check(
+            self.context > 0,
+            "llama.context_length",
+            "must be at least 1".into(),
+        )?;
         check(
             self.rope_theta.is_finite() && self.rope_theta > 0.0,
             "llama.rope.freq_base",
@@ -167,22 +187,34 @@ mod tests {
         let key = |config: LlamaConfig| config.validate().unwrap_err().key;
         for eps in [f32::NAN, f32::INFINITY, 0.0, -1e-5] {
             assert_eq!(
-                key(LlamaConfig { rms_eps: eps, ..shape() }),
+                key(LlamaConfig {
+                    rms_eps: eps,
+                    ..shape()
+                }),
                 "llama.attention.layer_norm_rms_epsilon"
             );
         }
         for dims in [0, 3, 18] {
             assert_eq!(
-                key(LlamaConfig { rope_dims: dims, ..shape() }),
+                key(LlamaConfig {
+                    rope_dims: dims,
+                    ..shape()
+                }),
                 "llama.rope.dimension_count"
             );
         }
         assert_eq!(
-            key(LlamaConfig { rope_theta: f32::NAN, ..shape() }),
+            key(LlamaConfig {
+                rope_theta: f32::NAN,
+                ..shape()
+            }),
             "llama.rope.freq_base"
         );
         assert_eq!(
-            key(LlamaConfig { kv_heads: 3, ..shape() }),
+            key(LlamaConfig {
+                kv_heads: 3,
+                ..shape()
+            }),
             "llama.attention.head_count_kv"
         );
     }

@@ -56,16 +56,25 @@ mod tests {
 
     #[test]
     fn a_bom_is_named_on_line_1() {
-        let err = decode_text(b"\xEF\xBB\xBF{\"a\":1}\n".to_vec(), Path::new("a.jsonl")).unwrap_err();
+        let err =
+            decode_text(b"\xEF\xBB\xBF{\"a\":1}\n".to_vec(), Path::new("a.jsonl")).unwrap_err();
         assert_eq!(err.line, Some(1));
-        assert!(err.to_string().starts_with("a.jsonl:1: the file starts with a UTF-8 byte-order mark"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("a.jsonl:1: the file starts with a UTF-8 byte-order mark"),
+            "{err}"
+        );
     }
 
     #[test]
     fn invalid_utf8_names_its_line_and_byte() {
-        let err = decode_text(b"ok\nstill ok\nab\xFFcd\n".to_vec(), Path::new("a.jsonl")).unwrap_err();
+        let err =
+            decode_text(b"ok\nstill ok\nab\xFFcd\n".to_vec(), Path::new("a.jsonl")).unwrap_err();
         assert_eq!(err.line, Some(3));
-        assert!(err.message.contains("byte 3 of the line on (0xFF)"), "{err}");
+        assert!(
+            err.message.contains("byte 3 of the line on (0xFF)"),
+            "{err}"
+        );
         // Latin-1 text, as an old export writes it.
         let err = decode_text(b"caf\xE9\n".to_vec(), Path::new("b")).unwrap_err();
         assert_eq!(err.line, Some(1));

@@ -100,7 +100,10 @@ mod tests {
 
     #[test]
     fn json_pointers_follow_their_path() {
-        assert_eq!(json_pointer_line(SCHEMA, "/properties/intent/type"), Some(6));
+        assert_eq!(
+            json_pointer_line(SCHEMA, "/properties/intent/type"),
+            Some(6)
+        );
         assert_eq!(json_pointer_line(SCHEMA, "/properties/type"), Some(4));
         assert_eq!(json_pointer_line(SCHEMA, "/required/0"), Some(9));
         assert_eq!(json_pointer_line(SCHEMA, "/properties/missing"), None);
@@ -114,11 +117,26 @@ mod tests {
     fn toml_keys_are_found_in_their_table_or_dotted() {
         let text = "name = \"x\"\ncases = [\"a\"]\n\n[decoding]\nmax_new_tokens = 0\n\n[thresholds]\njson_valid = { min = 85 }\n\"fields_complete\"= { min = 2 }\n";
         assert_eq!(toml_key_line(text, None, "cases"), Some(2));
-        assert_eq!(toml_key_line(text, Some("decoding"), "max_new_tokens"), Some(5));
-        assert_eq!(toml_key_line(text, Some("thresholds"), "json_valid"), Some(8));
-        assert_eq!(toml_key_line(text, Some("thresholds"), "fields_complete"), Some(9));
-        assert_eq!(toml_key_line(text, Some("thresholds"), "max_new_tokens"), None);
+        assert_eq!(
+            toml_key_line(text, Some("decoding"), "max_new_tokens"),
+            Some(5)
+        );
+        assert_eq!(
+            toml_key_line(text, Some("thresholds"), "json_valid"),
+            Some(8)
+        );
+        assert_eq!(
+            toml_key_line(text, Some("thresholds"), "fields_complete"),
+            Some(9)
+        );
+        assert_eq!(
+            toml_key_line(text, Some("thresholds"), "max_new_tokens"),
+            None
+        );
         let dotted = "name = \"x\"\nthresholds.json_valid = { min = 85 }\n";
-        assert_eq!(toml_key_line(dotted, Some("thresholds"), "json_valid"), Some(2));
+        assert_eq!(
+            toml_key_line(dotted, Some("thresholds"), "json_valid"),
+            Some(2)
+        );
     }
 }

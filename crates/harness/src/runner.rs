@@ -164,7 +164,8 @@ pub fn run_suite(
         let from = resumed.from.display().to_string();
         info.details.insert("resumed_from".into(), json!(from));
         let reused_here = cases.iter().filter(|c| reused.contains_key(&c.id)).count();
-        info.details.insert("resumed_cases".into(), json!(reused_here));
+        info.details
+            .insert("resumed_cases".into(), json!(reused_here));
     }
     Ok(Run {
         meta: RunMeta {
@@ -321,15 +322,16 @@ mod tests {
                 .enumerate()
                 .map(|(i, p)| {
                     self.0.lock().unwrap().push(p.case_id.to_string());
-                    let answer = match self.1.contains(&p.case_id) {
-                        true => Generation {
+                    let answer = if self.1.contains(&p.case_id) {
+                        Generation {
                             error: Some("HTTP 503: overloaded".into()),
                             ..Generation::default()
-                        },
-                        false => Generation {
+                        }
+                    } else {
+                        Generation {
                             text: format!("{{\"fresh\": \"{}\"}}", p.case_id),
                             ..Generation::default()
-                        },
+                        }
                     };
                     on_answer(i, &answer)?;
                     Ok(answer)
@@ -363,7 +365,14 @@ mod tests {
             resumed: Some(resumed(&["c:2:0", "c:4:0"])),
             ..RunOptions::default()
         };
-        let run = run_suite(&suite(4), &mut backend, &options, &NoProgress, Some(&journal)).unwrap();
+        let run = run_suite(
+            &suite(4),
+            &mut backend,
+            &options,
+            &NoProgress,
+            Some(&journal),
+        )
+        .unwrap();
         assert_eq!(*backend.0.lock().unwrap(), ["c:1:0", "c:3:0"]);
         let outputs: Vec<&str> = run.results.iter().map(|r| r.output.as_str()).collect();
         assert_eq!(
@@ -390,7 +399,11 @@ mod tests {
         let mut backend = Echo(Mutex::new(Vec::new()), &[]);
         let err = run_suite(&suite(2), &mut backend, &options, &NoProgress, None).unwrap_err();
         assert!(is_input_error(&err));
-        assert!(err.to_string().contains("(e.g. okla_test:7:0): that run gated another suite"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("(e.g. okla_test:7:0): that run gated another suite"),
+            "{err}"
+        );
         assert!(backend.0.lock().unwrap().is_empty(), "nothing generated");
     }
 
@@ -404,7 +417,14 @@ mod tests {
         let err = run_suite(&suite(3), &mut backend, &zero, &NoProgress, None).unwrap_err();
         assert!(is_input_error(&err), "{err}");
 
-        let full = run_suite(&suite(3), &mut backend, &RunOptions::default(), &NoProgress, None).unwrap();
+        let full = run_suite(
+            &suite(3),
+            &mut backend,
+            &RunOptions::default(),
+            &NoProgress,
+            None,
+        )
+        .unwrap();
         assert_eq!(full.gate.verdicts[0].verdict.to_string(), "IDEAL");
         let two = RunOptions {
             max_cases: Some(2),
@@ -418,7 +438,14 @@ mod tests {
     #[test]
     fn a_run_with_unanswered_cases_has_no_verdict() {
         let mut backend = Echo(Mutex::new(Vec::new()), &["c:2:0"]);
-        let run = run_suite(&suite(3), &mut backend, &RunOptions::default(), &NoProgress, None).unwrap();
+        let run = run_suite(
+            &suite(3),
+            &mut backend,
+            &RunOptions::default(),
+            &NoProgress,
+            None,
+        )
+        .unwrap();
         assert_eq!(run.gate.outcome, crate::gate::Outcome::CouldNotEvaluate);
         assert_eq!(run.gate.outcome.exit_code(), 3);
         assert_eq!(run.gate.evidence.unanswered, 1);

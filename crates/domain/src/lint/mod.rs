@@ -206,4 +206,3 @@ pub fn lint(files: &[PathBuf], rules: &Rules) -> Result<Report> {
         .collect();
     Ok(Report { findings, files })
 }
-

@@ -105,7 +105,11 @@ impl BackendInfo {
     /// Where answers come from, for messages: `http endpoint URL (model NAME)`, or the
     /// kind and the model (`gguf model FILE`).
     pub fn source(&self) -> String {
-        match self.details.get("endpoint").and_then(serde_json::Value::as_str) {
+        match self
+            .details
+            .get("endpoint")
+            .and_then(serde_json::Value::as_str)
+        {
             Some(endpoint) => format!("{} endpoint {endpoint} (model {})", self.kind, self.model),
             None => format!("{} model {}", self.kind, self.model),
         }

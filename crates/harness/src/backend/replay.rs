@@ -177,11 +177,21 @@ mod tests {
 
     #[test]
     fn ids_of_another_suite_are_located() {
-        let errs = parse("{\"id\":\"a\",\"output\":\"x\"}\n\n{\"id\":\"other:1:0\",\"output\":\"y\"}\n")
-            .unwrap_err()
-            .0;
+        let errs =
+            parse("{\"id\":\"a\",\"output\":\"x\"}\n\n{\"id\":\"other:1:0\",\"output\":\"y\"}\n")
+                .unwrap_err()
+                .0;
         assert_eq!(errs.len(), 1);
-        assert_eq!((errs[0].line, errs[0].field.as_deref()), (Some(3), Some("id")));
-        assert!(errs[0].message.contains("\"other:1:0\" is not in suite \"s\""), "{}", errs[0]);
+        assert_eq!(
+            (errs[0].line, errs[0].field.as_deref()),
+            (Some(3), Some("id"))
+        );
+        assert!(
+            errs[0]
+                .message
+                .contains("\"other:1:0\" is not in suite \"s\""),
+            "{}",
+            errs[0]
+        );
     }
 }

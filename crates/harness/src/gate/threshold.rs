@@ -260,16 +260,24 @@ mod tests {
 
     #[test]
     fn rate_bounds_lie_between_0_and_1() {
-        assert_eq!(check_threshold("json_valid", &Threshold::min(0.85, Some(0.95), true)), Ok(()));
+        assert_eq!(
+            check_threshold("json_valid", &Threshold::min(0.85, Some(0.95), true)),
+            Ok(())
+        );
         let err = check_threshold("json_valid", &Threshold::min(85.0, None, true)).unwrap_err();
         assert!(err.contains("write 0.85 for 85%"), "{err}");
         assert!(check_threshold("json_valid", &Threshold::min(0.5, Some(1.5), false)).is_err());
         assert!(check_threshold("json_valid", &Threshold::min(-0.1, None, false)).is_err());
         // Latency and loss are no rates.
-        assert_eq!(check_threshold("latency_mean_s", &Threshold::max(30.0, Some(10.0), false)), Ok(()));
-        assert!(check_threshold("json_vaild", &Threshold::min(0.85, None, false))
-            .unwrap_err()
-            .contains("unknown metric"));
+        assert_eq!(
+            check_threshold("latency_mean_s", &Threshold::max(30.0, Some(10.0), false)),
+            Ok(())
+        );
+        assert!(
+            check_threshold("json_vaild", &Threshold::min(0.85, None, false))
+                .unwrap_err()
+                .contains("unknown metric")
+        );
     }
 
     #[test]

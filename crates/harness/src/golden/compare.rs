@@ -295,6 +295,9 @@ mod tests {
         assert!(err.contains("different suites"), "{err}");
         let fewer = snap(0.90, 1.0, &[("a", true)]);
         let err = compare(&base, &fewer, &BTreeMap::new()).unwrap_err();
-        assert!(err.contains("1 only in the baseline, 0 only in the current run, e.g. b"), "{err}");
+        assert!(
+            err.contains("1 only in the baseline, 0 only in the current run, e.g. b"),
+            "{err}"
+        );
     }
 }

@@ -167,8 +167,16 @@ mod tests {
         assert_eq!(err.line, Some(9));
         assert_eq!(err.field.as_deref(), Some("metrics.json_vaild"));
         assert!(err.message.contains("unknown metric"), "{err}");
-        let fixed = GOLDEN.replace("    \"json_vaild\": 0.5\n", "").replace("1.0,", "1.0");
-        assert_eq!(parse_snapshot(&fixed, Path::new("g.json")).unwrap().metrics.len(), 1);
+        let fixed = GOLDEN
+            .replace("    \"json_vaild\": 0.5\n", "")
+            .replace("1.0,", "1.0");
+        assert_eq!(
+            parse_snapshot(&fixed, Path::new("g.json"))
+                .unwrap()
+                .metrics
+                .len(),
+            1
+        );
     }
 
     #[test]

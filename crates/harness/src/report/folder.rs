@@ -64,7 +64,8 @@ impl RunFolder {
         let entries = std::fs::read_dir(dir)
             .with_context(|| format!("reading the run folder {}", dir.display()))?;
         for entry in entries {
-            let entry = entry.with_context(|| format!("reading the run folder {}", dir.display()))?;
+            let entry =
+                entry.with_context(|| format!("reading the run folder {}", dir.display()))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_file = entry.file_type().is_ok_and(|t| t.is_file());
             if is_file && (RUN_FILES.contains(&name.as_str()) || name.starts_with(TEMP_PREFIX)) {

@@ -55,8 +55,9 @@ pub fn parse_report(text: &str, file: &Path) -> Result<ReportFile, InputError> {
     struct Version {
         format: u32,
     }
-    let not_a_report =
-        |e: serde_json::Error| InputError::at(file, e.line(), None, format!("not a report.json: {e}"));
+    let not_a_report = |e: serde_json::Error| {
+        InputError::at(file, e.line(), None, format!("not a report.json: {e}"))
+    };
     let version: Version = serde_json::from_str(text).map_err(not_a_report)?;
     if version.format != REPORT_FORMAT {
         return Err(InputError {

@@ -62,7 +62,13 @@ mod tests {
             shown[0],
             "cases.jsonl:2: field `messages`: the conversation has no assistant turn: nothing to score"
         );
-        assert!(shown[1].starts_with("cases.jsonl:3: field `messages[1].content`: the reference answer is not JSON"), "{}", shown[1]);
+        assert!(
+            shown[1].starts_with(
+                "cases.jsonl:3: field `messages[1].content`: the reference answer is not JSON"
+            ),
+            "{}",
+            shown[1]
+        );
         assert!(shown[2].ends_with("field `messages[3].content`: the reference answer is JSON but a array, not an object"), "{}", shown[2]);
     }
 }

@@ -106,7 +106,11 @@ impl Manifest {
             message,
         };
         if self.cases.is_empty() {
-            return Err(bad(None, "cases", "a suite needs at least one case file".into()));
+            return Err(bad(
+                None,
+                "cases",
+                "a suite needs at least one case file".into(),
+            ));
         }
         if self.decoding.max_new_tokens == 0 {
             let why = "must be at least 1".into();

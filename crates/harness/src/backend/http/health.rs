@@ -25,14 +25,21 @@ pub struct ServerInfo {
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `GET /health` (llama.cpp server, vLLM), then `GET /v1/models`.
-pub fn check(client: &Client, endpoint: &Endpoint, timeout: Duration) -> anyhow::Result<ServerInfo> {
+pub fn check(
+    client: &Client,
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> anyhow::Result<ServerInfo> {
     let limit = timeout.min(CHECK_TIMEOUT);
     let failure = |message: String| BackendFailure {
         backend: format!("http endpoint {endpoint}"),
         message,
     };
-    let unreachable =
-        |url: &str, why: String| failure(format!("cannot reach it (GET {url}: {why}); is the server running?"));
+    let unreachable = |url: &str, why: String| {
+        failure(format!(
+            "cannot reach it (GET {url}: {why}); is the server running?"
+        ))
+    };
     let health_url = endpoint.health_url();
     let (health_status, health_body) = client
         .get(&health_url, limit)
