@@ -198,6 +198,19 @@ fn assert_not_evaluated(chat: Chat, error: &str) {
     assert_eq!(report.gate.evidence.unanswered, CASES as u64);
     let journal = std::fs::read_to_string(run.join(JOURNAL_FILE)).unwrap();
     assert_eq!(journal.lines().count(), CASES, "every case is journaled");
+
+    // Replaying the outage's record does not turn it into a model failure either.
+    Command::cargo_bin("okla-eval")
+        .unwrap()
+        .args(["gate", "--suite", MINI, "--predictions"])
+        .arg(run.join("predictions.jsonl"))
+        .arg("--run-dir")
+        .arg(out.path().join("replayed"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "predictions.jsonl:1: field `error`: case \"cases:1:0\" has no answer to replay",
+        ));
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! The file is read for one suite: a line whose id is not one of the suite's cases is an
 //! input error naming its line (the file belongs to another suite, or its ids are
 //! misspelled), and so is a case to score that has no line — a verdict needs an answer
-//! to every case, never a silent "empty".
+//! to every case, never a silent "empty". A line recording a backend error (a run that
+//! could not be evaluated) has no answer to replay, and is an input error too.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -85,11 +86,18 @@ fn parse_predictions(
             )));
             continue;
         }
-        // Only the answer is replayed: the recorded run's timings and backend error are
-        // not this run's.
+        if let Some(error) = &generation.error {
+            errors.push(InputError::at(
+                path,
+                line,
+                Some("error".into()),
+                format!("case {id:?} has no answer to replay: the recorded run's backend failed ({error}); resume that run instead"),
+            ));
+            continue;
+        }
+        // Only the answer is replayed: the recorded run's timings are not this run's.
         let generation = Generation {
             timing: None,
-            error: None,
             ..generation
         };
         if answers.insert(id.clone(), generation).is_some() {
@@ -173,6 +181,22 @@ mod tests {
         assert!(errs[1].message.contains("twice"));
         let ok = parse("{\"case_id\":\"b\",\"text\":\"y\"}").unwrap();
         assert_eq!(ok["b"].text, "y");
+    }
+
+    #[test]
+    fn a_recorded_outage_is_no_answer_to_replay() {
+        let errs = parse("{\"id\":\"a\",\"output\":\"\",\"error\":\"HTTP 500: boom\"}\n")
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            (errs[0].line, errs[0].field.as_deref()),
+            (Some(1), Some("error"))
+        );
+        assert!(
+            errs[0].message.contains("backend failed (HTTP 500: boom)"),
+            "{}",
+            errs[0]
+        );
     }
 
     #[test]
