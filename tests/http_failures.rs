@@ -259,12 +259,12 @@ fn an_unreachable_endpoint_exits_3_naming_it() {
 }
 
 #[test]
-fn an_outage_mid_run_resumes_with_only_the_missing_cases() {
+fn an_outage_mid_run_resumes_into_its_own_folder_with_only_the_missing_cases() {
     let out = tempfile::tempdir().unwrap();
-    let (first, second) = (out.path().join("first"), out.path().join("second"));
+    let run = out.path().join("run");
     let failing = Fake::start(Chat::AnswerThen500(2));
-    gate(&failing.url, &first).assert().code(3);
-    let answered = okla_harness::report::answered_cases(&first).unwrap();
+    gate(&failing.url, &run).assert().code(3);
+    let answered = okla_harness::report::answered_cases(&run).unwrap();
     assert_eq!(
         answered.len(),
         2,
@@ -272,9 +272,9 @@ fn an_outage_mid_run_resumes_with_only_the_missing_cases() {
     );
 
     let healthy = Fake::start(Chat::Answer);
-    gate(&healthy.url, &second)
+    gate(&healthy.url, &run)
         .arg("--resume")
-        .arg(&first)
+        .arg(&run)
         .assert()
         .code(predicates::ord::ne(3));
     assert_eq!(
@@ -282,15 +282,15 @@ fn an_outage_mid_run_resumes_with_only_the_missing_cases() {
         CASES - 2,
         "only the unanswered cases are sent"
     );
-    let report = read_report(&second).unwrap();
+    let report = read_report(&run).unwrap();
     assert!(report.gate.evidence.is_complete());
     assert_eq!(report.meta.backend.details["resumed_cases"], 2);
     assert_eq!(
         report.meta.backend.details["resumed_from"],
-        first.display().to_string()
+        run.display().to_string()
     );
     assert!(
-        !second.join(JOURNAL_FILE).exists(),
+        !run.join(JOURNAL_FILE).exists(),
         "an evaluated run's answers are in predictions.jsonl"
     );
 }

@@ -68,7 +68,12 @@ impl RunFolder {
                 entry.with_context(|| format!("reading the run folder {}", dir.display()))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-            if is_file && (RUN_FILES.contains(&name.as_str()) || name.starts_with(TEMP_PREFIX)) {
+            if is_file && name == JOURNAL_FILE {
+                // Replaced atomically by the new journal below: a run resumed into its
+                // own folder never has a moment without the answers it resumes.
+            } else if is_file
+                && (RUN_FILES.contains(&name.as_str()) || name.starts_with(TEMP_PREFIX))
+            {
                 leftovers.push(name);
             } else {
                 foreign.push(name);
