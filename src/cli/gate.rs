@@ -29,7 +29,7 @@ use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::backend::Backend;
 use okla_harness::gate::{check_threshold, Outcome, Threshold};
 use okla_harness::report::{
-    answered_cases, render_terminal, run_folder, RunFolder, Style, SUMMARY_MD,
+    answered_cases, evidence_note, render_terminal, run_folder, RunFolder, Style, SUMMARY_MD,
 };
 use okla_harness::runner::{run_suite, Resumed, RunOptions};
 use okla_harness::suite::{Decoding, Suite};
@@ -145,15 +145,9 @@ pub fn run(args: GateArgs) -> Result<u8> {
             "warning: non-critical metrics failed (see above); the gate passes but this model is not at target"
         ),
         Outcome::CouldNotEvaluate => {
-            let e = &run.gate.evidence;
-            let first = run.results.iter().find_map(|r| r.error.as_deref());
-            eprintln!(
-                "error: could not evaluate: {} gave no answer to {} of {} cases: {}",
-                run.meta.backend.source(),
-                e.unanswered,
-                e.scored,
-                first.unwrap_or("no error recorded")
-            );
+            if let Some(note) = evidence_note(&run) {
+                eprintln!("error: {note}");
+            }
             eprintln!(
                 "the answers it gave are kept in {}: fix the backend, then rerun with --resume {}",
                 dir.display(),

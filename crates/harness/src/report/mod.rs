@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use csv_report::{render_metrics_csv, render_timings_csv};
 pub use folder::{read_report, RunFolder};
+pub use format::evidence_note;
 pub use journal::{answered_cases, Journal, JOURNAL_FILE};
 pub use json_report::{render_report_json, ReportFile, REPORT_FORMAT};
 pub use junit::render_junit;
