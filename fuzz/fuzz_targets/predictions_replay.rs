@@ -16,8 +16,7 @@ use okla_formats::progress::NoProgress;
 use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::prediction::PredictionLine;
 use okla_harness::report::{
-    render_junit, render_metrics_csv, render_predictions, render_summary_md, render_terminal,
-    Style,
+    render_junit, render_metrics_csv, render_predictions, render_summary_md, render_terminal, Style,
 };
 use okla_harness::runner::{run_suite, RunOptions};
 use okla_harness::suite::Suite;
@@ -35,7 +34,10 @@ fn suite() -> &'static Suite {
 fn file() -> &'static PathBuf {
     static FILE: OnceLock<PathBuf> = OnceLock::new();
     FILE.get_or_init(|| {
-        std::env::temp_dir().join(format!("okla-fuzz-predictions-{}.jsonl", std::process::id()))
+        std::env::temp_dir().join(format!(
+            "okla-fuzz-predictions-{}.jsonl",
+            std::process::id()
+        ))
     })
 }
 
@@ -49,7 +51,13 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let run = match run_suite(suite, &mut backend, &RunOptions::default(), &NoProgress, None) {
+    let run = match run_suite(
+        suite,
+        &mut backend,
+        &RunOptions::default(),
+        &NoProgress,
+        None,
+    ) {
         Ok(run) => run,
         Err(e) => {
             assert!(is_input_error(&e), "not an input error: {e:#}");
@@ -57,7 +65,10 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_eq!(run.results.len(), suite.cases.len());
-    assert!(run.gate.evidence.is_complete(), "replayed answers are never unanswered");
+    assert!(
+        run.gate.evidence.is_complete(),
+        "replayed answers are never unanswered"
+    );
     let written = render_predictions(&run.results).unwrap();
     for (_, line) in PredictionLine::parse_all(&written, Path::new("predictions.jsonl")) {
         line.unwrap();
