@@ -1,5 +1,9 @@
 //! The gate and compare commands end to end: exit codes 0/1/2, error messages for
-//! broken input, the run folder's files, and golden regressions caught.
+//! broken input, the run folder's files, and golden regressions caught; a verdict only
+//! on evidence (no zero-case gate, no replay of another suite's answers, partial runs
+//! marked), and output errors that exit 2, never 1.
+
+mod common;
 
 use std::fs;
 use std::path::Path;
@@ -11,22 +15,6 @@ const MINI: &str = "tests/fixtures/mini";
 
 fn okla() -> Command {
     Command::cargo_bin("okla-eval").unwrap()
-}
-
-/// Copy the mini suite into a temp dir so a test can break one file of it.
-fn mini_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["suite.toml", "cases.jsonl", "predictions.jsonl"] {
-        fs::copy(Path::new(MINI).join(f), dir.path().join(f)).unwrap();
-    }
-    let okla = fs::canonicalize("suites/okla").unwrap();
-    let toml = fs::read_to_string(dir.path().join("suite.toml")).unwrap();
-    let toml = toml.replace(
-        "../../../suites/okla/",
-        &format!("{}/", okla.to_str().unwrap()),
-    );
-    fs::write(dir.path().join("suite.toml"), toml).unwrap();
-    dir
 }
 
 /// The mini suite's reference answers written as a predictions file in `dir`.
@@ -109,7 +97,7 @@ fn reference_answers_pass_everything() {
 
 #[test]
 fn broken_case_line_exits_2_naming_file_line_and_field() {
-    let dir = mini_copy();
+    let dir = common::mini_copy();
     let cases = dir.path().join("cases.jsonl");
     let mut text = fs::read_to_string(&cases).unwrap();
     text.push_str(
@@ -131,7 +119,7 @@ fn broken_case_line_exits_2_naming_file_line_and_field() {
 
 #[test]
 fn broken_manifest_exits_2() {
-    let dir = mini_copy();
+    let dir = common::mini_copy();
     let toml = dir.path().join("suite.toml");
     let text = fs::read_to_string(&toml)
         .unwrap()
@@ -149,7 +137,7 @@ fn broken_manifest_exits_2() {
 
 #[test]
 fn broken_predictions_exit_2() {
-    let dir = mini_copy();
+    let dir = common::mini_copy();
     let preds = dir.path().join("predictions.jsonl");
     fs::write(&preds, "{\"id\": \"cases:1:0\", \"output\": 7}\n").unwrap();
     gate(dir.path(), &preds, &dir.path().join("run"))
@@ -300,4 +288,200 @@ fn assert_matches_golden(run: &Path, golden: &str, tolerances: &[&str]) {
         .code(0)
         .stdout(predicate::str::contains("no regression"))
         .stdout(predicate::str::contains("warning").not());
+}
+
+/// A verdict needs evidence: `--max-cases 0` scores nothing, and that is a usage error,
+/// not "every metric N/A, GATE PASS" (the issue's exact command).
+#[test]
+fn a_gate_of_zero_cases_is_a_usage_error() {
+    let out = tempfile::tempdir().unwrap();
+    okla()
+        .args([
+            "gate",
+            "--predictions",
+            "suites/okla/example_predictions.jsonl",
+            "--max-cases",
+            "0",
+            "--run-dir",
+        ])
+        .arg(out.path().join("run"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--max-cases"))
+        .stdout(predicate::str::contains("PASS").not());
+    assert!(!out.path().join("run").exists(), "nothing is written");
+}
+
+/// `--max-cases N` is a partial run: judged, but never IDEAL, said so everywhere, and
+/// never a golden snapshot.
+#[test]
+fn a_partial_run_is_reported_never_ideal_and_cannot_be_blessed() {
+    let out = tempfile::tempdir().unwrap();
+    let preds = reference_predictions(out.path());
+    let full = out.path().join("full");
+    gate(Path::new(MINI), &preds, &full).assert().code(0);
+    let full_report = okla_harness::report::read_report(&full).unwrap();
+    assert!(full_report
+        .gate
+        .verdicts
+        .iter()
+        .any(|v| v.verdict.to_string() == "IDEAL"));
+
+    let partial = out.path().join("partial");
+    gate(Path::new(MINI), &preds, &partial)
+        .args(["--max-cases", "2"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "partial run: 2 of the suite's 6 cases scored (--max-cases)",
+        ));
+    let report = okla_harness::report::read_report(&partial).unwrap();
+    assert!(report.gate.evidence.is_partial());
+    assert_eq!(report.summary.cases, 2);
+    assert!(
+        report
+            .gate
+            .verdicts
+            .iter()
+            .all(|v| v.verdict.to_string() != "IDEAL"),
+        "a partial run never earns IDEAL"
+    );
+    let summary = fs::read_to_string(partial.join("summary.md")).unwrap();
+    assert!(summary.contains("partial run"), "{summary}");
+
+    let golden = out.path().join("golden.json");
+    okla()
+        .arg("compare")
+        .arg(&partial)
+        .arg("--golden")
+        .arg(&golden)
+        .arg("--bless")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "a partial run (2 of the suite's 6 cases",
+        ));
+    assert!(!golden.exists());
+    // Nor is it compared with a full run as if it were one.
+    okla()
+        .arg("compare")
+        .arg(&full)
+        .arg(&partial)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the runs scored different cases"));
+}
+
+/// Predictions recorded for another suite are an input error naming the line and the
+/// id, not 190 "empty" answers and a model failure.
+#[test]
+fn predictions_of_another_suite_exit_2_naming_line_and_id() {
+    let out = tempfile::tempdir().unwrap();
+    gate(
+        Path::new(MINI),
+        Path::new("suites/okla/example_predictions.jsonl"),
+        &out.path().join("run"),
+    )
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains(
+        "suites/okla/example_predictions.jsonl:1: field `id`: case \"okla_test:1:0\" is not in suite \"mini\"",
+    ))
+    .stdout(predicate::str::contains("GATE").not());
+}
+
+/// A predictions file that leaves cases unanswered (or holds nothing) gives no verdict.
+#[test]
+fn predictions_that_miss_cases_exit_2() {
+    let dir = common::mini_copy();
+    let preds = dir.path().join("predictions.jsonl");
+    let text = fs::read_to_string(&preds).unwrap();
+    let fewer: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    fs::write(&preds, fewer).unwrap();
+    gate(dir.path(), &preds, &dir.path().join("run"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no answer for 1 of the 6 cases to score (e.g. cases:1:0)",
+        ));
+    fs::write(&preds, "").unwrap();
+    gate(dir.path(), &preds, &dir.path().join("run"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no answer for 6 of the 6 cases"));
+}
+
+/// Runs of different suites are not compared ("no regression" would be a lie).
+#[test]
+fn compare_refuses_runs_of_different_suites() {
+    let out = tempfile::tempdir().unwrap();
+    let mini = out.path().join("mini");
+    gate(
+        Path::new(MINI),
+        &Path::new(MINI).join("predictions.jsonl"),
+        &mini,
+    )
+    .assert()
+    .code(1);
+    let okla_run = out.path().join("okla");
+    okla()
+        .args([
+            "gate",
+            "--predictions",
+            "suites/okla/example_predictions.jsonl",
+            "--run-dir",
+        ])
+        .arg(&okla_run)
+        .assert()
+        .code(0);
+    okla()
+        .arg("compare")
+        .arg(&mini)
+        .arg(&okla_run)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the runs gated different suites (\"mini\" and \"okla\")",
+        ))
+        .stdout(predicate::str::contains("no regression").not());
+    okla()
+        .arg("compare")
+        .arg(&mini)
+        .args(["--golden", "golden/okla-example.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("different suites"));
+}
+
+/// Output errors are exit 2, never 1 (which says "the model failed"): a run folder, a
+/// golden file or a benchmark report that cannot be written.
+#[test]
+fn outputs_that_cannot_be_written_exit_2() {
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("a-file");
+    fs::write(&file, "not a folder").unwrap();
+    let preds = reference_predictions(out.path());
+    gate(Path::new(MINI), &preds, &file.join("run"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("creating the run folder"));
+
+    let run = out.path().join("run");
+    gate(Path::new(MINI), &preds, &run).assert().code(0);
+    okla()
+        .arg("compare")
+        .arg(&run)
+        .arg("--golden")
+        .arg(file.join("golden.json"))
+        .arg("--bless")
+        .assert()
+        .code(2);
+
+    okla()
+        .arg("bench")
+        .arg(common::tiny_q4_k_m())
+        .args(["--threads", "1", "-p", "0", "-n", "1", "-r", "1", "--out"])
+        .arg(file.join("bench.md"))
+        .assert()
+        .code(2);
 }

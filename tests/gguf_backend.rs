@@ -51,7 +51,9 @@ fn answers_are_deterministic_order_independent_and_reuse_prefixes() {
         })
         .collect();
     let mut backend = GgufBackend::open(&common::tiny_q4_k_m(), 2).unwrap();
-    let first = backend.generate(&prompts, &decoding(12), &|_| {}).unwrap();
+    let first = backend
+        .generate(&prompts, &decoding(12), &|_, _| Ok(()))
+        .unwrap();
     for g in &first {
         assert!(g.error.is_none(), "{g:?}");
         assert!(g.completion_tokens.unwrap() <= 12);
@@ -73,7 +75,9 @@ fn answers_are_deterministic_order_independent_and_reuse_prefixes() {
 
     let mut fresh = GgufBackend::open(&common::tiny_q4_k_m(), 1).unwrap();
     let reversed: Vec<Prompt<'_>> = prompts.iter().rev().copied().collect();
-    let second = fresh.generate(&reversed, &decoding(12), &|_| {}).unwrap();
+    let second = fresh
+        .generate(&reversed, &decoding(12), &|_, _| Ok(()))
+        .unwrap();
     let texts = |gs: &[okla_harness::backend::Generation]| {
         gs.iter().map(|g| g.text.clone()).collect::<Vec<_>>()
     };
@@ -98,14 +102,20 @@ fn sampled_decoding_is_seeded() {
         ..Decoding::production()
     };
     let mut backend = GgufBackend::open(&common::tiny_q4_k_m(), 2).unwrap();
-    let a = backend.generate(&prompts, &production, &|_| {}).unwrap();
-    let b = backend.generate(&prompts, &production, &|_| {}).unwrap();
+    let a = backend
+        .generate(&prompts, &production, &|_, _| Ok(()))
+        .unwrap();
+    let b = backend
+        .generate(&prompts, &production, &|_, _| Ok(()))
+        .unwrap();
     assert_eq!(a[0].text, b[0].text);
     let other_seed = Decoding {
         seed: 7,
         ..production
     };
-    let c = backend.generate(&prompts, &other_seed, &|_| {}).unwrap();
+    let c = backend
+        .generate(&prompts, &other_seed, &|_, _| Ok(()))
+        .unwrap();
     assert_ne!(a[0].text, c[0].text, "a different seed samples differently");
 }
 

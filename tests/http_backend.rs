@@ -3,7 +3,6 @@
 //! ports, serving our own tiny random-weight Llama 3 GGUF (`okla-eval gguf tiny`).
 //! Skips, with the reason printed, when the venv has no llama_cpp.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,11 +13,11 @@ use std::time::{Duration, Instant};
 use okla_engine::tiny::TinySpec;
 use okla_formats::error::is_input_error;
 use okla_formats::gguf::FileType;
-use okla_harness::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
 use okla_harness::backend::http::{
     ApiKey, Endpoint, HttpBackend, HttpOptions, ResponseFormat, ResponseFormatStyle,
 };
-use okla_harness::backend::{Backend, Generation, Prompt};
+use okla_harness::backend::{is_backend_failure, Backend, Generation, Prompt};
+use okla_harness::report::{answered_cases, Journal, JOURNAL_FILE};
 use okla_harness::suite::{Decoding, Message, Role};
 use serde_json::json;
 
@@ -236,7 +235,7 @@ fn generate(options: HttpOptions, n: usize, decoding: &Decoding) -> Vec<Generati
     let convs = conversations(n);
     let mut backend = HttpBackend::connect(options).unwrap();
     backend
-        .generate(&prompts(&convs), decoding, &|_| {})
+        .generate(&prompts(&convs), decoding, &|_, _| Ok(()))
         .unwrap()
 }
 
@@ -250,8 +249,9 @@ fn answers_every_case_with_usage_and_latency() {
     let mut backend = HttpBackend::connect(options).unwrap();
     let finished = AtomicUsize::new(0);
     let out = backend
-        .generate(&prompts(&convs), &greedy(8), &|done| {
-            finished.fetch_max(done, Ordering::Relaxed);
+        .generate(&prompts(&convs), &greedy(8), &|_, _| {
+            finished.fetch_add(1, Ordering::Relaxed);
+            Ok(())
         })
         .unwrap();
     assert_eq!(out.len(), 4);
@@ -349,14 +349,18 @@ fn a_server_killed_mid_run_keeps_the_answered_cases() {
     let mut options = server.options();
     options.concurrency = 1;
     options.retries = 1;
-    options.journal = Some(run_dir.path().join(JOURNAL_FILE));
+    let journal = Journal::create(&run_dir.path().join(JOURNAL_FILE), []).unwrap();
     let convs = conversations(8);
+    let all = prompts(&convs);
     let mut backend = HttpBackend::connect(options).unwrap();
+    let done = AtomicUsize::new(0);
     let out = backend
-        .generate(&prompts(&convs), &greedy(4), &|done| {
-            if done == 3 {
+        .generate(&all, &greedy(4), &|i, generation| {
+            journal.record(all[i].case_id, generation)?;
+            if done.fetch_add(1, Ordering::Relaxed) + 1 == 3 {
                 server.kill();
             }
+            Ok(())
         })
         .unwrap();
     assert_eq!(out.len(), 8);
@@ -372,67 +376,13 @@ fn a_server_killed_mid_run_keeps_the_answered_cases() {
         .iter()
         .all(|e| e.starts_with("not sent: the endpoint stopped answering")));
 
-    let journal = std::fs::read_to_string(run_dir.path().join(JOURNAL_FILE)).unwrap();
-    assert_eq!(journal.lines().count(), 8);
+    let text = std::fs::read_to_string(run_dir.path().join(JOURNAL_FILE)).unwrap();
+    assert_eq!(text.lines().count(), 8);
     let answered = answered_cases(run_dir.path()).unwrap();
     let mut ids: Vec<&str> = answered.keys().map(String::as_str).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["case-0", "case-1", "case-2"]);
     assert_eq!(answered["case-1"].text, out[1].text);
-}
-
-#[test]
-fn resume_sends_only_the_unanswered_cases() {
-    let assets = require!(assets());
-    let server = shared_server(&assets);
-    let decoding = greedy(4);
-    let first_run = tempfile::tempdir().unwrap();
-    let mut options = server.options();
-    options.journal = Some(first_run.path().join(JOURNAL_FILE));
-    let convs = conversations(5);
-    let all = prompts(&convs);
-    HttpBackend::connect(options.clone())
-        .unwrap()
-        .generate(&all[..3], &decoding, &|_| {})
-        .unwrap();
-
-    let mut answered: HashMap<String, Generation> = answered_cases(first_run.path()).unwrap();
-    assert_eq!(answered.len(), 3);
-    // Mark the reused answers so the merged result shows where each answer came from.
-    for g in answered.values_mut() {
-        g.text = format!("REUSED {}", g.text);
-    }
-    let second_run = tempfile::tempdir().unwrap();
-    options.journal = Some(second_run.path().join(JOURNAL_FILE));
-    let mut backend = Resuming::new(
-        HttpBackend::connect(options).unwrap(),
-        answered,
-        first_run.path(),
-    );
-    let seen = Mutex::new(Vec::new());
-    let out = backend
-        .generate(&all, &decoding, &|done| seen.lock().unwrap().push(done))
-        .unwrap();
-    assert_eq!(backend.info().details["resumable_cases"], 3);
-    assert_eq!(backend.info().kind, "http");
-    assert_eq!(out.len(), 5);
-    assert!(out[..3].iter().all(|g| g.text.starts_with("REUSED ")));
-    assert!(out[3..]
-        .iter()
-        .all(|g| g.error.is_none() && !g.text.starts_with("REUSED")));
-    assert_eq!(*seen.lock().unwrap(), [3, 4, 5]);
-    let journal = std::fs::read_to_string(second_run.path().join(JOURNAL_FILE)).unwrap();
-    let mut sent: Vec<String> = journal
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    sent.sort_unstable();
-    assert_eq!(sent, ["case-3", "case-4"]);
 }
 
 #[test]
@@ -476,14 +426,18 @@ fn the_response_schema_reaches_the_server() {
 }
 
 #[test]
-fn an_unreachable_endpoint_is_an_input_error() {
+fn an_unreachable_endpoint_is_a_backend_failure() {
     let port = free_port();
     let options = HttpOptions::new(Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap());
     let err = HttpBackend::connect(options).unwrap_err();
-    assert!(is_input_error(&err), "not an exit-2 error: {err}");
+    assert!(is_backend_failure(&err), "not an exit-3 error: {err}");
+    assert!(!is_input_error(&err), "{err}");
+    let shown = err.to_string();
     assert!(
-        err.to_string().contains("cannot reach the endpoint"),
-        "{err}"
+        shown.contains(&format!(
+            "http endpoint http://127.0.0.1:{port}/v1: cannot reach it"
+        )),
+        "{shown}"
     );
 }
 
@@ -573,7 +527,7 @@ fn gate_scores_a_suite_through_the_http_backend() {
     assert!(report.summary.value("latency_mean_s").unwrap() > 0.0);
     assert!(report.summary.value("tokens_per_s").unwrap() > 0.0);
     assert!(
-        run.join(JOURNAL_FILE).is_file(),
-        "answers were journaled as they came"
+        !run.join(JOURNAL_FILE).exists(),
+        "a committed, evaluated run keeps its answers in predictions.jsonl, not the journal"
     );
 }

@@ -1,14 +1,15 @@
 //! Snapshot tests of every report format, on the `mini` fixture suite replayed from
 //! its recorded predictions (one answer per failure mode). Run metadata that varies
-//! between runs (time, durations, paths) is pinned before rendering.
+//! between runs (time, durations, paths) is pinned before rendering. `report.json` is
+//! the one a run folder commits, with the manifest of the folder's other files.
 
 use std::path::Path;
 
 use okla_formats::progress::NoProgress;
 use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::report::{
-    render_junit, render_metrics_csv, render_predictions, render_report_json, render_summary_md,
-    render_terminal, Style,
+    render_junit, render_metrics_csv, render_predictions, render_summary_md, render_terminal,
+    RunFolder, Style,
 };
 use okla_harness::runner::{run_suite, Run, RunOptions, Timings};
 use okla_harness::suite::Suite;
@@ -16,8 +17,15 @@ use okla_harness::suite::Suite;
 fn mini_run() -> Run {
     let suite = Suite::load(Path::new("tests/fixtures/mini")).unwrap();
     let mut backend =
-        ReplayBackend::open(Path::new("tests/fixtures/mini/predictions.jsonl")).unwrap();
-    let mut run = run_suite(&suite, &mut backend, &RunOptions::default(), &NoProgress).unwrap();
+        ReplayBackend::open(Path::new("tests/fixtures/mini/predictions.jsonl"), &suite).unwrap();
+    let mut run = run_suite(
+        &suite,
+        &mut backend,
+        &RunOptions::default(),
+        &NoProgress,
+        None,
+    )
+    .unwrap();
     run.meta.started_at = "2026-01-01T00:00:00Z".into();
     run.meta.timings = Timings::default();
     run
@@ -45,7 +53,12 @@ fn metrics_csv() {
 
 #[test]
 fn report_json() {
-    insta::assert_snapshot!(render_report_json(&mini_run()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    RunFolder::prepare(dir.path(), [])
+        .unwrap()
+        .commit(&mini_run())
+        .unwrap();
+    insta::assert_snapshot!(std::fs::read_to_string(dir.path().join("report.json")).unwrap());
 }
 
 #[test]

@@ -87,7 +87,9 @@ fn a_trained_adapter_is_refused_forced_and_passed_through_the_gate() {
         max_new_tokens: 4,
         ..Decoding::default()
     };
-    let answers = engine.generate(&[prompt], &decoding, &|_| {}).unwrap();
+    let answers = engine
+        .generate(&[prompt], &decoding, &|_, _| Ok(()))
+        .unwrap();
     assert!(answers[0].error.is_none(), "{:?}", answers[0]);
     assert!(answers[0].completion_tokens.unwrap() >= 1);
 

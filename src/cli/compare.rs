@@ -1,5 +1,7 @@
 //! `okla-eval compare`: a run against a golden snapshot or another run.
 //! Exit 1 on a regression beyond tolerance; `--bless` writes the golden file instead.
+//! Runs that are not whole, not judged, of another suite or of other cases are refused
+//! (exit 2): "no regression" must mean the same cases were compared.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,10 +9,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use okla_formats::atomic::write_atomic;
 use okla_formats::error::InputError;
 use okla_harness::golden::{
-    compare, read_snapshot, render_comparison, snapshot_of_run_dir, Tolerance,
+    bless, compare, read_snapshot, render_comparison, snapshot_of_run_dir, Tolerance,
 };
 
 /// Arguments of `okla-eval compare`.
@@ -37,18 +38,15 @@ pub struct CompareArgs {
 
 /// Run `okla-eval compare`.
 pub fn run(args: CompareArgs) -> Result<u8> {
+    if let (Some(golden), true) = (&args.golden, args.bless) {
+        bless(&args.run, golden)?;
+        println!("blessed {} as {}", args.run.display(), golden.display());
+        return Ok(super::EXIT_PASS);
+    }
     let run_snapshot = snapshot_of_run_dir(&args.run)?;
-    let (baseline, current) = match (&args.golden, &args.other) {
-        (Some(golden), None) => {
-            if args.bless {
-                let text = serde_json::to_string_pretty(&run_snapshot)? + "\n";
-                write_atomic(golden, text.as_bytes())?;
-                println!("blessed {} as {}", args.run.display(), golden.display());
-                return Ok(0);
-            }
-            (read_snapshot(golden)?, run_snapshot)
-        }
-        (None, Some(other)) => (run_snapshot, snapshot_of_run_dir(other)?),
+    let (baseline, current, baseline_path) = match (&args.golden, &args.other) {
+        (Some(golden), None) => (read_snapshot(golden)?, run_snapshot, golden),
+        (None, Some(other)) => (run_snapshot, snapshot_of_run_dir(other)?, &args.run),
         _ => {
             return Err(
                 InputError::usage("give either --golden FILE or a second run folder").into(),
@@ -64,11 +62,22 @@ pub fn run(args: CompareArgs) -> Result<u8> {
             .map_err(|e| InputError::usage(format!("--tolerance {spec:?}: {e}")))?;
         overrides.insert(name.to_string(), tolerance);
     }
-    let comparison = compare(&baseline, &current, &overrides);
+    let current_path = args.other.as_ref().unwrap_or(&args.run);
+    let comparison = compare(&baseline, &current, &overrides).map_err(|why| {
+        InputError::usage(format!(
+            "{} and {}: {why}",
+            baseline_path.display(),
+            current_path.display()
+        ))
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
         print!("{}", render_comparison(&comparison));
     }
-    Ok(if comparison.regressed() { 1 } else { 0 })
+    Ok(if comparison.regressed() {
+        super::EXIT_FAIL
+    } else {
+        super::EXIT_PASS
+    })
 }

@@ -1,5 +1,11 @@
 //! `okla-eval gate`: run a suite against a model, judge it, write the run folder,
-//! exit 0 (pass, maybe with warnings), 1 (a critical metric failed) or 2 (bad input).
+//! exit 0 (pass, maybe with warnings), 1 (a critical metric failed), 2 (bad usage,
+//! input or output) or 3 (the backend failed: could not evaluate).
+//!
+//! The run folder is made ready before the first case (created, emptied of an earlier
+//! run's files, its journal open), takes every answer in its journal as it comes, and is
+//! committed as a unit at the end (`report.json` last). `--resume RUN_DIR` reuses the
+//! answers an earlier run of any backend left there.
 //!
 //! The backend is chosen by `--backend`, or inferred: `--endpoint` → http,
 //! `--model FILE.gguf` → gguf, `--predictions FILE` → replay. With none of them the
@@ -18,14 +24,14 @@ use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
 use okla_formats::hash::hex;
 use okla_harness::backend::gguf::GgufBackend;
-use okla_harness::backend::http::resume::{answered_cases, Resuming, JOURNAL_FILE};
 use okla_harness::backend::http::HttpBackend;
 use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::backend::Backend;
-use okla_harness::gate::{Outcome, Threshold};
-use okla_harness::report::{render_terminal, run_folder, write_run_dir, Style, SUMMARY_MD};
-use okla_harness::runner::{run_suite, RunOptions};
-use okla_harness::score::check_metric_name;
+use okla_harness::gate::{check_threshold, Outcome, Threshold};
+use okla_harness::report::{
+    answered_cases, evidence_note, render_terminal, run_folder, RunFolder, Style, SUMMARY_MD,
+};
+use okla_harness::runner::{run_suite, Resumed, RunOptions};
 use okla_harness::suite::{Decoding, Suite};
 
 /// The example predictions a suite may ship, replayed when no model is given.
@@ -87,34 +93,68 @@ pub struct GateArgs {
     /// Write the reports into exactly this folder instead.
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
-    /// Score only the first N cases (a quick look; never for a real gate).
-    #[arg(long, value_name = "N")]
+    /// Score only the first N cases: a quick look, reported as a partial run that never
+    /// earns IDEAL and cannot be blessed as a golden snapshot.
+    #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_cases: Option<usize>,
+    /// Reuse the answers an earlier run folder holds (finished, or cut short: its
+    /// partial.jsonl journal) and generate only the missing cases; any backend.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
     /// Skip the eval-split loss and perplexity even when the backend can compute them.
     #[arg(long)]
     pub skip_loss: bool,
 }
 
-/// Run `okla-eval gate`: parse → resolve the plan → run → write → render.
+/// Run `okla-eval gate`: parse → resolve the plan → open the backend and the run folder
+/// → run → commit the folder → render.
 pub fn run(args: GateArgs) -> Result<u8> {
     let threshold_overrides = parse_overrides(&args.thresholds)?;
     let suite = Suite::load(&args.suite)?;
-    let plan = GatePlan::resolve(&args, &suite, threshold_overrides)?;
+    let mut plan = GatePlan::resolve(&args, &suite, threshold_overrides)?;
+    // Read before the run folder is prepared: it may be the folder being resumed.
+    plan.options.resumed = match &args.resume {
+        Some(from) => Some(Resumed {
+            from: from.clone(),
+            answers: answered_cases(from)?,
+        }),
+        None => None,
+    };
 
     let (mut backend, dir) = plan.open(&suite)?;
+    let seed = plan.options.resumed.iter().flat_map(|r| {
+        r.answers
+            .iter()
+            .map(|(id, generation)| (id.as_str(), generation))
+    });
+    let folder = RunFolder::prepare(&dir, seed)?;
     let run = run_suite(
         &suite,
         backend.as_mut(),
         &plan.options,
         &super::progress::Terminal::stderr(),
+        Some(folder.journal()),
     )?;
+    folder.commit(&run)?;
 
-    write_run_dir(&run, &dir)?;
     print!("{}", render_terminal(&run, Style::detect()));
     println!("reports: {}", dir.display());
     append_step_summary(&dir.join(SUMMARY_MD));
-    if run.gate.outcome == Outcome::PassWithWarnings {
-        eprintln!("warning: non-critical metrics failed (see above); the gate passes but this model is not at target");
+    match run.gate.outcome {
+        Outcome::PassWithWarnings => eprintln!(
+            "warning: non-critical metrics failed (see above); the gate passes but this model is not at target"
+        ),
+        Outcome::CouldNotEvaluate => {
+            if let Some(note) = evidence_note(&run) {
+                eprintln!("error: {note}");
+            }
+            eprintln!(
+                "the answers it gave are kept in {}: fix the backend, then rerun with --resume {}",
+                dir.display(),
+                dir.display()
+            );
+        }
+        Outcome::Pass | Outcome::Fail => {}
     }
     Ok(run.gate.outcome.exit_code())
 }
@@ -127,7 +167,7 @@ struct GatePlan<'a> {
     run_dir: Option<&'a Path>,
     /// `--out-dir`, under which the run folder is otherwise created.
     out_dir: &'a Path,
-    /// Start time, decoding, thresholds, case limit, loss.
+    /// Start time, decoding, thresholds, case limit, loss, resumed answers.
     options: RunOptions,
 }
 
@@ -185,25 +225,17 @@ impl<'a> GatePlan<'a> {
                 decoding: Some(decoding),
                 skip_loss: args.skip_loss,
                 started_at: Some(started_at),
+                resumed: None,
             },
         })
     }
 
-    /// Open the backend and fix the run folder, named after what is gated: the model or
-    /// predictions file's sha256, for a served model the sha256 of its endpoint and name
-    /// (fixed before connecting: the http backend's journal lives in the run folder).
+    /// Open the backend and name the run folder after what is gated: the model or
+    /// predictions file's sha256, for a served model the sha256 of its endpoint and name.
     fn open(&self, suite: &Suite) -> Result<(Box<dyn Backend>, PathBuf)> {
-        let opened = |backend: Box<dyn Backend>| {
-            let dir = self.run_folder(backend.info().model_sha256.as_deref());
-            (backend, dir)
-        };
-        match &self.source {
-            Source::Replay { predictions } => {
-                Ok(opened(Box::new(ReplayBackend::open(predictions)?)))
-            }
-            Source::Gguf { model, threads } => {
-                Ok(opened(Box::new(GgufBackend::open(model, *threads)?)))
-            }
+        let backend: Box<dyn Backend> = match &self.source {
+            Source::Replay { predictions } => Box::new(ReplayBackend::open(predictions, suite)?),
+            Source::Gguf { model, threads } => Box::new(GgufBackend::open(model, *threads)?),
             Source::Http { http, model } => {
                 let identity = format!(
                     "{} {}",
@@ -211,18 +243,12 @@ impl<'a> GatePlan<'a> {
                     model.unwrap_or("")
                 );
                 let dir = self.run_folder(Some(&hex(&Sha256::digest(identity.as_bytes()))));
-                let options =
-                    http.to_options(&suite.schema, *model, Some(&dir.join(JOURNAL_FILE)))?;
-                let backend = HttpBackend::connect(options)?;
-                let backend: Box<dyn Backend> = match &http.resume {
-                    Some(previous) => {
-                        Box::new(Resuming::new(backend, answered_cases(previous)?, previous))
-                    }
-                    None => Box::new(backend),
-                };
-                Ok((backend, dir))
+                let options = http.to_options(&suite.schema, *model)?;
+                return Ok((Box::new(HttpBackend::connect(options)?), dir));
             }
-        }
+        };
+        let dir = self.run_folder(backend.info().model_sha256.as_deref());
+        Ok((backend, dir))
     }
 
     fn run_folder(&self, model_sha256: Option<&str>) -> PathBuf {
@@ -235,7 +261,7 @@ fn parse_overrides(specs: &[String]) -> Result<BTreeMap<String, Threshold>> {
     let mut out = BTreeMap::new();
     for spec in specs {
         let (name, rule) = Threshold::parse_override(spec).map_err(InputError::usage)?;
-        check_metric_name(&name)
+        check_threshold(&name, &rule)
             .map_err(|e| InputError::usage(format!("--threshold {spec}: {e}")))?;
         out.insert(name, rule);
     }

@@ -1,7 +1,6 @@
 //! Flags of the HTTP backend, for `gate` to flatten (`#[command(flatten)] http: HttpArgs`)
 //! and turn into [`HttpOptions`] once the suite is loaded.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::builder::TypedValueParser;
@@ -44,20 +43,16 @@ pub struct HttpArgs {
     #[arg(long, value_name = "STYLE", value_parser = super::choice::choice::<ResponseFormatStyle>(), num_args = 0..=1,
           default_missing_value = "json-schema")]
     pub response_format_schema: Option<ResponseFormatStyle>,
-    /// Skip cases an earlier run folder already answered without error.
-    #[arg(long, value_name = "RUN_DIR")]
-    pub resume: Option<PathBuf>,
 }
 
 impl HttpArgs {
     /// The backend options for a run whose suite schema is `schema`, asking the server for
-    /// `model` (`gate --model`; default: the server's only listed model) and journaling into
-    /// `journal` (the run folder's `partial.jsonl`) when given. Bad values are input errors.
+    /// `model` (`gate --model`; default: the server's only listed model). Bad values are
+    /// input errors.
     pub fn to_options(
         &self,
         schema: &Value,
         model: Option<&str>,
-        journal: Option<&Path>,
     ) -> Result<HttpOptions, InputError> {
         let url = self
             .endpoint
@@ -85,7 +80,6 @@ impl HttpArgs {
                 style,
                 schema: schema.clone(),
             }),
-            journal: journal.map(Path::to_path_buf),
         })
     }
 }
@@ -116,13 +110,7 @@ mod tests {
             "--response-format-schema",
         ])
         .unwrap();
-        let o = args
-            .to_options(
-                &schema,
-                Some("okla-q4"),
-                Some(Path::new("run/partial.jsonl")),
-            )
-            .unwrap();
+        let o = args.to_options(&schema, Some("okla-q4")).unwrap();
         assert_eq!(o.model.as_deref(), Some("okla-q4"));
         assert_eq!(o.concurrency, 4);
         assert_eq!(o.retries, 3);
@@ -132,7 +120,6 @@ mod tests {
             o.response_format.unwrap().style,
             ResponseFormatStyle::JsonSchema
         );
-        assert_eq!(o.journal.as_deref(), Some(Path::new("run/partial.jsonl")));
 
         let args = parse(&[
             "--endpoint",
@@ -141,7 +128,7 @@ mod tests {
             "json-object",
         ])
         .unwrap();
-        let o = args.to_options(&schema, None, None).unwrap();
+        let o = args.to_options(&schema, None).unwrap();
         assert_eq!(
             o.response_format.unwrap().style,
             ResponseFormatStyle::JsonObject
@@ -153,14 +140,11 @@ mod tests {
     fn bad_values_are_rejected() {
         assert!(parse(&["--concurrency", "0"]).is_err());
         let schema = json!({});
-        let missing = parse(&[])
-            .unwrap()
-            .to_options(&schema, None, None)
-            .unwrap_err();
+        let missing = parse(&[]).unwrap().to_options(&schema, None).unwrap_err();
         assert!(missing.message.contains("--endpoint"));
         let zero = parse(&["--endpoint", "http://h:1", "--timeout-s", "0"]).unwrap();
         assert!(zero
-            .to_options(&schema, None, None)
+            .to_options(&schema, None)
             .unwrap_err()
             .message
             .contains("--timeout-s"));
@@ -172,7 +156,7 @@ mod tests {
         ])
         .unwrap();
         assert!(unset
-            .to_options(&schema, None, None)
+            .to_options(&schema, None)
             .unwrap_err()
             .message
             .contains("OKLA_EVAL_TEST_UNSET_KEY"));

@@ -1,6 +1,8 @@
 //! The command line: clap definitions and wiring, one file per subcommand.
 //!
-//! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage or input error.
+//! Exit codes: 0 pass, 1 gate failed (or regression found), 2 usage, input or output
+//! error (the command could not do what was asked), 3 could not evaluate (the backend
+//! failed: an outage, a timeout, an engine error; not the model's fault).
 
 mod bench_cmd;
 mod bench_render;
@@ -22,14 +24,19 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use okla_formats::error::is_input_error;
+use okla_harness::backend::is_backend_failure;
 
 /// Exit code: everything passed.
 pub const EXIT_PASS: u8 = 0;
-/// Exit code: the gate failed or a regression was found.
+/// Exit code: the gate failed or a regression was found (a verdict on the model, and
+/// nothing else).
 pub const EXIT_FAIL: u8 = 1;
-/// Exit code: bad usage or bad input (a file, a line, a field, a flag).
+/// Exit code: bad usage or bad input (a file, a line, a field, a flag), or an output
+/// that could not be written.
 pub const EXIT_INPUT: u8 = 2;
+/// Exit code: the backend failed (unreachable, HTTP errors, timeouts, an engine
+/// error): the model could not be evaluated.
+pub const EXIT_NOT_EVALUATED: u8 = 3;
 
 /// okla-eval: nothing ships unless it is measured the way users meet it.
 #[derive(Debug, Parser)]
@@ -43,7 +50,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a suite against a model and gate it on thresholds (exit 0 pass, 1 fail, 2 bad input).
+    /// Run a suite against a model and gate it on thresholds (exit 0 pass, 1 fail, 2 bad
+    /// input, 3 could not evaluate).
     Gate(gate::GateArgs),
     /// Compare a run with a golden snapshot or another run (exit 1 on regression).
     Compare(compare::CompareArgs),
@@ -85,10 +93,11 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::from(if is_input_error(&err) {
-                EXIT_INPUT
+            // 1 is the gate's verdict on a model, never an error's code.
+            ExitCode::from(if is_backend_failure(&err) {
+                EXIT_NOT_EVALUATED
             } else {
-                EXIT_FAIL
+                EXIT_INPUT
             })
         }
     }

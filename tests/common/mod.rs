@@ -1,4 +1,5 @@
-//! Shared test fixtures: tiny GGUF models written once per target folder.
+//! Shared test fixtures: tiny GGUF models written once per target folder, and copies
+//! of the `mini` suite to break.
 // Each test crate that includes this module uses only some of the fixtures.
 #![allow(dead_code)]
 
@@ -38,6 +39,24 @@ pub fn mid_q4_k_m() -> PathBuf {
         .unwrap();
     }
     path
+}
+
+/// A copy of the `mini` fixture suite in a temp dir (its paths into suites/okla — the
+/// schema, the checks' data files — made absolute), so a test can break one file of it.
+pub fn mini_copy() -> tempfile::TempDir {
+    let mini = Path::new("tests/fixtures/mini");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["suite.toml", "cases.jsonl", "predictions.jsonl"] {
+        std::fs::copy(mini.join(f), dir.path().join(f)).unwrap();
+    }
+    let okla = std::fs::canonicalize("suites/okla").unwrap();
+    let toml = std::fs::read_to_string(dir.path().join("suite.toml")).unwrap();
+    let toml = toml.replace(
+        "../../../suites/okla/",
+        &format!("{}/", okla.to_str().unwrap()),
+    );
+    std::fs::write(dir.path().join("suite.toml"), toml).unwrap();
+    dir
 }
 
 /// A tiny random Llama with the real Llama 3 vocabulary, as a Hugging Face folder.

@@ -11,7 +11,7 @@ use super::model::Model;
 use super::weights::{ModelWeights, TensorRef, TensorSource};
 use okla_formats::error::InputError;
 use okla_formats::gguf::{GgmlType, GgufFile};
-use okla_formats::llama_config::config_from_metadata;
+use okla_formats::llama_config::{config_from_metadata, BadParameter};
 use okla_text::gguf_vocab::{vocab_from_metadata, GgufVocab};
 
 /// A GGUF file that lends its mapped bytes as weight storage.
@@ -88,7 +88,10 @@ pub fn load(path: &Path, threads: usize) -> Result<LoadedModel> {
     let file = Arc::new(GgufFile::open(path)?);
     let as_input = |e: anyhow::Error| InputError::file(path, format!("{e:#}"));
     let md = file.metadata();
-    let config = config_from_metadata(md).map_err(as_input)?;
+    let config = config_from_metadata(md).map_err(|e| match e.downcast_ref::<BadParameter>() {
+        Some(bad) => InputError::file(path, &bad.message).with_field(bad.key),
+        None => as_input(e),
+    })?;
     let vocab = vocab_from_metadata(md).map_err(as_input)?;
     let weights = ModelWeights::from_source(
         Arc::new(MappedBytes(file.clone())),

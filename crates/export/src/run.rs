@@ -1,7 +1,8 @@
 //! The export pipeline: write the GGUF to a hidden temporary file beside the
 //! destination, gate that very file with the native engine on the suite's eval
 //! split, and only when it passes restamp it with the verdict into the
-//! destination (atomically). A failing file is deleted; its report stays.
+//! destination (atomically). A failing file is deleted; its report stays. The gate's
+//! run folder is made ready (and proven writable) before anything is written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use okla_formats::gguf::{FileType, Value};
 use okla_formats::progress::Progress;
 use okla_harness::backend::gguf::GgufBackend;
 use okla_harness::gate::Outcome;
-use okla_harness::report::write_run_dir;
+use okla_harness::report::RunFolder;
 use okla_harness::runner::{run_suite, Run, RunOptions};
 use okla_harness::suite::Suite;
 
@@ -62,15 +63,19 @@ pub enum ExportOutcome {
     },
     /// Written without a gate (`--force`).
     Forced,
-    /// The gate failed: nothing was written but the report.
-    Refused,
+    /// The gate failed, or could not evaluate the file: nothing was written but the
+    /// report.
+    Refused {
+        /// FAIL, or COULD NOT EVALUATE.
+        outcome: Outcome,
+    },
 }
 
 impl ExportOutcome {
-    /// The process exit code: 0 written, 1 refused.
+    /// The process exit code: 0 written, else the gate's (1 failed, 3 not evaluated).
     pub fn exit_code(&self) -> u8 {
         match self {
-            ExportOutcome::Refused => 1,
+            ExportOutcome::Refused { outcome } => outcome.exit_code(),
             _ => 0,
         }
     }
@@ -100,7 +105,13 @@ impl ExportReport {
             ExportOutcome::Forced => {
                 format!("--force: {out} written without a gate ({GATE_KEY} = skipped)")
             }
-            ExportOutcome::Refused => format!(
+            ExportOutcome::Refused {
+                outcome: Outcome::CouldNotEvaluate,
+            } => format!(
+                "export refused: the engine gave no answer to some of {}'s eval cases, so the exported file could not be evaluated; nothing written to {out}",
+                self.suite
+            ),
+            ExportOutcome::Refused { .. } => format!(
                 "export refused: the exported file fails the gate on {}'s eval split; nothing written to {out}",
                 self.suite
             ),
@@ -127,6 +138,11 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         return Err(InputError::file(&req.out, "its folder does not exist").into());
     }
     let suite = Suite::load(&req.suite)?;
+    let folder = if req.force {
+        None
+    } else {
+        Some(RunFolder::prepare(&req.report_dir, [])?)
+    };
     let mut stamp = vec![
         (RUN_ID_KEY.to_string(), Value::String(req.run_id.clone())),
         (
@@ -176,9 +192,9 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         out: req.out.clone(),
         suite: suite.manifest.name.clone(),
     };
-    if req.force {
+    let Some(folder) = folder else {
         return Ok(report);
-    }
+    };
 
     let suite = suite.on_eval_split()?;
     let mut backend = GgufBackend::open(&tmp.0, req.threads)?;
@@ -188,15 +204,22 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         max_cases: None,
         skip_loss: false,
         started_at: Some(now_rfc3339()),
+        resumed: None,
     };
-    let mut run = run_suite(&suite, &mut backend, &options, progress)?;
+    let mut run = run_suite(
+        &suite,
+        &mut backend,
+        &options,
+        progress,
+        Some(folder.journal()),
+    )?;
     drop(backend);
     // The gated bytes become the destination (sha256 is of the file before stamping).
     run.meta.backend.model = req.out.display().to_string();
-    write_run_dir(&run, &req.report_dir)?;
+    folder.commit(&run)?;
     let outcome = run.gate.outcome;
-    if outcome == Outcome::Fail {
-        report.outcome = ExportOutcome::Refused;
+    if matches!(outcome, Outcome::Fail | Outcome::CouldNotEvaluate) {
+        report.outcome = ExportOutcome::Refused { outcome };
         report.gate = Some(run);
         return Ok(report);
     }

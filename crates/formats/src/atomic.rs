@@ -8,6 +8,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+/// How the temporary files of unfinished atomic writes are named (`.okla-tmp-XXXXXX`):
+/// one left in a folder is the trace of a process killed mid-write.
+pub const TEMP_PREFIX: &str = ".okla-tmp-";
+
 /// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
@@ -25,7 +29,7 @@ pub fn write_atomic_with(
     };
     fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))?;
     let tmp = tempfile::Builder::new()
-        .prefix(".okla-tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     {
@@ -43,6 +47,18 @@ pub fn write_atomic_with(
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Make the renames done in `dir` durable: after a crash, the folder lists the files
+/// renamed into it before this call (on Unix, an fsync of the folder; elsewhere a no-op).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing folder {}", dir.display()))?;
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
@@ -92,6 +108,13 @@ mod tests {
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o644
         );
+    }
+
+    #[test]
+    fn sync_dir_accepts_folders_and_refuses_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        sync_dir(dir.path()).unwrap();
+        assert!(sync_dir(&dir.path().join("missing")).is_err());
     }
 
     #[test]

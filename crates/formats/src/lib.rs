@@ -6,6 +6,7 @@
 //! - [`llama_config`]: a Llama model's shape as GGUF metadata holds it;
 //! - [`hf`]: Hugging Face folders (config.json, safetensors, peft adapters);
 //! - [`atomic`]: files written whole or not at all; [`hash`]: content hashes;
+//! - [`text_file`]: a user's text file read as UTF-8, bad bytes located by line;
 //! - [`error`]: [`error::InputError`], the located user-input error every layer reports;
 //! - [`rng`]: the one seeded PRNG; [`choice`]: named choices a command line offers;
 //! - [`progress`]: how long work reports progress (library code never prints).
@@ -23,3 +24,4 @@ pub mod llama_config;
 pub mod progress;
 pub mod quant;
 pub mod rng;
+pub mod text_file;

@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod gate;
 pub mod golden;
+pub(crate) mod locate;
 pub mod prediction;
 pub mod report;
 pub mod runner;

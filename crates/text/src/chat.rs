@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use okla_formats::error::{InputError, InputErrors};
+use okla_formats::text_file::read_text;
 
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -186,17 +187,10 @@ pub fn parse_jsonl(text: &str, file: &Path) -> Result<Vec<Conversation>, InputEr
     }
 }
 
-/// Read and parse a JSONL conversations file.
+/// Read and parse a JSONL conversations file (UTF-8 without BOM; see
+/// [`okla_formats::text_file`]).
 pub fn load_jsonl(file: &Path) -> Result<Vec<Conversation>, InputErrors> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| InputErrors(vec![InputError::file(file, format!("cannot read: {e}"))]))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        InputErrors(vec![InputError::at(file, line, None, "not valid UTF-8")])
-    })?;
+    let text = read_text(file).map_err(|e| InputErrors(vec![e]))?;
     parse_jsonl(&text, file)
 }
 

@@ -24,6 +24,7 @@ pub use finding::{Finding, Severity};
 use self::dedupe::ParsedFile;
 use self::finding::LineSink;
 use okla_formats::error::InputError;
+use okla_formats::text_file::read_text;
 use okla_harness::score::{Checks, Origin};
 use okla_harness::suite::{parse_line, Manifest, ModeMarker};
 
@@ -214,16 +215,4 @@ pub fn lint(files: &[PathBuf], rules: &Rules) -> Result<Report> {
         })
         .collect();
     Ok(Report { findings, files })
-}
-
-fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        InputError::at(path, line, None, "not valid UTF-8")
-    })
 }

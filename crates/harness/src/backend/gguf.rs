@@ -13,14 +13,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, Progress, Prompt, Timing};
+use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, OnAnswer, Prompt, Timing};
 use crate::suite::{Conversation, Decoding};
 use okla_engine::loader::{load, LoadedModel};
 use okla_engine::sampler::SamplingParams;
@@ -260,7 +260,7 @@ impl Backend for GgufBackend {
         &mut self,
         prompts: &[Prompt<'_>],
         decoding: &Decoding,
-        progress: Progress<'_>,
+        on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>> {
         self.last_decoding = Some(*decoding);
         let encoded: Vec<Result<Vec<u32>>> = prompts
@@ -275,19 +275,20 @@ impl Backend for GgufBackend {
         });
         if !self.conversations_in_parallel() {
             let mut out = vec![Generation::default(); prompts.len()];
-            for (done, &i) in order.iter().enumerate() {
+            for &i in &order {
                 let opts = self.options(decoding, stream_of(prompts[i].case_id));
                 out[i] = answer(&self.tokenizer, &mut self.session, &encoded[i], &opts);
-                progress(done + 1);
+                on_answer(i, &out[i])?;
             }
             return Ok(out);
         }
         let conversations = conversations_in(&order, prompts);
         let threads = self.loaded.model.threads().min(conversations.len()).max(1);
         let next = AtomicUsize::new(0);
-        let finished = AtomicUsize::new(0);
         let answers = Mutex::new(vec![Generation::default(); prompts.len()]);
         let stats = Mutex::new(PrefixStats::default());
+        // The first answer `on_answer` refused: every thread stops at its next prompt.
+        let refused: OnceLock<anyhow::Error> = OnceLock::new();
         let this = &*self;
         std::thread::scope(|scope| {
             for _ in 0..threads {
@@ -300,11 +301,17 @@ impl Backend for GgufBackend {
                             DEFAULT_SNAPSHOT_BUDGET / threads,
                         );
                         for &i in conversation {
+                            if refused.get().is_some() {
+                                return;
+                            }
                             let opts = this.options(decoding, stream_of(prompts[i].case_id));
                             let answered =
                                 answer(&this.tokenizer, &mut session, &encoded[i], &opts);
+                            if let Err(e) = on_answer(i, &answered) {
+                                let _ = refused.set(e);
+                                return;
+                            }
                             answers.lock().expect("no thread panics holding it")[i] = answered;
-                            progress(finished.fetch_add(1, Ordering::Relaxed) + 1);
                         }
                         stats
                             .lock()
@@ -314,6 +321,9 @@ impl Backend for GgufBackend {
                 });
             }
         });
+        if let Some(e) = refused.into_inner() {
+            return Err(e);
+        }
         self.conversation_stats
             .add(stats.into_inner().expect("threads joined"));
         Ok(answers.into_inner().expect("threads joined"))

@@ -3,21 +3,19 @@
 //! deployment users meet, latency included.
 //!
 //! Cases are sent by a few worker threads at once ([`HttpOptions::concurrency`]);
-//! answers come back in prompt order whatever the order they finished in. Transient
+//! answers come back in prompt order whatever the order they finished in, and each is
+//! handed to the run's [`OnAnswer`] (which journals it) as it arrives. Transient
 //! failures (connection errors, 429, 5xx) are retried with backoff; a case that still
-//! fails gets its `Generation::error`. When the server stops answering altogether, the
-//! cases not yet sent fail at once with that reason instead of each waiting out its
-//! retries, and the run keeps everything answered before. Each finished case can be
-//! appended to a `partial.jsonl` journal ([`journal`]); [`resume`] reads a run folder
-//! back so a rerun skips answered cases.
+//! fails gets its `Generation::error` (an infrastructure failure, never scored as the
+//! model's). When the server stops answering altogether, the cases not yet sent fail at
+//! once with that reason instead of each waiting out its retries, and the run keeps
+//! everything answered before.
 
 mod client;
 mod health;
-pub mod journal;
 pub mod options;
 mod request;
 mod response;
-pub mod resume;
 mod retry;
 mod sse;
 
@@ -32,9 +30,8 @@ pub use options::{ApiKey, Endpoint, HttpOptions, ResponseFormat, ResponseFormatS
 
 use self::client::Client;
 use self::health::ServerInfo;
-use self::journal::Journal;
 use self::request::{chat_body, RequestShape};
-use super::{Backend, BackendInfo, Capabilities, Generation, Progress, Prompt};
+use super::{Backend, BackendInfo, Capabilities, Generation, OnAnswer, Prompt};
 use crate::suite::Decoding;
 use okla_formats::error::InputError;
 use okla_formats::hash::hex;
@@ -50,7 +47,9 @@ pub struct HttpBackend {
 
 impl HttpBackend {
     /// Check that the server is there and speaks the OpenAI API (`GET /health`,
-    /// `GET /v1/models`); an unreachable or garbled endpoint is an input error (exit 2).
+    /// `GET /v1/models`): an unreachable or unready server is a
+    /// [`BackendFailure`](super::BackendFailure) (exit 3), an endpoint that is not an
+    /// OpenAI server or wants an API key an input error (exit 2).
     pub fn connect(options: HttpOptions) -> Result<Self> {
         if options.concurrency == 0 {
             return Err(InputError::usage("--concurrency must be at least 1").into());
@@ -116,7 +115,7 @@ impl Backend for HttpBackend {
         &mut self,
         prompts: &[Prompt<'_>],
         decoding: &Decoding,
-        progress: Progress<'_>,
+        on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>> {
         let shape = RequestShape {
             model: self.model.as_deref(),
@@ -124,12 +123,6 @@ impl Backend for HttpBackend {
             stream: self.options.stream,
             response_format: self.options.response_format.as_ref(),
         };
-        let mut journal = self
-            .options
-            .journal
-            .as_deref()
-            .map(Journal::open)
-            .transpose()?;
         let run = Run {
             client: &self.client,
             prompts,
@@ -148,15 +141,12 @@ impl Backend for HttpBackend {
                 scope.spawn(move || run.work(&tx));
             }
             drop(tx);
-            for (done, (i, generation)) in rx.iter().enumerate() {
-                if let Some(journal) = journal.as_mut() {
-                    if let Err(e) = journal.record(prompts[i].case_id, &generation) {
-                        run.stop.store(true, Ordering::Relaxed);
-                        return Err(e);
-                    }
+            for (i, generation) in rx.iter() {
+                if let Err(e) = on_answer(i, &generation) {
+                    run.stop.store(true, Ordering::Relaxed);
+                    return Err(e);
                 }
                 results[i] = Some(generation);
-                progress(done + 1);
             }
             Ok(())
         })?;

@@ -2,8 +2,14 @@
 //! a batch of prompts in, one [`Generation`] per prompt out, with token counts and
 //! timings where the backend knows them.
 //!
-//! Implementations: [`replay`] (recorded predictions JSONL). The native GGUF engine
-//! and the OpenAI-compatible HTTP backend plug in through the same trait.
+//! Implementations: [`replay`] (recorded predictions JSONL), [`http`] (an
+//! OpenAI-compatible server) and, with the feature `gguf`, `gguf` (the native engine).
+//! Each hands every answer to an [`OnAnswer`] callback as soon as it is finished, which
+//! is how the runner journals answers whatever the backend.
+//!
+//! A backend that fails gives no answer: one prompt's failure is that answer's
+//! `Generation::error` (scored as `backend_error`; the run is then not evaluated), and a
+//! failure of the whole backend is a [`BackendFailure`]. Neither is the model's fault.
 
 #[cfg(feature = "gguf")]
 pub mod gguf;
@@ -95,8 +101,42 @@ pub struct BackendInfo {
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Called after each finished prompt with the number finished so far (drives progress bars).
-pub type Progress<'a> = &'a (dyn Fn(usize) + Sync);
+impl BackendInfo {
+    /// Where answers come from, for messages: `http endpoint URL (model NAME)`, or the
+    /// kind and the model (`gguf model FILE`).
+    pub fn source(&self) -> String {
+        match self
+            .details
+            .get("endpoint")
+            .and_then(serde_json::Value::as_str)
+        {
+            Some(endpoint) => format!("{} endpoint {endpoint} (model {})", self.kind, self.model),
+            None => format!("{} model {}", self.kind, self.model),
+        }
+    }
+}
+
+/// Called with each answer as soon as it is finished, from any thread: the prompt's index
+/// and its answer. An `Err` (e.g. the answer could not be journaled) ends the run: the
+/// backend sends no further prompt and returns that error.
+pub type OnAnswer<'a> = &'a (dyn Fn(usize, &Generation) -> Result<()> + Sync);
+
+/// The backend could not be used at all (the server is unreachable or not ready, the
+/// engine failed outside one answer): the run cannot be evaluated. The binary exits 3
+/// for it, apart from the model's failures (1) and the user's input errors (2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("could not evaluate: {backend}: {message}")]
+pub struct BackendFailure {
+    /// Which backend failed (its endpoint, or the model it runs).
+    pub backend: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// True when `err` (or anything in its cause chain) is a [`BackendFailure`].
+pub fn is_backend_failure(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.is::<BackendFailure>())
+}
 
 /// A source of answers for suite prompts.
 pub trait Backend {
@@ -106,13 +146,14 @@ pub trait Backend {
     /// What the backend can measure.
     fn capabilities(&self) -> Capabilities;
 
-    /// Answer every prompt (one [`Generation`] per prompt, same order). A failure of one
-    /// prompt is reported in its `Generation::error`; `Err` means the whole run cannot go on.
+    /// Answer every prompt (one [`Generation`] per prompt, same order), handing each
+    /// answer to `on_answer` as it is finished. A failure of one prompt is reported in its
+    /// `Generation::error`; `Err` means the whole run cannot go on.
     fn generate(
         &mut self,
         prompts: &[Prompt<'_>],
         decoding: &Decoding,
-        progress: Progress<'_>,
+        on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>>;
 
     /// Teacher-forced loss on assistant tokens; `None` when the backend cannot compute it.

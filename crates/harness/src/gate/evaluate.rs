@@ -1,5 +1,11 @@
 //! Judging a run: each thresholded metric gets a verdict and an explanation,
-//! and the run gets an outcome (pass, pass with warnings, fail) and exit code.
+//! and the run gets an outcome (pass, pass with warnings, fail, could not evaluate) and
+//! exit code.
+//!
+//! A verdict needs evidence. A run in which the backend gave no answer to some case
+//! (an outage, an engine error) is not judged at all: every verdict is N/A and the
+//! outcome is [`Outcome::CouldNotEvaluate`], never a model failure. A run that scored
+//! only part of the suite (`--max-cases`) is judged, but never earns IDEAL.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +43,8 @@ pub enum Outcome {
     PassWithWarnings,
     /// A critical metric failed (exit 1).
     Fail,
+    /// The backend gave no answer to some case: there is no verdict (exit 3).
+    CouldNotEvaluate,
 }
 
 impl Outcome {
@@ -45,13 +53,14 @@ impl Outcome {
         match self {
             Outcome::Pass | Outcome::PassWithWarnings => 0,
             Outcome::Fail => 1,
+            Outcome::CouldNotEvaluate => 3,
         }
     }
 
     /// Order from worst (fail) to best (pass), for telling a worse verdict from a better one.
     pub fn rank(self) -> u8 {
         match self {
-            Outcome::Fail => 0,
+            Outcome::CouldNotEvaluate | Outcome::Fail => 0,
             Outcome::PassWithWarnings => 1,
             Outcome::Pass => 2,
         }
@@ -63,7 +72,32 @@ impl Outcome {
             Outcome::Pass => "PASS",
             Outcome::PassWithWarnings => "PASS WITH WARNINGS",
             Outcome::Fail => "FAIL",
+            Outcome::CouldNotEvaluate => "COULD NOT EVALUATE",
         }
+    }
+}
+
+/// What a judgement rests on: how many of the suite's cases were scored and answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Cases the suite holds.
+    pub suite_cases: u64,
+    /// Cases scored: all of the suite's but in a partial run (`--max-cases`).
+    pub scored: u64,
+    /// Scored cases the backend gave no answer to (class `backend_error`).
+    pub unanswered: u64,
+}
+
+impl Evidence {
+    /// Fewer cases were scored than the suite holds: the run may pass or fail but never
+    /// earns IDEAL, and is no golden snapshot.
+    pub fn is_partial(&self) -> bool {
+        self.scored < self.suite_cases
+    }
+
+    /// Every scored case has an answer: the run can be judged.
+    pub fn is_complete(&self) -> bool {
+        self.scored > 0 && self.unanswered == 0
     }
 }
 
@@ -74,6 +108,8 @@ pub struct GateResult {
     pub outcome: Outcome,
     /// One verdict per thresholded metric, in threshold-name order.
     pub verdicts: Vec<MetricVerdict>,
+    /// What the verdicts rest on.
+    pub evidence: Evidence,
 }
 
 impl GateResult {
@@ -83,14 +119,36 @@ impl GateResult {
     }
 }
 
-/// Judge `summary` against `thresholds`.
-pub fn evaluate(summary: &Summary, thresholds: &BTreeMap<String, Threshold>) -> GateResult {
+/// Judge `summary` (of a run of a suite holding `suite_cases` cases) against
+/// `thresholds`.
+pub fn evaluate(
+    summary: &Summary,
+    thresholds: &BTreeMap<String, Threshold>,
+    suite_cases: u64,
+) -> GateResult {
+    let evidence = Evidence {
+        suite_cases,
+        scored: summary.cases,
+        unanswered: summary
+            .failure_classes
+            .iter()
+            .find(|c| c.class == FailureClass::BackendError)
+            .map_or(0, |c| c.count),
+    };
     let mut verdicts: Vec<MetricVerdict> = thresholds
         .iter()
         .map(|(name, threshold)| {
             let metric = summary.metric(name);
             let value = metric.and_then(|m| m.value);
-            let verdict = threshold.judge(value);
+            let (verdict, explanation) = if evidence.is_complete() {
+                let verdict = match threshold.judge(value) {
+                    Verdict::Ideal if evidence.is_partial() => Verdict::Pass,
+                    verdict => verdict,
+                };
+                (verdict, explain(name, value, threshold, verdict, summary))
+            } else {
+                (Verdict::NotMeasured, unjudged(&evidence))
+            };
             MetricVerdict {
                 metric: name.clone(),
                 value,
@@ -98,7 +156,7 @@ pub fn evaluate(summary: &Summary, thresholds: &BTreeMap<String, Threshold>) -> 
                 n: metric.map_or(0, |m| m.n),
                 threshold: *threshold,
                 verdict,
-                explanation: explain(name, value, threshold, verdict, summary),
+                explanation,
             }
         })
         .collect();
@@ -107,12 +165,25 @@ pub fn evaluate(summary: &Summary, thresholds: &BTreeMap<String, Threshold>) -> 
         .iter()
         .any(|v| v.verdict == Verdict::Fail && v.threshold.critical);
     let any_fail = verdicts.iter().any(|v| v.verdict == Verdict::Fail);
-    let outcome = match (critical_fail, any_fail) {
-        (true, _) => Outcome::Fail,
-        (false, true) => Outcome::PassWithWarnings,
+    let outcome = match (evidence.is_complete(), critical_fail, any_fail) {
+        (false, _, _) => Outcome::CouldNotEvaluate,
+        (true, true, _) => Outcome::Fail,
+        (true, false, true) => Outcome::PassWithWarnings,
         _ => Outcome::Pass,
     };
-    GateResult { outcome, verdicts }
+    GateResult {
+        outcome,
+        verdicts,
+        evidence,
+    }
+}
+
+/// Why a run that could not be evaluated has no verdicts.
+fn unjudged(evidence: &Evidence) -> String {
+    format!(
+        "not judged: the backend gave no answer to {} of the {} cases scored",
+        evidence.unanswered, evidence.scored
+    )
 }
 
 fn explain(name: &str, value: Option<f64>, t: &Threshold, verdict: Verdict, s: &Summary) -> String {

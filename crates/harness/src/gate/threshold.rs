@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::score::{check_metric_name, is_rate};
+
 /// Which side of the bound is good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -162,6 +164,26 @@ impl Threshold {
     }
 }
 
+/// Check `threshold` as the rule of metric `name`: a metric that exists, finite bounds
+/// with the ideal on the good side, and for a rate, bounds between 0 and 1 (`min = 85`
+/// would be a gate nothing can pass).
+pub fn check_threshold(name: &str, threshold: &Threshold) -> Result<(), String> {
+    check_metric_name(name)?;
+    if is_rate(name) {
+        let bounds = std::iter::once(threshold.acceptable).chain(threshold.ideal);
+        if let Some(bad) = bounds.into_iter().find(|b| !(0.0..=1.0).contains(b)) {
+            return Err(format!(
+                "{name} is a rate between 0 and 1, so the bound {bad} can never be {}: write 0.85 for 85%",
+                match threshold.direction {
+                    Direction::Min => "reached",
+                    Direction::Max => "exceeded",
+                }
+            ));
+        }
+    }
+    threshold.validate()
+}
+
 /// The on-disk form: exactly one of `min` / `max`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,6 +256,28 @@ mod tests {
         assert!(Threshold::parse_override("x=between:1").is_err());
         assert!(Threshold::parse_override("x=min:abc").is_err());
         assert!(Threshold::parse_override("x=min:0.9:0.5").is_err());
+    }
+
+    #[test]
+    fn rate_bounds_lie_between_0_and_1() {
+        assert_eq!(
+            check_threshold("json_valid", &Threshold::min(0.85, Some(0.95), true)),
+            Ok(())
+        );
+        let err = check_threshold("json_valid", &Threshold::min(85.0, None, true)).unwrap_err();
+        assert!(err.contains("write 0.85 for 85%"), "{err}");
+        assert!(check_threshold("json_valid", &Threshold::min(0.5, Some(1.5), false)).is_err());
+        assert!(check_threshold("json_valid", &Threshold::min(-0.1, None, false)).is_err());
+        // Latency and loss are no rates.
+        assert_eq!(
+            check_threshold("latency_mean_s", &Threshold::max(30.0, Some(10.0), false)),
+            Ok(())
+        );
+        assert!(
+            check_threshold("json_vaild", &Threshold::min(0.85, None, false))
+                .unwrap_err()
+                .contains("unknown metric")
+        );
     }
 
     #[test]

@@ -66,12 +66,45 @@ impl Comparison {
     }
 }
 
+/// How many case ids a refusal lists.
+const LISTED_IDS: usize = 3;
+
 /// Compare `current` against `baseline`; `overrides` replace default tolerances by metric.
+/// Runs of different suites, or that scored different cases, are not comparable: the
+/// error says how they differ.
 pub fn compare(
     baseline: &Snapshot,
     current: &Snapshot,
     overrides: &BTreeMap<String, Tolerance>,
-) -> Comparison {
+) -> Result<Comparison, String> {
+    if baseline.suite != current.suite {
+        return Err(format!(
+            "the runs gated different suites ({:?} and {:?}): there is nothing to compare",
+            baseline.suite, current.suite
+        ));
+    }
+    let only_in = |a: &Snapshot, b: &Snapshot| -> Vec<String> {
+        a.cases
+            .keys()
+            .filter(|id| !b.cases.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    let (only_baseline, only_current) = (only_in(baseline, current), only_in(current, baseline));
+    if !only_baseline.is_empty() || !only_current.is_empty() {
+        let examples: Vec<&str> = only_baseline
+            .iter()
+            .chain(&only_current)
+            .take(LISTED_IDS)
+            .map(String::as_str)
+            .collect();
+        return Err(format!(
+            "the runs scored different cases ({} only in the baseline, {} only in the current run, e.g. {}): compare runs of the same cases",
+            only_baseline.len(),
+            only_current.len(),
+            examples.join(", ")
+        ));
+    }
     let mut names: Vec<&String> = baseline
         .metrics
         .keys()
@@ -121,7 +154,7 @@ pub fn compare(
             .map(|(id, _)| id.clone())
             .collect()
     };
-    Comparison {
+    Ok(Comparison {
         metrics,
         flipped_to_fail: flipped(true),
         flipped_to_pass: flipped(false),
@@ -130,7 +163,7 @@ pub fn compare(
             (Some(b), Some(c)) if b != c => Some((b, c)),
             _ => None,
         },
-    }
+    })
 }
 
 /// How many flipped cases are listed by id.
@@ -241,10 +274,10 @@ mod tests {
         base.outcome = Some(Outcome::Fail);
         let mut now = snap(0.90, 1.0, &[]);
         now.outcome = Some(Outcome::Pass);
-        let better = compare(&base, &now, &BTreeMap::new());
+        let better = compare(&base, &now, &BTreeMap::new()).unwrap();
         assert_eq!(better.outcome_changed, Some((Outcome::Fail, Outcome::Pass)));
         assert!(!better.regressed());
-        let worse = compare(&now, &base, &BTreeMap::new());
+        let worse = compare(&now, &base, &BTreeMap::new()).unwrap();
         assert!(worse.regressed());
         assert!(render_comparison(&worse).contains("gate verdict changed: PASS → FAIL"));
     }
@@ -256,13 +289,15 @@ mod tests {
             &base,
             &snap(0.895, 1.01, &[("a", true), ("b", false)]),
             &BTreeMap::new(),
-        );
+        )
+        .unwrap();
         assert!(!same.regressed());
         let worse = compare(
             &base,
             &snap(0.85, 0.5, &[("a", false), ("b", true)]),
             &BTreeMap::new(),
-        );
+        )
+        .unwrap();
         assert!(worse.regressed());
         assert_eq!(
             worse
@@ -276,6 +311,26 @@ mod tests {
         assert_eq!(worse.flipped_to_fail, vec!["a"]);
         assert_eq!(worse.flipped_to_pass, vec!["b"]);
         let loose: BTreeMap<_, _> = [("json_valid".to_string(), Tolerance::Absolute(0.1))].into();
-        assert!(!compare(&base, &snap(0.85, 1.0, &[]), &loose).regressed());
+        let cases = [("a", true), ("b", false)];
+        assert!(!compare(&base, &snap(0.85, 1.0, &cases), &loose)
+            .unwrap()
+            .regressed());
+    }
+
+    #[test]
+    fn runs_of_other_suites_or_cases_are_not_compared() {
+        let base = snap(0.90, 1.0, &[("a", true), ("b", false)]);
+        let other_suite = Snapshot {
+            suite: "t".into(),
+            ..base.clone()
+        };
+        let err = compare(&base, &other_suite, &BTreeMap::new()).unwrap_err();
+        assert!(err.contains("different suites"), "{err}");
+        let fewer = snap(0.90, 1.0, &[("a", true)]);
+        let err = compare(&base, &fewer, &BTreeMap::new()).unwrap_err();
+        assert!(
+            err.contains("1 only in the baseline, 0 only in the current run, e.g. b"),
+            "{err}"
+        );
     }
 }

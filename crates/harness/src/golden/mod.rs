@@ -9,5 +9,5 @@ mod snapshot;
 mod tolerance;
 
 pub use compare::{compare, render_comparison, Comparison, MetricDelta, Status};
-pub use snapshot::{read_snapshot, snapshot_of_run_dir, Snapshot};
+pub use snapshot::{bless, read_snapshot, snapshot_of_run_dir, Snapshot, SNAPSHOT_FORMAT};
 pub use tolerance::{default_tolerance, Tolerance};

@@ -1,6 +1,7 @@
 //! Number formatting shared by the human-readable reports.
 
 use crate::gate::MetricVerdict;
+use crate::runner::Run;
 use crate::score::is_rate;
 
 /// A metric value for humans: rates as percentages, others with 3 decimals, `–` when absent.
@@ -35,6 +36,32 @@ pub fn rule(v: &MetricVerdict) -> String {
         s.push_str(" critical");
     }
     s
+}
+
+/// What the verdict rests on, when that is not every case of the suite answered: a run
+/// the backend failed (how many cases, the first error, that it is not the model's
+/// fault) or a partial run (`--max-cases`).
+pub fn evidence_note(run: &Run) -> Option<String> {
+    let e = &run.gate.evidence;
+    if e.unanswered > 0 {
+        let first = run
+            .results
+            .iter()
+            .find_map(|r| r.error.as_deref())
+            .unwrap_or("no error recorded");
+        return Some(format!(
+            "could not evaluate: {} gave no answer to {} of the {} cases (first: {first}); no verdict on the model",
+            run.meta.backend.source(),
+            e.unanswered,
+            e.scored
+        ));
+    }
+    e.is_partial().then(|| {
+        format!(
+            "partial run: {} of the suite's {} cases scored (--max-cases): never IDEAL, never a golden snapshot",
+            e.scored, e.suite_cases
+        )
+    })
 }
 
 /// Metrics a run measured that no threshold judges (`slang 41.2% (n=190)`), for the

@@ -1,12 +1,16 @@
 //! `report.json`: the self-describing record of a run (metadata, every metric with
-//! its interval, breakdowns, the gate verdicts). `compare` reads it back.
+//! its interval, breakdowns, the gate verdicts) and the manifest of its run folder
+//! (every other file with its sha256). It is written last: a folder with a
+//! `report.json` holds a finished run ([`super::folder`]). `compare` reads it back.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::gate::GateResult;
+use crate::locate::json_key_line;
 use crate::runner::{Run, RunMeta};
 use crate::score::Summary;
 use okla_formats::error::InputError;
@@ -22,33 +26,49 @@ pub struct ReportFile {
     pub summary: Summary,
     /// The gate's judgement.
     pub gate: GateResult,
+    /// The run folder's other files, by name, with the sha256 of their content: the
+    /// folder is one run's exactly when each is there with that content.
+    pub files: BTreeMap<String, String>,
 }
 
-/// The current `report.json` format version.
-pub const REPORT_FORMAT: u32 = 1;
+/// The current `report.json` format version (2: the gate's evidence, the folder's
+/// manifest).
+pub const REPORT_FORMAT: u32 = 2;
 
-/// Render `report.json`.
-pub fn render_report_json(run: &Run) -> Result<String> {
+/// Render `report.json` for `run`, whose folder's other files are `files` (name →
+/// sha256).
+pub fn render_report_json(run: &Run, files: &BTreeMap<String, String>) -> Result<String> {
     let file = ReportFile {
         format: REPORT_FORMAT,
         meta: run.meta.clone(),
         summary: run.summary.clone(),
         gate: run.gate.clone(),
+        files: files.clone(),
     };
     Ok(serde_json::to_string_pretty(&file)? + "\n")
 }
 
-/// Read a run's `report.json` (from the run folder or the file itself).
-pub fn read_report(path: &Path) -> Result<ReportFile> {
-    let file = if path.is_dir() {
-        path.join(super::REPORT_JSON)
-    } else {
-        path.to_path_buf()
+/// Parse the text of `report.json` (read from `file`): only the current format is
+/// read, and every problem is an input error naming the file, line and field.
+pub fn parse_report(text: &str, file: &Path) -> Result<ReportFile, InputError> {
+    #[derive(Deserialize)]
+    struct Version {
+        format: u32,
+    }
+    let not_a_report = |e: serde_json::Error| {
+        InputError::at(file, e.line(), None, format!("not a report.json: {e}"))
     };
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| InputError::file(&file, format!("cannot read: {e}")))?;
-    let report: ReportFile = serde_json::from_str(&text)
-        .map_err(|e| InputError::at(&file, e.line(), None, format!("not a report.json: {e}")))
-        .with_context(|| format!("reading {}", file.display()))?;
-    Ok(report)
+    let version: Version = serde_json::from_str(text).map_err(not_a_report)?;
+    if version.format != REPORT_FORMAT {
+        return Err(InputError {
+            file: Some(file.to_path_buf()),
+            line: json_key_line(text, "format"),
+            field: Some("format".into()),
+            message: format!(
+                "report format {} is not the format {REPORT_FORMAT} this okla-eval reads: rerun the gate with this version",
+                version.format
+            ),
+        });
+    }
+    serde_json::from_str(text).map_err(not_a_report)
 }

@@ -1,15 +1,22 @@
 //! `junit.xml`: a test case per thresholded metric and one per failing case, so CI
-//! test reporters (GitHub, GitLab, Jenkins) show the gate like a test run.
+//! test reporters (GitHub, GitLab, Jenkins) show the gate like a test run. A case the
+//! backend gave no answer to is an `<error>` (the test could not run), not a
+//! `<failure>` of the model.
 
 use std::fmt::Write;
 
 use super::format;
 use crate::gate::Verdict;
 use crate::runner::Run;
+use crate::score::FailureClass;
 
 /// Render the JUnit XML report.
 pub fn render_junit(run: &Run) -> String {
     let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
+    let errors = failing
+        .iter()
+        .filter(|r| r.class == FailureClass::BackendError)
+        .count();
     let metric_failures = run
         .gate
         .verdicts
@@ -25,10 +32,10 @@ pub fn render_junit(run: &Run) -> String {
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"okla-eval {}\" tests=\"{}\" failures=\"{}\">",
+        "<testsuites name=\"okla-eval {}\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\">",
         escape(&run.meta.suite),
         run.gate.verdicts.len() + failing.len(),
-        metric_failures + failing.len()
+        metric_failures + failing.len() - errors
     );
     let _ = writeln!(
         x,
@@ -73,14 +80,19 @@ pub fn render_junit(run: &Run) -> String {
     x.push_str("  </testsuite>\n");
     let _ = writeln!(
         x,
-        "  <testsuite name=\"failing cases\" tests=\"{}\" failures=\"{}\">",
+        "  <testsuite name=\"failing cases\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\">",
         failing.len(),
-        failing.len()
+        failing.len() - errors
     );
     for r in failing {
+        let element = if r.class == FailureClass::BackendError {
+            "error"
+        } else {
+            "failure"
+        };
         let _ = writeln!(
             x,
-            "    <testcase classname=\"cases\" name=\"{}\">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>",
+            "    <testcase classname=\"cases\" name=\"{}\">\n      <{element} type=\"{}\" message=\"{}\"/>\n    </testcase>",
             escape(&r.id),
             r.failure_kind(),
             escape(&r.why())

@@ -26,6 +26,9 @@ pub fn render_summary_md(run: &Run) -> String {
         s.cases,
         s.cases_passed
     );
+    if let Some(note) = format::evidence_note(run) {
+        let _ = writeln!(md, "> **{note}**\n");
+    }
     md.push_str("| metric | value | 95% CI | n | rule | verdict |\n|---|---:|---|---:|---|---|\n");
     for v in &run.gate.verdicts {
         let _ = writeln!(

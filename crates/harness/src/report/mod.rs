@@ -1,12 +1,18 @@
-//! Reports: one writer per format, all rendering a [`Run`](crate::runner::Run).
+//! Reports: one writer per format, all rendering a [`Run`](crate::runner::Run), and
+//! the run folder that holds them.
 //!
 //! A run folder `runs/<utc-time>-<model-hash>/` holds `report.json`,
 //! `predictions.jsonl` (byte-identical on a deterministic rerun), `metrics.csv`,
 //! `junit.xml`, `summary.md` and, for backends that time generation, `timings.csv`;
-//! every file written atomically. The terminal table is printed, not written.
+//! every file written atomically, and the folder committed as a unit ([`folder`]):
+//! `report.json`, written last, lists the others with their sha256. While the run goes,
+//! the folder holds its [`journal`], `partial.jsonl`. The terminal table is printed, not
+//! written.
 
 mod csv_report;
+pub mod folder;
 mod format;
+pub mod journal;
 mod json_report;
 mod junit;
 mod markdown;
@@ -15,17 +21,15 @@ mod terminal;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-
 pub use csv_report::{render_metrics_csv, render_timings_csv};
-pub use json_report::{read_report, render_report_json, ReportFile};
+pub use folder::{read_report, RunFolder};
+pub use format::evidence_note;
+pub use journal::{answered_cases, Journal, JOURNAL_FILE};
+pub use json_report::{render_report_json, ReportFile, REPORT_FORMAT};
 pub use junit::render_junit;
 pub use markdown::render_summary_md;
 pub use predictions::render_predictions;
 pub use terminal::{render_terminal, Style};
-
-use crate::runner::Run;
-use okla_formats::atomic::write_atomic;
 
 /// The file names of a run folder.
 pub const REPORT_JSON: &str = "report.json";
@@ -65,26 +69,4 @@ pub fn run_folder(
         Some(dir) => dir.to_path_buf(),
         None => out_dir.join(run_dir_name(started_at, model_sha256)),
     }
-}
-
-/// Write every report file of `run` into `dir` (created if needed); returns the paths written.
-pub fn write_run_dir(run: &Run, dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<(&str, String)> = vec![
-        (REPORT_JSON, render_report_json(run)?),
-        (PREDICTIONS_JSONL, render_predictions(&run.results)?),
-        (METRICS_CSV, render_metrics_csv(run)?),
-        (JUNIT_XML, render_junit(run)),
-        (SUMMARY_MD, render_summary_md(run)),
-    ];
-    if let Some(timings) = render_timings_csv(&run.results)? {
-        files.push((TIMINGS_CSV, timings));
-    }
-    files
-        .iter()
-        .map(|(name, content)| {
-            let path = dir.join(name);
-            write_atomic(&path, content.as_bytes())?;
-            Ok(path)
-        })
-        .collect()
 }

@@ -88,12 +88,16 @@ pub fn render_terminal(run: &Run, style: Style) -> String {
         .map(|c| format!("{} {}", c.class.as_str(), c.count))
         .collect();
     let _ = writeln!(out, "\nanswers: {}", classes.join(" · "));
+    if let Some(note) = format::evidence_note(run) {
+        let _ = writeln!(out, "{note}");
+    }
     let outcome = run.gate.outcome;
     let label = format!("GATE {}", outcome.label());
     let painted = match outcome {
         Outcome::Pass => style.paint(&label, "1;32"),
         Outcome::PassWithWarnings => style.paint(&label, "1;33"),
         Outcome::Fail => style.paint(&label, "1;31"),
+        Outcome::CouldNotEvaluate => style.paint(&label, "1;35"),
     };
     let _ = writeln!(out, "{painted}");
     out

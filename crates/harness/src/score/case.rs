@@ -143,8 +143,8 @@ impl Scorer {
     /// Score one generated answer for `case`.
     pub fn score(&self, case: &Case, generation: &Generation) -> CaseResult {
         let parsed = classify(&generation.text);
-        let class = if generation.error.is_some() && generation.text.trim().is_empty() {
-            FailureClass::Empty
+        let class = if generation.error.is_some() {
+            FailureClass::BackendError
         } else {
             parsed.class
         };

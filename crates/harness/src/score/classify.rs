@@ -28,11 +28,14 @@ pub enum FailureClass {
     Malformed,
     /// Valid JSON, but not an object (a string, an array, a number…).
     NotObject,
+    /// No answer at all: the backend failed (HTTP error, timeout, lost connection,
+    /// engine error). Not the model's failure: a run with any is not evaluated.
+    BackendError,
 }
 
 impl FailureClass {
     /// Every class, in report order.
-    pub const ALL: [FailureClass; 8] = [
+    pub const ALL: [FailureClass; 9] = [
         FailureClass::Valid,
         FailureClass::Empty,
         FailureClass::NoJson,
@@ -41,6 +44,7 @@ impl FailureClass {
         FailureClass::Truncated,
         FailureClass::Malformed,
         FailureClass::NotObject,
+        FailureClass::BackendError,
     ];
 
     /// The snake_case name used in reports.
@@ -54,6 +58,7 @@ impl FailureClass {
             FailureClass::Truncated => "truncated",
             FailureClass::Malformed => "malformed",
             FailureClass::NotObject => "not_object",
+            FailureClass::BackendError => "backend_error",
         }
     }
 
@@ -68,6 +73,7 @@ impl FailureClass {
             FailureClass::Truncated => "answers are cut off: raise max_new_tokens or shorten answers; check the stop token is not hit early",
             FailureClass::Malformed => "the JSON is broken (quotes, commas, escapes): undertrained or quantization damage",
             FailureClass::NotObject => "valid JSON but not an object: the target format is an object",
+            FailureClass::BackendError => "the backend gave no answer (HTTP error, timeout, lost connection, engine error): fix the backend and rerun with --resume; this says nothing about the model",
         }
     }
 }

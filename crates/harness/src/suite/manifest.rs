@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::gate::Threshold;
+use crate::gate::{check_threshold, Threshold};
+use crate::locate::toml_key_line;
 use crate::score::ChecksConfig;
 use okla_formats::error::InputError;
 use okla_text::Decoding;
@@ -88,26 +89,38 @@ impl Manifest {
                 message: e.message().to_string(),
             }
         })?;
-        manifest.validate(file)?;
+        manifest.validate(file, text)?;
         Ok(manifest)
     }
 
-    fn validate(&self, file: &Path) -> Result<(), InputError> {
-        let bad = |field: &str, msg: String| InputError::file(file, msg).with_field(field);
+    /// Check what TOML cannot: every error names the file, the line that sets the field
+    /// (of `text`) and the field.
+    fn validate(&self, file: &Path, text: &str) -> Result<(), InputError> {
+        let bad = |table: Option<&str>, key: &str, message: String| InputError {
+            file: Some(file.to_path_buf()),
+            line: toml_key_line(text, table, key),
+            field: Some(match table {
+                Some(table) => format!("{table}.{key}"),
+                None => key.to_string(),
+            }),
+            message,
+        };
         if self.cases.is_empty() {
-            return Err(bad("cases", "a suite needs at least one case file".into()));
+            return Err(bad(
+                None,
+                "cases",
+                "a suite needs at least one case file".into(),
+            ));
         }
         if self.decoding.max_new_tokens == 0 {
-            return Err(bad("decoding.max_new_tokens", "must be at least 1".into()));
+            let why = "must be at least 1".into();
+            return Err(bad(Some("decoding"), "max_new_tokens", why));
         }
         if !(0.0..=1.0).contains(&self.decoding.top_p) || self.decoding.top_p == 0.0 {
-            return Err(bad("decoding.top_p", "must be in (0, 1]".into()));
+            return Err(bad(Some("decoding"), "top_p", "must be in (0, 1]".into()));
         }
         for (name, t) in &self.thresholds {
-            crate::score::check_metric_name(name)
-                .map_err(|msg| bad(&format!("thresholds.{name}"), msg))?;
-            t.validate()
-                .map_err(|msg| bad(&format!("thresholds.{name}"), msg))?;
+            check_threshold(name, t).map_err(|msg| bad(Some("thresholds"), name, msg))?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! malformed line as `file:line: field ...` (exit code 2), never panicking.
 
 mod case;
+mod conversations;
 mod manifest;
 
 use std::path::{Path, PathBuf};
@@ -13,14 +14,17 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use case::{case_id, detect_mode, expand, Case};
+pub use conversations::check_conversations;
 pub use manifest::{Manifest, ModeMarker, TurnSelection};
 pub use okla_text::chat::{
     json_type_name, load_jsonl, parse_jsonl, parse_line, Conversation, Message, Role,
 };
 pub use okla_text::Decoding;
 
+use crate::locate;
 use crate::score::{Checks, Origin};
 use okla_formats::error::{InputError, InputErrors};
+use okla_formats::text_file::read_text;
 
 /// A loaded suite: manifest, schema, cases and the hash that identifies its content.
 #[derive(Debug, Clone)]
@@ -59,8 +63,7 @@ impl Suite {
         let schema: Value = serde_json::from_str(&schema_text).map_err(|e| {
             InputError::at(&schema_path, e.line(), None, format!("not valid JSON: {e}"))
         })?;
-        jsonschema::validator_for(&schema)
-            .map_err(|e| InputError::file(&schema_path, format!("not a valid JSON Schema: {e}")))?;
+        check_schema(&schema, &schema_text, &schema_path)?;
 
         let checks = Checks::load(
             &manifest.checks,
@@ -150,16 +153,31 @@ impl Suite {
     }
 }
 
+/// A case file (or the eval split): its bytes (for the hash) and its conversations,
+/// each with an assistant turn whose reference answers are JSON objects.
 fn load_case_file(path: &Path) -> Result<(Vec<u8>, Vec<Conversation>), InputErrors> {
     let text = read_text(path).map_err(|e| InputErrors(vec![e]))?;
     let conversations = parse_jsonl(&text, path)?;
+    let problems = check_conversations(&conversations, path);
+    if !problems.is_empty() {
+        return Err(InputErrors(problems));
+    }
     Ok((text.into_bytes(), conversations))
 }
 
-fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    String::from_utf8(bytes).map_err(|_| InputError::file(path, "not valid UTF-8"))
+/// `schema` (the text `text` of `path`) must be a valid JSON Schema; the error names the
+/// failing keyword's path in the schema and its line.
+fn check_schema(schema: &Value, text: &str, path: &Path) -> Result<(), InputError> {
+    let Err(e) = jsonschema::validator_for(schema) else {
+        return Ok(());
+    };
+    let pointer = e.instance_path().as_str().to_string();
+    Err(InputError {
+        file: Some(path.to_path_buf()),
+        line: locate::json_pointer_line(text, &pointer),
+        field: (!pointer.is_empty()).then(|| pointer.trim_start_matches('/').replace('/', ".")),
+        message: format!("not a valid JSON Schema: {e}"),
+    })
 }
 
 /// The checks' data files are part of what a suite is: a changed lexicon changes the hash.

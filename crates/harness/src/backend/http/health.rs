@@ -1,6 +1,8 @@
 //! The check before a run: is there an OpenAI-compatible server at the endpoint, and
-//! which models does it serve? Failures are input errors (exit code 2) that say what
-//! was found, so a typo in `--endpoint` or a stopped server is caught before any case.
+//! which models does it serve? A server that cannot be reached or is not ready is a
+//! [`BackendFailure`] (exit code 3: nothing could be evaluated); one that answers but is
+//! no OpenAI server, or wants an API key, is an input error (exit code 2: fix the
+//! flags). Either says what was found, before any case is sent.
 
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use serde_json::Value;
 use super::client::Client;
 use super::options::Endpoint;
 use super::response::clip;
+use crate::backend::BackendFailure;
 use okla_formats::error::InputError;
 
 /// What the health check learned.
@@ -26,11 +29,15 @@ pub fn check(
     client: &Client,
     endpoint: &Endpoint,
     timeout: Duration,
-) -> Result<ServerInfo, InputError> {
+) -> anyhow::Result<ServerInfo> {
     let limit = timeout.min(CHECK_TIMEOUT);
+    let failure = |message: String| BackendFailure {
+        backend: format!("http endpoint {endpoint}"),
+        message,
+    };
     let unreachable = |url: &str, why: String| {
-        InputError::usage(format!(
-            "cannot reach the endpoint {endpoint} (GET {url}: {why}); is the server running?"
+        failure(format!(
+            "cannot reach it (GET {url}: {why}); is the server running?"
         ))
     };
     let health_url = endpoint.health_url();
@@ -38,10 +45,11 @@ pub fn check(
         .get(&health_url, limit)
         .map_err(|why| unreachable(&health_url, why))?;
     if health_status == 503 {
-        return Err(InputError::usage(format!(
-            "the server at {endpoint} is not ready (GET {health_url} → 503: {}); wait for it to load the model",
+        return Err(failure(format!(
+            "the server is not ready (GET {health_url} → 503: {}); wait for it to load the model",
             clip(health_body.trim())
-        )));
+        ))
+        .into());
     }
     let healthy = (200..300).contains(&health_status);
 
@@ -50,21 +58,31 @@ pub fn check(
         .get(&models_url, limit)
         .map_err(|why| unreachable(&models_url, why))?;
     match status {
-        200..=299 => parse_model_list(&body).map(|models| ServerInfo { models }).map_err(|why| {
-            InputError::usage(format!(
-                "the endpoint {endpoint} answers garbage: GET {models_url} should list models, {why}"
-            ))
-        }),
+        200..=299 => parse_model_list(&body)
+            .map(|models| ServerInfo { models })
+            .map_err(|why| {
+                InputError::usage(format!(
+                    "the endpoint {endpoint} answers garbage: GET {models_url} should list models, {why}"
+                ))
+                .into()
+            }),
         401 | 403 => Err(InputError::usage(format!(
             "the endpoint {endpoint} refused the request (GET {models_url} → {status}); \
              pass the API key's variable with --api-key-env"
-        ))),
+        ))
+        .into()),
         _ if healthy => Ok(ServerInfo { models: Vec::new() }),
+        500..=599 => Err(failure(format!(
+            "the server fails (GET {health_url} → {health_status}, GET {models_url} → {status}: {})",
+            clip(body.trim())
+        ))
+        .into()),
         _ => Err(InputError::usage(format!(
             "the endpoint {endpoint} does not look like an OpenAI-compatible server \
              (GET {health_url} → {health_status}, GET {models_url} → {status}: {})",
             clip(body.trim())
-        ))),
+        ))
+        .into()),
     }
 }
 

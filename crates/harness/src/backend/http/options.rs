@@ -3,7 +3,6 @@
 //! (the binary's `--endpoint` flags).
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -31,8 +30,6 @@ pub struct HttpOptions {
     pub stream: bool,
     /// Constrain answers to this JSON schema through `response_format`.
     pub response_format: Option<ResponseFormat>,
-    /// Append every finished case to this JSONL journal (`partial.jsonl`) as it completes.
-    pub journal: Option<PathBuf>,
 }
 
 impl HttpOptions {
@@ -47,7 +44,6 @@ impl HttpOptions {
             retries: DEFAULT_RETRIES,
             stream: false,
             response_format: None,
-            journal: None,
         }
     }
 }
