@@ -36,9 +36,16 @@ fn warnings_alone_exit_0() {
         stdout.contains(":3: warning: duplicate conversation: identical to line 1"),
         "{stdout}"
     );
-    assert!(stdout.contains(":2: warning: field `messages[2].content`: the answer uses the forbidden phrase \"último precio\""), "{stdout}");
     assert!(
-        stdout.ends_with("0 error(s), 2 warning(s) in 1 file(s)\n"),
+        stdout.contains(":2: warning: field `messages[2].content/response`: legal_compliance: uses the forbidden phrase “último precio”"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(":2: warning: field `messages[2].content/response`: price_disclaimer:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("0 error(s), 3 warning(s) in 1 file(s)\n"),
         "{stdout}"
     );
 }

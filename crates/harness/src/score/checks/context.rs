@@ -44,6 +44,8 @@ pub struct CaseContext {
     pub records: Vec<Record>,
     /// Every listing id in the system prompt.
     pub ids: BTreeSet<String>,
+    /// The system prompt's words, for ids the id pattern does not know.
+    pub system_words: BTreeSet<String>,
     /// This conversation's dealer.
     pub dealer: Option<String>,
     /// Amounts the user stated anywhere in the conversation.
@@ -55,6 +57,14 @@ pub struct CaseContext {
     /// The records the conversation was last about (the single vehicle, or the last
     /// listed vehicle named in the history).
     pub subject: Vec<usize>,
+}
+
+impl CaseContext {
+    /// True when `id` is a listing id of the context (found by the id pattern, or
+    /// written as a word of the system prompt).
+    pub fn holds_id(&self, id: &str) -> bool {
+        self.ids.contains(id) || self.system_words.contains(id)
+    }
 }
 
 /// Where a named vehicle stands against the records.
@@ -112,6 +122,11 @@ impl ContextReader {
                 .id_pattern
                 .find_iter(system)
                 .map(|m| m.as_str().to_string())
+                .collect(),
+            system_words: system
+                .split(|c: char| c.is_whitespace() || ",;:|[]()\"'".contains(c))
+                .filter(|w| !w.is_empty())
+                .map(String::from)
                 .collect(),
             dealer: self
                 .dealer_patterns
@@ -260,7 +275,10 @@ impl ContextReader {
                     None => name,
                 }
             }
-            None => text.trim().chars().take(40).collect(),
+            None => match ids.first() {
+                Some(id) => format!("the listed vehicle ({id})"),
+                None => "the listed vehicle".into(),
+            },
         };
         Record {
             vehicle,

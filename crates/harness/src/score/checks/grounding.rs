@@ -51,7 +51,7 @@ pub fn vehicle_grounding(
         }
     }
     for (field, id) in ids {
-        if !context.ids.contains(&id) {
+        if !context.holds_id(&id) {
             reasons.push(format!("{field} “{id}” is not an id of the context"));
         }
     }
