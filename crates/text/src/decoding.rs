@@ -17,6 +17,42 @@ pub struct Decoding {
     pub repetition_penalty: f32,
     /// RNG seed for sampled decoding.
     pub seed: u64,
+    /// What constrains the tokens while they are generated (none by default).
+    #[serde(skip_serializing_if = "Grammar::is_none")]
+    pub grammar: Grammar,
+}
+
+/// What constrains an answer while it is generated: nothing, any JSON object, or the
+/// suite's JSON Schema (llama.cpp's `json_schema`, OpenAI's `response_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grammar {
+    /// Unconstrained: the model may write anything.
+    #[default]
+    None,
+    /// One JSON object, of any shape.
+    Json,
+    /// One JSON object that satisfies the suite's response schema.
+    Schema,
+}
+
+impl Grammar {
+    /// Every grammar, in the order `--grammar` lists them.
+    pub const ALL: [Grammar; 3] = [Grammar::Schema, Grammar::Json, Grammar::None];
+
+    /// True when nothing constrains the answer.
+    pub fn is_none(&self) -> bool {
+        *self == Grammar::None
+    }
+
+    /// The name used on the command line and in reports (`none`, `json`, `schema`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Grammar::None => "none",
+            Grammar::Json => "json",
+            Grammar::Schema => "schema",
+        }
+    }
 }
 
 impl Default for Decoding {
@@ -27,6 +63,7 @@ impl Default for Decoding {
             top_p: 1.0,
             repetition_penalty: 1.0,
             seed: 42,
+            grammar: Grammar::None,
         }
     }
 }
@@ -40,6 +77,7 @@ impl Decoding {
             top_p: 0.9,
             repetition_penalty: 1.15,
             seed: 42,
+            grammar: Grammar::None,
         }
     }
 

@@ -14,7 +14,7 @@ mod template;
 mod tokenizer;
 
 pub use chat::{Conversation, Message, Role};
-pub use decoding::Decoding;
+pub use decoding::{Decoding, Grammar};
 
 pub use template::{
     is_python_space, jinja_trim, Llama3Template, RenderedChat, END_HEADER, EOT,
