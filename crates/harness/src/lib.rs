@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arm;
 pub mod backend;
 pub mod gate;
 pub mod golden;

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::backend::{Backend, BackendFailure, BackendInfo, Capabilities, Generation, Prompt};
-use crate::gate::{evaluate, GateResult, Threshold};
+use crate::gate::{evaluate, Evidence, GateResult, Threshold};
 use crate::report::Journal;
-use crate::score::{summarize, CaseResult, Scorer, Summary};
-use crate::suite::{Case, Decoding, Suite};
+use crate::score::{summarize, CaseResult, FailureClass, Scorer, Summary};
+use crate::suite::{draw_id, split_draw, Case, Decoding, Grammar, Suite};
 use okla_formats::clock::now_rfc3339;
 use okla_formats::error::{is_input_error, InputError};
 use okla_formats::progress::Progress;
@@ -41,6 +41,9 @@ pub struct RunMeta {
     pub capabilities: Capabilities,
     /// Decoding settings used.
     pub decoding: Decoding,
+    /// Answers per case (`--repeats`; 1 when every case was answered once).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub draws: u32,
     /// Thresholds applied (suite defaults with command-line overrides).
     pub thresholds: BTreeMap<String, Threshold>,
     /// Wall-clock seconds per phase.
@@ -81,6 +84,9 @@ pub struct RunOptions {
     pub decoding: Option<Decoding>,
     /// Score only the first N cases (quick checks).
     pub max_cases: Option<usize>,
+    /// Answer every case this many times (`--repeats`), each draw with its own seeded
+    /// stream; greedy decoding answers once whatever is asked (its draws are identical).
+    pub repeats: Option<u32>,
     /// Skip the eval-split loss even when the backend can compute it.
     pub skip_loss: bool,
     /// The start time to record (RFC 3339), when the caller already fixed it (e.g. to
@@ -111,11 +117,14 @@ pub fn run_suite(
 ) -> Result<Run> {
     let started_at = options.started_at.clone().unwrap_or_else(now_rfc3339);
     let decoding = options.decoding.unwrap_or(suite.manifest.decoding);
-    let cases = match options.max_cases {
+    let first = match options.max_cases {
         Some(0) => return Err(InputError::usage("--max-cases must be at least 1").into()),
         Some(n) => &suite.cases[..n.min(suite.cases.len())],
         None => &suite.cases[..],
     };
+    let draws = draws_of(options.repeats, &decoding)?;
+    let drawn = with_draws(first, draws);
+    let cases: &[Case] = &drawn;
     let reused = match &options.resumed {
         Some(resumed) => reusable(suite, resumed)?,
         None => HashMap::new(),
@@ -156,7 +165,12 @@ pub fn run_suite(
     let summary = summarize(&results, loss);
     let mut thresholds = suite.manifest.thresholds.clone();
     thresholds.extend(options.threshold_overrides.clone());
-    let gate = evaluate(&summary, &thresholds, suite.cases.len() as u64);
+    let evidence = Evidence::of(
+        &summary,
+        suite.cases.len() as u64 * u64::from(draws),
+        unenforced(&results, decoding.grammar),
+    );
+    let gate = evaluate(&summary, &thresholds, evidence);
     let score_s = t2.elapsed().as_secs_f64();
 
     let mut info = backend.info();
@@ -177,6 +191,7 @@ pub fn run_suite(
             backend: info,
             capabilities,
             decoding,
+            draws,
             thresholds,
             timings: Timings {
                 generate_s,
@@ -190,6 +205,57 @@ pub fn run_suite(
     })
 }
 
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// How many times each case is answered: `repeats` (at least 1) when `decoding` samples,
+/// once when it is greedy (every draw would be the same answer).
+fn draws_of(repeats: Option<u32>, decoding: &Decoding) -> Result<u32> {
+    match repeats {
+        Some(0) => Err(InputError::usage("--repeats must be at least 1").into()),
+        Some(n) if !decoding.is_greedy() => Ok(n),
+        _ => Ok(1),
+    }
+}
+
+/// `cases` answered `draws` times each: draw `k` of a case is a case of its own, with id
+/// [`draw_id`]`(id, k)`, next to the case's other draws. One draw keeps the ids as they are.
+fn with_draws(cases: &[Case], draws: u32) -> std::borrow::Cow<'_, [Case]> {
+    if draws == 1 {
+        return std::borrow::Cow::Borrowed(cases);
+    }
+    cases
+        .iter()
+        .flat_map(|case| {
+            (1..=draws).map(move |draw| Case {
+                id: draw_id(&case.id, draw),
+                ..case.clone()
+            })
+        })
+        .collect()
+}
+
+/// Answers of a constrained run that stopped on their own (not cut by the token cap)
+/// and still break the constraint: not one JSON object (`json`), or one the schema
+/// refuses (`schema`). A backend that enforces the grammar never gives one.
+fn unenforced(results: &[CaseResult], grammar: Grammar) -> u64 {
+    let broken = |r: &CaseResult| match grammar {
+        Grammar::None => false,
+        Grammar::Json => r.class != FailureClass::Valid,
+        Grammar::Schema => r.class != FailureClass::Valid || !r.schema_valid,
+    };
+    results
+        .iter()
+        .filter(|r| r.error.is_none() && r.finish_reason.as_deref() != Some("length"))
+        .filter(|r| broken(r))
+        .count() as u64
+}
+
 /// The resumed answers this run reuses; an answer to a case `suite` does not hold means
 /// the earlier run gated another suite, an input error.
 fn reusable<'a>(suite: &Suite, resumed: &'a Resumed) -> Result<HashMap<String, &'a Generation>> {
@@ -198,7 +264,7 @@ fn reusable<'a>(suite: &Suite, resumed: &'a Resumed) -> Result<HashMap<String, &
         .answers
         .keys()
         .map(String::as_str)
-        .filter(|id| !ids.contains(id))
+        .filter(|id| !ids.contains(split_draw(id).0))
         .collect();
     foreign.sort_unstable();
     if let Some(first) = foreign.first() {
@@ -349,6 +415,122 @@ mod tests {
                 })
                 .collect()
         }
+    }
+
+    /// Answers each prompt with what its function makes of the case id.
+    struct Scripted(fn(&str) -> Generation);
+
+    impl Backend for Scripted {
+        fn info(&self) -> BackendInfo {
+            Echo(Mutex::new(Vec::new()), &[]).info()
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities::default()
+        }
+        fn generate(
+            &mut self,
+            prompts: &[Prompt<'_>],
+            _: &Decoding,
+            on_answer: OnAnswer<'_>,
+        ) -> Result<Vec<Generation>> {
+            prompts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let answer = (self.0)(p.case_id);
+                    on_answer(i, &answer)?;
+                    Ok(answer)
+                })
+                .collect()
+        }
+    }
+
+    fn said(text: &str, finish: &str) -> Generation {
+        Generation {
+            text: text.into(),
+            finish_reason: Some(finish.into()),
+            ..Generation::default()
+        }
+    }
+
+    #[test]
+    fn repeats_answer_every_case_per_draw_and_find_the_flaky_ones() {
+        let mut backend = Scripted(|id| match id {
+            "c:1:0#2" => said("klk", "stop"),
+            "c:2:0#1" | "c:2:0#2" | "c:2:0#3" => said("", "stop"),
+            _ => said("{\"response\": \"¡Klk!\"}", "stop"),
+        });
+        let sampled = RunOptions {
+            decoding: Some(Decoding::production()),
+            repeats: Some(3),
+            ..RunOptions::default()
+        };
+        let run = run_suite(&suite(3), &mut backend, &sampled, &NoProgress, None).unwrap();
+        let ids: Vec<&str> = run.results.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), 9);
+        assert_eq!(&ids[..4], ["c:1:0#1", "c:1:0#2", "c:1:0#3", "c:2:0#1"]);
+        assert_eq!(run.meta.draws, 3);
+        assert_eq!(run.gate.evidence.suite_cases, 9);
+        assert!(!run.gate.evidence.is_partial());
+        let repeats = run.summary.repeats.as_ref().unwrap();
+        assert_eq!((repeats.draws, repeats.cases), (3, 3));
+        assert_eq!((repeats.pass_all.successes, repeats.pass_all.n), (1, 3));
+        assert_eq!(repeats.pass_any.successes, 2);
+        assert_eq!(repeats.flaky.len(), 1);
+        let flaky = &repeats.flaky[0];
+        assert_eq!((flaky.id.as_str(), flaky.passed), ("c:1:0", 2));
+        assert_eq!(flaky.draws[1], (2, "no_json".to_string()));
+        assert_eq!(flaky.draws[0].1, "passed");
+
+        // Greedy draws would all be the same answer: one draw, whatever is asked.
+        let greedy = RunOptions {
+            repeats: Some(3),
+            ..RunOptions::default()
+        };
+        let once = run_suite(&suite(3), &mut backend, &greedy, &NoProgress, None).unwrap();
+        assert_eq!((once.results.len(), once.meta.draws), (3, 1));
+        assert!(once.summary.repeats.is_none());
+        assert_eq!(once.results[0].id, "c:1:0");
+    }
+
+    #[test]
+    fn a_constrained_run_whose_answers_break_the_constraint_is_not_judged() {
+        let constrained = RunOptions {
+            decoding: Some(Decoding {
+                grammar: Grammar::Json,
+                ..Decoding::default()
+            }),
+            ..RunOptions::default()
+        };
+        // A server that ignores response_format: an answer that stopped on its own is
+        // not JSON. No verdict on the model (exit 3), and the reason says so.
+        let mut ignored = Scripted(|id| match id {
+            "c:2:0" => said("Claro, aquí tiene: {\"intent\": \"Greeting\"}", "stop"),
+            _ => said("{\"intent\": \"Greeting\"}", "stop"),
+        });
+        let run = run_suite(&suite(3), &mut ignored, &constrained, &NoProgress, None).unwrap();
+        assert_eq!(run.gate.evidence.unenforced, 1);
+        assert_eq!(run.gate.outcome, crate::gate::Outcome::CouldNotEvaluate);
+        assert!(
+            run.gate.verdicts[0]
+                .explanation
+                .contains("schema not enforced: 1 of the 3 answers"),
+            "{}",
+            run.gate.verdicts[0].explanation
+        );
+        // Cut by the token cap is the model's failure under any grammar: judged.
+        let mut cut = Scripted(|id| match id {
+            "c:2:0" => said("{\"intent\": \"Gree", "length"),
+            _ => said("{\"intent\": \"Greeting\"}", "stop"),
+        });
+        let run = run_suite(&suite(3), &mut cut, &constrained, &NoProgress, None).unwrap();
+        assert_eq!(run.gate.evidence.unenforced, 0);
+        assert_ne!(run.gate.outcome, crate::gate::Outcome::CouldNotEvaluate);
+        // The same broken answer in an unconstrained run is simply scored.
+        let run = run_suite(&suite(3), &mut ignored, &RunOptions::default(), &NoProgress, None)
+            .unwrap();
+        assert_eq!(run.gate.evidence.unenforced, 0);
+        assert_eq!(run.results[1].class.as_str(), "prose_around");
     }
 
     fn resumed(ids: &[&str]) -> Resumed {

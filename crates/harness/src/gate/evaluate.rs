@@ -86,6 +86,15 @@ pub struct Evidence {
     pub scored: u64,
     /// Scored cases the backend gave no answer to (class `backend_error`).
     pub unanswered: u64,
+    /// Answers of a constrained run (`--grammar`, `+json`/`+schema` arms) that ended on
+    /// their own yet break the constraint: the backend did not enforce it (a server that
+    /// ignores `response_format`), so the run measured something else than it declares.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unenforced: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Evidence {
@@ -95,9 +104,25 @@ impl Evidence {
         self.scored < self.suite_cases
     }
 
-    /// Every scored case has an answer: the run can be judged.
+    /// Every scored case has an answer, under the constraint the run declares: the run
+    /// can be judged.
     pub fn is_complete(&self) -> bool {
-        self.scored > 0 && self.unanswered == 0
+        self.scored > 0 && self.unanswered == 0 && self.unenforced == 0
+    }
+
+    /// The evidence behind `summary`, a run of a suite holding `suite_cases` cases in which
+    /// `unenforced` answers broke the constraint the run declared.
+    pub fn of(summary: &Summary, suite_cases: u64, unenforced: u64) -> Evidence {
+        Evidence {
+            suite_cases,
+            scored: summary.cases,
+            unanswered: summary
+                .failure_classes
+                .iter()
+                .find(|c| c.class == FailureClass::BackendError)
+                .map_or(0, |c| c.count),
+            unenforced,
+        }
     }
 }
 
@@ -119,22 +144,12 @@ impl GateResult {
     }
 }
 
-/// Judge `summary` (of a run of a suite holding `suite_cases` cases) against
-/// `thresholds`.
+/// Judge `summary` against `thresholds`, on the `evidence` behind it.
 pub fn evaluate(
     summary: &Summary,
     thresholds: &BTreeMap<String, Threshold>,
-    suite_cases: u64,
+    evidence: Evidence,
 ) -> GateResult {
-    let evidence = Evidence {
-        suite_cases,
-        scored: summary.cases,
-        unanswered: summary
-            .failure_classes
-            .iter()
-            .find(|c| c.class == FailureClass::BackendError)
-            .map_or(0, |c| c.count),
-    };
     let mut verdicts: Vec<MetricVerdict> = thresholds
         .iter()
         .map(|(name, threshold)| {
@@ -180,10 +195,17 @@ pub fn evaluate(
 
 /// Why a run that could not be evaluated has no verdicts.
 fn unjudged(evidence: &Evidence) -> String {
-    format!(
-        "not judged: the backend gave no answer to {} of the {} cases scored",
-        evidence.unanswered, evidence.scored
-    )
+    if evidence.unanswered > 0 {
+        format!(
+            "not judged: the backend gave no answer to {} of the {} cases scored",
+            evidence.unanswered, evidence.scored
+        )
+    } else {
+        format!(
+            "not judged: schema not enforced: {} of the {} answers of this constrained run ended on their own yet break the constraint",
+            evidence.unenforced, evidence.scored
+        )
+    }
 }
 
 fn explain(name: &str, value: Option<f64>, t: &Threshold, verdict: Verdict, s: &Summary) -> String {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::case::CaseResult;
 use super::checks::{CHECK_NAMES, FIGURE_NAMES};
 use super::classify::FailureClass;
+use super::repeats::RepeatStats;
 use super::stats::{mean, percentile, Rate};
 use crate::backend::LossReport;
 
@@ -218,6 +219,9 @@ pub struct Summary {
     /// Per check whose verdicts carry a group: the pass rate in each group.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub check_groups: BTreeMap<String, Vec<GroupRate>>,
+    /// Per-case agreement of the draws, when every case was answered several times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<RepeatStats>,
 }
 
 /// The failures of one check.
@@ -293,6 +297,7 @@ pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
         confusion: confusion(results),
         check_failures: check_failures(results),
         check_groups: check_groups(results),
+        repeats: RepeatStats::of(results),
     }
 }
 

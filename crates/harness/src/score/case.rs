@@ -98,7 +98,7 @@ impl CaseResult {
         if self.class == FailureClass::Valid {
             reasons.extend(self.field_problems.iter().cloned());
             reasons.extend(self.schema_errors.iter().map(|e| format!("schema: {e}")));
-            if !self.intent_correct {
+            if self.expected_intent.is_some() && !self.intent_correct {
                 reasons.push(format!(
                     "intent: expected {}, got {}",
                     self.expected_intent.as_deref().unwrap_or("?"),

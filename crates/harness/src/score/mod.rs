@@ -6,6 +6,7 @@ mod checks;
 mod classify;
 mod field_probe;
 mod fields;
+mod repeats;
 mod stats;
 
 pub use aggregate::{
@@ -21,4 +22,5 @@ pub use checks::{
 };
 pub use classify::{classify, FailureClass, Parsed};
 pub use fields::{field_problems, has_type, required_fields, RequiredField};
+pub use repeats::{FlakyCase, RepeatStats};
 pub use stats::{mean, percentile, Rate};

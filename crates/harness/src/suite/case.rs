@@ -29,6 +29,34 @@ pub fn case_id(source: &str, line: usize, turn: usize) -> String {
     format!("{source}:{line}:{turn}")
 }
 
+/// The separator between a case id and its draw number in repeated runs (`okla_test:12:0#3`).
+pub const DRAW_SEPARATOR: char = '#';
+
+/// The id of the `draw`-th answer (1-based) to case `id` in a run that answers every case
+/// several times (`--repeats`): `<id>#<draw>`. Its own id, so every draw is journaled,
+/// resumed, replayed and sampled (the engine's random stream follows the id) on its own.
+pub fn draw_id(id: &str, draw: u32) -> String {
+    format!("{id}{DRAW_SEPARATOR}{draw}")
+}
+
+/// The case id and draw number of an answer's id (`None` for a run without repeats).
+pub fn split_draw(id: &str) -> (&str, Option<u32>) {
+    match id.rsplit_once(DRAW_SEPARATOR) {
+        Some((case, draw)) => match draw.parse() {
+            Ok(draw) => (case, Some(draw)),
+            Err(_) => (id, None),
+        },
+        None => (id, None),
+    }
+}
+
+/// The conversation an answer belongs to (`<file stem>:<line>`): its turns and draws are
+/// not independent of each other, so intervals treat a conversation as one cluster.
+pub fn conversation_of(id: &str) -> &str {
+    let case = split_draw(id).0;
+    case.rsplit_once(':').map_or(case, |(conversation, _)| conversation)
+}
+
 /// The mode of a conversation: the first marker found in its system prompt.
 pub fn detect_mode(conversation: &Conversation, modes: &[ModeMarker]) -> Option<String> {
     let system = conversation.system_prompt()?;
@@ -100,5 +128,15 @@ mod tests {
         assert_eq!(cases[1].mode.as_deref(), Some("DealerInventory"));
         let first = expand("test", &[conv()], &modes, TurnSelection::First);
         assert_eq!(first.len(), 1);
+    }
+
+    #[test]
+    fn draw_ids_split_back_and_share_their_conversation() {
+        let id = draw_id("okla_test:12:1", 3);
+        assert_eq!(id, "okla_test:12:1#3");
+        assert_eq!(split_draw(&id), ("okla_test:12:1", Some(3)));
+        assert_eq!(split_draw("okla_test:12:1"), ("okla_test:12:1", None));
+        assert_eq!(conversation_of(&id), "okla_test:12");
+        assert_eq!(conversation_of("okla_test:12:0"), "okla_test:12");
     }
 }

@@ -46,6 +46,10 @@ pub struct Manifest {
     /// Decoding settings used when a backend generates.
     #[serde(default)]
     pub decoding: Decoding,
+    /// The decoding arms a gate runs when the command line names none (`greedy`,
+    /// `production+schema`, ...; see [`crate::arm`]). Empty: one arm, the suite's decoding.
+    #[serde(default)]
+    pub arms: Vec<String>,
     /// Settings of the domain checks (PII, legal phrases, price grounding).
     #[serde(default)]
     pub checks: ChecksConfig,
@@ -119,6 +123,8 @@ impl Manifest {
         if !(0.0..=1.0).contains(&self.decoding.top_p) || self.decoding.top_p == 0.0 {
             return Err(bad(Some("decoding"), "top_p", "must be in (0, 1]".into()));
         }
+        crate::arm::Arm::parse_all(&self.arms, &self.decoding)
+            .map_err(|why| bad(None, "arms", why))?;
         for (name, t) in &self.thresholds {
             check_threshold(name, t).map_err(|msg| bad(Some("thresholds"), name, msg))?;
         }

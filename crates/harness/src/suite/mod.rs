@@ -13,13 +13,15 @@ use anyhow::Result;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-pub use case::{case_id, detect_mode, expand, Case};
+pub use case::{
+    case_id, conversation_of, detect_mode, draw_id, expand, split_draw, Case, DRAW_SEPARATOR,
+};
 pub use conversations::check_conversations;
 pub use manifest::{Manifest, ModeMarker, TurnSelection};
 pub use okla_text::chat::{
     json_type_name, load_jsonl, parse_jsonl, parse_line, Conversation, Message, Role,
 };
-pub use okla_text::Decoding;
+pub use okla_text::{Decoding, Grammar};
 
 use crate::locate;
 use crate::score::{Checks, Origin};
