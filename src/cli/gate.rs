@@ -23,6 +23,7 @@ use super::http_args::HttpArgs;
 use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
 use okla_formats::hash::hex;
+use okla_harness::arm::Arm;
 use okla_harness::backend::gguf::GgufBackend;
 use okla_harness::backend::http::HttpBackend;
 use okla_harness::backend::replay::ReplayBackend;
@@ -32,7 +33,7 @@ use okla_harness::report::{
     answered_cases, evidence_note, render_terminal, run_folder, RunFolder, Style, SUMMARY_MD,
 };
 use okla_harness::runner::{run_suite, Resumed, RunOptions};
-use okla_harness::suite::{Decoding, Suite};
+use okla_harness::suite::{Grammar, Suite};
 
 /// The example predictions a suite may ship, replayed when no model is given.
 pub const EXAMPLE_PREDICTIONS: &str = "example_predictions.jsonl";
@@ -57,6 +58,27 @@ pub enum DecodingPreset {
     Production,
 }
 
+/// What constrains answers while they are generated (`--grammar`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GrammarArg {
+    /// The suite's JSON Schema.
+    Schema,
+    /// Any JSON object.
+    Json,
+    /// Nothing.
+    None,
+}
+
+impl From<GrammarArg> for Grammar {
+    fn from(arg: GrammarArg) -> Grammar {
+        match arg {
+            GrammarArg::Schema => Grammar::Schema,
+            GrammarArg::Json => Grammar::Json,
+            GrammarArg::None => Grammar::None,
+        }
+    }
+}
+
 /// Arguments of `okla-eval gate`.
 #[derive(Debug, Args)]
 pub struct GateArgs {
@@ -78,9 +100,26 @@ pub struct GateArgs {
     /// HTTP backend settings.
     #[command(flatten)]
     pub http: HttpArgs,
-    /// Decoding settings: the suite's (greedy, for gating) or OKLA production sampling.
-    #[arg(long, value_enum, default_value_t = DecodingPreset::Suite)]
-    pub decoding: DecodingPreset,
+    /// Decoding settings: the suite's (greedy, for gating) or OKLA production sampling
+    /// [default: suite].
+    #[arg(long, value_enum)]
+    pub decoding: Option<DecodingPreset>,
+    /// Constrain answers while they are generated: to the suite's JSON Schema, to any
+    /// JSON object, or not at all [default: the suite's `[decoding] grammar`, none].
+    #[arg(long, value_enum)]
+    pub grammar: Option<GrammarArg>,
+    /// Decoding arms to run and score side by side, comma-separated: `suite`, `greedy` or
+    /// `production`, each with an optional `+json` or `+schema` (e.g.
+    /// `greedy,production,production+schema`). Each arm is a run folder of its own under
+    /// `arms/`; the gate fails when any arm fails [default: the suite's `arms`, else one
+    /// arm from --decoding and --grammar].
+    #[arg(long, value_delimiter = ',', value_name = "ARM,...")]
+    pub arms: Vec<String>,
+    /// Answer every case N times where decoding samples, each draw with its own seeded
+    /// stream (same seed, same answers): pass rate over draws, pass^N and the flaky cases
+    /// are reported. Greedy arms answer once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeats: Option<u32>,
     /// Cap the new tokens per answer (default: the suite's `max_new_tokens`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_new_tokens: Option<u32>,
@@ -122,12 +161,17 @@ pub fn run(args: GateArgs) -> Result<u8> {
     };
 
     let (mut backend, dir) = plan.open(&suite)?;
-    let seed = plan.options.resumed.iter().flat_map(|r| {
-        r.answers
-            .iter()
-            .map(|(id, generation)| (id.as_str(), generation))
-    });
-    let folder = RunFolder::prepare(&dir, seed)?;
+    if plan.arms.len() > 1 {
+        return super::gate_arms::run_arms(
+            &suite,
+            backend.as_mut(),
+            &plan.arms,
+            &plan.options,
+            &dir,
+            args.resume.as_deref(),
+        );
+    }
+    let folder = RunFolder::prepare(&dir, journal_seed(plan.options.resumed.as_ref()))?;
     let run = run_suite(
         &suite,
         backend.as_mut(),
@@ -167,8 +211,11 @@ struct GatePlan<'a> {
     run_dir: Option<&'a Path>,
     /// `--out-dir`, under which the run folder is otherwise created.
     out_dir: &'a Path,
-    /// Start time, decoding, thresholds, case limit, loss, resumed answers.
+    /// Start time, decoding (the first arm's), thresholds, case limit, repeats, loss,
+    /// resumed answers.
     options: RunOptions,
+    /// The decoding arms (one, unless `--arms` or the suite names several).
+    arms: Vec<Arm>,
 }
 
 /// Which backend answers, with its inputs.
@@ -191,6 +238,7 @@ impl<'a> GatePlan<'a> {
         threshold_overrides: BTreeMap<String, Threshold>,
     ) -> Result<Self> {
         let started_at = now_rfc3339();
+        let arms = resolve_arms(args, suite)?;
         let source = match backend_kind(args, suite) {
             BackendKind::Replay => Source::Replay {
                 predictions: match &args.predictions {
@@ -207,14 +255,12 @@ impl<'a> GatePlan<'a> {
                 model: args.model.as_deref(),
             },
         };
-        let suite_decoding = suite.manifest.decoding;
-        let decoding = Decoding {
-            max_new_tokens: args.max_new_tokens.unwrap_or(suite_decoding.max_new_tokens),
-            ..match args.decoding {
-                DecodingPreset::Suite => suite_decoding,
-                DecodingPreset::Production => Decoding::production(),
-            }
-        };
+        if matches!(source, Source::Replay { .. }) && arms.len() > 1 {
+            return Err(InputError::usage(
+                "recorded predictions are the answers of one decoding: replay them with one arm",
+            )
+            .into());
+        }
         Ok(Self {
             source,
             run_dir: args.run_dir.as_deref(),
@@ -222,11 +268,13 @@ impl<'a> GatePlan<'a> {
             options: RunOptions {
                 max_cases: args.max_cases,
                 threshold_overrides,
-                decoding: Some(decoding),
+                decoding: Some(arms[0].decoding),
+                repeats: args.repeats,
                 skip_loss: args.skip_loss,
                 started_at: Some(started_at),
                 resumed: None,
             },
+            arms,
         })
     }
 
@@ -255,6 +303,58 @@ impl<'a> GatePlan<'a> {
         let started_at = self.options.started_at.as_deref().unwrap_or_default();
         run_folder(self.run_dir, self.out_dir, started_at, model_sha256)
     }
+}
+
+/// The answers a resumed run reuses, as the journal's first lines.
+pub fn journal_seed(
+    resumed: Option<&Resumed>,
+) -> impl Iterator<Item = (&str, &okla_harness::backend::Generation)> {
+    resumed.into_iter().flat_map(|r| {
+        r.answers
+            .iter()
+            .map(|(id, generation)| (id.as_str(), generation))
+    })
+}
+
+/// The arms to run: `--arms`; else the suite's `arms` unless --decoding or --grammar
+/// asks for one decoding; else that one arm (`suite` or `production`, with the grammar
+/// of --grammar, of `--response-format-schema`, or of the suite's decoding). Every arm's
+/// token cap is --max-new-tokens when given.
+fn resolve_arms(args: &GateArgs, suite: &Suite) -> Result<Vec<Arm>> {
+    let one_decoding = args.decoding.is_some() || args.grammar.is_some();
+    if !args.arms.is_empty() && one_decoding {
+        return Err(InputError::usage(
+            "--arms names every decoding of the run: give it, or --decoding/--grammar, not both",
+        )
+        .into());
+    }
+    let specs: Vec<String> = if !args.arms.is_empty() {
+        args.arms.clone()
+    } else if !suite.manifest.arms.is_empty() && !one_decoding {
+        suite.manifest.arms.clone()
+    } else {
+        let base = match args.decoding.unwrap_or(DecodingPreset::Suite) {
+            DecodingPreset::Suite => "suite",
+            DecodingPreset::Production => "production",
+        };
+        let grammar = match (args.grammar, args.http.response_format_schema) {
+            (Some(g), _) => Grammar::from(g),
+            (None, Some(_)) => Grammar::Schema,
+            (None, None) => Grammar::None,
+        };
+        vec![match grammar {
+            Grammar::None => base.to_string(),
+            g => format!("{base}+{}", g.as_str()),
+        }]
+    };
+    let mut arms = Arm::parse_all(&specs, &suite.manifest.decoding)
+        .map_err(|why| InputError::usage(format!("--arms: {why}")))?;
+    if let Some(cap) = args.max_new_tokens {
+        for arm in &mut arms {
+            arm.decoding.max_new_tokens = cap;
+        }
+    }
+    Ok(arms)
 }
 
 fn parse_overrides(specs: &[String]) -> Result<BTreeMap<String, Threshold>> {
@@ -345,7 +445,7 @@ fn example_predictions(suite: &Suite) -> Result<PathBuf> {
 }
 
 /// In GitHub Actions, append the Markdown summary to the job's step summary.
-fn append_step_summary(summary: &Path) {
+pub fn append_step_summary(summary: &Path) {
     let Some(target) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
         return;
     };

@@ -80,6 +80,7 @@ impl HttpArgs {
                 style,
                 schema: schema.clone(),
             }),
+            schema: schema.clone(),
         })
     }
 }

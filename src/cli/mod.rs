@@ -12,6 +12,7 @@ mod compare;
 mod data;
 mod export_cmd;
 mod gate;
+mod gate_arms;
 mod gguf_cmd;
 mod http_args;
 mod progress;

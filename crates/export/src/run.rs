@@ -202,6 +202,7 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         threshold_overrides: BTreeMap::new(),
         decoding: Some(suite.manifest.decoding),
         max_cases: None,
+        repeats: None,
         skip_loss: false,
         started_at: Some(now_rfc3339()),
         resumed: None,

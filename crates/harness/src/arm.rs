@@ -85,9 +85,7 @@ fn grammar_named(name: &str, spec: &str) -> Result<Grammar, String> {
     Grammar::ALL
         .into_iter()
         .find(|g| !g.is_none() && g.as_str() == name)
-        .ok_or_else(|| {
-            format!("unknown grammar {name:?} in arm {spec:?}: use +json or +schema")
-        })
+        .ok_or_else(|| format!("unknown grammar {name:?} in arm {spec:?}: use +json or +schema"))
 }
 
 #[cfg(test)]
@@ -126,7 +124,10 @@ mod tests {
                 .temperature,
             0.0
         );
-        assert_eq!(Arm::parse("suite", &sampled_suite).unwrap().decoding, sampled_suite);
+        assert_eq!(
+            Arm::parse("suite", &sampled_suite).unwrap().decoding,
+            sampled_suite
+        );
     }
 
     #[test]

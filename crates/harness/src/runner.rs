@@ -527,8 +527,14 @@ mod tests {
         assert_eq!(run.gate.evidence.unenforced, 0);
         assert_ne!(run.gate.outcome, crate::gate::Outcome::CouldNotEvaluate);
         // The same broken answer in an unconstrained run is simply scored.
-        let run = run_suite(&suite(3), &mut ignored, &RunOptions::default(), &NoProgress, None)
-            .unwrap();
+        let run = run_suite(
+            &suite(3),
+            &mut ignored,
+            &RunOptions::default(),
+            &NoProgress,
+            None,
+        )
+        .unwrap();
         assert_eq!(run.gate.evidence.unenforced, 0);
         assert_eq!(run.results[1].class.as_str(), "prose_around");
     }

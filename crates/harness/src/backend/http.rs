@@ -32,7 +32,7 @@ use self::client::Client;
 use self::health::ServerInfo;
 use self::request::{chat_body, RequestShape};
 use super::{Backend, BackendInfo, Capabilities, Generation, OnAnswer, Prompt};
-use crate::suite::Decoding;
+use crate::suite::{Decoding, Grammar};
 use okla_formats::error::InputError;
 use okla_formats::hash::hex;
 
@@ -43,6 +43,8 @@ pub struct HttpBackend {
     client: Client,
     server: ServerInfo,
     model: Option<String>,
+    /// The `response_format` the last run sent (recorded in reports).
+    sent_format: Option<ResponseFormat>,
 }
 
 impl HttpBackend {
@@ -68,7 +70,26 @@ impl HttpBackend {
             client,
             server,
             model,
+            sent_format: None,
         })
+    }
+
+    /// The `response_format` sent under `grammar`: none unless asked for
+    /// (`--response-format-schema`), `{"type": "json_object"}` for any JSON, the suite's
+    /// schema for the schema grammar.
+    fn response_format_for(&self, grammar: Grammar) -> Option<ResponseFormat> {
+        let asked = self.options.response_format.as_ref();
+        match grammar {
+            Grammar::None => asked.cloned(),
+            Grammar::Json => Some(ResponseFormat {
+                style: ResponseFormatStyle::JsonObject,
+                schema: Value::Null,
+            }),
+            Grammar::Schema => Some(ResponseFormat {
+                style: asked.map_or(ResponseFormatStyle::JsonSchema, |f| f.style),
+                schema: self.options.schema.clone(),
+            }),
+        }
     }
 
     /// The model ids the server listed.
@@ -89,7 +110,7 @@ impl Backend for HttpBackend {
         details.insert("stream".into(), json!(o.stream));
         details.insert(
             "response_format".into(),
-            response_format_record(o.response_format.as_ref()),
+            response_format_record(self.sent_format.as_ref()),
         );
         if let Some(key) = &o.api_key {
             details.insert("api_key_env".into(), json!(key.env_var));
@@ -117,11 +138,12 @@ impl Backend for HttpBackend {
         decoding: &Decoding,
         on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>> {
+        self.sent_format = self.response_format_for(decoding.grammar);
         let shape = RequestShape {
             model: self.model.as_deref(),
             decoding,
             stream: self.options.stream,
-            response_format: self.options.response_format.as_ref(),
+            response_format: self.sent_format.as_ref(),
         };
         let run = Run {
             client: &self.client,
@@ -187,7 +209,7 @@ impl Run<'_> {
     }
 
     fn answer(&self, prompt: &Prompt<'_>, rng: &mut fastrand::Rng) -> Generation {
-        let body = chat_body(prompt.messages, &self.shape).to_string();
+        let body = chat_body(prompt.case_id, prompt.messages, &self.shape).to_string();
         match self.client.chat(body.as_bytes(), rng) {
             Ok((answer, timing)) => Generation {
                 text: answer.text,

@@ -38,6 +38,24 @@ pub fn render_metrics_csv(run: &Run) -> Result<String> {
             verdict.map(|v| v.verdict.to_string()).unwrap_or_default(),
         ])?;
     }
+    if let Some(r) = &run.summary.repeats {
+        // pass^N and pass on any draw are rates over cases; no threshold judges them.
+        for (name, rate) in [
+            ("repeats_pass_all", r.pass_all),
+            ("repeats_pass_any", r.pass_any),
+        ] {
+            let ci = rate.wilson();
+            let mut row = vec![
+                name.to_string(),
+                num(rate.value()),
+                num(ci.map(|c| c.0)),
+                num(ci.map(|c| c.1)),
+                rate.n.to_string(),
+            ];
+            row.resize(10, String::new());
+            w.write_record(row)?;
+        }
+    }
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 

@@ -40,7 +40,8 @@ pub fn rule(v: &MetricVerdict) -> String {
 
 /// What the verdict rests on, when that is not every case of the suite answered: a run
 /// the backend failed (how many cases, the first error, that it is not the model's
-/// fault) or a partial run (`--max-cases`).
+/// fault), a constrained run whose backend did not enforce the constraint, or a partial
+/// run (`--max-cases`).
 pub fn evidence_note(run: &Run) -> Option<String> {
     let e = &run.gate.evidence;
     if e.unanswered > 0 {
@@ -54,6 +55,15 @@ pub fn evidence_note(run: &Run) -> Option<String> {
             run.meta.backend.source(),
             e.unanswered,
             e.scored
+        ));
+    }
+    if e.unenforced > 0 {
+        let grammar = run.meta.decoding.grammar.as_str();
+        return Some(format!(
+            "could not evaluate: schema not enforced: {} of the {} answers of this run, constrained by the {grammar} grammar, ended on their own yet break it: {} did not enforce the constraint (a server that ignores response_format); no verdict on the model",
+            e.unenforced,
+            e.scored,
+            run.meta.backend.source(),
         ));
     }
     e.is_partial().then(|| {
@@ -73,4 +83,49 @@ pub fn unjudged(run: &crate::runner::Run) -> Vec<String> {
         .filter(|m| m.value.is_some() && !run.gate.verdicts.iter().any(|v| v.metric == m.name))
         .map(|m| format!("{} {} (n={})", m.name, value(&m.name, m.value), m.n))
         .collect()
+}
+
+/// How many flaky cases are listed with their draws.
+const LISTED_FLAKY: usize = 10;
+
+/// The repeated draws in words, when the run had them: a headline (draws per case,
+/// pass^N, mean pass rate over draws, pass on any draw, flaky cases), then the first
+/// flaky cases with what each draw did (`okla_test:12:0 2/5: 1 passed · 2 intent · …`).
+pub fn repeats_lines(run: &Run) -> Vec<String> {
+    let Some(r) = &run.summary.repeats else {
+        return Vec::new();
+    };
+    let rate =
+        |x: &crate::score::Rate| format!("{} ({}/{})", value("rate", x.value()), x.successes, x.n);
+    let mean = run.summary.cases_passed as f64 / run.summary.cases.max(1) as f64;
+    let mut lines = vec![format!(
+        "{} draws per case: pass^{} {} · mean pass rate over draws {} · passed on some draw {} · flaky cases {}",
+        r.draws,
+        r.draws,
+        rate(&r.pass_all),
+        value("rate", Some(mean)),
+        rate(&r.pass_any),
+        r.flaky.len()
+    )];
+    for f in r.flaky.iter().take(LISTED_FLAKY) {
+        let draws: Vec<String> = f
+            .draws
+            .iter()
+            .map(|(d, kind)| format!("{d} {kind}"))
+            .collect();
+        lines.push(format!(
+            "{} {}/{}: {}",
+            f.id,
+            f.passed,
+            f.draws.len(),
+            draws.join(" · ")
+        ));
+    }
+    if r.flaky.len() > LISTED_FLAKY {
+        lines.push(format!(
+            "… and {} more flaky cases (report.json: summary.repeats.flaky)",
+            r.flaky.len() - LISTED_FLAKY
+        ));
+    }
+    lines
 }

@@ -54,11 +54,35 @@ pub fn parse_report(text: &str, file: &Path) -> Result<ReportFile, InputError> {
     #[derive(Deserialize)]
     struct Version {
         format: u32,
+        #[serde(default)]
+        kind: Option<String>,
+        #[serde(default)]
+        arms: Vec<ArmName>,
+    }
+    #[derive(Deserialize)]
+    struct ArmName {
+        folder: String,
     }
     let not_a_report = |e: serde_json::Error| {
         InputError::at(file, e.line(), None, format!("not a report.json: {e}"))
     };
     let version: Version = serde_json::from_str(text).map_err(not_a_report)?;
+    if version.kind.as_deref() == Some(super::arms::ARMS_KIND) {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let folders: Vec<String> = version
+            .arms
+            .iter()
+            .map(|a| dir.join(&a.folder).display().to_string())
+            .collect();
+        return Err(InputError::file(
+            file,
+            format!(
+                "is the index of a run of {} decoding arms, not one run: compare or bless one arm's folder ({})",
+                folders.len(),
+                folders.join(", ")
+            ),
+        ));
+    }
     if version.format != REPORT_FORMAT {
         return Err(InputError {
             file: Some(file.to_path_buf()),

@@ -12,6 +12,49 @@ use crate::score::FailureClass;
 
 /// Render the JUnit XML report.
 pub fn render_junit(run: &Run) -> String {
+    render_junit_arms(&run.meta.suite, &[("", run)])
+}
+
+/// Render one JUnit XML report for the arms of a run (`(arm name, its run)`): each arm's
+/// two test suites, named after the arm (`gate [production+schema]`); an empty name
+/// leaves the suites' names plain.
+pub fn render_junit_arms(suite: &str, arms: &[(&str, &Run)]) -> String {
+    let mut body = String::new();
+    let mut total = Counts::default();
+    for (arm, run) in arms {
+        let counts = write_suites(&mut body, arm, run);
+        total.tests += counts.tests;
+        total.failures += counts.failures;
+        total.errors += counts.errors;
+    }
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"okla-eval {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+        escape(suite),
+        total.tests,
+        total.failures,
+        total.errors
+    );
+    x.push_str(&body);
+    x.push_str("</testsuites>\n");
+    x
+}
+
+/// Test counts of a group of suites.
+#[derive(Debug, Default)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+}
+
+/// Write `run`'s gate suite and failing-cases suite, their names tagged with `arm`.
+fn write_suites(x: &mut String, arm: &str, run: &Run) -> Counts {
+    let tag = |name: &str| match arm {
+        "" => name.to_string(),
+        arm => format!("{name} [{arm}]"),
+    };
     let failing: Vec<_> = run.results.iter().filter(|r| !r.passed).collect();
     let errors = failing
         .iter()
@@ -29,17 +72,10 @@ pub fn render_junit(run: &Run) -> String {
         .iter()
         .filter(|v| v.verdict == Verdict::NotMeasured)
         .count();
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
-        "<testsuites name=\"okla-eval {}\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\">",
-        escape(&run.meta.suite),
-        run.gate.verdicts.len() + failing.len(),
-        metric_failures + failing.len() - errors
-    );
-    let _ = writeln!(
-        x,
-        "  <testsuite name=\"gate\" tests=\"{}\" failures=\"{metric_failures}\" skipped=\"{metric_skipped}\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{metric_failures}\" skipped=\"{metric_skipped}\">",
+        escape(&tag("gate")),
         run.gate.verdicts.len()
     );
     for v in &run.gate.verdicts {
@@ -51,7 +87,8 @@ pub fn render_junit(run: &Run) -> String {
         );
         let _ = write!(
             x,
-            "    <testcase classname=\"gate\" name=\"{}\"",
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            escape(&tag("gate")),
             escape(&name)
         );
         match v.verdict {
@@ -80,11 +117,12 @@ pub fn render_junit(run: &Run) -> String {
     x.push_str("  </testsuite>\n");
     let _ = writeln!(
         x,
-        "  <testsuite name=\"failing cases\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{errors}\">",
+        escape(&tag("failing cases")),
         failing.len(),
         failing.len() - errors
     );
-    for r in failing {
+    for r in &failing {
         let element = if r.class == FailureClass::BackendError {
             "error"
         } else {
@@ -92,14 +130,19 @@ pub fn render_junit(run: &Run) -> String {
         };
         let _ = writeln!(
             x,
-            "    <testcase classname=\"cases\" name=\"{}\">\n      <{element} type=\"{}\" message=\"{}\"/>\n    </testcase>",
+            "    <testcase classname=\"{}\" name=\"{}\">\n      <{element} type=\"{}\" message=\"{}\"/>\n    </testcase>",
+            escape(&tag("cases")),
             escape(&r.id),
             r.failure_kind(),
             escape(&r.why())
         );
     }
-    x.push_str("  </testsuite>\n</testsuites>\n");
-    x
+    x.push_str("  </testsuite>\n");
+    Counts {
+        tests: run.gate.verdicts.len() + failing.len(),
+        failures: metric_failures + failing.len() - errors,
+        errors,
+    }
 }
 
 /// Escape text for an XML attribute; characters XML 1.0 forbids are dropped.

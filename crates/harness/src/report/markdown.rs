@@ -73,6 +73,13 @@ pub fn render_summary_md(run: &Run) -> String {
             c.examples.join(", ")
         );
     }
+    let mut repeats = format::repeats_lines(run).into_iter();
+    if let Some(headline) = repeats.next() {
+        let _ = writeln!(md, "\n## Repeated draws\n\n{headline}.\n");
+        for flaky in repeats {
+            let _ = writeln!(md, "- flaky `{flaky}`");
+        }
+    }
     breakdown_table(&mut md, "By mode", &s.by_mode);
     checks_by_mode(&mut md, &s.by_mode);
     for (check, groups) in &s.check_groups {

@@ -7,8 +7,10 @@
 //! every file written atomically, and the folder committed as a unit ([`folder`]):
 //! `report.json`, written last, lists the others with their sha256. While the run goes,
 //! the folder holds its [`journal`], `partial.jsonl`. The terminal table is printed, not
-//! written.
+//! written. A run of several decoding arms holds one such folder per arm, and the arms
+//! side by side at its root ([`arms`]).
 
+pub mod arms;
 mod csv_report;
 pub mod folder;
 mod format;
@@ -26,10 +28,10 @@ pub use folder::{read_report, RunFolder};
 pub use format::evidence_note;
 pub use journal::{answered_cases, Journal, JOURNAL_FILE};
 pub use json_report::{render_report_json, ReportFile, REPORT_FORMAT};
-pub use junit::render_junit;
+pub use junit::{render_junit, render_junit_arms};
 pub use markdown::render_summary_md;
 pub use predictions::render_predictions;
-pub use terminal::{render_terminal, Style};
+pub use terminal::{render_arms_terminal, render_terminal, Style};
 
 /// The file names of a run folder.
 pub const REPORT_JSON: &str = "report.json";

@@ -126,30 +126,51 @@ mod tests {
         // verdicts carry the evidence of 20, and the interval says so (n_eff = 19: the
         // m/(m-1) small-sample factor), while the plain one pretends there are 100.
         let clusters: Vec<(u64, u64)> = (0..20).map(|j| (if j < 12 { 5 } else { 0 }, 5)).collect();
-        let pooled = Rate { successes: 60, n: 100 };
+        let pooled = Rate {
+            successes: 60,
+            n: 100,
+        };
         let (lo, hi) = pooled.clustered_wilson(&clusters).unwrap();
         let (lo19, hi19) = wilson_at(0.6, 19.0);
-        assert!((lo - lo19).abs() < 1e-12 && (hi - hi19).abs() < 1e-12, "{lo} {hi}");
+        assert!(
+            (lo - lo19).abs() < 1e-12 && (hi - hi19).abs() < 1e-12,
+            "{lo} {hi}"
+        );
         let (plain_lo, plain_hi) = pooled.wilson().unwrap();
-        assert!(hi - lo > 2.0 * (plain_hi - plain_lo), "{lo} {hi} vs {plain_lo} {plain_hi}");
+        assert!(
+            hi - lo > 2.0 * (plain_hi - plain_lo),
+            "{lo} {hi} vs {plain_lo} {plain_hi}"
+        );
         // Reference: Wilson 12/20 = (0.3866, 0.7812); n_eff 19 is a little wider.
-        assert!(lo < 0.3866 && hi > 0.7812 && lo > 0.37 && hi < 0.80, "{lo} {hi}");
+        assert!(
+            lo < 0.3866 && hi > 0.7812 && lo > 0.37 && hi < 0.80,
+            "{lo} {hi}"
+        );
     }
 
     #[test]
     fn independent_verdicts_keep_the_plain_interval() {
         // One verdict per cluster: deff = m/(m-1), at least 1 and close to it.
         let clusters: Vec<(u64, u64)> = (0..200).map(|j| (u64::from(j % 4 != 0), 1)).collect();
-        let rate = Rate { successes: 150, n: 200 };
+        let rate = Rate {
+            successes: 150,
+            n: 200,
+        };
         let (lo, hi) = rate.clustered_wilson(&clusters).unwrap();
         let (plain_lo, plain_hi) = rate.wilson().unwrap();
         assert!(lo <= plain_lo && hi >= plain_hi);
         assert!((lo - plain_lo).abs() < 2e-3 && (hi - plain_hi).abs() < 2e-3);
         // Clusters that disagree less than chance never narrow it; all-pass is untouched.
         let alternating: Vec<(u64, u64)> = (0..50).map(|_| (1, 2)).collect();
-        let half = Rate { successes: 50, n: 100 };
+        let half = Rate {
+            successes: 50,
+            n: 100,
+        };
         assert_eq!(half.clustered_wilson(&alternating), half.wilson());
-        let all = Rate { successes: 10, n: 10 };
+        let all = Rate {
+            successes: 10,
+            n: 10,
+        };
         assert_eq!(all.clustered_wilson(&[(5, 5), (5, 5)]), all.wilson());
     }
 

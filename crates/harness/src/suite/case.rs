@@ -54,7 +54,8 @@ pub fn split_draw(id: &str) -> (&str, Option<u32>) {
 /// not independent of each other, so intervals treat a conversation as one cluster.
 pub fn conversation_of(id: &str) -> &str {
     let case = split_draw(id).0;
-    case.rsplit_once(':').map_or(case, |(conversation, _)| conversation)
+    case.rsplit_once(':')
+        .map_or(case, |(conversation, _)| conversation)
 }
 
 /// The mode of a conversation: the first marker found in its system prompt.

@@ -28,8 +28,12 @@ pub struct HttpOptions {
     pub retries: u32,
     /// Ask for a streamed answer (SSE), which measures time to first token.
     pub stream: bool,
-    /// Constrain answers to this JSON schema through `response_format`.
+    /// Send this `response_format` with every request (`--response-format-schema`); a
+    /// run whose decoding asks for a grammar sends one whatever this says.
     pub response_format: Option<ResponseFormat>,
+    /// The suite's response schema, sent as `response_format` when the decoding asks for
+    /// the schema grammar (in the style `response_format` names, else `json_schema`).
+    pub schema: Value,
 }
 
 impl HttpOptions {
@@ -44,6 +48,7 @@ impl HttpOptions {
             retries: DEFAULT_RETRIES,
             stream: false,
             response_format: None,
+            schema: Value::Null,
         }
     }
 }
@@ -86,7 +91,8 @@ impl ResponseFormatStyle {
     }
 }
 
-/// A JSON schema passed to the server to constrain answers.
+/// A JSON schema passed to the server to constrain answers (`Value::Null`: any JSON
+/// object, `{"type": "json_object"}`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseFormat {
     /// The request shape.

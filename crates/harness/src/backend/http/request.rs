@@ -2,6 +2,7 @@
 //! settings, in the field names OpenAI, vLLM and llama.cpp servers understand.
 
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::options::{ResponseFormat, ResponseFormatStyle};
 use crate::suite::{Decoding, Message};
@@ -22,8 +23,8 @@ pub struct RequestShape<'a> {
     pub response_format: Option<&'a ResponseFormat>,
 }
 
-/// The JSON body of one chat-completions request.
-pub fn chat_body(messages: &[Message], shape: &RequestShape<'_>) -> Value {
+/// The JSON body of one chat-completions request for case `case_id`.
+pub fn chat_body(case_id: &str, messages: &[Message], shape: &RequestShape<'_>) -> Value {
     let d = shape.decoding;
     let mut body = Map::new();
     if let Some(model) = shape.model {
@@ -37,7 +38,7 @@ pub fn chat_body(messages: &[Message], shape: &RequestShape<'_>) -> Value {
     body.insert("max_tokens".into(), json!(d.max_new_tokens));
     body.insert("temperature".into(), json!(d.temperature));
     body.insert("top_p".into(), json!(d.top_p));
-    body.insert("seed".into(), json!(d.seed));
+    body.insert("seed".into(), json!(request_seed(d, case_id)));
     // llama.cpp (and llama-cpp-python) read `repeat_penalty`, vLLM `repetition_penalty`;
     // each ignores the other's name.
     body.insert("repeat_penalty".into(), json!(d.repetition_penalty));
@@ -52,7 +53,25 @@ pub fn chat_body(messages: &[Message], shape: &RequestShape<'_>) -> Value {
     Value::Object(body)
 }
 
+/// The seed sent for one case: the run's seed when decoding is greedy (it changes
+/// nothing), else one derived from the run's seed and the case id, so every case — and
+/// every draw of a repeated case, whose id differs — samples its own stream, the same on
+/// every rerun. One seed for every request would make a server's repeated draws of a
+/// prompt identical, and repeats meaningless.
+pub fn request_seed(decoding: &Decoding, case_id: &str) -> u64 {
+    if decoding.is_greedy() {
+        return decoding.seed;
+    }
+    let digest = Sha256::digest(case_id.as_bytes());
+    let stream = u32::from_le_bytes(digest[..4].try_into().expect("4 bytes"));
+    // Servers keep seeds in 32 bits (llama.cpp's `uint32_t`).
+    u64::from((decoding.seed as u32) ^ stream)
+}
+
 fn response_format(format: &ResponseFormat) -> Value {
+    if format.schema.is_null() {
+        return json!({"type": "json_object"});
+    }
     match format.style {
         ResponseFormatStyle::JsonSchema => json!({
             "type": "json_schema",
@@ -84,14 +103,19 @@ mod tests {
             Message::new(Role::System, "sys"),
             Message::new(Role::User, "klk"),
         ];
-        let body = chat_body(&messages, &shape);
+        let body = chat_body("c:1:0", &messages, &shape);
         assert_eq!(body["model"], "okla");
         assert_eq!(
             body["messages"][1],
             json!({"role": "user", "content": "klk"})
         );
         assert_eq!(body["max_tokens"], 600);
-        assert_eq!(body["seed"], 42);
+        assert_eq!(body["seed"], request_seed(&decoding, "c:1:0"));
+        assert_ne!(
+            request_seed(&decoding, "c:1:0#1"),
+            request_seed(&decoding, "c:1:0#2")
+        );
+        assert_eq!(request_seed(&Decoding::default(), "c:1:0#2"), 42);
         assert_eq!(body["temperature"].as_f64().unwrap() as f32, 0.3);
         assert_eq!(body["repeat_penalty"], body["repetition_penalty"]);
         assert_eq!(body["stream_options"]["include_usage"], true);
@@ -111,11 +135,16 @@ mod tests {
             stream: false,
             response_format: None,
         };
-        let body = chat_body(&[Message::new(Role::User, "hola")], &shape);
+        let body = chat_body("c:1:0", &[Message::new(Role::User, "hola")], &shape);
         for absent in ["model", "stream_options", "response_format"] {
             assert!(body.get(absent).is_none(), "{absent}");
         }
         assert_eq!(body["stream"], false);
         assert_eq!(body["temperature"], 0.0);
+        let any_object = ResponseFormat {
+            style: ResponseFormatStyle::JsonSchema,
+            schema: Value::Null,
+        };
+        assert_eq!(response_format(&any_object), json!({"type": "json_object"}));
     }
 }
