@@ -34,8 +34,9 @@ impl Rate {
     /// `m/(m−1) · Σ_j (s_j − p·n_j)² / n²` over the `m` clusters, divided by the variance
     /// `p(1−p)/n` independent verdicts would have, shrinks `n` to the effective sample
     /// size `n / deff` the Wilson interval is computed at. `deff` is taken as at least
-    /// 1 (clustering never narrows an interval), and as 1 when `p` is 0 or 1 or there is
-    /// a single cluster (nothing to estimate it from).
+    /// 1 (clustering never narrows an interval). When every verdict agrees (`p` is 0 or
+    /// 1) there is no spread to estimate it from, and each cluster counts as one verdict
+    /// (`n_eff = m`, the most a cluster can be worth); a single cluster keeps `n`.
     pub fn clustered_wilson(&self, clusters: &[(u64, u64)]) -> Option<(f64, f64)> {
         if self.n == 0 {
             return None;
@@ -44,16 +45,18 @@ impl Rate {
         let p = self.successes as f64 / n;
         let m = clusters.len() as f64;
         let srs = p * (1.0 - p) / n;
-        let deff = if srs > 0.0 && clusters.len() > 1 {
+        let effective = if clusters.len() <= 1 {
+            n
+        } else if srs == 0.0 {
+            m.min(n)
+        } else {
             let spread: f64 = clusters
                 .iter()
                 .map(|&(s, k)| (s as f64 - p * k as f64).powi(2))
                 .sum();
-            (m / (m - 1.0) * spread / (n * n) / srs).max(1.0)
-        } else {
-            1.0
+            n / (m / (m - 1.0) * spread / (n * n) / srs).max(1.0)
         };
-        Some(wilson_at(p, n / deff))
+        Some(wilson_at(p, effective))
     }
 
     /// Count the `Some` entries, `true` ones as successes.
@@ -167,11 +170,14 @@ mod tests {
             n: 100,
         };
         assert_eq!(half.clustered_wilson(&alternating), half.wilson());
+        // Agreement everywhere tells nothing of the correlation: a cluster is one verdict.
         let all = Rate {
             successes: 10,
             n: 10,
         };
-        assert_eq!(all.clustered_wilson(&[(5, 5), (5, 5)]), all.wilson());
+        let two = Rate { successes: 2, n: 2 }.wilson();
+        assert_eq!(all.clustered_wilson(&[(5, 5), (5, 5)]), two);
+        assert_eq!(all.clustered_wilson(&[(10, 10)]), all.wilson());
     }
 
     #[test]
