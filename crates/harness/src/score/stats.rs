@@ -34,9 +34,9 @@ impl Rate {
     /// `m/(m−1) · Σ_j (s_j − p·n_j)² / n²` over the `m` clusters, divided by the variance
     /// `p(1−p)/n` independent verdicts would have, shrinks `n` to the effective sample
     /// size `n / deff` the Wilson interval is computed at. `deff` is taken as at least
-    /// 1 (clustering never narrows an interval). When every verdict agrees (`p` is 0 or
-    /// 1) there is no spread to estimate it from, and each cluster counts as one verdict
-    /// (`n_eff = m`, the most a cluster can be worth); a single cluster keeps `n`.
+    /// 1 (clustering never narrows an interval). When every verdict agrees (all pass, or
+    /// all fail) there is no spread to estimate it from, and each cluster counts as one
+    /// verdict (`n_eff = m`, the most a cluster can be worth); one cluster keeps `n`.
     pub fn clustered_wilson(&self, clusters: &[(u64, u64)]) -> Option<(f64, f64)> {
         if self.n == 0 {
             return None;
