@@ -94,8 +94,7 @@ fn a_drop_on_few_cases_is_within_noise_and_on_many_a_significant_regression() {
         ))
         .stdout(predicate::str::contains("\nREGRESSION"));
     let json = compare(&many).arg("--json").assert().code(1);
-    let comparison: serde_json::Value =
-        serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let comparison: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
     let json_valid = comparison["metrics"]
         .as_array()
         .unwrap()

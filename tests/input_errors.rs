@@ -211,7 +211,10 @@ fn a_golden_with_an_unknown_metric_or_another_format_is_refused() {
     );
     assert_ne!(edited, text);
     fs::write(&golden, edited).unwrap();
-    compare().assert().code(2).stderr(predicate::str::contains(format!(
+    compare()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
         "golden.json:{line}: field `metrics.json_valid`: 1, but 5 of the 6 cases judged passed it"
     )));
 }

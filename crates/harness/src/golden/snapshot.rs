@@ -65,7 +65,7 @@ pub struct CaseVerdicts {
 
 impl CaseVerdicts {
     /// The verdicts of one scored case ([`case_verdicts`]).
-    pub fn of(result: &CaseResult) -> CaseVerdicts {
+    fn of(result: &CaseResult) -> CaseVerdicts {
         let (pass, fail): (Vec<_>, Vec<_>) = case_verdicts(result)
             .into_iter()
             .partition(|(_, passed)| *passed);
