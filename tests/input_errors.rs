@@ -1,8 +1,8 @@
 //! Bad input gets a clear error naming file, line and field, and exit code 2: a suite
 //! file with a BOM or invalid UTF-8, a schema that is no JSON Schema, a conversation
 //! without an assistant turn or with a reference that is not JSON, a rate threshold
-//! written as a percentage, a golden snapshot with an unknown metric or of another
-//! format, a GGUF whose constants cannot run.
+//! written as a percentage, a golden snapshot with an unknown metric, of another format
+//! or whose per-case verdicts do not give its metrics, a GGUF whose constants cannot run.
 
 mod common;
 
@@ -198,10 +198,25 @@ fn a_golden_with_an_unknown_metric_or_another_format_is_refused() {
             "golden.json:{line}: field `metrics.json_vaild`: unknown metric"
         )));
 
-    fs::write(&golden, text.replace("\"format\": 1", "\"format\": 2")).unwrap();
+    fs::write(&golden, text.replace("\"format\": 2", "\"format\": 1")).unwrap();
     compare().assert().code(2).stderr(predicate::str::contains(
-        "golden.json:2: field `format`: snapshot format 2 is not the format 1 this okla-eval reads",
+        "golden.json:2: field `format`: snapshot format 1 is not the format 2 this okla-eval reads",
     ));
+
+    // A case's verdicts that no longer give the metrics (an edited file) are located.
+    let edited = text.replacen(
+        "\"fail\": [], \"pass\": [\"json_valid\", ",
+        "\"fail\": [\"json_valid\"], \"pass\": [",
+        1,
+    );
+    assert_ne!(edited, text);
+    fs::write(&golden, edited).unwrap();
+    compare()
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+        "golden.json:{line}: field `metrics.json_valid`: 1, but 5 of the 6 cases judged passed it"
+    )));
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod bench_render;
 mod chat_cmd;
 mod choice;
 mod compare;
+mod compare_render;
 mod data;
 mod export_cmd;
 mod gate;

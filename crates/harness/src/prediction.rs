@@ -3,8 +3,9 @@
 //! The scorer writes a line per case ([`CaseResult`](crate::score::CaseResult), through
 //! [`render_predictions`](crate::report::render_predictions)); the http backend's
 //! `partial.jsonl` journal writes the answer part of the same line as each case finishes.
-//! Everything that reads such a line back — the replay backend, resuming an http run,
-//! golden snapshots — reads it as a [`PredictionLine`] through [`PredictionLine::parse`].
+//! Everything that reads an answer back — the replay backend, resuming an http run —
+//! reads it as a [`PredictionLine`] through [`PredictionLine::parse`]; golden snapshots
+//! read a scored line back whole, as the [`CaseResult`] the scorer wrote.
 //!
 //! Only the case id and the raw output are required, so any JSONL with `id` + `output`
 //! per line is a predictions file (also accepted: `case_id`; `text` or `prediction`).

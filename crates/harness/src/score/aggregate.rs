@@ -248,31 +248,55 @@ impl Summary {
     }
 }
 
+/// The rate metrics: those with a verdict per case, in report order ([`METRIC_NAMES`]
+/// without its value metrics, which come last).
+pub const RATE_METRICS: &[&str] = METRIC_NAMES
+    .split_at(METRIC_NAMES.len() - VALUE_METRICS.len())
+    .0;
+
+/// One case's verdict on every rate metric that applies to it, in [`RATE_METRICS`]
+/// order: the JSON and schema metrics always, `intent_accuracy` when the reference has
+/// an intent, each domain check that judged the case, each figure measured on it.
+/// A rate metric's value is the share of `true` among the cases it applies to: this is
+/// the one place a case's verdicts are read, for [`summarize`] and golden snapshots alike.
+pub fn case_verdicts(r: &CaseResult) -> Vec<(&'static str, bool)> {
+    let mut verdicts = vec![
+        ("json_valid", r.class == FailureClass::Valid),
+        ("json_lenient", r.lenient_valid),
+        ("schema_valid", r.schema_valid),
+        ("fields_complete", r.fields_complete),
+    ];
+    if r.expected_intent.is_some() {
+        verdicts.push(("intent_accuracy", r.intent_correct));
+    }
+    verdicts.extend(
+        CHECK_NAMES
+            .iter()
+            .filter_map(|&name| Some((name, r.checks.passed(name)?))),
+    );
+    verdicts.extend(
+        FIGURE_NAMES
+            .iter()
+            .filter_map(|&name| Some((name, *r.figures.get(name)?))),
+    );
+    verdicts
+}
+
 /// Aggregate case results (and the loss, when the backend measured it).
 pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
-    let rate = |f: &dyn Fn(&CaseResult) -> Option<bool>| Rate::from_options(results.iter().map(f));
-    let mut metrics = vec![
-        Metric::from_rate(
-            "json_valid",
-            rate(&|r| Some(r.class == FailureClass::Valid)),
-        ),
-        Metric::from_rate("json_lenient", rate(&|r| Some(r.lenient_valid))),
-        Metric::from_rate("schema_valid", rate(&|r| Some(r.schema_valid))),
-        Metric::from_rate("fields_complete", rate(&|r| Some(r.fields_complete))),
-        Metric::from_rate(
-            "intent_accuracy",
-            rate(&|r| r.expected_intent.as_ref().map(|_| r.intent_correct)),
-        ),
-    ];
-    for name in CHECK_NAMES {
-        metrics.push(Metric::from_rate(name, rate(&|r| r.checks.passed(name))));
+    let mut rates: BTreeMap<&str, Rate> = BTreeMap::new();
+    for (name, pass) in results.iter().flat_map(case_verdicts) {
+        let rate = rates.entry(name).or_insert(Rate { successes: 0, n: 0 });
+        rate.successes += u64::from(pass);
+        rate.n += 1;
     }
-    for name in FIGURE_NAMES {
-        metrics.push(Metric::from_rate(
-            name,
-            rate(&|r| r.figures.get(name).copied()),
-        ));
-    }
+    let mut metrics: Vec<Metric> = RATE_METRICS
+        .iter()
+        .map(|name| {
+            let rate = rates.get(name).copied();
+            Metric::from_rate(name, rate.unwrap_or(Rate { successes: 0, n: 0 }))
+        })
+        .collect();
     let (nll, tokens) = loss.map_or((None, 0), |l| (Some(l.mean_nll), l.tokens));
     metrics.push(Metric::plain("eval_loss", nll, tokens));
     metrics.push(Metric::plain("perplexity", nll.map(f64::exp), tokens));
@@ -489,4 +513,135 @@ fn intent_stats(results: &[CaseResult]) -> Vec<IntentStats> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::{CheckResults, CheckVerdict};
+
+    /// A strictly valid answer with a reference intent, judged by the two checks given.
+    fn case(id: &str, intent_correct: bool, checks: &[(&str, bool)]) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            mode: None,
+            turn: 0,
+            output: String::new(),
+            parsed: None,
+            class: FailureClass::Valid,
+            lenient_valid: true,
+            schema_valid: true,
+            schema_errors: Vec::new(),
+            fields_complete: true,
+            field_problems: Vec::new(),
+            expected_intent: Some("Greeting".into()),
+            predicted_intent: None,
+            intent_correct,
+            checks: CheckResults(
+                checks
+                    .iter()
+                    .map(|(name, pass)| (name.to_string(), CheckVerdict::plain(*pass)))
+                    .collect(),
+            ),
+            figures: BTreeMap::new(),
+            prompt_tokens: None,
+            completion_tokens: None,
+            finish_reason: None,
+            latency_s: None,
+            ttft_s: None,
+            error: None,
+            passed: false,
+        }
+    }
+
+    fn cases() -> Vec<CaseResult> {
+        let mut truncated = case("c", false, &[("non_empty_response", true)]);
+        truncated.class = FailureClass::Truncated;
+        truncated.lenient_valid = false;
+        truncated.schema_valid = false;
+        truncated.fields_complete = false;
+        let mut no_intent = case("d", false, &[("price_grounding", false)]);
+        no_intent.expected_intent = None;
+        no_intent.figures.insert("slang".into(), true);
+        let mut prose = case("e", true, &[("price_grounding", true)]);
+        prose.class = FailureClass::ProseAround;
+        prose.schema_valid = false;
+        prose.figures.insert("slang".into(), false);
+        vec![
+            case(
+                "a",
+                true,
+                &[("non_empty_response", true), ("vehicle_grounding", false)],
+            ),
+            case("b", false, &[("non_empty_response", true)]),
+            truncated,
+            no_intent,
+            prose,
+        ]
+    }
+
+    #[test]
+    fn case_verdicts_list_only_the_metrics_that_apply() {
+        let results = cases();
+        let names = |r: &CaseResult| -> Vec<&str> {
+            case_verdicts(r).into_iter().map(|(name, _)| name).collect()
+        };
+        assert_eq!(
+            names(&results[3]),
+            [
+                "json_valid",
+                "json_lenient",
+                "schema_valid",
+                "fields_complete",
+                "price_grounding",
+                "slang"
+            ]
+        );
+        assert_eq!(
+            case_verdicts(&results[0])[4..],
+            [
+                ("intent_accuracy", true),
+                ("non_empty_response", true),
+                ("vehicle_grounding", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn rates_from_case_verdicts_equal_the_summary() {
+        let results = cases();
+        let summary = summarize(&results, None);
+        for &name in RATE_METRICS {
+            let verdicts: Vec<bool> = results
+                .iter()
+                .filter_map(|r| case_verdicts(r).into_iter().find(|(m, _)| *m == name))
+                .map(|(_, pass)| pass)
+                .collect();
+            let rate = Rate {
+                successes: verdicts.iter().filter(|&&pass| pass).count() as u64,
+                n: verdicts.len() as u64,
+            };
+            assert_eq!(summary.metric(name).unwrap().rate, Some(rate), "{name}");
+        }
+        // By hand: 3 of 5 strictly valid (c truncated, e prose), 4 of 5 leniently;
+        // intents right on a and e of the 4 cases with a reference intent; price
+        // grounding judged on d and e only; slang measured on d and e.
+        let rate = |name: &str| summary.metric(name).unwrap().rate.unwrap();
+        assert_eq!(rate("json_valid"), Rate { successes: 3, n: 5 });
+        assert_eq!(rate("json_lenient"), Rate { successes: 4, n: 5 });
+        assert_eq!(rate("intent_accuracy"), Rate { successes: 2, n: 4 });
+        assert_eq!(rate("price_grounding"), Rate { successes: 1, n: 2 });
+        assert_eq!(rate("slang"), Rate { successes: 1, n: 2 });
+        assert_eq!(rate("legal_refusal"), Rate { successes: 0, n: 0 });
+        assert_eq!(summary.value("legal_refusal"), None);
+    }
+
+    #[test]
+    fn rate_metrics_are_the_metric_names_before_the_value_metrics() {
+        assert_eq!(RATE_METRICS.len() + VALUE_METRICS.len(), METRIC_NAMES.len());
+        assert!(RATE_METRICS.iter().all(|m| is_rate(m)));
+        assert!(METRIC_NAMES[RATE_METRICS.len()..]
+            .iter()
+            .all(|m| !is_rate(m)));
+    }
 }

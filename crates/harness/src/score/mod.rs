@@ -6,12 +6,14 @@ mod checks;
 mod classify;
 mod field_probe;
 mod fields;
+mod mcnemar;
 mod repeats;
 mod stats;
 
 pub use aggregate::{
-    check_metric_name, higher_is_better, is_rate, summarize, Breakdown, CheckExample,
-    CheckFailures, ClassCount, GroupRate, IntentStats, Metric, Summary, METRIC_NAMES, NO_INTENT,
+    case_verdicts, check_metric_name, higher_is_better, is_rate, summarize, Breakdown,
+    CheckExample, CheckFailures, ClassCount, GroupRate, IntentStats, Metric, Summary, METRIC_NAMES,
+    NO_INTENT, RATE_METRICS,
 };
 pub use case::{CaseResult, Scorer};
 pub use checks::{
@@ -22,5 +24,6 @@ pub use checks::{
 };
 pub use classify::{classify, FailureClass, Parsed};
 pub use fields::{field_problems, has_type, required_fields, RequiredField};
+pub use mcnemar::mcnemar_p_value;
 pub use repeats::{FlakyCase, RepeatStats};
 pub use stats::{mean, percentile, Rate};
