@@ -12,6 +12,7 @@ use super::classify::FailureClass;
 use super::repeats::RepeatStats;
 use super::stats::{mean, percentile, Rate};
 use crate::backend::LossReport;
+use crate::suite::conversation_of;
 
 /// Every metric a run computes, in report order (thresholds may name only these).
 pub const METRIC_NAMES: [&str; 21] = [
@@ -92,19 +93,28 @@ pub struct Metric {
     pub value: Option<f64>,
     /// Numerator and denominator, for rates.
     pub rate: Option<Rate>,
-    /// 95% Wilson interval, for rates.
+    /// 95% interval, for rates: Wilson at the effective sample size of the conversation
+    /// clusters ([`Rate::clustered_wilson`]).
     pub ci95: Option<(f64, f64)>,
     /// Number of cases (or tokens, for loss) behind the value.
     pub n: u64,
 }
 
 impl Metric {
-    fn from_rate(name: &str, rate: Rate) -> Metric {
+    /// A rate from the (passed, judged) counts of its clusters, with the clustered
+    /// interval ([`Rate::clustered_wilson`]).
+    fn from_clusters(name: &str, clusters: &[(u64, u64)]) -> Metric {
+        let rate = clusters
+            .iter()
+            .fold(Rate { successes: 0, n: 0 }, |r, c| Rate {
+                successes: r.successes + c.0,
+                n: r.n + c.1,
+            });
         Metric {
             name: name.into(),
             value: rate.value(),
             rate: Some(rate),
-            ci95: rate.wilson(),
+            ci95: rate.clustered_wilson(clusters),
             n: rate.n,
         }
     }
@@ -284,17 +294,29 @@ pub fn case_verdicts(r: &CaseResult) -> Vec<(&'static str, bool)> {
 
 /// Aggregate case results (and the loss, when the backend measured it).
 pub fn summarize(results: &[CaseResult], loss: Option<LossReport>) -> Summary {
-    let mut rates: BTreeMap<&str, Rate> = BTreeMap::new();
-    for (name, pass) in results.iter().flat_map(case_verdicts) {
-        let rate = rates.entry(name).or_insert(Rate { successes: 0, n: 0 });
-        rate.successes += u64::from(pass);
-        rate.n += 1;
+    // Per metric, the (passed, judged) count of each conversation: its turns and draws
+    // are one cluster for the interval.
+    let mut clusters: BTreeMap<&str, BTreeMap<&str, (u64, u64)>> = BTreeMap::new();
+    for r in results {
+        let conversation = conversation_of(&r.id);
+        for (name, pass) in case_verdicts(r) {
+            let count = clusters
+                .entry(name)
+                .or_default()
+                .entry(conversation)
+                .or_default();
+            count.0 += u64::from(pass);
+            count.1 += 1;
+        }
     }
     let mut metrics: Vec<Metric> = RATE_METRICS
         .iter()
         .map(|name| {
-            let rate = rates.get(name).copied();
-            Metric::from_rate(name, rate.unwrap_or(Rate { successes: 0, n: 0 }))
+            let counts: Vec<(u64, u64)> = clusters
+                .get(name)
+                .map(|c| c.values().copied().collect())
+                .unwrap_or_default();
+            Metric::from_clusters(name, &counts)
         })
         .collect();
     let (nll, tokens) = loss.map_or((None, 0), |l| (Some(l.mean_nll), l.tokens));
@@ -634,6 +656,33 @@ mod tests {
         assert_eq!(rate("slang"), Rate { successes: 1, n: 2 });
         assert_eq!(rate("legal_refusal"), Rate { successes: 0, n: 0 });
         assert_eq!(summary.value("legal_refusal"), None);
+    }
+
+    #[test]
+    fn intervals_count_conversations_not_turns() {
+        // 12 conversations of 4 turns (ids `t:<line>:<turn>`): the intent is right on
+        // every turn of 8 and wrong on every turn of 4. 48 verdicts, the evidence of 12.
+        let results: Vec<CaseResult> = (1..=12)
+            .flat_map(|line| {
+                (0..4).map(move |turn| case(&format!("t:{line}:{turn}"), line <= 8, &[]))
+            })
+            .collect();
+        let summary = summarize(&results, None);
+        let intent = summary.metric("intent_accuracy").unwrap();
+        let rate = intent.rate.unwrap();
+        assert_eq!((rate.successes, rate.n), (32, 48));
+        let clusters: Vec<(u64, u64)> = (1..=12)
+            .map(|line| (if line <= 8 { 4 } else { 0 }, 4))
+            .collect();
+        assert_eq!(intent.ci95, rate.clustered_wilson(&clusters));
+        let (lo, hi) = intent.ci95.unwrap();
+        let (plain_lo, plain_hi) = rate.wilson().unwrap();
+        assert!(
+            hi - lo > 1.8 * (plain_hi - plain_lo),
+            "[{lo}, {hi}] vs [{plain_lo}, {plain_hi}]"
+        );
+        // Draws of one case are the same conversation too.
+        assert_eq!(conversation_of("t:3:1#4"), "t:3");
     }
 
     #[test]
