@@ -146,6 +146,26 @@ fn a_rate_threshold_written_as_a_percentage_is_refused() {
         .stderr(predicate::str::contains("write 0.85 for 85%"));
 }
 
+#[test]
+fn an_unknown_decoding_arm_in_the_suite_is_located() {
+    let dir = common::mini_copy();
+    edit(&dir.path().join("suite.toml"), |b| {
+        String::from_utf8(b)
+            .unwrap()
+            .replace(
+                "intent_field = \"intent\"\n",
+                "intent_field = \"intent\"\narms = [\"greedy\", \"production+gbnf\"]\n",
+            )
+            .into_bytes()
+    });
+    let toml = fs::read_to_string(dir.path().join("suite.toml")).unwrap();
+    let line = 1 + toml.lines().position(|l| l.starts_with("arms")).unwrap();
+    check_fails_with(
+        dir.path(),
+        &format!("suite.toml:{line}: field `arms`: unknown grammar \"gbnf\" in arm \"production+gbnf\": use +json or +schema"),
+    );
+}
+
 /// A golden snapshot and a run of the mini suite's reference answers.
 fn golden_and_run(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let preds = dir.join("ref.jsonl");

@@ -238,8 +238,9 @@ impl<'a> GatePlan<'a> {
         threshold_overrides: BTreeMap<String, Threshold>,
     ) -> Result<Self> {
         let started_at = now_rfc3339();
-        let arms = resolve_arms(args, suite)?;
-        let source = match backend_kind(args, suite) {
+        let kind = backend_kind(args, suite);
+        let arms = resolve_arms(args, suite, kind)?;
+        let source = match kind {
             BackendKind::Replay => Source::Replay {
                 predictions: match &args.predictions {
                     Some(p) => p.clone(),
@@ -317,10 +318,11 @@ pub fn journal_seed(
 }
 
 /// The arms to run: `--arms`; else the suite's `arms` unless --decoding or --grammar
-/// asks for one decoding; else that one arm (`suite` or `production`, with the grammar
+/// asks for one decoding, or recorded answers are replayed (they are one decoding's);
+/// else that one arm (`suite` or `production`, with the grammar
 /// of --grammar, of `--response-format-schema`, or of the suite's decoding). Every arm's
 /// token cap is --max-new-tokens when given.
-fn resolve_arms(args: &GateArgs, suite: &Suite) -> Result<Vec<Arm>> {
+fn resolve_arms(args: &GateArgs, suite: &Suite, kind: BackendKind) -> Result<Vec<Arm>> {
     let one_decoding = args.decoding.is_some() || args.grammar.is_some();
     if !args.arms.is_empty() && one_decoding {
         return Err(InputError::usage(
@@ -330,7 +332,7 @@ fn resolve_arms(args: &GateArgs, suite: &Suite) -> Result<Vec<Arm>> {
     }
     let specs: Vec<String> = if !args.arms.is_empty() {
         args.arms.clone()
-    } else if !suite.manifest.arms.is_empty() && !one_decoding {
+    } else if !suite.manifest.arms.is_empty() && !one_decoding && kind != BackendKind::Replay {
         suite.manifest.arms.clone()
     } else {
         let base = match args.decoding.unwrap_or(DecodingPreset::Suite) {
