@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
 
+use super::grammar::{Constrained, Constraint, MaskTrace, TokenMask};
 use super::kv_cache::KvCache;
 use super::model::Model;
 use super::ops::log_sum_exp;
@@ -30,14 +31,17 @@ pub enum FinishReason {
     Stop,
     /// `max_new_tokens` were generated.
     Length,
+    /// The grammar reached a state no token continues ([`MaskTrace::dead_end`] says why).
+    Grammar,
 }
 
 impl FinishReason {
-    /// The OpenAI-style name (`stop`, `length`).
+    /// The OpenAI-style name (`stop`, `length`; `grammar` for a dead end of the grammar).
     pub fn as_str(self) -> &'static str {
         match self {
             FinishReason::Stop => "stop",
             FinishReason::Length => "length",
+            FinishReason::Grammar => "grammar",
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct GenerateOptions {
     pub sampling: SamplingParams,
     /// Sampler stream (e.g. a hash of the case id) so sampled runs do not depend on order.
     pub stream: u64,
+    /// The grammar the answer must follow, if any.
+    pub constraint: Option<Constrained>,
 }
 
 /// One finished generation.
@@ -68,6 +74,8 @@ pub struct Completion {
     pub first_token: Duration,
     /// Time to the end.
     pub total: Duration,
+    /// What the grammar did, when one constrained the answer.
+    pub grammar: Option<MaskTrace>,
 }
 
 /// Prefix-reuse counters.
@@ -181,6 +189,13 @@ impl Session {
     }
 
     /// Generates a completion of `prompt`; `on_token` sees each new token as it comes.
+    ///
+    /// Under a grammar ([`GenerateOptions::constraint`]) every token is sampled from the
+    /// tokens its mask allows: the mask applies to the logits first, then repetition
+    /// penalty, temperature and top-p work on what is left (llama.cpp's order, its grammar
+    /// sampler first). With [`Constrained::overlap`] the next mask is computed on another
+    /// thread while the forward pass of the token just chosen runs (the first mask while
+    /// the prompt runs).
     pub fn generate(
         &mut self,
         prompt: &[u32],
@@ -188,18 +203,31 @@ impl Session {
         mut on_token: impl FnMut(u32),
     ) -> Result<Completion> {
         let start = Instant::now();
-        let (mut logits, reused_tokens) = self.prefill(prompt)?;
+        let mut masking = opts.constraint.as_ref().map(Masking::new);
+        let (mut logits, reused_tokens) = overlapped(masking.as_mut(), || self.prefill(prompt))?;
         let mut sampler = Sampler::new(opts.sampling, opts.stream);
         let mut history = prompt.to_vec();
         let mut tokens = Vec::new();
         let mut first_token = None;
         let mut finish = FinishReason::Length;
         while tokens.len() < opts.max_new_tokens {
+            if let Some(m) = masking.as_mut() {
+                if !m.restrict(&mut logits) {
+                    finish = FinishReason::Grammar;
+                    break;
+                }
+            }
             let next = sampler.sample(&mut logits, &history);
             first_token.get_or_insert_with(|| start.elapsed());
             if opts.stop_tokens.contains(&next) {
                 finish = FinishReason::Stop;
                 break;
+            }
+            if let Some(m) = masking.as_mut() {
+                if !m.commit(next) {
+                    finish = FinishReason::Grammar;
+                    break;
+                }
             }
             tokens.push(next);
             history.push(next);
@@ -207,7 +235,9 @@ impl Session {
             if tokens.len() == opts.max_new_tokens {
                 break;
             }
-            logits = self.model.forward(&mut self.cache, &[next], &[0])?;
+            logits = overlapped(masking.as_mut(), || {
+                self.model.forward(&mut self.cache, &[next], &[0])
+            })?;
         }
         Ok(Completion {
             tokens,
@@ -215,6 +245,7 @@ impl Session {
             reused_tokens,
             first_token: first_token.unwrap_or_else(|| start.elapsed()),
             total: start.elapsed(),
+            grammar: masking.map(|m| m.trace),
         })
     }
 
@@ -255,4 +286,89 @@ impl Session {
         }
         Ok((sum, count))
     }
+}
+
+/// A mask computed ahead: the mask (or why there is none), its compute time and how
+/// long the decoder waited for it.
+type Ahead = (Result<TokenMask>, Duration, Duration);
+
+/// One answer's grammar: its constraint, a mask computed ahead, the trace so far.
+struct Masking {
+    constraint: Constraint,
+    overlap: bool,
+    ahead: Option<Ahead>,
+    trace: MaskTrace,
+}
+
+impl Masking {
+    fn new(constrained: &Constrained) -> Self {
+        Self {
+            constraint: constrained.grammar.start(),
+            overlap: constrained.overlap,
+            ahead: None,
+            trace: MaskTrace::default(),
+        }
+    }
+
+    /// Masks `logits` with the next mask (computed ahead, or now); false when the grammar
+    /// allows no token (the dead end is recorded).
+    fn restrict(&mut self, logits: &mut [f32]) -> bool {
+        let (mask, compute, wait) = self.ahead.take().unwrap_or_else(|| {
+            let (mask, compute) = timed(|| self.constraint.mask());
+            (mask, compute, compute)
+        });
+        self.trace.compute.push(compute);
+        self.trace.wait.push(wait);
+        match mask {
+            Ok(mask) => {
+                mask.apply(logits);
+                true
+            }
+            Err(e) => {
+                self.trace.dead_end = Some(format!("{e:#}"));
+                false
+            }
+        }
+    }
+
+    /// Advances the grammar past `token`; false when it refuses it (recorded).
+    fn commit(&mut self, token: u32) -> bool {
+        match self.constraint.commit(token) {
+            Ok(()) => true,
+            Err(e) => {
+                self.trace.dead_end = Some(format!("token {token}: {e:#}"));
+                false
+            }
+        }
+    }
+}
+
+/// Runs `forward`; when `masking` overlaps, computes the next mask on another thread
+/// meanwhile and keeps it for the next step, with the time the decoder then waited.
+fn overlapped<T: Send>(
+    masking: Option<&mut Masking>,
+    forward: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    let Some(m) = masking.filter(|m| m.overlap) else {
+        return forward();
+    };
+    let constraint = &mut m.constraint;
+    let (out, ahead) = std::thread::scope(|scope| {
+        let mask = scope.spawn(|| timed(|| constraint.mask()));
+        let out = forward();
+        let ready = Instant::now();
+        let (mask, compute) = mask
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (out, (mask, compute, ready.elapsed()))
+    });
+    m.ahead = Some(ahead);
+    out
+}
+
+/// `f()` and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
 }
