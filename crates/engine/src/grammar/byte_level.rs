@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn known_characters_map_to_their_bytes() {
-        assert_eq!(decode("ĠĊĉĀ{éŃ"), Ok(vec![b' ', b'\n', b'\t', 0, b'{', 0xe9, 0xad]));
+        assert_eq!(
+            decode("ĠĊĉĀ{éŃ"),
+            Ok(vec![b' ', b'\n', b'\t', 0, b'{', 0xe9, 0xad])
+        );
         assert_eq!(decode("ĠÃ±"), Ok(" ñ".as_bytes().to_vec()));
         assert_eq!(decode("ań"), Err('ń'));
         assert_eq!(decode("a🚗"), Err('🚗'));

@@ -32,8 +32,8 @@ fn byte_level(bytes: &[u8]) -> String {
 fn vocab() -> GgufVocab {
     let mut tokens: Vec<String> = (0..=255u8).map(|b| byte_level(&[b])).collect();
     for piece in [
-        "{\"", "\":", "\",\"", "\"}", " \"", "intent", "Greeting", "Farewell", "ok", " ñ",
-        "\n\n", "true", "false", "null", "}\n", "0.", "\":\"",
+        "{\"", "\":", "\",\"", "\"}", " \"", "intent", "Greeting", "Farewell", "ok", " ñ", "\n\n",
+        "true", "false", "null", "}\n", "0.", "\":\"",
     ] {
         tokens.push(byte_level(piece.as_bytes()));
     }
@@ -41,7 +41,12 @@ fn vocab() -> GgufVocab {
         tokens.push(byte_level(format!("w{}", tokens.len()).as_bytes()));
     }
     let mut token_types = vec![TOKEN_TYPE_NORMAL; tokens.len()];
-    for name in ["<|begin_of_text|>", "<|eot_id|>", "<|end_of_text|>", "<|x|>"] {
+    for name in [
+        "<|begin_of_text|>",
+        "<|eot_id|>",
+        "<|end_of_text|>",
+        "<|x|>",
+    ] {
         tokens.push(name.into());
         token_types.push(TOKEN_TYPE_CONTROL);
     }
@@ -117,9 +122,15 @@ fn special_tokens_are_never_allowed_inside_json_and_stop_only_after_it() {
     after(&mut c, &v, &["{\"", "ok", "\":\""]);
     let in_string = c.mask().unwrap();
     assert!(in_string.allows(u32::from(b'a')) && in_string.allows(id(&v, " ñ")));
-    assert!(!in_string.allows(u32::from(b'\n')), "raw newline inside a string");
+    assert!(
+        !in_string.allows(u32::from(b'\n')),
+        "raw newline inside a string"
+    );
     for special in 296..300 {
-        assert!(!in_string.allows(special), "token {special} inside a string");
+        assert!(
+            !in_string.allows(special),
+            "token {special} inside a string"
+        );
     }
     after(&mut c, &v, &["\"}"]);
     let closed = c.mask().unwrap();
@@ -238,5 +249,8 @@ fn constrained_generation_writes_json_with_or_without_overlap() {
             assert!(value.is_object(), "{value}");
         }
     }
-    assert!(stopped > 0, "some answer closes its object within 48 tokens");
+    assert!(
+        stopped > 0,
+        "some answer closes its object within 48 tokens"
+    );
 }
