@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
 
-use super::grammar::{Constrained, Constraint, MaskTrace, TokenMask};
+use super::grammar::masking::{Ahead, Inline, Masking};
+use super::grammar::{Constrained, MaskTrace};
 use super::kv_cache::KvCache;
 use super::model::Model;
 use super::ops::log_sum_exp;
@@ -193,18 +194,38 @@ impl Session {
     /// Under a grammar ([`GenerateOptions::constraint`]) every token is sampled from the
     /// tokens its mask allows: the mask applies to the logits first, then repetition
     /// penalty, temperature and top-p work on what is left (llama.cpp's order, its grammar
-    /// sampler first). With [`Constrained::overlap`] the next mask is computed on another
-    /// thread while the forward pass of the token just chosen runs (the first mask while
-    /// the prompt runs).
+    /// sampler first). With [`Constrained::overlap`] a helper thread commits each token
+    /// and computes the next mask while the forward pass of that token runs (the first
+    /// mask while the prompt runs).
     pub fn generate(
         &mut self,
         prompt: &[u32],
         opts: &GenerateOptions,
+        on_token: impl FnMut(u32),
+    ) -> Result<Completion> {
+        match &opts.constraint {
+            None => self.decode(prompt, opts, None, on_token),
+            Some(c) if c.overlap => std::thread::scope(|scope| {
+                let masking = Masking::new(Ahead::spawn(scope, c.grammar.start()));
+                self.decode(prompt, opts, Some(masking), on_token)
+            }),
+            Some(c) => {
+                let masking = Masking::new(Inline::new(c.grammar.start()));
+                self.decode(prompt, opts, Some(masking), on_token)
+            }
+        }
+    }
+
+    /// The decoding loop of [`Session::generate`], masked by `masking` when given.
+    fn decode(
+        &mut self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        mut masking: Option<Masking<'_>>,
         mut on_token: impl FnMut(u32),
     ) -> Result<Completion> {
         let start = Instant::now();
-        let mut masking = opts.constraint.as_ref().map(Masking::new);
-        let (mut logits, reused_tokens) = overlapped(masking.as_mut(), || self.prefill(prompt))?;
+        let (mut logits, reused_tokens) = self.prefill(prompt)?;
         let mut sampler = Sampler::new(opts.sampling, opts.stream);
         let mut history = prompt.to_vec();
         let mut tokens = Vec::new();
@@ -223,21 +244,16 @@ impl Session {
                 finish = FinishReason::Stop;
                 break;
             }
-            if let Some(m) = masking.as_mut() {
-                if !m.commit(next) {
-                    finish = FinishReason::Grammar;
-                    break;
-                }
-            }
             tokens.push(next);
             history.push(next);
             on_token(next);
             if tokens.len() == opts.max_new_tokens {
                 break;
             }
-            logits = overlapped(masking.as_mut(), || {
-                self.model.forward(&mut self.cache, &[next], &[0])
-            })?;
+            if let Some(m) = masking.as_mut() {
+                m.advance(next);
+            }
+            logits = self.model.forward(&mut self.cache, &[next], &[0])?;
         }
         Ok(Completion {
             tokens,
@@ -245,7 +261,7 @@ impl Session {
             reused_tokens,
             first_token: first_token.unwrap_or_else(|| start.elapsed()),
             total: start.elapsed(),
-            grammar: masking.map(|m| m.trace),
+            grammar: masking.map(Masking::into_trace),
         })
     }
 
@@ -286,89 +302,4 @@ impl Session {
         }
         Ok((sum, count))
     }
-}
-
-/// A mask computed ahead: the mask (or why there is none), its compute time and how
-/// long the decoder waited for it.
-type Ahead = (Result<TokenMask>, Duration, Duration);
-
-/// One answer's grammar: its constraint, a mask computed ahead, the trace so far.
-struct Masking {
-    constraint: Constraint,
-    overlap: bool,
-    ahead: Option<Ahead>,
-    trace: MaskTrace,
-}
-
-impl Masking {
-    fn new(constrained: &Constrained) -> Self {
-        Self {
-            constraint: constrained.grammar.start(),
-            overlap: constrained.overlap,
-            ahead: None,
-            trace: MaskTrace::default(),
-        }
-    }
-
-    /// Masks `logits` with the next mask (computed ahead, or now); false when the grammar
-    /// allows no token (the dead end is recorded).
-    fn restrict(&mut self, logits: &mut [f32]) -> bool {
-        let (mask, compute, wait) = self.ahead.take().unwrap_or_else(|| {
-            let (mask, compute) = timed(|| self.constraint.mask());
-            (mask, compute, compute)
-        });
-        self.trace.compute.push(compute);
-        self.trace.wait.push(wait);
-        match mask {
-            Ok(mask) => {
-                mask.apply(logits);
-                true
-            }
-            Err(e) => {
-                self.trace.dead_end = Some(format!("{e:#}"));
-                false
-            }
-        }
-    }
-
-    /// Advances the grammar past `token`; false when it refuses it (recorded).
-    fn commit(&mut self, token: u32) -> bool {
-        match self.constraint.commit(token) {
-            Ok(()) => true,
-            Err(e) => {
-                self.trace.dead_end = Some(format!("token {token}: {e:#}"));
-                false
-            }
-        }
-    }
-}
-
-/// Runs `forward`; when `masking` overlaps, computes the next mask on another thread
-/// meanwhile and keeps it for the next step, with the time the decoder then waited.
-fn overlapped<T: Send>(
-    masking: Option<&mut Masking>,
-    forward: impl FnOnce() -> Result<T> + Send,
-) -> Result<T> {
-    let Some(m) = masking.filter(|m| m.overlap) else {
-        return forward();
-    };
-    let constraint = &mut m.constraint;
-    let (out, ahead) = std::thread::scope(|scope| {
-        let mask = scope.spawn(|| timed(|| constraint.mask()));
-        let out = forward();
-        let ready = Instant::now();
-        let (mask, compute) = mask
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (out, (mask, compute, ready.elapsed()))
-    });
-    m.ahead = Some(ahead);
-    out
-}
-
-/// `f()` and how long it took.
-fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let out = f();
-    (out, start.elapsed())
 }

@@ -13,13 +13,15 @@
 //! - [`GrammarVocab`] is a model's vocabulary for grammars, built once per model;
 //! - [`CompiledGrammar`] is a schema compiled against it, started once per answer;
 //! - [`Constraint`] is one answer's state: [`Constraint::mask`], [`Constraint::commit`];
-//! - [`MaskTrace`] is what the grammar cost an answer, per token.
+//! - [`MaskTrace`] is what the grammar cost an answer, per token;
+//! - `masking` supplies an answer's masks, on the decoding thread or ahead of it.
 //!
 //! [`crate::session::Session::generate`] runs the constraint (see [`Constrained`]).
 
 mod byte_level;
 mod compiled;
 mod constraint;
+pub(crate) mod masking;
 mod trace;
 mod vocab;
 
@@ -38,8 +40,8 @@ pub use vocab::{token_bytes, GrammarVocab, JSON_WHITESPACE};
 pub struct Constrained {
     /// The grammar every answer must follow.
     pub grammar: Arc<CompiledGrammar>,
-    /// Compute the next mask on another thread while the model's forward pass runs,
-    /// instead of after it. Pays where a core is free for it (one session using the
-    /// model's threads); not where every core already runs a conversation of its own.
+    /// Commit each token and compute the next mask on a helper thread while the model's
+    /// forward pass runs, instead of after it: the decoder then hardly waits for masks
+    /// (docs/engine.md, "Constrained decoding", has the measurements).
     pub overlap: bool,
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::masking::{Ahead, Inline, Masking};
 use super::{token_bytes, Constrained, Constraint, GrammarVocab};
 use crate::kernels::Isa;
 use crate::sampler::SamplingParams;
@@ -190,6 +191,25 @@ fn masks_set_disallowed_logits_to_minus_infinity() {
     assert_eq!(kept.len(), mask.count());
     assert!(kept.contains(&usize::from(b'{')) && kept.contains(&(id(&v, "{\"") as usize)));
     assert!(logits[usize::from(b'a')].is_infinite() && logits[300].is_infinite());
+}
+
+/// A token the grammar refuses ends the answer as a dead end with its reason, inline or
+/// ahead, and never panics.
+#[test]
+fn a_refused_token_is_a_dead_end_not_a_panic() {
+    let grammar = grammar_vocab().compile_any_object().unwrap();
+    let check = |mut masking: Masking<'_>| {
+        let mut logits = vec![0.0f32; 300];
+        assert!(masking.restrict(&mut logits));
+        masking.advance(u32::from(b'x'));
+        assert!(!masking.restrict(&mut logits));
+        let trace = masking.into_trace();
+        assert_eq!(trace.compute.len(), 2);
+        let why = trace.dead_end.unwrap();
+        assert!(why.starts_with("token 120"), "{why}");
+    };
+    check(Masking::new(Inline::new(grammar.start())));
+    std::thread::scope(|scope| check(Masking::new(Ahead::spawn(scope, grammar.start()))));
 }
 
 fn constrained(overlap: bool) -> GenerateOptions {

@@ -13,10 +13,9 @@
 //!
 //! `decoding.grammar` constrains answers ([`okla_engine::grammar`]): `schema` to the
 //! response schema given with [`GgufBackend::with_response_schema`], `json` to any JSON
-//! object, `none` leaves generation exactly as it is without grammars. The next mask is
-//! computed during the forward pass only where a core is free for it (see
-//! [`GgufBackend::overlaps_masks`]). A grammar's dead end (no token allowed) is that
-//! answer's error.
+//! object, `none` leaves generation exactly as it is without grammars. Each answer's
+//! next mask is computed on a helper thread during the forward pass. A grammar's dead
+//! end (no token allowed) is that answer's error.
 
 mod grammar;
 
@@ -108,15 +107,6 @@ impl GgufBackend {
         self
     }
 
-    /// True when the next grammar mask is computed on another thread while the forward
-    /// pass runs: only when prompts run one at a time in one session (larger models, and
-    /// `chat`), where the mask thread finds a core the forward pass leaves idle between
-    /// its parallel sections. With one conversation per thread every core is busy and
-    /// the overlap measured slower (docs/engine.md, "Constrained decoding").
-    pub fn overlaps_masks(&self, one_session: bool) -> bool {
-        one_session
-    }
-
     /// True when conversations run side by side in sessions of their own.
     fn conversations_in_parallel(&self) -> bool {
         self.loaded.file.bytes().len() < SMALL_MODEL_BYTES
@@ -147,7 +137,7 @@ impl GgufBackend {
         mut on_text: impl FnMut(&str),
     ) -> Result<Generation> {
         let ids = self.tokenizer.encode_chat(messages)?;
-        let constraint = self.constraint(decoding, self.overlaps_masks(true))?;
+        let constraint = self.constraint(decoding)?;
         let opts = self.options(decoding, 0, &constraint);
         let start = Instant::now();
         let tokenizer = &self.tokenizer;
@@ -180,9 +170,9 @@ impl GgufBackend {
     }
 
     /// The constraint `decoding.grammar` asks for (compiled on first use).
-    fn constraint(&mut self, decoding: &Decoding, overlap: bool) -> Result<Option<Constrained>> {
+    fn constraint(&mut self, decoding: &Decoding) -> Result<Option<Constrained>> {
         self.grammars
-            .constraint(decoding.grammar, &self.loaded, &self.stop_tokens, overlap)
+            .constraint(decoding.grammar, &self.loaded, &self.stop_tokens)
     }
 
     /// The generation options for `decoding`, sampling from `stream`.
@@ -330,8 +320,7 @@ impl Backend for GgufBackend {
         on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>> {
         self.last_decoding = Some(*decoding);
-        let one_session = !self.conversations_in_parallel();
-        let constraint = self.constraint(decoding, self.overlaps_masks(one_session))?;
+        let constraint = self.constraint(decoding)?;
         let encoded: Vec<Result<Vec<u32>>> = prompts
             .iter()
             .map(|p| self.tokenizer.encode_chat(p.messages))
@@ -342,7 +331,7 @@ impl Backend for GgufBackend {
             (Ok(x), Ok(y)) => x.cmp(y).then(a.cmp(&b)),
             _ => a.cmp(&b),
         });
-        if one_session {
+        if !self.conversations_in_parallel() {
             let mut out = vec![Generation::default(); prompts.len()];
             for &i in &order {
                 let opts = self.options(decoding, stream_of(prompts[i].case_id), &constraint);
