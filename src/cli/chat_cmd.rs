@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
+use super::gate::GrammarArg;
 use okla_harness::backend::gguf::GgufBackend;
-use okla_harness::suite::{Decoding, Message, Role};
+use okla_harness::suite::{Decoding, Grammar, Message, Role, Suite};
 
 /// Arguments of `chat`.
 #[derive(Debug, Args)]
@@ -30,14 +31,29 @@ pub struct ChatArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Constrain answers while they are generated: to the response schema of --suite, to
+    /// any JSON object, or not at all.
+    #[arg(long, value_enum, default_value = "none")]
+    pub grammar: GrammarArg,
+    /// The suite whose response schema `--grammar schema` holds answers to (its folder
+    /// or suite.toml).
+    #[arg(long, default_value = "suites/okla")]
+    pub suite: PathBuf,
 }
 
 /// Run the chat loop on stdin/stdout. `/reset` forgets the conversation, `/exit` quits.
 pub fn run(args: ChatArgs) -> Result<u8> {
     let mut backend = GgufBackend::open(&args.model, args.threads)?;
+    let grammar = Grammar::from(args.grammar);
+    if grammar == Grammar::Schema {
+        let suite = Suite::load(&args.suite)?;
+        let file = suite.dir.join(&suite.manifest.schema);
+        backend = backend.with_response_schema(suite.schema, file);
+    }
     let decoding = Decoding {
         max_new_tokens: args.max_new_tokens,
         seed: args.seed,
+        grammar,
         ..if args.greedy {
             Decoding::default()
         } else {
@@ -67,9 +83,10 @@ pub fn run(args: ChatArgs) -> Result<u8> {
     };
     let mut messages = fresh();
     eprintln!(
-        "chatting with {} ({} threads); /reset, /exit",
+        "chatting with {} ({} threads, grammar {}); /reset, /exit",
         args.model.display(),
-        args.threads
+        args.threads,
+        grammar.as_str()
     );
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
@@ -96,6 +113,11 @@ pub fn run(args: ChatArgs) -> Result<u8> {
             let _ = stdout.flush();
         })?;
         println!();
+        if let Some(error) = &answer.error {
+            eprintln!("[no answer: {error}]");
+            messages.pop();
+            continue;
+        }
         if let Some(t) = answer.timing {
             let n = answer.completion_tokens.unwrap_or(0);
             eprintln!(

@@ -9,7 +9,8 @@
 //!   batched for prefill; [`kernels`] are its dot products (scalar and AVX2, activations
 //!   quantized like llama.cpp's), threaded with rayon.
 //! - [`session`] runs prompts with prefix reuse and computes teacher-forced NLL;
-//!   [`sampler`] picks tokens (greedy, or repetition penalty + temperature + top-p).
+//!   [`sampler`] picks tokens (greedy, or repetition penalty + temperature + top-p);
+//!   [`grammar`] constrains them to a JSON Schema (llguidance token masks).
 //! - [`tiny`] makes seeded test models; [`bench`] measures pp/tg speed.
 //!
 //! Determinism: results never depend on the thread count. Like llama.cpp they do
@@ -52,6 +53,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod grammar;
 pub mod kernels;
 pub mod kv_cache;
 pub mod loader;

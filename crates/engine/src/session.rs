@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Result};
 
+use super::grammar::masking::{Ahead, Inline, Masking};
+use super::grammar::{Constrained, MaskTrace};
 use super::kv_cache::KvCache;
 use super::model::Model;
 use super::ops::log_sum_exp;
@@ -30,14 +32,17 @@ pub enum FinishReason {
     Stop,
     /// `max_new_tokens` were generated.
     Length,
+    /// The grammar reached a state no token continues ([`MaskTrace::dead_end`] says why).
+    Grammar,
 }
 
 impl FinishReason {
-    /// The OpenAI-style name (`stop`, `length`).
+    /// The OpenAI-style name (`stop`, `length`; `grammar` for a dead end of the grammar).
     pub fn as_str(self) -> &'static str {
         match self {
             FinishReason::Stop => "stop",
             FinishReason::Length => "length",
+            FinishReason::Grammar => "grammar",
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct GenerateOptions {
     pub sampling: SamplingParams,
     /// Sampler stream (e.g. a hash of the case id) so sampled runs do not depend on order.
     pub stream: u64,
+    /// The grammar the answer must follow, if any.
+    pub constraint: Option<Constrained>,
 }
 
 /// One finished generation.
@@ -68,6 +75,8 @@ pub struct Completion {
     pub first_token: Duration,
     /// Time to the end.
     pub total: Duration,
+    /// What the grammar did, when one constrained the answer.
+    pub grammar: Option<MaskTrace>,
 }
 
 /// Prefix-reuse counters.
@@ -181,10 +190,38 @@ impl Session {
     }
 
     /// Generates a completion of `prompt`; `on_token` sees each new token as it comes.
+    ///
+    /// Under a grammar ([`GenerateOptions::constraint`]) every token is sampled from the
+    /// tokens its mask allows: the mask applies to the logits first, then repetition
+    /// penalty, temperature and top-p work on what is left (llama.cpp's order, its grammar
+    /// sampler first). With [`Constrained::overlap`] a helper thread commits each token
+    /// and computes the next mask while the forward pass of that token runs (the first
+    /// mask while the prompt runs).
     pub fn generate(
         &mut self,
         prompt: &[u32],
         opts: &GenerateOptions,
+        on_token: impl FnMut(u32),
+    ) -> Result<Completion> {
+        match &opts.constraint {
+            None => self.decode(prompt, opts, None, on_token),
+            Some(c) if c.overlap => std::thread::scope(|scope| {
+                let masking = Masking::new(Ahead::spawn(scope, c.grammar.start()));
+                self.decode(prompt, opts, Some(masking), on_token)
+            }),
+            Some(c) => {
+                let masking = Masking::new(Inline::new(c.grammar.start()));
+                self.decode(prompt, opts, Some(masking), on_token)
+            }
+        }
+    }
+
+    /// The decoding loop of [`Session::generate`], masked by `masking` when given.
+    fn decode(
+        &mut self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        mut masking: Option<Masking<'_>>,
         mut on_token: impl FnMut(u32),
     ) -> Result<Completion> {
         let start = Instant::now();
@@ -195,6 +232,12 @@ impl Session {
         let mut first_token = None;
         let mut finish = FinishReason::Length;
         while tokens.len() < opts.max_new_tokens {
+            if let Some(m) = masking.as_mut() {
+                if !m.restrict(&mut logits) {
+                    finish = FinishReason::Grammar;
+                    break;
+                }
+            }
             let next = sampler.sample(&mut logits, &history);
             first_token.get_or_insert_with(|| start.elapsed());
             if opts.stop_tokens.contains(&next) {
@@ -207,6 +250,9 @@ impl Session {
             if tokens.len() == opts.max_new_tokens {
                 break;
             }
+            if let Some(m) = masking.as_mut() {
+                m.advance(next);
+            }
             logits = self.model.forward(&mut self.cache, &[next], &[0])?;
         }
         Ok(Completion {
@@ -215,6 +261,7 @@ impl Session {
             reused_tokens,
             first_token: first_token.unwrap_or_else(|| start.elapsed()),
             total: start.elapsed(),
+            grammar: masking.map(Masking::into_trace),
         })
     }
 

@@ -37,6 +37,7 @@ fn greedy(max_new_tokens: usize, stop_tokens: Vec<u32>) -> GenerateOptions {
             seed: 0,
         },
         stream: 0,
+        constraint: None,
     }
 }
 

@@ -10,6 +10,14 @@
 //!   fresh session and conversations run side by side, one per thread;
 //! - a larger one runs every prompt in one session, one after another, so that
 //!   conversations of the same dealer also share their system prompt's keys.
+//!
+//! `decoding.grammar` constrains answers ([`okla_engine::grammar`]): `schema` to the
+//! response schema given with [`GgufBackend::with_response_schema`], `json` to any JSON
+//! object, `none` leaves generation exactly as it is without grammars. Each answer's
+//! next mask is computed on a helper thread during the forward pass. A grammar's dead
+//! end (no token allowed) is that answer's error.
+
+mod grammar;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,12 +28,14 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use self::grammar::{Grammars, ResponseSchema};
 use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, OnAnswer, Prompt, Timing};
 use crate::suite::{Conversation, Decoding};
+use okla_engine::grammar::Constrained;
 use okla_engine::loader::{load, LoadedModel};
 use okla_engine::sampler::SamplingParams;
 use okla_engine::session::{
-    Completion, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
+    Completion, FinishReason, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
 };
 use okla_formats::hash::hex;
 use okla_text::{ChatTokenizer, EOT, LLAMA3_CHAT_TEMPLATE};
@@ -44,6 +54,7 @@ pub struct GgufBackend {
     /// Prefix-reuse counters of the per-conversation sessions (small models).
     conversation_stats: PrefixStats,
     last_decoding: Option<Decoding>,
+    grammars: Grammars,
 }
 
 impl std::fmt::Debug for GgufBackend {
@@ -81,7 +92,19 @@ impl GgufBackend {
             session,
             conversation_stats: PrefixStats::default(),
             last_decoding: None,
+            grammars: Grammars::default(),
         })
+    }
+
+    /// The response schema the `schema` grammar holds answers to, read from `file`
+    /// (named when llguidance refuses the schema). It is compiled when a run first asks
+    /// for that grammar, not here.
+    pub fn with_response_schema(mut self, schema: Value, file: impl Into<PathBuf>) -> Self {
+        self.grammars.schema = Some(ResponseSchema {
+            schema,
+            file: file.into(),
+        });
+        self
     }
 
     /// True when conversations run side by side in sessions of their own.
@@ -105,7 +128,8 @@ impl GgufBackend {
     }
 
     /// Answers one conversation, calling `on_text` with each new piece of text as it
-    /// is generated (for interactive chat).
+    /// is generated (for interactive chat). A dead end of the grammar is the answer's
+    /// `error`.
     pub fn stream_answer(
         &mut self,
         messages: &[crate::suite::Message],
@@ -113,7 +137,8 @@ impl GgufBackend {
         mut on_text: impl FnMut(&str),
     ) -> Result<Generation> {
         let ids = self.tokenizer.encode_chat(messages)?;
-        let opts = self.options(decoding, 0);
+        let constraint = self.constraint(decoding)?;
+        let opts = self.options(decoding, 0, &constraint);
         let start = Instant::now();
         let tokenizer = &self.tokenizer;
         let mut generated = Vec::new();
@@ -129,6 +154,7 @@ impl GgufBackend {
             }
         })?;
         let generation = generation(&self.tokenizer, ids.len(), &done, start)?;
+        self.grammars.record(done.grammar);
         if generation.text.len() > shown {
             on_text(&generation.text[shown..]);
         }
@@ -143,23 +169,37 @@ impl GgufBackend {
         }
     }
 
+    /// The constraint `decoding.grammar` asks for (compiled on first use).
+    fn constraint(&mut self, decoding: &Decoding) -> Result<Option<Constrained>> {
+        self.grammars
+            .constraint(decoding.grammar, &self.loaded, &self.stop_tokens)
+    }
+
     /// The generation options for `decoding`, sampling from `stream`.
-    fn options(&self, decoding: &Decoding, stream: u64) -> GenerateOptions {
+    fn options(
+        &self,
+        decoding: &Decoding,
+        stream: u64,
+        constraint: &Option<Constrained>,
+    ) -> GenerateOptions {
         GenerateOptions {
             max_new_tokens: decoding.max_new_tokens as usize,
             stop_tokens: self.stop_tokens.clone(),
             sampling: SamplingParams::from(decoding),
             stream,
+            constraint: constraint.clone(),
         }
     }
 }
 
-/// Answers one encoded prompt in `session`; a failure becomes the answer's error.
+/// Answers one encoded prompt in `session`; a failure becomes the answer's error. The
+/// grammar's trace goes to `grammars`.
 fn answer(
     tokenizer: &ChatTokenizer,
     session: &mut Session,
     encoded: &Result<Vec<u32>>,
     opts: &GenerateOptions,
+    grammars: &Grammars,
 ) -> Generation {
     let answered = encoded
         .as_ref()
@@ -167,7 +207,9 @@ fn answer(
         .and_then(|ids| {
             let start = Instant::now();
             let done = session.generate(ids, opts, |_| {})?;
-            generation(tokenizer, ids.len(), &done, start)
+            let answer = generation(tokenizer, ids.len(), &done, start);
+            grammars.record(done.grammar);
+            answer
         });
     answered.unwrap_or_else(|e| Generation {
         error: Some(format!("{e:#}")),
@@ -175,13 +217,25 @@ fn answer(
     })
 }
 
-/// The finished answer to a prompt of `prompt_len` tokens started at `start`.
+/// The finished answer to a prompt of `prompt_len` tokens started at `start`; a dead end
+/// of the grammar is an error, the engine's failure and not the model's.
 fn generation(
     tokenizer: &ChatTokenizer,
     prompt_len: usize,
     done: &Completion,
     start: Instant,
 ) -> Result<Generation> {
+    if done.finish == FinishReason::Grammar {
+        let why = done.grammar.as_ref().and_then(|t| t.dead_end.as_deref());
+        return Ok(Generation {
+            error: Some(format!(
+                "the grammar allowed no token after {} generated tokens: {}",
+                done.tokens.len(),
+                why.unwrap_or("no reason given")
+            )),
+            ..Generation::default()
+        });
+    }
     Ok(Generation {
         text: tokenizer.decode(&done.tokens)?,
         prompt_tokens: Some(prompt_len as u32),
@@ -231,6 +285,9 @@ impl Backend for GgufBackend {
                 serde_json::to_value(d).unwrap_or(Value::Null),
             );
         }
+        if let Some(grammar) = self.grammars.details() {
+            details.insert("grammar".into(), grammar);
+        }
         details.insert(
             "prefix_cache".into(),
             json!({
@@ -263,6 +320,7 @@ impl Backend for GgufBackend {
         on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>> {
         self.last_decoding = Some(*decoding);
+        let constraint = self.constraint(decoding)?;
         let encoded: Vec<Result<Vec<u32>>> = prompts
             .iter()
             .map(|p| self.tokenizer.encode_chat(p.messages))
@@ -276,8 +334,14 @@ impl Backend for GgufBackend {
         if !self.conversations_in_parallel() {
             let mut out = vec![Generation::default(); prompts.len()];
             for &i in &order {
-                let opts = self.options(decoding, stream_of(prompts[i].case_id));
-                out[i] = answer(&self.tokenizer, &mut self.session, &encoded[i], &opts);
+                let opts = self.options(decoding, stream_of(prompts[i].case_id), &constraint);
+                out[i] = answer(
+                    &self.tokenizer,
+                    &mut self.session,
+                    &encoded[i],
+                    &opts,
+                    &self.grammars,
+                );
                 on_answer(i, &out[i])?;
             }
             return Ok(out);
@@ -304,9 +368,15 @@ impl Backend for GgufBackend {
                             if refused.get().is_some() {
                                 return;
                             }
-                            let opts = this.options(decoding, stream_of(prompts[i].case_id));
-                            let answered =
-                                answer(&this.tokenizer, &mut session, &encoded[i], &opts);
+                            let opts =
+                                this.options(decoding, stream_of(prompts[i].case_id), &constraint);
+                            let answered = answer(
+                                &this.tokenizer,
+                                &mut session,
+                                &encoded[i],
+                                &opts,
+                                &this.grammars,
+                            );
                             if let Err(e) = on_answer(i, &answered) {
                                 let _ = refused.set(e);
                                 return;
