@@ -284,7 +284,12 @@ impl<'a> GatePlan<'a> {
     fn open(&self, suite: &Suite) -> Result<(Box<dyn Backend>, PathBuf)> {
         let backend: Box<dyn Backend> = match &self.source {
             Source::Replay { predictions } => Box::new(ReplayBackend::open(predictions, suite)?),
-            Source::Gguf { model, threads } => Box::new(GgufBackend::open(model, *threads)?),
+            Source::Gguf { model, threads } => {
+                Box::new(GgufBackend::open(model, *threads)?.with_response_schema(
+                    suite.schema.clone(),
+                    suite.dir.join(&suite.manifest.schema),
+                ))
+            }
             Source::Http { http, model } => {
                 let identity = format!(
                     "{} {}",

@@ -197,7 +197,8 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
     };
 
     let suite = suite.on_eval_split()?;
-    let mut backend = GgufBackend::open(&tmp.0, req.threads)?;
+    let mut backend = GgufBackend::open(&tmp.0, req.threads)?
+        .with_response_schema(suite.schema.clone(), suite.dir.join(&suite.manifest.schema));
     let options = RunOptions {
         threshold_overrides: BTreeMap::new(),
         decoding: Some(suite.manifest.decoding),
