@@ -140,13 +140,7 @@ pub fn prepare_root(root: &Path, arms: &[Arm]) -> Result<()> {
         )
         .into());
     }
-    leftovers.sort_by_key(|name| name != REPORT_JSON);
-    for name in &leftovers {
-        let path = root.join(name);
-        std::fs::remove_file(&path)
-            .with_context(|| format!("removing {} left by an earlier run", path.display()))?;
-    }
-    Ok(())
+    super::folder::remove_leftovers(root, leftovers)
 }
 
 fn read_dir(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {

@@ -90,13 +90,7 @@ impl RunFolder {
             )
             .into());
         }
-        // The commit marker goes first: from here on the folder is no finished run.
-        leftovers.sort_by_key(|name| name != REPORT_JSON);
-        for name in &leftovers {
-            let path = dir.join(name);
-            std::fs::remove_file(&path)
-                .with_context(|| format!("removing {} left by an earlier run", path.display()))?;
-        }
+        remove_leftovers(dir, leftovers)?;
         let journal = Journal::create(&dir.join(JOURNAL_FILE), seed)?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -193,6 +187,18 @@ pub fn read_report(path: &Path) -> Result<ReportFile> {
         }
     }
     Ok(report)
+}
+
+/// Remove the files of `dir` named in `leftovers`, left by an earlier run: the commit
+/// marker `report.json` first, so from then on the folder is no finished run.
+pub(super) fn remove_leftovers(dir: &Path, mut leftovers: Vec<String>) -> Result<()> {
+    leftovers.sort_by_key(|name| name != REPORT_JSON);
+    for name in &leftovers {
+        let path = dir.join(name);
+        std::fs::remove_file(&path)
+            .with_context(|| format!("removing {} left by an earlier run", path.display()))?;
+    }
+    Ok(())
 }
 
 /// True when `dir` holds any file a run writes (the trace of an interrupted run).
