@@ -6,7 +6,8 @@
 //!
 //! Special tokens: user-defined tokens (Gemma 3's runs of spaces, newlines and tabs,
 //! its HTML tags) are always matched whole; control and unknown tokens
-//! (`<start_of_turn>`, `<bos>`) only when `parse_special` is true, as llama.cpp's
+//! (`<start_of_turn>`, `<bos>`, and Gemma 3's `</s>`, user-defined but made control by
+//! llama.cpp's list of end tokens) only when `parse_special` is true, as llama.cpp's
 //! `parse_special` and llama-cpp-python's `Llama.tokenize(..., special=True)`.
 //! llama.cpp's per-model left/right stripping around special tokens (Phi-3, some
 //! BERTs) does not apply to SPM vocabularies of interest and is not implemented.
@@ -20,6 +21,10 @@ use anyhow::{anyhow, Result};
 pub use vocab::{SpecialIds, SpmFlags, SpmVocab, TokenAttr};
 
 use special::Fragment;
+
+/// Control and unknown tokens: matched in text and written out only on request. A
+/// user-defined token that is also control (Gemma 3's `</s>`) counts as control.
+const HIDDEN: TokenAttr = TokenAttr::CONTROL.with(TokenAttr::UNKNOWN);
 
 /// A SentencePiece tokenizer.
 #[derive(Debug, Clone)]
@@ -53,7 +58,7 @@ impl SpmTokenizer {
         let matched: Vec<(u32, &str)> = self
             .specials
             .iter()
-            .filter(|&&id| parse_special || self.attr(id).has(TokenAttr::USER_DEFINED))
+            .filter(|&&id| parse_special || !self.attr(id).has(HIDDEN))
             .filter_map(|&id| self.vocab.piece(id).map(|p| (id, p)))
             .collect();
         let flags = self.vocab.flags();
@@ -98,8 +103,7 @@ impl SpmTokenizer {
             )
         })?;
         let attr = self.attr(id);
-        let hidden = TokenAttr::CONTROL.with(TokenAttr::UNKNOWN);
-        Ok(if attr.has(hidden) {
+        Ok(if attr.has(HIDDEN) {
             if special {
                 piece.as_bytes().to_vec()
             } else {

@@ -43,12 +43,12 @@ impl TokenAttr {
     }
 
     /// Whether any bit of `other` is set.
-    pub fn has(self, other: Self) -> bool {
+    pub const fn has(self, other: Self) -> bool {
         self.0 & other.0 != 0
     }
 
     /// The union of both bit sets.
-    pub fn with(self, other: Self) -> Self {
+    pub const fn with(self, other: Self) -> Self {
         Self(self.0 | other.0)
     }
 }
