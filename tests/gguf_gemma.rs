@@ -4,7 +4,7 @@
 //! scripts/reference/gemma_reference.py), and our dequantizers give gguf-py's float32
 //! values for every tensor. Skips with a printed reason when the file is absent.
 
-use std::path::PathBuf;
+mod common;
 
 use okla_formats::gguf::GgufFile;
 use sha2::{Digest, Sha256};
@@ -39,25 +39,11 @@ fn reference() -> Vec<Reference> {
         .collect()
 }
 
-fn gemma_path() -> Option<PathBuf> {
-    let cache = std::env::var_os("OKLA_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/okla-eval")))?;
-    let path = cache.join("gemma3-270m-q4_k_m.gguf");
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} is absent (run scripts/setup/gemma.sh to assemble it)",
-            path.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn gemma_parses_completely_and_matches_gguf_py() {
-    let Some(path) = gemma_path() else { return };
+    let Some(path) = common::gemma_q4_k_m() else {
+        return;
+    };
     let file = GgufFile::open(&path).unwrap();
     let md = file.metadata();
     assert_eq!(md.str("general.architecture").unwrap(), "gemma3");
@@ -123,7 +109,9 @@ fn q4_k_m_recipe_reproduces_the_published_gemma_type_table() {
 #[test]
 fn gemma_tensors_dequantize_exactly_like_gguf_py() {
     use okla_formats::quant::{tensor::dequantize_tensor_into, QuantType};
-    let Some(path) = gemma_path() else { return };
+    let Some(path) = common::gemma_q4_k_m() else {
+        return;
+    };
     let file = GgufFile::open(&path).unwrap();
     let mut checked = std::collections::BTreeMap::new();
     for (t, r) in file.tensors().iter().zip(reference()) {

@@ -19,6 +19,7 @@ mod http_args;
 mod progress;
 mod suite_cmd;
 mod tiny_cmd;
+mod tokenize_cmd;
 #[cfg(feature = "train")]
 mod train_cmd;
 
@@ -70,6 +71,8 @@ pub enum Command {
     Chat(chat_cmd::ChatArgs),
     /// Measure prompt and generation speed of a GGUF model (llama-bench style).
     Bench(bench_cmd::BenchArgs),
+    /// Print the token ids of a text with a GGUF model's tokenizer (llama-tokenize style).
+    Tokenize(tokenize_cmd::TokenizeArgs),
     /// Write a trained model as a quantized GGUF, only if it passes the suite's gate.
     Export(export_cmd::ExportArgs),
     /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
@@ -131,6 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Chat(args) => chat_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
+        Command::Tokenize(args) => tokenize_cmd::run(args),
         #[cfg(feature = "train")]
         Command::Train(args) => train_cmd::run(*args),
     }

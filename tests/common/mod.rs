@@ -80,3 +80,22 @@ pub fn tiny_hf_model(dir: &std::path::Path) {
         .unwrap();
     }
 }
+
+/// The real Gemma 3 270M Q4_K_M file scripts/setup/gemma.sh assembles under
+/// `$OKLA_CACHE` (default `~/.cache/okla-eval`); `None`, with the reason printed, when
+/// it is absent.
+pub fn gemma_q4_k_m() -> Option<PathBuf> {
+    let cache = std::env::var_os("OKLA_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/okla-eval")))?;
+    let path = cache.join("gemma3-270m-q4_k_m.gguf");
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent (run scripts/setup/gemma.sh to assemble it)",
+            path.display()
+        );
+        None
+    }
+}
