@@ -63,27 +63,26 @@ fn llama_bpe_models_tokenize_with_bos_as_the_model_adds_it() {
         .stdout("128000 -> '<|begin_of_text|>'\n  9906 -> 'Hello'\n  1917 -> ' world'\n");
 }
 
+/// `okla-eval tokenize FILE hi` exits 2 with stderr naming the file and saying `why`.
+fn tokenize_refuses(file: &std::path::Path, why: &str) {
+    let name = file.file_name().unwrap().to_str().unwrap().to_string();
+    okla()
+        .arg("tokenize")
+        .arg(file)
+        .arg("hi")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(name).and(predicate::str::contains(why)));
+}
+
 #[test]
 fn bad_model_files_exit_2_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("missing.gguf");
-    okla()
-        .arg("tokenize")
-        .arg(&missing)
-        .arg("hi")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("missing.gguf"));
+    tokenize_refuses(&dir.path().join("missing.gguf"), "");
 
     let not_gguf = dir.path().join("notes.gguf");
     std::fs::write(&not_gguf, "just text").unwrap();
-    okla()
-        .arg("tokenize")
-        .arg(&not_gguf)
-        .arg("hi")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("notes.gguf"));
+    tokenize_refuses(&not_gguf, "");
 
     let t5 = dir.path().join("t5.gguf");
     let model = (
@@ -91,15 +90,5 @@ fn bad_model_files_exit_2_naming_the_file() {
         Value::String("t5".into()),
     );
     restamp(&common::tiny_q4_k_m(), &t5, &[model]).unwrap();
-    okla()
-        .arg("tokenize")
-        .arg(&t5)
-        .arg("hi")
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("t5.gguf").and(predicate::str::contains(
-                "unsupported tokenizer: tokenizer.ggml.model is \"t5\"",
-            )),
-        );
+    tokenize_refuses(&t5, "unsupported tokenizer: tokenizer.ggml.model is \"t5\"");
 }

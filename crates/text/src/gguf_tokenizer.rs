@@ -32,10 +32,9 @@ impl GgufTokenizer {
         match model {
             "gpt2" => {
                 let vocab = vocab_from_metadata(md)?;
-                let add_bos = match md.get("tokenizer.ggml.add_bos_token") {
-                    Some(_) => md.bool("tokenizer.ggml.add_bos_token")?,
-                    None => true,
-                };
+                let add_bos = md
+                    .optional("tokenizer.ggml.add_bos_token", Metadata::bool)?
+                    .unwrap_or(true);
                 Ok(Self::Bpe {
                     tokenizer: Box::new(vocab.to_tokenizer()?),
                     bos: vocab.bos.filter(|_| add_bos),

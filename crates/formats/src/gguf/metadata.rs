@@ -101,6 +101,17 @@ impl Metadata {
             .ok_or_else(|| Self::wrong(key, expected, v))
     }
 
+    /// `read`'s value of `key` when the key is present, `None` when it is absent; a
+    /// present key of the wrong type is still an error (e.g.
+    /// `md.optional("tokenizer.ggml.add_bos_token", Metadata::bool)`).
+    pub fn optional<'a, T>(
+        &'a self,
+        key: &str,
+        read: impl FnOnce(&'a Self, &str) -> Result<T, MetadataError>,
+    ) -> Result<Option<T>, MetadataError> {
+        self.get(key).map(|_| read(self, key)).transpose()
+    }
+
     /// An integer of any stored width that fits in `u32`.
     pub fn u32(&self, key: &str) -> Result<u32, MetadataError> {
         self.integer(key, "an integer that fits u32")
@@ -210,6 +221,16 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("holds str, expected arr[str]"));
+    }
+
+    #[test]
+    fn optional_reads_a_present_key_skips_an_absent_one_and_refuses_a_wrong_type() {
+        let mut m = Metadata::new();
+        m.insert("flag", Value::Bool(false));
+        m.insert("s", Value::String("x".into()));
+        assert_eq!(m.optional("flag", Metadata::bool), Ok(Some(false)));
+        assert_eq!(m.optional("missing", Metadata::bool), Ok(None));
+        assert!(m.optional("s", Metadata::bool).is_err());
     }
 
     #[test]

@@ -228,25 +228,17 @@ impl SpmVocab {
     pub fn from_metadata(md: &Metadata) -> Result<Self> {
         let pieces = md.str_array("tokenizer.ggml.tokens")?.to_vec();
         let n = pieces.len();
-        let scores = match md.get("tokenizer.ggml.scores") {
-            Some(_) => md.f32_array("tokenizer.ggml.scores")?.to_vec(),
-            None => vec![0.0; n],
-        };
-        let token_types = match md.get("tokenizer.ggml.token_type") {
-            Some(_) => md.i32_array("tokenizer.ggml.token_type")?.to_vec(),
-            None => vec![1; n],
-        };
+        let scores = md
+            .optional("tokenizer.ggml.scores", Metadata::f32_array)?
+            .map_or_else(|| vec![0.0; n], <[f32]>::to_vec);
+        let token_types = md
+            .optional("tokenizer.ggml.token_type", Metadata::i32_array)?
+            .map_or_else(|| vec![1; n], <[i32]>::to_vec);
         let id = |key: &str, default: u32| -> Result<u32> {
-            match md.get(key) {
-                Some(_) => Ok(md.u32(key)?),
-                None => Ok(default),
-            }
+            Ok(md.optional(key, Metadata::u32)?.unwrap_or(default))
         };
         let flag = |key: &str, default: bool| -> Result<bool> {
-            match md.get(key) {
-                Some(_) => Ok(md.bool(key)?),
-                None => Ok(default),
-            }
+            Ok(md.optional(key, Metadata::bool)?.unwrap_or(default))
         };
         let special = SpecialIds {
             bos: id("tokenizer.ggml.bos_token_id", 1)?,
