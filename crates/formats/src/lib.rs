@@ -3,7 +3,7 @@
 //!
 //! - [`quant`]: the ggml quantization codecs, bit-exact with llama.cpp;
 //! - [`gguf`]: the GGUF file format (reader, writer, metadata, llama-quantize's recipe);
-//! - [`llama_config`]: a Llama model's shape as GGUF metadata holds it;
+//! - [`llama_config`], [`gemma3_config`]: a Llama or Gemma 3 model's shape as GGUF metadata holds it;
 //! - [`hf`]: Hugging Face folders (config.json, safetensors, peft adapters);
 //! - [`atomic`]: files written whole or not at all; [`hash`]: content hashes;
 //! - [`text_file`]: a user's text file read as UTF-8, bad bytes located by line;
@@ -17,6 +17,7 @@ pub mod atomic;
 pub mod choice;
 pub mod clock;
 pub mod error;
+pub mod gemma3_config;
 pub mod gguf;
 pub mod hash;
 pub mod hf;
