@@ -85,10 +85,26 @@ impl Gemma3Config {
             }
         };
         let positive = |v: f32| v.is_finite() && v > 0.0;
-        check(self.vocab > 0, "gemma3.vocab_size", "the vocabulary is empty".into())?;
-        check(self.dim > 0, "gemma3.embedding_length", "must be at least 1".into())?;
-        check(self.layers > 0, "gemma3.block_count", "must be at least 1".into())?;
-        check(self.heads > 0, "gemma3.attention.head_count", "must be at least 1".into())?;
+        check(
+            self.vocab > 0,
+            "gemma3.vocab_size",
+            "the vocabulary is empty".into(),
+        )?;
+        check(
+            self.dim > 0,
+            "gemma3.embedding_length",
+            "must be at least 1".into(),
+        )?;
+        check(
+            self.layers > 0,
+            "gemma3.block_count",
+            "must be at least 1".into(),
+        )?;
+        check(
+            self.heads > 0,
+            "gemma3.attention.head_count",
+            "must be at least 1".into(),
+        )?;
         check(
             self.kv_heads > 0 && self.heads.is_multiple_of(self.kv_heads),
             "gemma3.attention.head_count_kv",
@@ -102,8 +118,16 @@ impl Gemma3Config {
             "gemma3.attention.key_length",
             format!("{} must be even and at least 2", self.head_dim),
         )?;
-        check(self.ff > 0, "gemma3.feed_forward_length", "must be at least 1".into())?;
-        check(self.context > 0, "gemma3.context_length", "must be at least 1".into())?;
+        check(
+            self.ff > 0,
+            "gemma3.feed_forward_length",
+            "must be at least 1".into(),
+        )?;
+        check(
+            self.context > 0,
+            "gemma3.context_length",
+            "must be at least 1".into(),
+        )?;
         check(
             positive(self.rms_eps),
             "gemma3.attention.layer_norm_rms_epsilon",
@@ -216,7 +240,10 @@ mod tests {
         let c = gemma3_config_from_metadata(&metadata()).unwrap();
         assert_eq!((c.q_dim(), c.kv_dim(), c.head_dim), (1024, 256, 256));
         assert_eq!(c.query_scale, 1.0 / 16.0);
-        assert_eq!((c.rope_theta, c.rope_theta_local, c.rope_scale), (1e6, 1e4, 1.0));
+        assert_eq!(
+            (c.rope_theta, c.rope_theta_local, c.rope_scale),
+            (1e6, 1e4, 1.0)
+        );
         let global: Vec<usize> = (0..c.layers).filter(|&l| !c.is_sliding(l)).collect();
         assert_eq!(global, vec![5, 11, 17]);
     }

@@ -52,8 +52,8 @@ pub fn gguf_name(hf: &str) -> Option<String> {
     Some(format!("blk.{layer}.{g}"))
 }
 
-/// `prefix` + decimal layer + `.` + rest → (layer, rest).
-fn split_layer<'a>(name: &'a str, prefix: &str) -> Option<(u32, &'a str)> {
+/// `prefix` + decimal layer + `.` + rest → (layer, rest) (shared with [`super::gemma3_names`]).
+pub(super) fn split_layer<'a>(name: &'a str, prefix: &str) -> Option<(u32, &'a str)> {
     let rest = name.strip_prefix(prefix)?;
     let (layer, suffix) = rest.split_once('.')?;
     let canonical = !layer.is_empty() && (layer == "0" || !layer.starts_with('0'));

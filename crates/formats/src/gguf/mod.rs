@@ -3,11 +3,13 @@
 //! with typed getters ([`Metadata`]), the ggml tensor types ([`GgmlType`]),
 //! the `gguf inspect` renderings ([`inspect`]), llama-quantize's tensor-type
 //! recipe ([`plan`]) and whole-file re-quantization ([`quantize`]), and the Llama
-//! tensor names and Q/K row permutation between Hugging Face and llama.cpp ([`llama_names`]).
+//! tensor names and Q/K row permutation between Hugging Face and llama.cpp ([`llama_names`];
+//! Gemma 3's names and norm shift: [`gemma3_names`]).
 
 mod decode;
 mod encode;
 mod error;
+pub mod gemma3_names;
 mod ggml_type;
 pub mod inspect;
 pub mod llama_names;
