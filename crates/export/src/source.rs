@@ -97,10 +97,14 @@ pub struct ModelSource {
 }
 
 impl ModelSource {
-    /// A HF model folder (`config.json` + safetensors); the vocabulary comes from
-    /// `tokenizer_dir` (tokenizer.json + tokenizer_config.json).
+    /// A HF model folder (`config.json` + safetensors). A Llama's vocabulary comes
+    /// from `tokenizer_dir` (tokenizer.json + tokenizer_config.json); a Gemma 3's
+    /// (`model_type` `gemma3_text`) from the Gemma 3 GGUF `tokenizer_dir` names.
     pub fn hf_folder(dir: &Path, tokenizer_dir: &Path) -> Result<Self> {
         let config_path = dir.join("config.json");
+        if model_type(&config_path).as_deref() == Some(gemma3::HF_MODEL_TYPE) {
+            return Self::gemma3_hf_folder(dir, tokenizer_dir);
+        }
         let hf = HfConfig::load(&config_path)?;
         let config = hf
             .llama_config()
@@ -125,6 +129,53 @@ impl ModelSource {
             base: Base::Hf {
                 weights,
                 rope_freqs,
+            },
+            adapter: None,
+            origin: dir.to_path_buf(),
+        })
+    }
+
+    /// A HF Gemma 3 text model folder; its SentencePiece vocabulary is copied from
+    /// the Gemma 3 GGUF `tokenizer` (a HF folder's tokenizer.model is not read).
+    fn gemma3_hf_folder(dir: &Path, tokenizer: &Path) -> Result<Self> {
+        let config_path = dir.join("config.json");
+        let config = gemma3::config_from_hf(&config_path)?;
+        if !is_gguf(tokenizer) || !tokenizer.is_file() {
+            return Err(InputError::file(
+                tokenizer,
+                "a Gemma 3 HF folder takes its SentencePiece vocabulary from a Gemma 3 GGUF: \
+                 pass --tokenizer FILE.gguf (tokenizer.model is not read)",
+            )
+            .into());
+        }
+        let file = GgufFile::open(tokenizer)?;
+        let tokenizer_md = gemma3::tokenizer_metadata(file.metadata())
+            .with_context(|| format!("{}: tokenizer metadata", tokenizer.display()))?;
+        let tokens = gemma3::token_count(&tokenizer_md)?;
+        if tokens != config.vocab {
+            return Err(InputError::file(
+                &config_path,
+                format!(
+                    "is {} but the tokenizer of {} has {tokens} tokens",
+                    config.vocab,
+                    tokenizer.display()
+                ),
+            )
+            .with_field("vocab_size")
+            .into());
+        }
+        let weights = SafetensorsWeights::open_folder(dir)?;
+        let family = Family::Gemma3 {
+            config,
+            tokenizer: tokenizer_md,
+        };
+        let entries = hf_entries(&family, dir, &weights)?;
+        Ok(Self {
+            family,
+            entries,
+            base: Base::Hf {
+                weights,
+                rope_freqs: None,
             },
             adapter: None,
             origin: dir.to_path_buf(),
@@ -168,10 +219,7 @@ impl ModelSource {
 
     /// A base model: a GGUF file (by extension) or a HF folder.
     pub fn base(base: &Path, tokenizer_dir: &Path) -> Result<Self> {
-        if base
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-        {
+        if is_gguf(base) {
             Self::gguf(base)
         } else {
             Self::hf_folder(base, tokenizer_dir)
@@ -300,6 +348,20 @@ impl ModelSource {
     pub fn merged_modules(&self) -> usize {
         self.adapter.as_ref().map_or(0, |a| a.module_count())
     }
+}
+
+/// True when `path` has the extension `.gguf` (any case).
+fn is_gguf(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
+/// The `model_type` of a `config.json`, when it can be read (errors are reported by
+/// the reader of the architecture it then defaults to).
+fn model_type(config: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get("model_type")?.as_str().map(str::to_string)
 }
 
 /// The GGUF entries of a HF folder's tensors, named for `family` (a tensor of
