@@ -15,10 +15,7 @@ use okla_formats::gemma3_config::{Gemma3Config, LOCAL_ROPE_THETA, SLIDING_WINDOW
 use okla_formats::gguf::quantize::stamp_file_type;
 use okla_formats::gguf::{FileType, Metadata, Value};
 use okla_text::spm::SpmVocab;
-
-/// PLACEHOLDER (branch h-gemma-export only): replaced by `okla_text::GEMMA3_CHAT_TEMPLATE`
-/// once the lead's Gemma chat support lands on main.
-pub const CHAT_TEMPLATE_PLACEHOLDER: &str = "PLACEHOLDER: okla_text::GEMMA3_CHAT_TEMPLATE";
+use okla_text::GEMMA3_CHAT_TEMPLATE;
 
 /// The prefix of the tokenizer tables a Gemma 3 GGUF holds.
 const TOKENIZER_PREFIX: &str = "tokenizer.ggml.";
@@ -265,7 +262,7 @@ pub fn gemma3_metadata(
     }
     md.insert(
         CHAT_TEMPLATE_KEY,
-        Value::String(CHAT_TEMPLATE_PLACEHOLDER.into()),
+        Value::String(GEMMA3_CHAT_TEMPLATE.into()),
     );
     stamp_file_type(&mut md, file_type);
     md
@@ -363,7 +360,7 @@ mod tests {
         assert_eq!(md.u32("general.file_type").unwrap(), 15);
         assert_eq!(
             md.str("tokenizer.chat_template").unwrap(),
-            CHAT_TEMPLATE_PLACEHOLDER
+            GEMMA3_CHAT_TEMPLATE
         );
         assert!(md.bool("tokenizer.ggml.add_bos_token").unwrap());
         assert!(!md.bool("tokenizer.ggml.add_space_prefix").unwrap());

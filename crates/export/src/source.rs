@@ -114,7 +114,11 @@ impl ModelSource {
             .scaling()
             .map(|s| llama3_rope_factors(&s, hf.theta(), config.rope_dims));
         let chat = ChatTokenizer::from_dir(tokenizer_dir)?;
-        let vocab = GgufVocab::from_tokenizer(chat.tokenizer(), "<|begin_of_text|>", "<|eot_id|>")?;
+        let vocab = GgufVocab::from_tokenizer(
+            chat.hf_tokenizer().context("a tokenizer.json tokenizer")?,
+            "<|begin_of_text|>",
+            "<|eot_id|>",
+        )?;
         let family = Family::Llama { config, vocab };
         let mut entries = hf_entries(&family, dir, &weights)?;
         if let Some(f) = &rope_freqs {
