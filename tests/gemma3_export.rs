@@ -13,6 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use assert_cmd::Command;
 use okla_export::source::ModelSource;
 use okla_formats::gguf::quantize::quantize_file;
 use okla_formats::gguf::{FileType, GgufFile};
@@ -125,4 +126,56 @@ fn requantized_gemma_has_the_shipped_files_tensor_types() {
         .map(|(name, ty, _)| (name.clone(), ty.clone()))
         .collect();
     assert_eq!(ours, shipped);
+}
+
+/// The gate path: a zero LoRA adapter merged into the base, gated on the lenient
+/// export suite by the native Gemma 3 engine, written with its verdict; its tensors
+/// are those of llama.cpp's Q4_K_M of the base (merging zeros changes nothing).
+#[test]
+fn a_gated_gemma3_export_is_written_with_its_verdict() {
+    let Some(base) = common::gemma_q4_k_m() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = dir.path().join("adapter");
+    let (r, cols, out_rows) = (8usize, 640usize, 1024usize);
+    let a: Vec<f32> = (0..r * cols)
+        .map(|i| ((i * 7 % 13) as f32 - 6.0) / 50.0)
+        .collect();
+    common::write_lora_adapter(
+        &adapter,
+        "model.layers.0.self_attn.q_proj",
+        (&a, &vec![0.0; out_rows * r]),
+        (r, cols, out_rows),
+        16.0,
+    );
+    let out = dir.path().join("gemma.gguf");
+    Command::cargo_bin("okla-eval")
+        .unwrap()
+        .args([
+            "export",
+            "--threads",
+            "2",
+            "--suite",
+            "tests/fixtures/export-lenient",
+        ])
+        .arg("--base")
+        .arg(&base)
+        .arg("--adapter")
+        .arg(&adapter)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let file = GgufFile::open(&out).unwrap();
+    let md = file.metadata();
+    assert_eq!(md.str("general.architecture").unwrap(), "gemma3");
+    assert_eq!(md.str("okla.gate").unwrap(), "pass");
+    assert_eq!(
+        md.str("tokenizer.chat_template").unwrap(),
+        okla_text::GEMMA3_CHAT_TEMPLATE
+    );
+    let want = &reference()["f32.q4_k_m"];
+    let got = rows(&out);
+    assert_eq!(got[1..], want[1..], "tensors (name, type, sha256)");
 }

@@ -4,6 +4,8 @@
 //! the same weights (norms without llama.cpp's +1) exports to the very bytes the GGUF
 //! exports to; what a Gemma 3 GGUF cannot express is refused, naming the field.
 
+mod common;
+
 use std::path::Path;
 
 use okla_export::gemma3::{gemma3_metadata, tokenizer_metadata};
@@ -15,8 +17,6 @@ use okla_formats::gguf::Value;
 use okla_formats::gguf::{Array, FileType, GgmlType, GgufFile, GgufWriter, Metadata, TensorSpec};
 use okla_formats::hf::peft::LoraAdapter;
 use okla_formats::progress::NoProgress;
-use safetensors::tensor::TensorView;
-use safetensors::Dtype;
 
 const DIM: usize = 64;
 const FF: usize = 128;
@@ -133,34 +133,21 @@ fn write_gguf(path: &Path) {
         .unwrap();
 }
 
-fn f32_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
 /// The tiny model as a HF Gemma 3 folder: HF names, norms without the +1, F32
 /// safetensors, and `config` as config.json.
 fn write_hf(dir: &Path, config: serde_json::Value) {
     std::fs::create_dir_all(dir).unwrap();
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = tensors()
+    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = tensors()
         .into_iter()
         .map(|(name, dims, mut values)| {
             if is_shifted_norm(&name) {
                 values.iter_mut().for_each(|v| *v -= NORM_SHIFT);
             }
             let shape = dims.iter().rev().map(|&d| d as usize).collect();
-            (hf_name(&name).unwrap(), shape, f32_bytes(&values))
+            (hf_name(&name).unwrap(), shape, values)
         })
         .collect();
-    let views: Vec<(String, TensorView)> = tensors
-        .iter()
-        .map(|(n, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
-    safetensors::serialize_to_file(views, None, &dir.join("model.safetensors")).unwrap();
+    common::write_f32_safetensors(&dir.join("model.safetensors"), &tensors);
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
 }
 
@@ -203,29 +190,13 @@ fn a_lora_adapter_with_gemma_module_names_changes_only_its_weight() {
         .map(|i| ((i * 5 % 11) as f32 - 5.0) / 40.0)
         .collect();
     let adapter = dir.path().join("adapter");
-    std::fs::create_dir_all(&adapter).unwrap();
-    let key = "base_model.model.model.layers.1.self_attn.q_proj";
-    let (ab, bb) = (f32_bytes(&a), f32_bytes(&b));
-    safetensors::serialize_to_file(
-        vec![
-            (
-                format!("{key}.lora_A.weight"),
-                TensorView::new(Dtype::F32, vec![r, DIM], &ab).unwrap(),
-            ),
-            (
-                format!("{key}.lora_B.weight"),
-                TensorView::new(Dtype::F32, vec![rows, r], &bb).unwrap(),
-            ),
-        ],
-        None,
-        &adapter.join("adapter_model.safetensors"),
-    )
-    .unwrap();
-    std::fs::write(
-        adapter.join("adapter_config.json"),
-        format!(r#"{{"peft_type":"LORA","r":{r},"lora_alpha":{alpha}}}"#),
-    )
-    .unwrap();
+    common::write_lora_adapter(
+        &adapter,
+        "model.layers.1.self_attn.q_proj",
+        (&a, &b),
+        (r, DIM, rows),
+        alpha,
+    );
     let plain = export(
         &ModelSource::gguf(&base).unwrap(),
         &dir.path().join("p.gguf"),

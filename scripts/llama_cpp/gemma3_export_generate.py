@@ -25,8 +25,9 @@ import tempfile
 
 import numpy as np
 from gguf import GGUFReader
-import llama_cpp.llama_cpp as llama_cpp_api
 from llama_cpp import Llama
+
+from answers_vs_llama import without_weight_repacking  # beside this script
 
 PROMPTS = [
     "What is the capital of France?",
@@ -37,17 +38,6 @@ MODULES = {  # GGUF tensor -> peft module under model.layers.N
     "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
     "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
 }
-
-
-def without_weight_repacking():
-    defaults = llama_cpp_api.llama_model_default_params
-
-    def params():
-        p = defaults()
-        p.use_extra_bufts = False
-        return p
-
-    llama_cpp_api.llama_model_default_params = params
 
 
 def write_safetensors(path, tensors):

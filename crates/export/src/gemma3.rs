@@ -304,23 +304,25 @@ mod tests {
         md
     }
 
+    /// Gemma 3 270M's shape, with the 4-token vocabulary of [`source`].
     fn config() -> Gemma3Config {
-        let mut md = source();
-        for (key, v) in [
-            ("gemma3.embedding_length", 640),
-            ("gemma3.attention.head_count", 4),
-            ("gemma3.attention.head_count_kv", 1),
-            ("gemma3.attention.key_length", 256),
-            ("gemma3.block_count", 18),
-            ("gemma3.feed_forward_length", 2048),
-            ("gemma3.context_length", 32768),
-            ("gemma3.attention.sliding_window", 512),
-        ] {
-            md.insert(key, Value::U32(v));
+        Gemma3Config {
+            vocab: 4,
+            dim: 640,
+            layers: 18,
+            heads: 4,
+            kv_heads: 1,
+            head_dim: 256,
+            ff: 2048,
+            context: 32768,
+            rms_eps: 1e-6,
+            rope_theta: 1e6,
+            rope_scale: 1.0,
+            rope_theta_local: LOCAL_ROPE_THETA,
+            sliding_window: 512,
+            sliding_window_pattern: SLIDING_WINDOW_PATTERN,
+            query_scale: 1.0 / 16.0,
         }
-        md.insert("gemma3.attention.layer_norm_rms_epsilon", Value::F32(1e-6));
-        md.insert("gemma3.rope.freq_base", Value::F32(1e6));
-        gemma3_config_from_metadata(&md).unwrap()
     }
 
     #[test]
