@@ -1,4 +1,4 @@
-//! `okla-eval export`: merge a trained model into a Llama GGUF, quantize it, gate
+//! `okla-eval export`: merge a trained model into a Llama or Gemma 3 GGUF, quantize it, gate
 //! that very file on the suite's eval split, and write it only if it passes.
 
 use std::path::{Path, PathBuf};
@@ -28,7 +28,9 @@ pub struct ExportArgs {
     /// The base model: a HF folder (config.json + safetensors) or a GGUF file.
     #[arg(long, value_name = "DIR|FILE.gguf")]
     pub base: Option<PathBuf>,
-    /// Folder with tokenizer.json and tokenizer_config.json [default: the base folder].
+    /// Folder with tokenizer.json and tokenizer_config.json [default: the base folder];
+    /// for a Gemma 3 HF folder, a Gemma 3 GGUF whose SentencePiece vocabulary is copied
+    /// (a GGUF base brings its own).
     #[arg(long, value_name = "DIR")]
     pub tokenizer: Option<PathBuf>,
     /// Weight types (llama-quantize's recipe).

@@ -99,3 +99,50 @@ pub fn gemma_q4_k_m() -> Option<PathBuf> {
         None
     }
 }
+
+/// An F32 safetensors file of `(name, shape, row-major values)` tensors.
+pub fn write_f32_safetensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
+    use safetensors::tensor::TensorView;
+    use safetensors::Dtype;
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| {
+            (
+                name.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
+/// A peft LoRA adapter folder at `dir` changing the one HF module `module`
+/// (`model.layers.0.self_attn.q_proj`): `a` is `[r, cols]`, `b` is `[rows, r]`
+/// (row-major f32), scaled by `alpha / r`.
+pub fn write_lora_adapter(
+    dir: &Path,
+    module: &str,
+    (a, b): (&[f32], &[f32]),
+    (r, cols, rows): (usize, usize, usize),
+    alpha: f64,
+) {
+    let key = format!("base_model.model.{module}");
+    std::fs::create_dir_all(dir).unwrap();
+    write_f32_safetensors(
+        &dir.join("adapter_model.safetensors"),
+        &[
+            (format!("{key}.lora_A.weight"), vec![r, cols], a.to_vec()),
+            (format!("{key}.lora_B.weight"), vec![rows, r], b.to_vec()),
+        ],
+    );
+    std::fs::write(
+        dir.join("adapter_config.json"),
+        format!(r#"{{"peft_type":"LORA","r":{r},"lora_alpha":{alpha}}}"#),
+    )
+    .unwrap();
+}

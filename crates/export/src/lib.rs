@@ -1,10 +1,11 @@
 //! okla-export: a trained model (a full model folder, or a LoRA adapter merged into its
-//! base in f32) written as a complete Llama GGUF, quantized by llama-quantize's
+//! base in f32) written as a complete Llama or Gemma 3 GGUF, quantized by llama-quantize's
 //! recipe, then gated with the native engine on the suite's eval split; only a
 //! passing file reaches its destination, stamped with the verdict, the suite hash
 //! and the run id.
 
 #![warn(missing_docs)]
 
+pub mod gemma3;
 pub mod run;
 pub mod source;

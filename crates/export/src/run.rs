@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::source::ModelSource;
-use okla_engine::model_file::{llama_metadata, write_llama_gguf};
 use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
 use okla_formats::gguf::restamp;
@@ -155,11 +154,9 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         ),
     ];
     let tmp = TempFile::beside(&req.out, progress);
-    let mut metadata = llama_metadata(
-        &req.source.config,
+    let mut metadata = req.source.metadata(
         &format!("okla-eval export of {}", req.run_id),
         req.file_type,
-        req.source.vocab.clone(),
     );
     if req.force {
         stamp.push((GATE_KEY.to_string(), Value::String("skipped".into())));
@@ -177,14 +174,8 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         }
     ));
     let target = if req.force { &req.out } else { &tmp.0 };
-    write_llama_gguf(
-        target,
-        metadata,
-        &req.source.entries,
-        req.file_type,
-        |i| req.source.load(i),
-        progress,
-    )?;
+    req.source
+        .write(target, metadata, req.file_type, progress)?;
     let mut report = ExportReport {
         outcome: ExportOutcome::Forced,
         gate: None,

@@ -1,22 +1,26 @@
 //! The weights an export writes, by GGUF name and in f32: a Hugging Face model
-//! folder (renamed, query/key rows permuted into llama.cpp's RoPE layout) or a GGUF
-//! file (dequantized), optionally with a LoRA adapter merged in f32.
+//! folder (renamed; a Llama's query/key rows permuted into llama.cpp's RoPE layout, a
+//! Gemma 3's norm weights shifted by +1) or a GGUF file (dequantized), optionally with
+//! a LoRA adapter merged in f32. Llama and Gemma 3 models are exported.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 
-use okla_engine::model_file::TensorEntry;
+use crate::gemma3;
+
+use okla_engine::model_file::{llama_metadata, write_llama_gguf, TensorEntry};
 use okla_formats::error::InputError;
-use okla_formats::gguf::llama_names::{
-    gguf_name, hf_name, permute_for_gguf, permuted_heads, ROPE_FREQS,
-};
-use okla_formats::gguf::GgufFile;
+use okla_formats::gemma3_config::{gemma3_config_from_metadata, Gemma3Config};
+use okla_formats::gguf::gemma3_names::{self, is_shifted_norm, NORM_SHIFT};
+use okla_formats::gguf::llama_names::{self, permute_for_gguf, permuted_heads, ROPE_FREQS};
+use okla_formats::gguf::{FileType, GgufFile, Metadata};
 use okla_formats::hf::config::{HfConfig, RopeScaling};
 use okla_formats::hf::peft::LoraAdapter;
 use okla_formats::hf::weights::SafetensorsWeights;
 use okla_formats::llama_config::config_from_metadata;
 use okla_formats::llama_config::LlamaConfig;
+use okla_formats::progress::Progress;
 use okla_formats::quant::tensor::dequantize_tensor_into;
 use okla_formats::quant::QuantType;
 use okla_text::gguf_vocab::vocab_from_metadata;
@@ -34,12 +38,56 @@ enum Base {
     Gguf(GgufFile),
 }
 
-/// A model to export: configuration, vocabulary and tensors loaded on demand.
+/// The architecture of a model to export, with what its GGUF metadata is made of.
+#[derive(Debug, Clone)]
+pub enum Family {
+    /// A Llama: `llama.*` hyper-parameters and a byte-level BPE vocabulary.
+    Llama {
+        /// The GGUF-level hyper-parameters.
+        config: LlamaConfig,
+        /// The vocabulary written to the GGUF.
+        vocab: GgufVocab,
+    },
+    /// A Gemma 3 text model: `gemma3.*` hyper-parameters and the SentencePiece
+    /// `tokenizer.ggml.*` keys of a Gemma 3 GGUF ([`crate::gemma3::tokenizer_metadata`]).
+    Gemma3 {
+        /// The GGUF-level hyper-parameters.
+        config: Gemma3Config,
+        /// The tokenizer keys written to the GGUF.
+        tokenizer: Metadata,
+    },
+}
+
+impl Family {
+    /// The HF name of a GGUF tensor name of this architecture.
+    fn hf_name(&self, gguf: &str) -> Option<String> {
+        match self {
+            Family::Llama { .. } => llama_names::hf_name(gguf),
+            Family::Gemma3 { .. } => gemma3_names::hf_name(gguf),
+        }
+    }
+
+    /// The GGUF name of a HF tensor name of this architecture.
+    fn gguf_name(&self, hf: &str) -> Option<String> {
+        match self {
+            Family::Llama { .. } => llama_names::gguf_name(hf),
+            Family::Gemma3 { .. } => gemma3_names::gguf_name(hf),
+        }
+    }
+
+    /// `general.architecture` of this family.
+    pub fn architecture(&self) -> &'static str {
+        match self {
+            Family::Llama { .. } => "llama",
+            Family::Gemma3 { .. } => "gemma3",
+        }
+    }
+}
+
+/// A model to export: architecture, configuration, vocabulary and tensors loaded on demand.
 pub struct ModelSource {
-    /// The GGUF-level hyper-parameters.
-    pub config: LlamaConfig,
-    /// The vocabulary written to the GGUF.
-    pub vocab: GgufVocab,
+    /// The architecture, hyper-parameters and vocabulary.
+    pub family: Family,
     /// The tensors, by GGUF name.
     pub entries: Vec<TensorEntry>,
     base: Base,
@@ -49,46 +97,38 @@ pub struct ModelSource {
 }
 
 impl ModelSource {
-    /// A HF model folder (`config.json` + safetensors); the vocabulary comes from
-    /// `tokenizer_dir` (tokenizer.json + tokenizer_config.json).
+    /// A HF model folder (`config.json` + safetensors). A Llama's vocabulary comes
+    /// from `tokenizer_dir` (tokenizer.json + tokenizer_config.json); a Gemma 3's
+    /// (`model_type` `gemma3_text`) from the Gemma 3 GGUF `tokenizer_dir` names.
     pub fn hf_folder(dir: &Path, tokenizer_dir: &Path) -> Result<Self> {
         let config_path = dir.join("config.json");
+        if model_type(&config_path).as_deref() == Some(gemma3::HF_MODEL_TYPE) {
+            return Self::gemma3_hf_folder(dir, tokenizer_dir);
+        }
         let hf = HfConfig::load(&config_path)?;
         let config = hf
             .llama_config()
             .map_err(|e| InputError::file(&config_path, format!("{e:#}")))?;
         let weights = SafetensorsWeights::open_folder(dir)?;
-        let mut entries = Vec::new();
-        for (name, shape) in weights.shapes() {
-            let gguf = gguf_name(name).ok_or_else(|| {
-                anyhow!(
-                    "{}: tensor `{name}` is not part of a Llama model",
-                    dir.display()
-                )
-            })?;
-            entries.push(TensorEntry {
-                name: gguf,
-                dims: shape.iter().rev().map(|&d| d as u64).collect(),
-            });
-        }
         let rope_freqs = hf
             .scaling()
             .map(|s| llama3_rope_factors(&s, hf.theta(), config.rope_dims));
-        if let Some(f) = &rope_freqs {
-            entries.push(TensorEntry {
-                name: ROPE_FREQS.into(),
-                dims: vec![f.len() as u64],
-            });
-        }
         let chat = ChatTokenizer::from_dir(tokenizer_dir)?;
         let vocab = GgufVocab::from_tokenizer(
             chat.hf_tokenizer().context("a tokenizer.json tokenizer")?,
             "<|begin_of_text|>",
             "<|eot_id|>",
         )?;
+        let family = Family::Llama { config, vocab };
+        let mut entries = hf_entries(&family, dir, &weights)?;
+        if let Some(f) = &rope_freqs {
+            entries.push(TensorEntry {
+                name: ROPE_FREQS.into(),
+                dims: vec![f.len() as u64],
+            });
+        }
         Ok(Self {
-            config,
-            vocab,
+            family,
             entries,
             base: Base::Hf {
                 weights,
@@ -99,13 +139,71 @@ impl ModelSource {
         })
     }
 
-    /// A GGUF file (any tensor types the codecs read); vocabulary from its metadata.
+    /// A HF Gemma 3 text model folder; its SentencePiece vocabulary is copied from
+    /// the Gemma 3 GGUF `tokenizer` (a HF folder's tokenizer.model is not read).
+    fn gemma3_hf_folder(dir: &Path, tokenizer: &Path) -> Result<Self> {
+        let config_path = dir.join("config.json");
+        let config = gemma3::config_from_hf(&config_path)?;
+        if !is_gguf(tokenizer) || !tokenizer.is_file() {
+            return Err(InputError::file(
+                tokenizer,
+                "a Gemma 3 HF folder takes its SentencePiece vocabulary from a Gemma 3 GGUF: \
+                 pass --tokenizer FILE.gguf (tokenizer.model is not read)",
+            )
+            .into());
+        }
+        let file = GgufFile::open(tokenizer)?;
+        let tokenizer_md = gemma3::tokenizer_metadata(file.metadata())
+            .with_context(|| format!("{}: tokenizer metadata", tokenizer.display()))?;
+        let tokens = gemma3::token_count(&tokenizer_md)?;
+        if tokens != config.vocab {
+            return Err(InputError::file(
+                &config_path,
+                format!(
+                    "is {} but the tokenizer of {} has {tokens} tokens",
+                    config.vocab,
+                    tokenizer.display()
+                ),
+            )
+            .with_field("vocab_size")
+            .into());
+        }
+        let weights = SafetensorsWeights::open_folder(dir)?;
+        let family = Family::Gemma3 {
+            config,
+            tokenizer: tokenizer_md,
+        };
+        let entries = hf_entries(&family, dir, &weights)?;
+        Ok(Self {
+            family,
+            entries,
+            base: Base::Hf {
+                weights,
+                rope_freqs: None,
+            },
+            adapter: None,
+            origin: dir.to_path_buf(),
+        })
+    }
+
+    /// A GGUF file (any tensor types the codecs read) of a Llama or a Gemma 3;
+    /// vocabulary from its metadata.
     pub fn gguf(path: &Path) -> Result<Self> {
         let file = GgufFile::open(path)?;
-        let config = config_from_metadata(file.metadata())
-            .with_context(|| format!("{}: not a Llama GGUF", path.display()))?;
-        let vocab = vocab_from_metadata(file.metadata())
-            .with_context(|| format!("{}: tokenizer metadata", path.display()))?;
+        let md = file.metadata();
+        let in_file = |what: &str| format!("{}: {what}", path.display());
+        let family = match md.str("general.architecture")? {
+            "gemma3" => Family::Gemma3 {
+                config: gemma3_config_from_metadata(md)
+                    .with_context(|| in_file("not a Gemma 3 GGUF"))?,
+                tokenizer: gemma3::tokenizer_metadata(md)
+                    .with_context(|| in_file("tokenizer metadata"))?,
+            },
+            _ => Family::Llama {
+                config: config_from_metadata(md).with_context(|| in_file("not a Llama GGUF"))?,
+                vocab: vocab_from_metadata(md).with_context(|| in_file("tokenizer metadata"))?,
+            },
+        };
         let entries = file
             .tensors()
             .iter()
@@ -115,8 +213,7 @@ impl ModelSource {
             })
             .collect();
         Ok(Self {
-            config,
-            vocab,
+            family,
             entries,
             base: Base::Gguf(file),
             adapter: None,
@@ -126,10 +223,7 @@ impl ModelSource {
 
     /// A base model: a GGUF file (by extension) or a HF folder.
     pub fn base(base: &Path, tokenizer_dir: &Path) -> Result<Self> {
-        if base
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-        {
+        if is_gguf(base) {
             Self::gguf(base)
         } else {
             Self::hf_folder(base, tokenizer_dir)
@@ -162,16 +256,53 @@ impl ModelSource {
         self
     }
 
+    /// The GGUF metadata of this model, named `name`, at `file_type`.
+    pub fn metadata(&self, name: &str, file_type: FileType) -> Metadata {
+        match &self.family {
+            Family::Llama { config, vocab } => {
+                llama_metadata(config, name, file_type, vocab.clone())
+            }
+            Family::Gemma3 { config, tokenizer } => {
+                gemma3::gemma3_metadata(config, name, file_type, tokenizer)
+            }
+        }
+    }
+
+    /// Writes the model to `path` (atomically) with `metadata` (from
+    /// [`Self::metadata`], possibly stamped): every tensor loaded (adapter merged) and
+    /// quantized to the type llama-quantize's recipe picks for `file_type`, in
+    /// llama.cpp's tensor order; progress in tensors.
+    pub fn write(
+        &self,
+        path: &Path,
+        metadata: Metadata,
+        file_type: FileType,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        write_llama_gguf(
+            path,
+            metadata,
+            &self.entries,
+            file_type,
+            |i| self.load(i),
+            progress,
+        )
+    }
+
     /// Tensor `i` of [`ModelSource::entries`] in f32, with the adapter's update
-    /// merged (in HF row order, before llama.cpp's row permutation).
+    /// merged (in HF row order, before llama.cpp's row permutation of a Llama; before
+    /// the +1 of a Gemma 3 HF norm weight).
     pub fn load(&self, i: usize) -> Result<Vec<f32>> {
         let entry = &self.entries[i];
         let cols = entry.cols();
         let rows = entry.dims.iter().skip(1).product::<u64>() as usize;
-        let hf = hf_name(&entry.name);
-        let heads = hf
-            .as_deref()
-            .and_then(|n| permuted_heads(n, self.config.heads, self.config.kv_heads));
+        let hf = self.family.hf_name(&entry.name);
+        let heads = match &self.family {
+            Family::Llama { config, .. } => hf
+                .as_deref()
+                .and_then(|n| permuted_heads(n, config.heads, config.kv_heads)),
+            Family::Gemma3 { .. } => None,
+        };
         let permute = |data: Vec<f32>, heads: Option<usize>| -> Result<Vec<f32>> {
             match heads {
                 Some(h) => Ok(permute_for_gguf(&data, cols, h)?),
@@ -194,6 +325,9 @@ impl ModelSource {
                 let (_, mut data) = weights.f32(&name)?;
                 if let Some(d) = delta {
                     add(&mut data, &d);
+                }
+                if matches!(self.family, Family::Gemma3 { .. }) && is_shifted_norm(&entry.name) {
+                    data.iter_mut().for_each(|w| *w += NORM_SHIFT);
                 }
                 permute(data, heads)
             }
@@ -218,6 +352,47 @@ impl ModelSource {
     pub fn merged_modules(&self) -> usize {
         self.adapter.as_ref().map_or(0, |a| a.module_count())
     }
+}
+
+/// True when `path` has the extension `.gguf` (any case).
+fn is_gguf(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
+/// The `model_type` of a `config.json`, when it can be read (errors are reported by
+/// the reader of the architecture it then defaults to).
+fn model_type(config: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(config).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    json.get("model_type")?.as_str().map(str::to_string)
+}
+
+/// The GGUF entries of a HF folder's tensors, named for `family` (a tensor of
+/// another architecture is an error naming it).
+fn hf_entries(
+    family: &Family,
+    dir: &Path,
+    weights: &SafetensorsWeights,
+) -> Result<Vec<TensorEntry>> {
+    weights
+        .shapes()
+        .map(|(name, shape)| {
+            let gguf = family.gguf_name(name).ok_or_else(|| {
+                InputError::file(
+                    dir,
+                    format!(
+                        "tensor `{name}` is not part of a {} model",
+                        family.architecture()
+                    ),
+                )
+            })?;
+            Ok(TensorEntry {
+                name: gguf,
+                dims: shape.iter().rev().map(|&d| d as u64).collect(),
+            })
+        })
+        .collect()
 }
 
 /// The base model a training run names in its recipe.json (`model`).

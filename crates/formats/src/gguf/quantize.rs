@@ -12,6 +12,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::ggml_type::GgmlType;
+use super::metadata::Metadata;
 use super::reader::GgufFile;
 use super::recipe::{effective_dims, llama_order, plan, FileType, ModelFacts};
 use super::tensor::{TensorInfo, TensorSpec};
@@ -28,6 +29,19 @@ const QUANTIZATION_VERSION: u32 = 2;
 const SPLIT_KEYS: [&str; 3] = ["split.no", "split.count", "split.tensors.count"];
 /// Upper bound on the f32 values of one slab of rows.
 const SLAB_VALUES: usize = 16 << 20;
+
+/// Sets `general.quantization_version` and `general.file_type` as llama-quantize
+/// does (gguf's `set_val` removes a key and appends it): both become the last two
+/// keys, in that order, whatever their place before.
+pub fn stamp_file_type(metadata: &mut Metadata, file_type: FileType) {
+    for (key, value) in [
+        ("general.quantization_version", QUANTIZATION_VERSION),
+        ("general.file_type", file_type.ftype_id()),
+    ] {
+        metadata.remove(key);
+        metadata.insert(key, Value::U32(value));
+    }
+}
 
 /// One tensor of the output: where it comes from and what it becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,13 +131,7 @@ pub fn quantize_file(
     for key in SPLIT_KEYS {
         metadata.remove(key);
     }
-    for (key, value) in [
-        ("general.quantization_version", QUANTIZATION_VERSION),
-        ("general.file_type", file_type.ftype_id()),
-    ] {
-        metadata.remove(key);
-        metadata.insert(key, Value::U32(value));
-    }
+    stamp_file_type(&mut metadata, file_type);
     let out_specs: Vec<TensorSpec> = specs
         .iter()
         .zip(&types)
