@@ -14,7 +14,7 @@ use okla_train::config::HfConfig;
 use okla_train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_train::lora::LoraSettings;
 use okla_train::loss_scale::LossScaler;
-use okla_train::model::{Batch, Llama, LossSum, Method, IGNORE_INDEX};
+use okla_train::model::{Batch, CausalLm, LossSum, Method, IGNORE_INDEX};
 use okla_train::recipe::{LossVocabulary, Recipe, RecipeFields};
 use okla_train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
@@ -93,7 +93,7 @@ fn tiny_config(vocab: usize) -> HfConfig {
     .unwrap()
 }
 
-fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> Llama {
+fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> CausalLm {
     tiny_model_in(corpus, method, lora, seed, Kind::Float)
 }
 
@@ -103,11 +103,11 @@ fn tiny_model_in(
     lora: &LoraSettings,
     seed: i64,
     kind: Kind,
-) -> Llama {
+) -> CausalLm {
     tch::manual_seed(seed);
     let cfg = tiny_config(corpus.vocab.len());
-    let weights = Llama::random_weights(&cfg);
-    Llama::from_weights(cfg, weights, method, lora, kind, Device::Cpu).unwrap()
+    let weights = CausalLm::random_weights(&cfg);
+    CausalLm::from_weights(cfg, weights, method, lora, kind, Device::Cpu).unwrap()
 }
 
 fn chat(user: &str, answer: &str) -> Vec<Message> {
@@ -173,7 +173,7 @@ fn masking_covers_assistant_content_and_its_end_of_turn_only() {
     );
 }
 
-fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
+fn lora_grads(model: &CausalLm) -> Vec<(String, Tensor)> {
     model
         .adapters()
         .into_iter()
@@ -546,9 +546,9 @@ fn tied_run(
     tch::manual_seed(21);
     let mut cfg = tiny_config(corpus.vocab.len() + unseen);
     cfg.tie_word_embeddings = true;
-    let weights = Llama::random_weights(&cfg);
+    let weights = CausalLm::random_weights(&cfg);
     let before = weights["model.embed_tokens.weight"].copy();
-    let model = Llama::from_weights(
+    let model = CausalLm::from_weights(
         cfg,
         weights,
         Method::Full,

@@ -12,7 +12,7 @@ use super::config::HfConfig;
 use super::gguf_model::load_gguf_base;
 use okla_text::ChatTokenizer;
 
-/// What [`super::model::Llama::from_weights`] and the data encoding need.
+/// What [`super::model::CausalLm::from_weights`] and the data encoding need.
 pub struct BaseModel {
     /// The architecture.
     pub config: HfConfig,
