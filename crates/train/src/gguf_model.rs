@@ -73,7 +73,10 @@ fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> Result<(Stri
     let (mut data, shape) = dequantize(file, t).with_context(|| format!("tensor `{}`", t.name))?;
     match arch {
         Architecture::Llama => {
-            let heads = (config.num_attention_heads as usize, config.kv_heads() as usize);
+            let heads = (
+                config.num_attention_heads as usize,
+                config.kv_heads() as usize,
+            );
             if let Some(h) = permuted_heads(&name, heads.0, heads.1) {
                 let cols = *shape.last().unwrap_or(&1) as usize;
                 data = unpermute_from_gguf(&data, cols, h)

@@ -768,7 +768,11 @@ impl CausalLm {
             Architecture::Gemma3 => gemma3::gelu_tanh(&g),
         };
         let act = g * layer.up.forward_with(&h, up, train);
-        rows + self.normed_if(layer, Norm::MlpOut, layer.down.forward_with(&act, down, train))
+        rows + self.normed_if(
+            layer,
+            Norm::MlpOut,
+            layer.down.forward_with(&act, down, train),
+        )
     }
 
     /// Back-propagates `grad` (the layer output's gradient) through a recomputed
