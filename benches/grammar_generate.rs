@@ -15,12 +15,11 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use okla_engine::grammar::MaskTrace;
-use okla_engine::grammar::{Constrained, GrammarVocab};
+use okla_engine::grammar::{gguf_token_bytes, Constrained, GrammarVocab};
 use okla_engine::loader::load;
 use okla_engine::sampler::SamplingParams;
 use okla_engine::session::{Completion, GenerateOptions, Session};
 use okla_harness::suite::{Decoding, Suite};
-use okla_text::EOT;
 
 /// Cases generated per iteration: the suite's first, in file order.
 const CASES: usize = 8;
@@ -72,14 +71,15 @@ fn summary(done: &[Completion]) -> (usize, Option<(f64, f64)>) {
 
 fn grammar_generate(c: &mut Criterion) {
     let loaded = load(Path::new("models/okla-tiny/okla-tiny-q4_k_m.gguf"), THREADS).unwrap();
-    let tokenizer = loaded.vocab.chat_tokenizer().unwrap();
+    let tokenizer = &loaded.tokenizer;
     let suite = Suite::load(Path::new("suites/okla")).unwrap();
     let prompts: Vec<Vec<u32>> = suite.cases[..CASES]
         .iter()
         .map(|c| tokenizer.encode_chat(&c.prompt).unwrap())
         .collect();
-    let stop = [tokenizer.token_id(EOT).unwrap(), loaded.vocab.eos.unwrap()];
-    let env = GrammarVocab::new(&loaded.vocab, &stop, loaded.model.config().vocab).unwrap();
+    let stop = loaded.stop_tokens();
+    let words = gguf_token_bytes(loaded.file.metadata()).unwrap();
+    let env = GrammarVocab::new(words, &stop, loaded.model.vocab()).unwrap();
     let grammar = Arc::new(env.compile_schema(&suite.schema).unwrap());
     let constrained = |overlap| {
         Some(Constrained {

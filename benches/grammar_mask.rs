@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use okla_engine::grammar::{CompiledGrammar, GrammarVocab};
+use okla_engine::grammar::{token_bytes, CompiledGrammar, GrammarVocab};
 use okla_harness::suite::Suite;
 use okla_text::gguf_vocab::GgufVocab;
 use okla_text::ChatTokenizer;
@@ -51,11 +51,13 @@ fn walk(grammar: &CompiledGrammar, answers: &[Vec<u32>]) -> Vec<Duration> {
 
 fn grammar_mask(c: &mut Criterion) {
     let tokenizer = ChatTokenizer::llama3().expect("bundled tokenizer");
-    let vocab = GgufVocab::from_tokenizer(tokenizer.tokenizer(), "<|begin_of_text|>", "<|eot_id|>")
-        .expect("vocabulary");
+    let hf = tokenizer.hf_tokenizer().expect("a tokenizer.json tokenizer");
+    let vocab =
+        GgufVocab::from_tokenizer(hf, "<|begin_of_text|>", "<|eot_id|>").expect("vocabulary");
     let suite = Suite::load(Path::new("suites/okla")).expect("the OKLA suite");
     let stop = [128009, 128001];
-    let env = GrammarVocab::new(&vocab, &stop, vocab.tokens.len()).expect("token environment");
+    let words = token_bytes(&vocab).expect("byte-level tokens");
+    let env = GrammarVocab::new(words, &stop, vocab.tokens.len()).expect("token environment");
     let grammar = env
         .compile_schema(&suite.schema)
         .expect("OKLA schema compiles");

@@ -50,7 +50,7 @@ fn rendered_text_matches_jinja() {
     let v = vectors();
     assert!(v.cases.len() >= 12);
     for case in &v.cases {
-        let rendered = llama3().render(&case.messages);
+        let rendered = llama3().render(&case.messages).unwrap();
         assert_eq!(rendered.text, case.text, "case {}", case.name);
     }
 }

@@ -14,6 +14,7 @@ mod data;
 mod export_cmd;
 mod gate;
 mod gate_arms;
+mod generate_cmd;
 mod gguf_cmd;
 mod http_args;
 mod progress;
@@ -73,6 +74,8 @@ pub enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Print the token ids of a text with a GGUF model's tokenizer (llama-tokenize style).
     Tokenize(tokenize_cmd::TokenizeArgs),
+    /// Continue a text greedily with a GGUF model, no chat template (llama-cli style).
+    Generate(generate_cmd::GenerateArgs),
     /// Write a trained model as a quantized GGUF, only if it passes the suite's gate.
     Export(export_cmd::ExportArgs),
     /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
@@ -135,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Tokenize(args) => tokenize_cmd::run(args),
+        Command::Generate(args) => generate_cmd::run(args),
         #[cfg(feature = "train")]
         Command::Train(args) => train_cmd::run(*args),
     }

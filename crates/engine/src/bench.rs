@@ -102,7 +102,7 @@ pub fn run_bench(
             .iter()
             .map(|t| (t.rows * t.cols) as u64)
             .sum();
-        let vocab = model.config().vocab as u32;
+        let vocab = model.vocab() as u32;
         // Token ids spread over the vocabulary, fixed so runs compare.
         let tokens: Vec<u32> = (0..plan.n_prompt.max(plan.n_gen) as u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab)

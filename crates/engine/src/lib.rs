@@ -52,6 +52,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arch;
 pub mod bench;
 pub mod grammar;
 pub mod kernels;

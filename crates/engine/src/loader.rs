@@ -1,18 +1,22 @@
-//! Opening a Llama GGUF: hyper-parameters and vocabulary from the metadata, weights
-//! used in place from the memory map.
+//! Opening a GGUF (Llama or Gemma 3): the architecture and its hyper-parameters, the
+//! tokenizer and chat template from the metadata, weights used in place from the
+//! memory map.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
 
+use super::arch::Architecture;
 use super::kernels::{Isa, WeightType};
 use super::model::Model;
 use super::weights::{ModelWeights, TensorRef, TensorSource};
 use okla_formats::error::InputError;
+use okla_formats::gemma3_config::gemma3_config_from_metadata;
+use okla_formats::gguf::Metadata;
 use okla_formats::gguf::{GgmlType, GgufFile};
 use okla_formats::llama_config::{config_from_metadata, BadParameter};
-use okla_text::gguf_vocab::{vocab_from_metadata, GgufVocab};
+use okla_text::ChatTokenizer;
 
 /// A GGUF file that lends its mapped bytes as weight storage.
 struct MappedBytes(Arc<GgufFile>);
@@ -34,7 +38,7 @@ impl TensorSource for GgufFile {
             t.dims.len()
         );
         let ty = WeightType::from_ggml(t.ggml_type).with_context(|| {
-            format!("tensor {name} has type {}, which the engine cannot multiply (supported: F32, F16, Q8_0, Q4_K, Q6_K)", t.ggml_type.name())
+            format!("tensor {name} has type {}, which the engine cannot multiply (supported: F32, F16, Q8_0, Q5_0, Q4_K, Q6_K)", t.ggml_type.name())
         })?;
         Ok(Some(TensorRef {
             ty,
@@ -63,14 +67,16 @@ impl TensorSource for GgufFile {
     }
 }
 
-/// A loaded GGUF Llama model with its vocabulary.
+/// A loaded GGUF model with its tokenizer.
 pub struct LoadedModel {
     /// The open file (metadata, tensor table).
     pub file: Arc<GgufFile>,
     /// The runnable model (shared with sessions).
     pub model: Arc<Model>,
-    /// The tokenizer tables from the metadata.
-    pub vocab: GgufVocab,
+    /// The tokenizer and chat template the metadata describes.
+    pub tokenizer: ChatTokenizer,
+    /// The file's end-of-sequence token (`tokenizer.ggml.eos_token_id`), if it names one.
+    pub eos: Option<u32>,
 }
 
 impl std::fmt::Debug for LoadedModel {
@@ -82,27 +88,52 @@ impl std::fmt::Debug for LoadedModel {
     }
 }
 
+impl LoadedModel {
+    /// The tokens that end an answer ([`ChatTokenizer::stop_tokens`] with the file's EOS).
+    pub fn stop_tokens(&self) -> Vec<u32> {
+        self.tokenizer.stop_tokens(self.eos)
+    }
+}
+
+/// The architecture and hyper-parameters `general.architecture` names; an
+/// unsupported one is an error listing those the engine runs.
+pub fn architecture_from_metadata(md: &Metadata) -> Result<Architecture> {
+    match md.str("general.architecture")? {
+        "llama" => Ok(Architecture::Llama(config_from_metadata(md)?)),
+        "gemma3" => Ok(Architecture::Gemma3(gemma3_config_from_metadata(md)?)),
+        other => anyhow::bail!(
+            "general.architecture is {other:?}; the engine runs \"llama\" and \"gemma3\" models"
+        ),
+    }
+}
+
 /// Opens `path` and prepares the model on `threads` threads. Problems with the file
-/// (not a Llama GGUF, missing tensors or keys, unsupported types) are input errors.
+/// (an unsupported architecture, missing tensors or keys, unsupported types) are input
+/// errors naming the file (and the metadata key, for a bad hyper-parameter).
 pub fn load(path: &Path, threads: usize) -> Result<LoadedModel> {
     let file = Arc::new(GgufFile::open(path)?);
     let as_input = |e: anyhow::Error| InputError::file(path, format!("{e:#}"));
     let md = file.metadata();
-    let config = config_from_metadata(md).map_err(|e| match e.downcast_ref::<BadParameter>() {
-        Some(bad) => InputError::file(path, &bad.message).with_field(bad.key),
-        None => as_input(e),
-    })?;
-    let vocab = vocab_from_metadata(md).map_err(as_input)?;
+    let arch =
+        architecture_from_metadata(md).map_err(|e| match e.downcast_ref::<BadParameter>() {
+            Some(bad) => InputError::file(path, &bad.message).with_field(bad.key),
+            None => as_input(e),
+        })?;
+    let tokenizer = ChatTokenizer::from_gguf(md).map_err(as_input)?;
+    let eos = md
+        .optional("tokenizer.ggml.eos_token_id", Metadata::u32)
+        .map_err(|e| as_input(e.into()))?;
     let weights = ModelWeights::from_source(
         Arc::new(MappedBytes(file.clone())),
-        config.layers,
+        arch.layers(),
         file.as_ref(),
     )
     .map_err(as_input)?;
-    let model = Model::new(config, weights, threads, Isa::detect()).map_err(as_input)?;
+    let model = Model::new(arch, weights, threads, Isa::detect()).map_err(as_input)?;
     Ok(LoadedModel {
         file,
         model: Arc::new(model),
-        vocab,
+        tokenizer,
+        eos,
     })
 }

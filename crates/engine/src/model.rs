@@ -1,24 +1,31 @@
-//! The Llama forward pass on a batch of tokens: embeddings, RMSNorm, RoPE,
-//! grouped-query attention over the f16 KV cache, SwiGLU feed-forward, output head.
+//! The forward pass on a batch of tokens, for every [`Architecture`]: embeddings,
+//! RMSNorm, RoPE, grouped-query attention over the f16 KV cache (causal, or within a
+//! sliding window), the gated feed-forward, the output head.
 
 use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
+use super::arch::{Activation, Architecture, LayerAttention};
 use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
 use super::kv_cache::KvCache;
-use super::ops::{add_in_place, ggml_expf, reduce16, rms_norm, swiglu};
-use super::rope::Rope;
-use super::weights::{ModelWeights, TensorRef};
-use okla_formats::llama_config::LlamaConfig;
+use super::ops::{add_in_place, geglu, ggml_expf, reduce16, rms_norm, swiglu};
+use super::rope::{Rope, RopeAngles};
+use super::weights::{LayerWeights, ModelWeights, TensorRef};
 
 /// Tokens processed per forward step during prefill (llama.cpp's default micro-batch).
 pub const PREFILL_CHUNK: usize = 512;
 
+/// Key positions by which the lanes of ggml's f16 dot products repeat (64 for one
+/// token, 16 for a batch): a sliding window's first visible key is rounded down to a
+/// multiple of it so that every product keeps its lane.
+const LANE_PERIOD: usize = 64;
+
 /// A loaded model ready to run, with its own thread pool.
 pub struct Model {
-    config: LlamaConfig,
+    arch: Architecture,
     weights: ModelWeights,
-    rope: Rope,
+    ropes: Vec<Rope>,
+    attention: Vec<LayerAttention>,
     isa: Isa,
     pool: rayon::ThreadPool,
 }
@@ -26,7 +33,7 @@ pub struct Model {
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
-            .field("config", &self.config)
+            .field("arch", &self.arch)
             .field("isa", &self.isa)
             .field("threads", &self.threads())
             .finish_non_exhaustive()
@@ -36,35 +43,40 @@ impl std::fmt::Debug for Model {
 impl Model {
     /// Checks the weights against the shape and starts a pool of `threads` workers.
     pub fn new(
-        config: LlamaConfig,
+        arch: Architecture,
         weights: ModelWeights,
         threads: usize,
         isa: Isa,
     ) -> Result<Self> {
-        config.validate()?;
+        arch.validate()?;
         weights.validate()?;
-        check_shapes(&config, &weights)?;
+        check_shapes(&arch, &weights)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .build()
             .context("cannot start the inference thread pool")?;
-        let rope = Rope::new(
-            config.rope_dims,
-            config.rope_theta,
-            weights.rope_freqs.clone(),
-        );
+        let ropes = arch.ropes(weights.rope_freqs.clone());
+        let attention = (0..arch.layers())
+            .map(|l| arch.layer_attention(l))
+            .collect();
         Ok(Self {
-            config,
+            arch,
             weights,
-            rope,
+            ropes,
+            attention,
             isa,
             pool,
         })
     }
 
-    /// The model's shape.
-    pub fn config(&self) -> &LlamaConfig {
-        &self.config
+    /// The architecture and its hyper-parameters.
+    pub fn architecture(&self) -> &Architecture {
+        &self.arch
+    }
+
+    /// Vocabulary size (width of the logits).
+    pub fn vocab(&self) -> usize {
+        self.arch.vocab()
     }
 
     /// The model's weights.
@@ -84,7 +96,7 @@ impl Model {
 
     /// An empty KV cache for this model.
     pub fn new_cache(&self) -> KvCache {
-        KvCache::new(self.config.layers, self.config.kv_dim())
+        KvCache::new(self.arch.layers(), self.arch.kv_dim())
     }
 
     /// Runs `tokens` after the cached positions, appending their keys and values to
@@ -97,19 +109,16 @@ impl Model {
         tokens: &[u32],
         logits_at: &[usize],
     ) -> Result<Vec<f32>> {
+        let (context, vocab) = (self.arch.context(), self.arch.vocab());
         ensure!(
-            cache.len() + tokens.len() <= self.config.context,
-            "sequence of {} tokens exceeds the model context of {}",
+            cache.len() + tokens.len() <= context,
+            "sequence of {} tokens exceeds the model context of {context}",
             cache.len() + tokens.len(),
-            self.config.context
         );
-        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.config.vocab) {
-            anyhow::bail!(
-                "token id {bad} is outside the vocabulary of {}",
-                self.config.vocab
-            );
+        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= vocab) {
+            anyhow::bail!("token id {bad} is outside the vocabulary of {vocab}");
         }
-        let mut logits = Vec::with_capacity(logits_at.len() * self.config.vocab);
+        let mut logits = Vec::with_capacity(logits_at.len() * vocab);
         for (c, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
             let start = c * PREFILL_CHUNK;
             let wanted: Vec<usize> = logits_at
@@ -141,68 +150,123 @@ impl Model {
         tokens: &[u32],
         outputs: &[usize],
     ) -> Result<Vec<f32>> {
-        let cfg = &self.config;
-        let (dim, n) = (cfg.dim, tokens.len());
+        let arch = &self.arch;
+        let (dim, n) = (arch.dim(), tokens.len());
         let mut x = vec![0.0f32; n * dim];
         for (row, &t) in x.chunks_exact_mut(dim).zip(tokens) {
             self.weights.embedding(t as usize, row)?;
         }
+        if let Some(scale) = arch.embedding_scale() {
+            x.iter_mut().for_each(|v| *v *= scale);
+        }
         let pos0 = cache.len();
-        let angles: Vec<_> = (0..n).map(|i| self.rope.angles(pos0 + i)).collect();
+        let angles: Vec<Vec<RopeAngles>> = self
+            .ropes
+            .iter()
+            .map(|rope| (0..n).map(|i| rope.angles(pos0 + i)).collect())
+            .collect();
         for (l, layer) in self.weights.layers.iter().enumerate() {
-            let mut h = x.clone();
-            rms_norm(&mut h, &layer.attn_norm, cfg.rms_eps);
-            let acts = convert_for(&h, dim, &[&layer.wq, &layer.wk, &layer.wv]);
-            let mut q = self.matmul(&layer.wq, pick(&acts, &layer.wq));
-            let mut k = self.matmul(&layer.wk, pick(&acts, &layer.wk));
-            let v = self.matmul(&layer.wv, pick(&acts, &layer.wv));
-            let hd = cfg.head_dim();
-            for (i, a) in angles.iter().enumerate() {
-                self.rope.apply(a, &mut q[i * dim..(i + 1) * dim], hd);
-                self.rope
-                    .apply(a, &mut k[i * cfg.kv_dim()..(i + 1) * cfg.kv_dim()], hd);
-            }
-            cache.append_layer(l, &k, &v);
-            let attn = self.attention(cache, l, pos0, &q);
-            let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, dim);
-            add_in_place(&mut x, &self.matmul(&layer.wo, &attn_acts));
-            if l + 1 == cfg.layers {
-                x = outputs
-                    .iter()
-                    .flat_map(|&r| x[r * dim..(r + 1) * dim].iter().copied())
-                    .collect();
+            let mut attn = self.attention_block(cache, l, layer, &angles, &x);
+            if l + 1 == arch.layers() {
+                x = select_rows(&x, dim, outputs);
+                attn = select_rows(&attn, dim, outputs);
                 if x.is_empty() {
                     break;
                 }
             }
-
-            let mut h = x.clone();
-            rms_norm(&mut h, &layer.ffn_norm, cfg.rms_eps);
-            let acts = convert_for(&h, dim, &[&layer.gate, &layer.up]);
-            let mut gate = self.matmul(&layer.gate, pick(&acts, &layer.gate));
-            let up = self.matmul(&layer.up, pick(&acts, &layer.up));
-            swiglu(&mut gate, &up);
-            let ff_acts = ActivationRows::quantize(layer.down.ty.activation(), &gate, cfg.ff);
-            add_in_place(&mut x, &self.matmul(&layer.down, &ff_acts));
+            if let Some(norms) = &layer.sandwich {
+                rms_norm(&mut attn, &norms.post_attention, arch.rms_eps());
+            }
+            add_in_place(&mut x, &attn);
+            let mut ff = self.feed_forward(layer, &x);
+            if let Some(norms) = &layer.sandwich {
+                rms_norm(&mut ff, &norms.post_ffw, arch.rms_eps());
+            }
+            add_in_place(&mut x, &ff);
         }
         cache.commit(tokens);
         Ok(x)
     }
 
-    /// Causal grouped-query attention of the batch's queries (positions `pos0..`) over
-    /// layer `layer` of the cache, computed as llama.cpp's CPU graph does without flash
-    /// attention: queries rounded to f16 and dotted with the f16 keys, softmax with
-    /// ggml's `expf` and f64 sum, probabilities rounded to f16 and dotted with the f16
-    /// values; every f16 dot product sums in the lane order of the kernel llama.cpp
-    /// picks for this batch size ([`super::kernels::f16_dot`]).
-    fn attention(&self, cache: &KvCache, layer: usize, pos0: usize, q: &[f32]) -> Vec<f32> {
-        let cfg = &self.config;
-        let (hd, heads) = (cfg.head_dim(), cfg.heads);
-        let group = heads / cfg.kv_heads;
-        let scale = 1.0 / (hd as f32).sqrt();
+    /// Layer `l`'s attention output (after its output projection) for the rows of `x`,
+    /// appending their keys and values to the cache.
+    fn attention_block(
+        &self,
+        cache: &mut KvCache,
+        l: usize,
+        layer: &LayerWeights,
+        angles: &[Vec<RopeAngles>],
+        x: &[f32],
+    ) -> Vec<f32> {
+        let arch = &self.arch;
+        let (dim, eps) = (arch.dim(), arch.rms_eps());
+        let (q_dim, kv_dim, hd) = (arch.q_dim(), arch.kv_dim(), arch.head_dim());
+        let mut h = x.to_vec();
+        rms_norm(&mut h, &layer.attn_norm, eps);
+        let acts = convert_for(&h, dim, &[&layer.wq, &layer.wk, &layer.wv]);
+        let mut q = self.matmul(&layer.wq, pick(&acts, &layer.wq));
+        let mut k = self.matmul(&layer.wk, pick(&acts, &layer.wk));
+        let v = self.matmul(&layer.wv, pick(&acts, &layer.wv));
+        if let Some(norms) = &layer.sandwich {
+            rms_norm(&mut q, &norms.q_norm, eps);
+            rms_norm(&mut k, &norms.k_norm, eps);
+        }
+        let how = self.attention[l];
+        let rope = &self.ropes[how.rope];
+        for (i, a) in angles[how.rope].iter().enumerate() {
+            rope.apply(a, &mut q[i * q_dim..(i + 1) * q_dim], hd);
+            rope.apply(a, &mut k[i * kv_dim..(i + 1) * kv_dim], hd);
+        }
+        let (query_scale, score_scale) = arch.attention_scales();
+        if let Some(scale) = query_scale {
+            q.iter_mut().for_each(|v| *v *= scale);
+        }
+        cache.append_layer(l, &k, &v);
+        // Keys and values are appended but not committed: `cache.len()` is the batch's first position.
+        let attn = self.attention(cache, l, cache.len(), &q, how.window, score_scale);
+        let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, q_dim);
+        self.matmul(&layer.wo, &attn_acts)
+    }
+
+    /// The gated feed-forward of the rows of `x` (its pre-norm included).
+    fn feed_forward(&self, layer: &LayerWeights, x: &[f32]) -> Vec<f32> {
+        let arch = &self.arch;
+        let mut h = x.to_vec();
+        rms_norm(&mut h, &layer.ffn_norm, arch.rms_eps());
+        let acts = convert_for(&h, arch.dim(), &[&layer.gate, &layer.up]);
+        let mut gate = self.matmul(&layer.gate, pick(&acts, &layer.gate));
+        let up = self.matmul(&layer.up, pick(&acts, &layer.up));
+        match arch.activation() {
+            Activation::SwiGlu => swiglu(&mut gate, &up),
+            Activation::GeGlu => geglu(&mut gate, &up),
+        }
+        let ff_acts = ActivationRows::quantize(layer.down.ty.activation(), &gate, arch.ff());
+        self.matmul(&layer.down, &ff_acts)
+    }
+
+    /// Grouped-query attention of the batch's queries (positions `pos0..`) over layer `layer` of the cache, causal and,
+    /// with a `window`, limited to the last `window` positions, computed as
+    /// llama.cpp's CPU graph does without flash attention: queries rounded to f16 and
+    /// dotted with the f16 keys, scores × `score_scale`, softmax with ggml's `expf` and
+    /// f64 sum, probabilities rounded to f16 and dotted with the f16 values; every f16
+    /// dot product sums in the lane order of the kernel llama.cpp picks for this batch
+    /// size ([`super::kernels::f16_dot`]). Keys outside the window are masked as
+    /// llama.cpp masks them: they add nothing, and every other product keeps its lane.
+    fn attention(
+        &self,
+        cache: &KvCache,
+        layer: usize,
+        pos0: usize,
+        q: &[f32],
+        window: Option<usize>,
+        score_scale: f32,
+    ) -> Vec<f32> {
+        let arch = &self.arch;
+        let (hd, heads) = (arch.head_dim(), arch.heads());
+        let group = heads / arch.kv_heads();
         let (keys, values) = (cache.keys(layer), cache.values(layer));
         let row = cache.row_bytes();
-        let batched = q.len() > cfg.dim;
+        let batched = q.len() > arch.q_dim();
         let round16 = |v: f32| half::f16::from_f32(v).to_f32();
         let mut out = vec![0.0f32; q.len()];
         out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
@@ -213,11 +277,31 @@ impl Model {
                 .map(|&v| round16(v))
                 .collect();
             let len = pos0 + t + 1;
-            let mut scores = vec![0.0f32; len];
-            attention_scores(self.isa, &keys[kv_off..], row, &q16, batched, &mut scores);
-            scores.iter_mut().for_each(|s| *s *= scale);
-            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exps: Vec<f32> = scores.iter().map(|s| ggml_expf(s - max)).collect();
+            let first = window.map_or(0, |w| len.saturating_sub(w));
+            let start = first - first % LANE_PERIOD;
+            let mut scores = vec![0.0f32; len - start];
+            let visible = &mut scores[first - start..];
+            attention_scores(
+                self.isa,
+                &keys[kv_off + first * row..],
+                row,
+                &q16,
+                batched,
+                visible,
+            );
+            visible.iter_mut().for_each(|s| *s *= score_scale);
+            let max = visible.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = scores
+                .iter()
+                .enumerate()
+                .map(|(j, s)| {
+                    if j + start < first {
+                        0.0
+                    } else {
+                        ggml_expf(s - max)
+                    }
+                })
+                .collect();
             let sum: f64 = exps
                 .chunks(16)
                 .map(|c| {
@@ -228,7 +312,14 @@ impl Model {
                 .sum();
             let inv_sum = (1.0 / sum) as f32;
             let p16: Vec<f32> = exps.iter().map(|e| round16(e * inv_sum)).collect();
-            attention_values(self.isa, &p16, &values[kv_off..], row, batched, o);
+            attention_values(
+                self.isa,
+                &p16,
+                &values[kv_off + start * row..],
+                row,
+                batched,
+                o,
+            );
         });
         out
     }
@@ -238,13 +329,20 @@ impl Model {
         if hidden.is_empty() {
             return Vec::new();
         }
-        let dim = self.config.dim;
+        let dim = self.arch.dim();
         let mut h = hidden.to_vec();
-        rms_norm(&mut h, &self.weights.output_norm, self.config.rms_eps);
+        rms_norm(&mut h, &self.weights.output_norm, self.arch.rms_eps());
 
         let acts = ActivationRows::quantize(self.weights.output.ty.activation(), &h, dim);
         self.matmul(&self.weights.output, &acts)
     }
+}
+
+/// The rows `rows` of `x` (`cols` wide), in that order.
+fn select_rows(x: &[f32], cols: usize, rows: &[usize]) -> Vec<f32> {
+    rows.iter()
+        .flat_map(|&r| x[r * cols..(r + 1) * cols].iter().copied())
+        .collect()
 }
 
 /// `x` converted once to each activation type the weights `ws` multiply with.
@@ -267,7 +365,7 @@ fn pick<'a>(acts: &'a [ActivationRows], w: &TensorRef) -> &'a ActivationRows {
         .expect("activations converted for every weight")
 }
 
-fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
+fn check_shapes(arch: &Architecture, w: &ModelWeights) -> Result<()> {
     let expect = |name: &str, t: &TensorRef, rows: usize, cols: usize| {
         ensure!(
             t.rows == rows && t.cols == cols,
@@ -277,42 +375,51 @@ fn check_shapes(cfg: &LlamaConfig, w: &ModelWeights) -> Result<()> {
         );
         Ok(())
     };
-    expect("token_embd", &w.token_embd, cfg.vocab, cfg.dim)?;
-    expect("output", &w.output, cfg.vocab, cfg.dim)?;
+    let width = |name: &str, v: &[f32], n: usize| {
+        ensure!(v.len() == n, "{name} has width {}, expected {n}", v.len());
+        Ok(())
+    };
+    let (vocab, dim, ff) = (arch.vocab(), arch.dim(), arch.ff());
+    let (q_dim, kv_dim, hd) = (arch.q_dim(), arch.kv_dim(), arch.head_dim());
+    expect("token_embd", &w.token_embd, vocab, dim)?;
+    expect("output", &w.output, vocab, dim)?;
     ensure!(
-        w.layers.len() == cfg.layers,
+        w.layers.len() == arch.layers(),
         "{} layers, expected {}",
         w.layers.len(),
-        cfg.layers
+        arch.layers()
     );
-    ensure!(
-        w.output_norm.len() == cfg.dim,
-        "output_norm width {}, expected {}",
-        w.output_norm.len(),
-        cfg.dim
-    );
-    if let Some(f) = &w.rope_freqs {
-        ensure!(
-            f.len() == cfg.rope_dims / 2,
-            "rope_freqs has {} entries, expected {}",
-            f.len(),
-            cfg.rope_dims / 2
-        );
+    width("output_norm", &w.output_norm, dim)?;
+    if let (Architecture::Llama(c), Some(f)) = (arch, &w.rope_freqs) {
+        width("rope_freqs", f, c.rope_dims / 2)?;
     }
     for (i, l) in w.layers.iter().enumerate() {
         let p = |s: &str| format!("blk.{i}.{s}");
-        expect(&p("attn_q"), &l.wq, cfg.dim, cfg.dim)?;
-        expect(&p("attn_k"), &l.wk, cfg.kv_dim(), cfg.dim)?;
-        expect(&p("attn_v"), &l.wv, cfg.kv_dim(), cfg.dim)?;
-        expect(&p("attn_output"), &l.wo, cfg.dim, cfg.dim)?;
-        expect(&p("ffn_gate"), &l.gate, cfg.ff, cfg.dim)?;
-        expect(&p("ffn_up"), &l.up, cfg.ff, cfg.dim)?;
-        expect(&p("ffn_down"), &l.down, cfg.dim, cfg.ff)?;
-        ensure!(
-            l.attn_norm.len() == cfg.dim && l.ffn_norm.len() == cfg.dim,
-            "{} norm width mismatch",
-            p("attn_norm/ffn_norm")
-        );
+        expect(&p("attn_q"), &l.wq, q_dim, dim)?;
+        expect(&p("attn_k"), &l.wk, kv_dim, dim)?;
+        expect(&p("attn_v"), &l.wv, kv_dim, dim)?;
+        expect(&p("attn_output"), &l.wo, dim, q_dim)?;
+        expect(&p("ffn_gate"), &l.gate, ff, dim)?;
+        expect(&p("ffn_up"), &l.up, ff, dim)?;
+        expect(&p("ffn_down"), &l.down, dim, ff)?;
+        width(&p("attn_norm"), &l.attn_norm, dim)?;
+        width(&p("ffn_norm"), &l.ffn_norm, dim)?;
+        match (&l.sandwich, arch.has_sandwich_norms()) {
+            (Some(n), true) => {
+                width(&p("attn_q_norm"), &n.q_norm, hd)?;
+                width(&p("attn_k_norm"), &n.k_norm, hd)?;
+                width(&p("post_attention_norm"), &n.post_attention, dim)?;
+                width(&p("post_ffw_norm"), &n.post_ffw, dim)?;
+            }
+            (None, false) => {}
+            (None, true) => anyhow::bail!("tensor {} is missing", p("attn_q_norm.weight")),
+            (Some(_), false) => anyhow::bail!(
+                "{} has Gemma norms ({}), which a {} model does not use",
+                p(""),
+                p("attn_q_norm.weight"),
+                arch.name()
+            ),
+        }
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Element-wise pieces of the Llama graph, computed the way ggml computes them.
+//! Element-wise pieces of the transformer graphs, computed the way ggml computes them.
 
 /// RMSNorm of each `weight.len()`-wide row of `x` in place, times `weight`
 /// (the squared sum accumulates in f64 like ggml's `rms_norm`).
@@ -70,6 +70,46 @@ pub fn swiglu(gate: &mut [f32], up: &[f32]) {
     }
 }
 
+/// GeGLU: `gate ← gelu_tanh(gate) · up`, as ggml's `ggml_vec_geglu_f32` on x86
+/// (`GGML_GELU_FP16`): below −10 the product is 0, from 10 up `gate · up`, between
+/// them the gate is rounded to f16 and looked up in ggml's f16 GELU table.
+pub fn geglu(gate: &mut [f32], up: &[f32]) {
+    let table = gelu_f16_table();
+    for (g, u) in gate.iter_mut().zip(up) {
+        *g = if *g <= -10.0 {
+            0.0
+        } else if *g >= 10.0 {
+            *g * u
+        } else {
+            let index = half::f16::from_f32(*g).to_bits();
+            table[usize::from(index)] * u
+        };
+    }
+}
+
+/// ggml's `ggml_table_gelu_f16`: for every f16 bit pattern, `ggml_gelu_f32` of its value
+/// rounded to f16 (kept here as the f32 the f16 stands for).
+fn gelu_f16_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|bits| {
+                let x = half::f16::from_bits(bits).to_f32();
+                half::f16::from_f32(ggml_gelu_f32(x)).to_f32()
+            })
+            .collect()
+    })
+}
+
+/// ggml's `ggml_gelu_f32`: `0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²)))`, with the
+/// fused multiply-add GCC contracts `1 + a·x·x` into.
+fn ggml_gelu_f32(x: f32) -> f32 {
+    const GELU_COEF_A: f32 = 0.044715;
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    let inner = (GELU_COEF_A * x).mul_add(x, 1.0);
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * inner).tanh())
+}
+
 /// Sum of 16 f32 lanes in the order of GCC's `_mm512_reduce_add_ps`.
 pub fn reduce16(v: &[f32; 16]) -> f32 {
     let t: [f32; 8] = std::array::from_fn(|i| v[i + 8] + v[i]);
@@ -119,6 +159,22 @@ mod tests {
         }
         assert_eq!(ggml_expf(f32::NEG_INFINITY), 0.0);
         assert_eq!(ggml_expf(-200.0), 0.0);
+    }
+
+    #[test]
+    fn geglu_follows_gelu_tanh_and_its_cut_offs() {
+        let mut g = vec![-11.0, -1.0, 0.0, 0.5, 2.0, 12.0];
+        geglu(&mut g, &[2.0; 6]);
+        assert_eq!((g[0], g[2], g[5]), (0.0, 0.0, 24.0));
+        for (x, y) in [(-1.0f64, g[1]), (0.5, g[3]), (2.0, g[4])] {
+            let exact = 0.5
+                * x
+                * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x)).tanh());
+            assert!(
+                (y as f64 - 2.0 * exact).abs() < 2e-3 * (1.0 + exact.abs()),
+                "gelu({x})"
+            );
+        }
     }
 
     #[test]

@@ -279,7 +279,7 @@ impl Session {
         let reused = self.reuse_prefix(tokens, first - 1);
         self.stats.prompt_tokens += tokens.len() as u64;
         self.stats.reused_tokens += reused as u64;
-        let vocab = self.model.config().vocab;
+        let vocab = self.model.vocab();
         let (mut sum, mut count) = (0.0f64, 0u64);
         const PIECE: usize = 64;
         let mut pos = reused;

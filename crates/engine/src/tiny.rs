@@ -4,8 +4,9 @@
 use okla_formats::llama_config::LlamaConfig;
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use super::arch::Architecture;
 use super::kernels::{Isa, WeightType};
 use super::model::Model;
 use super::weights::{ModelWeights, Storage, TensorRef, TensorSource};
@@ -201,7 +202,7 @@ impl TinySpec {
         }
         let storage: Storage = Arc::new(bytes);
         let weights = ModelWeights::from_source(storage, self.layers, &PackedF32 { refs })?;
-        Model::new(self.config(), weights, threads, isa)
+        Model::new(Architecture::Llama(self.config()), weights, threads, isa)
     }
 }
 
@@ -211,7 +212,11 @@ impl TinySpec {
     /// vocabulary and chat template, and the metadata llama.cpp needs to load it.
     pub fn write_gguf(&self, path: &std::path::Path, file_type: FileType) -> Result<()> {
         let chat = ChatTokenizer::llama3()?;
-        let vocab = GgufVocab::from_tokenizer(chat.tokenizer(), "<|begin_of_text|>", "<|eot_id|>")?;
+        let vocab = GgufVocab::from_tokenizer(
+            chat.hf_tokenizer().context("a tokenizer.json tokenizer")?,
+            "<|begin_of_text|>",
+            "<|eot_id|>",
+        )?;
         anyhow::ensure!(
             self.vocab == vocab.tokens.len(),
             "a GGUF tiny model uses the Llama 3 vocabulary of {} tokens, not {}",

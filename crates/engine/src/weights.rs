@@ -51,6 +51,22 @@ pub struct LayerWeights {
     pub up: TensorRef,
     /// Down projection (`ff → dim`).
     pub down: TensorRef,
+    /// Gemma 3's extra norms, when the block has them.
+    pub sandwich: Option<SandwichNorms>,
+}
+
+/// The norms Gemma 3 adds to a block: per head on queries and keys, and after the
+/// attention and feed-forward outputs (before each joins the residual stream).
+#[derive(Debug, Clone)]
+pub struct SandwichNorms {
+    /// RMSNorm weight of each query head (`head_dim`).
+    pub q_norm: Vec<f32>,
+    /// RMSNorm weight of each key head (`head_dim`).
+    pub k_norm: Vec<f32>,
+    /// RMSNorm weight after attention (`dim`).
+    pub post_attention: Vec<f32>,
+    /// RMSNorm weight after the feed-forward (`dim`).
+    pub post_ffw: Vec<f32>,
 }
 
 /// All weights of a Llama model.
@@ -135,6 +151,36 @@ impl ModelWeights {
     }
 }
 
+/// Block `layer`'s Gemma 3 norms: all four present, or none.
+fn sandwich_norms(src: &dyn TensorSource, layer: usize) -> Result<Option<SandwichNorms>> {
+    let names = [
+        "attn_q_norm",
+        "attn_k_norm",
+        "post_attention_norm",
+        "post_ffw_norm",
+    ]
+    .map(|s| format!("blk.{layer}.{s}.weight"));
+    let found = names
+        .iter()
+        .map(|n| src.vector(n))
+        .collect::<Result<Vec<_>>>()?;
+    if found.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let mut found = found.into_iter().zip(&names).map(|(v, n)| {
+        v.with_context(|| {
+            format!("tensor {n} is missing (a block has all four Gemma norms or none)")
+        })
+    });
+    let mut next = || found.next().expect("four names");
+    Ok(Some(SandwichNorms {
+        q_norm: next()?,
+        k_norm: next()?,
+        post_attention: next()?,
+        post_ffw: next()?,
+    }))
+}
+
 /// Where to find a named tensor: its reference for matrices, its values for vectors.
 pub trait TensorSource {
     /// The 2-D tensor `name` (GGUF naming: `blk.0.attn_q.weight`), if present.
@@ -144,10 +190,11 @@ pub trait TensorSource {
 }
 
 impl ModelWeights {
-    /// Collects the Llama tensors by their GGUF names: `token_embd`, `output_norm`,
+    /// Collects the tensors by their GGUF names: `token_embd`, `output_norm`,
     /// `output` (falls back to the embeddings when absent: tied), `rope_freqs`
     /// (optional) and per block `attn_norm`, `attn_q/k/v/output`, `ffn_norm`,
-    /// `ffn_gate/up/down`.
+    /// `ffn_gate/up/down`, and Gemma 3's `attn_q_norm`, `attn_k_norm`,
+    /// `post_attention_norm`, `post_ffw_norm` (all four or none).
     pub fn from_source(storage: Storage, layers: usize, src: &dyn TensorSource) -> Result<Self> {
         let matrix = |name: &str| -> Result<TensorRef> {
             src.matrix(name)?
@@ -171,6 +218,7 @@ impl ModelWeights {
                     gate: matrix(&n("ffn_gate"))?,
                     up: matrix(&n("ffn_up"))?,
                     down: matrix(&n("ffn_down"))?,
+                    sandwich: sandwich_norms(src, i)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -81,7 +81,11 @@ impl ModelSource {
             });
         }
         let chat = ChatTokenizer::from_dir(tokenizer_dir)?;
-        let vocab = GgufVocab::from_tokenizer(chat.tokenizer(), "<|begin_of_text|>", "<|eot_id|>")?;
+        let vocab = GgufVocab::from_tokenizer(
+            chat.hf_tokenizer().context("a tokenizer.json tokenizer")?,
+            "<|begin_of_text|>",
+            "<|eot_id|>",
+        )?;
         Ok(Self {
             config,
             vocab,

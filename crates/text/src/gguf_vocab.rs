@@ -183,9 +183,12 @@ mod tests {
     #[test]
     fn gguf_vocab_round_trip_gives_the_same_ids() {
         let reference = ChatTokenizer::llama3().unwrap();
-        let vocab =
-            GgufVocab::from_tokenizer(reference.tokenizer(), "<|begin_of_text|>", "<|eot_id|>")
-                .unwrap();
+        let vocab = GgufVocab::from_tokenizer(
+            reference.hf_tokenizer().unwrap(),
+            "<|begin_of_text|>",
+            "<|eot_id|>",
+        )
+        .unwrap();
         assert_eq!(vocab.tokens.len(), 128256);
         assert_eq!(vocab.bos, Some(128000));
         assert_eq!(vocab.eos, Some(128009));
@@ -199,7 +202,11 @@ mod tests {
             "日本語のテキスト 🚗🚙 emojis",
         ];
         for text in texts {
-            let a = reference.tokenizer().encode(text, false).unwrap();
+            let a = reference
+                .hf_tokenizer()
+                .unwrap()
+                .encode(text, false)
+                .unwrap();
             let b = rebuilt.encode(text, false).unwrap();
             assert_eq!(a.get_ids(), b.get_ids(), "{text:?}");
             assert_eq!(rebuilt.decode(b.get_ids(), false).unwrap(), text);

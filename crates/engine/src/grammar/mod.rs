@@ -33,7 +33,7 @@ use std::sync::Arc;
 pub use compiled::CompiledGrammar;
 pub use constraint::{Constraint, TokenMask};
 pub use trace::MaskTrace;
-pub use vocab::{token_bytes, GrammarVocab, JSON_WHITESPACE};
+pub use vocab::{gguf_token_bytes, spm_token_bytes, token_bytes, GrammarVocab, JSON_WHITESPACE};
 
 /// How a generation is constrained.
 #[derive(Debug, Clone)]

@@ -70,7 +70,7 @@ fn id(v: &GgufVocab, piece: &str) -> u32 {
 }
 
 fn grammar_vocab() -> GrammarVocab {
-    GrammarVocab::new(&vocab(), &[EOT, 298], 300).unwrap()
+    GrammarVocab::new(token_bytes(&vocab()).unwrap(), &[EOT, 298], 300).unwrap()
 }
 
 /// Commits the tokens of `pieces` in order.
@@ -105,8 +105,9 @@ fn vocabularies_grammars_cannot_read_are_refused() {
         ..vocab()
     };
     assert!(token_bytes(&sentencepiece).is_err());
-    assert!(GrammarVocab::new(&vocab(), &[], 300).is_err());
-    assert!(GrammarVocab::new(&vocab(), &[EOT], 299).is_err());
+    let words = || token_bytes(&vocab()).unwrap();
+    assert!(GrammarVocab::new(words(), &[], 300).is_err());
+    assert!(GrammarVocab::new(words(), &[EOT], 299).is_err());
 }
 
 #[test]

@@ -15,7 +15,10 @@ use serde_json::Value;
 
 use super::byte_level;
 use super::compiled::CompiledGrammar;
-use okla_text::gguf_vocab::{GgufVocab, TOKEN_TYPE_NORMAL};
+use okla_formats::gguf::Metadata;
+use okla_text::gguf_tokenizer::GgufTokenizer;
+use okla_text::gguf_vocab::{vocab_from_metadata, GgufVocab, TOKEN_TYPE_NORMAL};
+use okla_text::spm::{SpmTokenizer, TokenAttr};
 
 /// Whitespace allowed between JSON tokens: a space, or one or two newlines and up to 20
 /// spaces or tabs of indentation. llama.cpp's JSON-Schema grammars allow exactly this
@@ -40,13 +43,13 @@ impl std::fmt::Debug for GrammarVocab {
 }
 
 impl GrammarVocab {
-    /// The token environment of `vocab` (a byte-level BPE vocabulary, as Llama 3's),
-    /// with `stop_tokens` (non-empty) the tokens that end an answer. `model_vocab` is
-    /// the width of the model's logits, at least the number of tokens the vocabulary
-    /// names (padding rows beyond them can never be chosen under a grammar).
-    pub fn new(vocab: &GgufVocab, stop_tokens: &[u32], model_vocab: usize) -> Result<Self> {
+    /// The token environment of a vocabulary given as each token's bytes in id order
+    /// ([`token_bytes`], [`spm_token_bytes`], [`gguf_token_bytes`]), with `stop_tokens`
+    /// (non-empty) the tokens that end an answer. `model_vocab` is the width of the
+    /// model's logits, at least the number of tokens the vocabulary names (padding rows
+    /// beyond them can never be chosen under a grammar).
+    pub fn new(mut words: Vec<Vec<u8>>, stop_tokens: &[u32], model_vocab: usize) -> Result<Self> {
         let start = Instant::now();
-        let mut words = token_bytes(vocab)?;
         ensure!(
             model_vocab >= words.len(),
             "the model's logits cover {model_vocab} tokens but its vocabulary names {}",
@@ -109,6 +112,42 @@ impl GrammarVocab {
     }
 }
 
+/// Every token's bytes, in id order, for the tokenizer a GGUF's metadata describes:
+/// [`token_bytes`] for byte-level BPE (`gpt2`), [`spm_token_bytes`] for SentencePiece
+/// (`llama`).
+pub fn gguf_token_bytes(md: &Metadata) -> Result<Vec<Vec<u8>>> {
+    match GgufTokenizer::from_metadata(md)? {
+        GgufTokenizer::Bpe { .. } => token_bytes(&vocab_from_metadata(md)?),
+        GgufTokenizer::Spm(spm) => spm_token_bytes(&spm),
+    }
+}
+
+/// Every token's bytes, in id order, of a SentencePiece vocabulary: what each token
+/// writes into the text ([`SpmTokenizer::token_to_piece`]: normal pieces with U+2581
+/// as spaces, byte tokens as their byte, user-defined tokens as their text, unused
+/// ones as nothing), control and unknown tokens as llguidance's special tokens.
+pub fn spm_token_bytes(spm: &SpmTokenizer) -> Result<Vec<Vec<u8>>> {
+    let vocab = spm.vocab();
+    let hidden = TokenAttr::CONTROL.with(TokenAttr::UNKNOWN);
+    (0..vocab.len() as u32)
+        .map(|id| {
+            let attr = vocab.attr(id).unwrap_or_default();
+            if attr.has(hidden) {
+                Ok(special(vocab.piece(id).unwrap_or_default()))
+            } else {
+                spm.token_to_piece(id, false)
+            }
+        })
+        .collect()
+}
+
+/// llguidance's spelling of a special token: its marker byte, then the name.
+fn special(name: &str) -> Vec<u8> {
+    let mut bytes = vec![TokTrie::SPECIAL_TOKEN_MARKER];
+    bytes.extend_from_slice(name.as_bytes());
+    bytes
+}
+
 /// Every token's bytes, in id order: byte-level tokens decoded to the bytes they stand
 /// for, control (and any other non-normal) tokens as llguidance's special tokens
 /// (`\xff` then the name), which no grammar over text matches.
@@ -137,9 +176,7 @@ pub fn token_bytes(vocab: &GgufVocab) -> Result<Vec<Vec<u8>>> {
                     )
                 })
             } else {
-                let mut bytes = vec![TokTrie::SPECIAL_TOKEN_MARKER];
-                bytes.extend_from_slice(text.as_bytes());
-                Ok(bytes)
+                Ok(special(text))
             }
         })
         .collect()

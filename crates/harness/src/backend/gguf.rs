@@ -1,5 +1,6 @@
 //! The `gguf` backend: the native CPU engine ([`okla_engine`]) answering suite
-//! prompts from a GGUF file, with the Llama 3 chat template and the tokenizer stored
+//! prompts from a GGUF file (Llama or Gemma 3), with the chat template of its
+//! tokenizer (Llama 3's or Gemma 3's) and the tokenizer stored
 //! in the file. Prompts run in token order so shared prefixes (system prompts,
 //! earlier turns) are computed once; outputs do not depend on that order.
 //!
@@ -38,7 +39,7 @@ use okla_engine::session::{
     Completion, FinishReason, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
 };
 use okla_formats::hash::hex;
-use okla_text::{ChatTokenizer, EOT, LLAMA3_CHAT_TEMPLATE};
+use okla_text::ChatTokenizer;
 
 /// Files smaller than this run their conversations side by side (see the module docs).
 pub const SMALL_MODEL_BYTES: usize = 1 << 30;
@@ -71,17 +72,8 @@ impl GgufBackend {
     pub fn open(path: &Path, threads: usize) -> Result<Self> {
         let loaded = load(path, threads)?;
         let sha256 = hex(&Sha256::digest(loaded.file.bytes()));
-        let vocab = &loaded.vocab;
-        let tokenizer = vocab
-            .chat_tokenizer()
-            .map_err(|e| okla_formats::error::InputError::file(path, format!("{e:#}")))?;
-        let mut stop_tokens: Vec<u32> = [EOT, "<|end_of_text|>"]
-            .iter()
-            .filter_map(|t| tokenizer.token_id(t))
-            .chain(vocab.eos)
-            .collect();
-        stop_tokens.sort_unstable();
-        stop_tokens.dedup();
+        let tokenizer = loaded.tokenizer.clone();
+        let stop_tokens = loaded.stop_tokens();
         let session = Session::new(loaded.model.clone(), DEFAULT_SNAPSHOT_BUDGET);
         Ok(Self {
             path: path.to_path_buf(),
@@ -112,7 +104,7 @@ impl GgufBackend {
         self.loaded.file.bytes().len() < SMALL_MODEL_BYTES
     }
 
-    /// The chat tokenizer (GGUF vocabulary + Llama 3 template).
+    /// The chat tokenizer (GGUF vocabulary + its chat template).
     pub fn tokenizer(&self) -> &ChatTokenizer {
         &self.tokenizer
     }
@@ -122,7 +114,7 @@ impl GgufBackend {
         &mut self.session
     }
 
-    /// Tokens that end an answer (`<|eot_id|>`, `<|end_of_text|>`, the file's EOS).
+    /// Tokens that end an answer (the template's end of turn, end-of-text tokens, the file's EOS).
     pub fn stop_tokens(&self) -> &[u32] {
         &self.stop_tokens
     }
@@ -161,11 +153,13 @@ impl GgufBackend {
         Ok(generation)
     }
 
-    fn template_note(&self) -> &'static str {
+    fn template_note(&self) -> String {
+        let ours = self.tokenizer.template();
+        let name = ours.name();
         match self.loaded.file.metadata().str("tokenizer.chat_template") {
-            Ok(t) if t == LLAMA3_CHAT_TEMPLATE => "llama3 (matches the file)",
-            Ok(_) => "llama3 (the file's own template differs and is not used)",
-            Err(_) => "llama3 (the file has none)",
+            Ok(t) if t == ours.jinja() => format!("{name} (matches the file)"),
+            Ok(_) => format!("{name} (the file's own template differs and is not used)"),
+            Err(_) => format!("{name} (the file has none)"),
         }
     }
 

@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use crate::score::{mean, percentile};
 use crate::suite::Grammar;
-use okla_engine::grammar::{CompiledGrammar, Constrained, GrammarVocab, MaskTrace};
+use okla_engine::grammar::{
+    gguf_token_bytes, CompiledGrammar, Constrained, GrammarVocab, MaskTrace,
+};
 use okla_engine::loader::LoadedModel;
 use okla_formats::error::InputError;
 
@@ -116,7 +118,8 @@ impl Grammars {
 
     fn vocab(&mut self, loaded: &LoadedModel, stop_tokens: &[u32]) -> Result<&GrammarVocab> {
         if self.vocab.is_none() {
-            let vocab = GrammarVocab::new(&loaded.vocab, stop_tokens, loaded.model.config().vocab)
+            let vocab = gguf_token_bytes(loaded.file.metadata())
+                .and_then(|words| GrammarVocab::new(words, stop_tokens, loaded.model.vocab()))
                 .map_err(|e| {
                     InputError::file(loaded.file.path(), format!("grammars need: {e:#}"))
                 })?;
