@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use okla_formats::gguf::GgufFile;
 use okla_formats::quant::tensor::dequantize_tensor_into;
 use okla_formats::quant::QuantType;
-use okla_text::gguf_tokenizer::GgufTokenizer;
+use okla_text::GEMMA_BOS;
+use okla_train::base_model::load_base_model;
 use okla_train::config::Architecture;
-use okla_train::gguf_model::load_gguf_weights;
 use okla_train::lora::LoraSettings;
 use okla_train::model::{Batch, CausalLm, Method, IGNORE_INDEX};
 use tch::{Device, Kind, Tensor};
@@ -74,7 +74,9 @@ fn the_real_gemma3_gguf_loads_as_a_base_and_predicts_text_as_llama_cpp() {
         return;
     };
     tch::set_num_threads(2);
-    let (config, weights) = load_gguf_weights(&path, true).unwrap();
+    let base = load_base_model(&path, true).unwrap();
+    assert_eq!(base.tokenizer.template().name(), "gemma3");
+    let (config, weights) = (base.config, base.weights);
     assert_eq!(config.architecture(), Ok(Architecture::Gemma3));
     assert_eq!(
         (
@@ -125,10 +127,9 @@ fn the_real_gemma3_gguf_loads_as_a_base_and_predicts_text_as_llama_cpp() {
     }
     drop(file);
 
-    let tokenizer =
-        GgufTokenizer::from_metadata(GgufFile::open(&path).unwrap().metadata()).unwrap();
+    // with BOS first, as llama.cpp tokenizes
     let tokenize = |text: &str| -> Vec<i64> {
-        let ids = tokenizer.tokenize(text).unwrap();
+        let ids = base.tokenizer.encode(&format!("{GEMMA_BOS}{text}")).unwrap();
         ids.into_iter().map(i64::from).collect()
     };
     let model = CausalLm::from_weights(

@@ -1,7 +1,8 @@
 //! A Llama or Gemma 3 GGUF as the trainer's base model: every tensor dequantized to
 //! f32 (`okla_formats::quant`) and renamed to its Hugging Face name, the [`HfConfig`]
 //! from the architecture's metadata and the tokenizer from the `tokenizer.ggml.*`
-//! metadata.
+//! metadata (byte-level BPE with the Llama 3 chat template, SentencePiece with the
+//! Gemma 3 one: [`ChatTokenizer::from_gguf`]).
 //!
 //! Llama (`general.architecture = "llama"`): llama.cpp's Q/K row permutation is undone
 //! (`okla_formats::gguf::llama_names`); Llama 3.1 RoPE scaling is stored as a
@@ -31,7 +32,7 @@ use okla_formats::gguf::{GgufFile, TensorInfo};
 use okla_formats::llama_config::config_from_metadata;
 use okla_formats::quant::tensor::dequantize_tensor_into;
 use okla_formats::quant::QuantType;
-use okla_text::gguf_vocab::vocab_from_metadata;
+use okla_text::ChatTokenizer;
 
 /// The HF configuration of a GGUF's metadata: `llama.*` (untied when it has an
 /// `output.weight`) or `gemma3.*`; another architecture is an error naming it.
@@ -129,7 +130,7 @@ pub fn load_gguf_base(path: &Path, weights: bool) -> Result<BaseModel> {
     let file = GgufFile::open(path)?;
     let read = || -> Result<BaseModel> {
         let config = config_of(&file)?;
-        let tokenizer = vocab_from_metadata(file.metadata())?.chat_tokenizer()?;
+        let tokenizer = ChatTokenizer::from_gguf(file.metadata())?;
         let weights = match weights {
             true => read_weights(&file, &config)?,
             false => HashMap::new(),
