@@ -129,7 +129,10 @@ fn the_real_gemma3_gguf_loads_as_a_base_and_predicts_text_as_llama_cpp() {
 
     // with BOS first, as llama.cpp tokenizes
     let tokenize = |text: &str| -> Vec<i64> {
-        let ids = base.tokenizer.encode(&format!("{GEMMA_BOS}{text}")).unwrap();
+        let ids = base
+            .tokenizer
+            .encode(&format!("{GEMMA_BOS}{text}"))
+            .unwrap();
         ids.into_iter().map(i64::from).collect()
     };
     let model = CausalLm::from_weights(

@@ -683,7 +683,7 @@ impl CausalLm {
     }
 
     /// A layer's norm weight of a role every architecture has.
-    fn norm_of<'a>(layer: &'a DecoderLayer, role: Norm) -> &'a Tensor {
+    fn norm_of(layer: &DecoderLayer, role: Norm) -> &Tensor {
         layer
             .norm(role)
             .expect("every architecture's layer has an input and an MLP norm")

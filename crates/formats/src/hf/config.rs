@@ -360,7 +360,7 @@ impl HfConfig {
                 "field `hidden_activation`: only `{GEMMA3_ACTIVATION}` is supported, got `{act}`"
             ));
         }
-        if !(self.gemma3_query_pre_attn_scalar() > 0.0) {
+        if !positive(self.gemma3_query_pre_attn_scalar()) {
             return Err("field `query_pre_attn_scalar` must be positive".into());
         }
         if self.sliding_window() <= 0 {
@@ -386,7 +386,7 @@ impl HfConfig {
             return Err("field `sliding_window_pattern` must be positive".into());
         }
         if let Some(s) = &self.rope_scaling {
-            if s.rope_type != "linear" && s.rope_type != "default" || !(s.factor > 0.0) {
+            if s.rope_type != "linear" && s.rope_type != "default" || !positive(s.factor) {
                 return Err(format!(
                     "field `rope_scaling`: Gemma 3 supports only `linear` (or `default`) scaling with a positive factor, got `{}`",
                     s.rope_type
@@ -395,7 +395,7 @@ impl HfConfig {
         }
         for sliding in [false, true] {
             let (theta, factor) = self.layer_rope(sliding)?;
-            if !(theta > 0.0 && factor > 0.0) {
+            if !(positive(theta) && positive(factor)) {
                 return Err(format!(
                     "the RoPE of the {} layers needs a positive base and factor",
                     if sliding { "sliding-window" } else { "global" }
@@ -644,6 +644,11 @@ impl HfConfig {
         hf.validate().map_err(anyhow::Error::msg)?;
         Ok(hf)
     }
+}
+
+/// A finite number above zero (NaN is not).
+fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
 }
 
 /// An f32 value as the shortest decimal that reads back to it, widened (so `1e-5`
