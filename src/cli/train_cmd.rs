@@ -1,4 +1,4 @@
-//! `okla-eval train --config train.toml [--flag value ...]`: fine-tune a Llama
+//! `okla-eval train --config train.toml [--flag value ...]`: fine-tune a Llama or Gemma 3
 //! model (QLoRA, LoRA or full) on chat JSONL; every recipe field can be set in
 //! the TOML file or overridden by the flag of the same name.
 
