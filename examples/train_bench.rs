@@ -1,8 +1,8 @@
-//! QLoRA speed benchmark of the trainer (issue 8): Llama-3-8B shapes with random
+//! QLoRA speed benchmark of the trainer (issue 8): CausalLm-3-8B shapes with random
 //! weights (the real 128,256 vocabulary), NF4 + double quantization, LoRA on the
 //! 7 projections, gradient checkpointing, paged 8-bit AdamW, micro-batch × seq
 //! tokens per step, through the real trainer ([`Trainer`] steps on
-//! [`Llama::from_source`]). Weights are drawn and quantized one at a time on the
+//! [`CausalLm::from_source`]). Weights are drawn and quantized one at a time on the
 //! device, so no f32 copy of the model ever exists.
 //!
 //! Prints one JSON line shaped like `hf_qlora_baseline.py`'s, plus the Unix times
@@ -23,7 +23,7 @@ use clap::Parser;
 use okla_formats::progress::NoProgress;
 use okla_train::config::HfConfig;
 use okla_train::data::{collate, Example};
-use okla_train::model::{Llama, Method};
+use okla_train::model::{CausalLm, Method};
 use okla_train::recipe::{Recipe, RecipeFields};
 use okla_train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
@@ -107,6 +107,7 @@ fn main() -> Result<()> {
         tie_word_embeddings: false,
         architectures: vec!["LlamaForCausalLM".into()],
         model_type: "llama".into(),
+        gemma3: Default::default(),
     };
     // one step more than is run, so that the end-of-run checkpoint is never written
     let fields = RecipeFields {
@@ -127,10 +128,10 @@ fn main() -> Result<()> {
     let device = recipe.device();
     tch::manual_seed(0);
     let started = Instant::now();
-    let shapes: HashMap<String, Vec<i64>> = Llama::weight_shapes(&config).into_iter().collect();
-    let mut model = Llama::from_source(
+    let shapes: HashMap<String, Vec<i64>> = CausalLm::weight_shapes(&config).into_iter().collect();
+    let mut model = CausalLm::from_source(
         config.clone(),
-        |name| shapes.get(name).map(|s| Llama::random_weight(s, device)),
+        |name| shapes.get(name).map(|s| CausalLm::random_weight(s, device)),
         Method::Qlora,
         &recipe.lora,
         recipe.kind(),

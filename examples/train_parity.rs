@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use okla_train::adapter::{load_adapter, load_model_weights, read_tensors, write_tensors};
 use okla_train::config::HfConfig;
-use okla_train::model::{Batch, Llama, Method};
+use okla_train::model::{Batch, CausalLm, Method};
 use okla_train::optim::{AdamW, AdamWSettings, OptimizerKind, Param};
 use tch::{Device, Kind, Tensor};
 
@@ -29,7 +29,7 @@ fn main() -> Result<()> {
     let config = HfConfig::load(&dir.join("model/config.json"))?;
     let weights = load_model_weights(&dir.join("model"))?;
     let (lora, adapters) = load_adapter(&dir.join("adapter"))?;
-    let mut model = Llama::from_weights(config, weights, Method::Lora, &lora, kind, device)?;
+    let mut model = CausalLm::from_weights(config, weights, Method::Lora, &lora, kind, device)?;
     model.load_adapters(adapters, &lora)?;
     let inputs = read_tensors(&dir.join("inputs.safetensors"))?;
     let batch = Batch::from_host(

@@ -49,6 +49,31 @@ fn bad_values_and_missing_inputs_exit_2_naming_the_field() {
 }
 
 #[test]
+fn an_unsupported_architecture_exits_2_naming_config_json_and_model_type() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_hf_model(dir.path());
+    let config = dir.path().join("config.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    json["model_type"] = "qwen2".into();
+    std::fs::write(&config, json.to_string()).unwrap();
+    train(&[
+        "--model",
+        dir.path().to_str().unwrap(),
+        "--train-file",
+        "suites/okla/okla_eval.jsonl",
+        "--output-dir",
+        dir.path().join("run").to_str().unwrap(),
+    ])
+    .code(2)
+    .stderr(
+        contains("config.json")
+            .and(contains("model_type"))
+            .and(contains("qwen2")),
+    );
+}
+
+#[test]
 fn kill_9_during_training_leaves_a_checkpoint_that_resumes_to_the_end() {
     use okla_train::checkpoint::{latest_checkpoint, read_state};
     let dir = tempfile::tempdir().unwrap();

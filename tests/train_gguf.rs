@@ -13,7 +13,7 @@ use okla_formats::gguf::FileType;
 use okla_text::ChatTokenizer;
 use okla_train::base_model::{load_base_model, BaseModel};
 use okla_train::lora::LoraSettings;
-use okla_train::model::{Llama, Method};
+use okla_train::model::{CausalLm, Method};
 use tch::{Device, Kind, Tensor};
 
 const PROMPT: &str = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n¿Tienen una Toyota RAV4 2019 en Santiago?<|eot_id|>";
@@ -47,7 +47,7 @@ fn engine_reference() -> (tempfile::TempDir, PathBuf, Vec<u32>, Vec<f32>) {
 
 /// The trainer's f32 logits `[t, vocab]` for `ids`.
 fn trainer_logits(base: BaseModel, ids: &[u32]) -> Vec<f32> {
-    let model = Llama::from_weights(
+    let model = CausalLm::from_weights(
         base.config,
         base.weights,
         Method::Full,

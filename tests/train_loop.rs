@@ -10,11 +10,11 @@ use okla_formats::progress::NoProgress;
 use okla_harness::suite::{Conversation, Message, Role};
 use okla_text::{ChatTokenizer, EOT};
 use okla_train::adapter::{load_adapter, ADAPTER_WEIGHTS};
-use okla_train::config::HfConfig;
+use okla_train::config::{Architecture, HfConfig};
 use okla_train::data::{collate, encode_all, ChatEncoder, Example};
 use okla_train::lora::LoraSettings;
 use okla_train::loss_scale::LossScaler;
-use okla_train::model::{Batch, Llama, LossSum, Method, IGNORE_INDEX};
+use okla_train::model::{Batch, CausalLm, LossSum, Method, IGNORE_INDEX};
 use okla_train::recipe::{LossVocabulary, Recipe, RecipeFields};
 use okla_train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
@@ -93,8 +93,49 @@ fn tiny_config(vocab: usize) -> HfConfig {
     .unwrap()
 }
 
-fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> Llama {
+/// A tiny Gemma 3: sliding, sliding, global layers (pattern 3), a window of 8 (the
+/// OKLA examples are longer, so it masks), two query heads per key/value head of a
+/// width other than hidden / heads, a query scale other than the head width's.
+fn tiny_gemma_config(vocab: usize) -> HfConfig {
+    HfConfig::from_json(serde_json::json!({
+        "model_type": "gemma3_text", "vocab_size": vocab, "hidden_size": 64,
+        "intermediate_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 32, "query_pre_attn_scalar": 24,
+        "sliding_window": 8, "sliding_window_pattern": 3, "rope_theta": 1e6,
+        "rope_local_base_freq": 1e4, "max_position_embeddings": 512
+    }))
+    .unwrap()
+}
+
+fn tiny_model(corpus: &Corpus, method: Method, lora: &LoraSettings, seed: i64) -> CausalLm {
     tiny_model_in(corpus, method, lora, seed, Kind::Float)
+}
+
+/// A tiny model of `config` over the corpus's vocabulary, seeded; a Gemma's
+/// zero-initialised norms are drawn at random so that they matter.
+fn tiny_model_of(
+    config: fn(usize) -> HfConfig,
+    corpus: &Corpus,
+    method: Method,
+    lora: &LoraSettings,
+    seed: i64,
+    kind: Kind,
+) -> CausalLm {
+    tch::manual_seed(seed);
+    let cfg = config(corpus.vocab.len());
+    let mut weights = CausalLm::random_weights(&cfg);
+    if cfg.architecture() == Ok(Architecture::Gemma3) {
+        // in name order: the map's own order differs from one map to the next
+        let mut norms: Vec<_> = weights
+            .iter_mut()
+            .filter(|(name, _)| name.ends_with("norm.weight"))
+            .collect();
+        norms.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, w) in norms {
+            let _ = w.normal_(0.0, 0.1);
+        }
+    }
+    CausalLm::from_weights(cfg, weights, method, lora, kind, Device::Cpu).unwrap()
 }
 
 fn tiny_model_in(
@@ -103,11 +144,8 @@ fn tiny_model_in(
     lora: &LoraSettings,
     seed: i64,
     kind: Kind,
-) -> Llama {
-    tch::manual_seed(seed);
-    let cfg = tiny_config(corpus.vocab.len());
-    let weights = Llama::random_weights(&cfg);
-    Llama::from_weights(cfg, weights, method, lora, kind, Device::Cpu).unwrap()
+) -> CausalLm {
+    tiny_model_of(tiny_config, corpus, method, lora, seed, kind)
 }
 
 fn chat(user: &str, answer: &str) -> Vec<Message> {
@@ -173,7 +211,7 @@ fn masking_covers_assistant_content_and_its_end_of_turn_only() {
     );
 }
 
-fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
+fn lora_grads(model: &CausalLm) -> Vec<(String, Tensor)> {
     model
         .adapters()
         .into_iter()
@@ -183,18 +221,32 @@ fn lora_grads(model: &Llama) -> Vec<(String, Tensor)> {
 
 #[test]
 fn checkpointed_backward_gives_the_same_gradients_as_plain_autograd() {
-    checkpointing_matches_plain_autograd(None);
+    checkpointing_matches_plain_autograd(tiny_config, None);
 }
 
 #[test]
 fn checkpointing_with_the_mlp_in_pieces_matches_plain_autograd() {
     // 7 rows per piece: the two sequences' rows span several pieces and a ragged last one
-    checkpointing_matches_plain_autograd(Some(7 * tiny_config(1).intermediate_size));
+    checkpointing_matches_plain_autograd(tiny_config, Some(7 * tiny_config(1).intermediate_size));
+}
+
+#[test]
+fn gemma_checkpointing_with_the_mlp_in_pieces_matches_plain_autograd() {
+    let corpus = Corpus::okla();
+    assert!(
+        corpus.examples.iter().all(|e| e.ids.len() > 8),
+        "the window must mask"
+    );
+    checkpointing_matches_plain_autograd(
+        tiny_gemma_config,
+        Some(7 * tiny_gemma_config(1).intermediate_size),
+    );
 }
 
 /// Plain autograd and the checkpointed backward (MLP cut into pieces of
-/// `piece_values` when given, in both) agree on loss and every LoRA gradient.
-fn checkpointing_matches_plain_autograd(piece_values: Option<i64>) {
+/// `piece_values` when given, in both) agree on loss and every LoRA gradient, for a
+/// tiny model of `config`.
+fn checkpointing_matches_plain_autograd(config: fn(usize) -> HfConfig, piece_values: Option<i64>) {
     let _rng = serial();
     let lora = LoraSettings {
         dropout: 0.1,
@@ -204,7 +256,7 @@ fn checkpointing_matches_plain_autograd(piece_values: Option<i64>) {
     let ex = &corpus.examples;
     let batch = collate(&[&ex[0], &ex[1]], 0, Device::Cpu);
     let run = |ckpt: bool| {
-        let mut model = tiny_model(&corpus, Method::Qlora, &lora, 7);
+        let mut model = tiny_model_of(config, &corpus, Method::Qlora, &lora, 7, Kind::Float);
         if let Some(values) = piece_values {
             model.set_mlp_piece_values(values);
         }
@@ -298,6 +350,17 @@ fn qlora_forward_stays_close_to_the_dense_model() {
 
 #[test]
 fn adapters_are_written_in_peft_layout_and_load_back() {
+    adapters_round_trip(tiny_config);
+}
+
+#[test]
+fn gemma_adapters_are_written_in_peft_layout_and_load_back() {
+    adapters_round_trip(tiny_gemma_config);
+}
+
+/// A tiny model of `config`'s adapters, exported by the trainer in peft's layout,
+/// load into another model of that shape as they were.
+fn adapters_round_trip(config: fn(usize) -> HfConfig) {
     let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let corpus = Corpus::okla();
@@ -306,7 +369,8 @@ fn adapters_are_written_in_peft_layout_and_load_back() {
         alpha: 8.0,
         ..LoraSettings::default()
     };
-    let model = tiny_model(&corpus, Method::Qlora, &lora, 3);
+    let model = tiny_model_of(config, &corpus, Method::Qlora, &lora, 3, Kind::Float);
+    let layers = model.config.num_hidden_layers as usize;
     let r = recipe(
         dir.path(),
         RecipeFields {
@@ -327,14 +391,62 @@ fn adapters_are_written_in_peft_layout_and_load_back() {
     assert_eq!((settings.r, settings.alpha), (4, 8.0));
     assert!(tensors.contains_key("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
     assert!(tensors.contains_key("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"));
-    assert_eq!(tensors.len(), 2 * 7 * 2);
+    assert_eq!(tensors.len(), 2 * 7 * layers);
     assert!(out.join(ADAPTER_WEIGHTS).is_file());
-    let mut other = tiny_model(&corpus, Method::Qlora, &lora, 4);
+    let mut other = tiny_model_of(config, &corpus, Method::Qlora, &lora, 4, Kind::Float);
     other.load_adapters(tensors, &settings).unwrap();
     let a: HashMap<String, Tensor> = trainer.model().adapters().into_iter().collect();
     for (n, t) in other.adapters() {
         assert!(t.equal(&a[&n]), "{n}");
     }
+    // the same adapters give the same logits (other's base is another draw: put the
+    // trained model's adapters on a copy of its own base instead)
+    let ids = Tensor::from_slice(&corpus.examples[0].ids).unsqueeze(0);
+    let mut same = tiny_model_of(config, &corpus, Method::Qlora, &lora, 3, Kind::Float);
+    same.load_adapters(load_adapter(&out).unwrap().1, &settings)
+        .unwrap();
+    assert!(same.logits(&ids).equal(&trainer.model().logits(&ids)));
+}
+
+#[test]
+fn a_short_qlora_run_lowers_a_tiny_gemmas_loss() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Corpus::okla();
+    let lora = LoraSettings::default();
+    let model = tiny_model_of(
+        tiny_gemma_config,
+        &corpus,
+        Method::Qlora,
+        &lora,
+        11,
+        Kind::Float,
+    );
+    let r = recipe(
+        dir.path(),
+        RecipeFields {
+            method: Some(Method::Qlora),
+            max_steps: Some(12),
+            micro_batch_size: Some(2),
+            grad_accum: Some(1),
+            learning_rate: Some(1e-2),
+            warmup_ratio: Some(0.0),
+            save_every: Some(1000),
+            ..Default::default()
+        },
+    );
+    let mut trainer = Trainer::new(r, model, corpus.examples.clone(), vec![], 0).unwrap();
+    trainer.run_until(12, &NoProgress).unwrap();
+    let losses: Vec<f64> = trainer.metrics().iter().filter_map(|m| m.loss).collect();
+    assert_eq!(losses.len(), 12);
+    let (first, last) = (
+        losses[..2].iter().sum::<f64>(),
+        losses[10..].iter().sum::<f64>(),
+    );
+    assert!(
+        losses.iter().all(|l| l.is_finite()) && last < 0.9 * first,
+        "losses {losses:?}"
+    );
 }
 
 fn snapshot_equal(a: &HashMap<String, Tensor>, b: &HashMap<String, Tensor>) -> bool {
@@ -546,9 +658,9 @@ fn tied_run(
     tch::manual_seed(21);
     let mut cfg = tiny_config(corpus.vocab.len() + unseen);
     cfg.tie_word_embeddings = true;
-    let weights = Llama::random_weights(&cfg);
+    let weights = CausalLm::random_weights(&cfg);
     let before = weights["model.embed_tokens.weight"].copy();
-    let model = Llama::from_weights(
+    let model = CausalLm::from_weights(
         cfg,
         weights,
         Method::Full,

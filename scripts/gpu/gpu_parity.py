@@ -1,8 +1,14 @@
 """Parity of the trainer (crates/train) with transformers + peft + torch.optim.AdamW.
 
-A tiny random Llama (HF LlamaForCausalLM, random init) with a LoRA adapter on the
-seven projections (peft, B randomised so every gradient is non-zero):
-  prepare DIR   writes DIR/model (HF folder), DIR/adapter (peft folder),
+A tiny random model with a LoRA adapter on the seven projections (peft, B
+randomised so every gradient is non-zero), of either architecture:
+  llama   LlamaForCausalLM: hidden 256, 2 layers, 8/4 heads, the real 128,256 vocabulary;
+  gemma3  Gemma3ForCausalLM: hidden 256, 6 layers (sliding, sliding, full, ×2),
+          4/2 heads of 64, query_pre_attn_scalar 48, sliding window 24 (the 64-token
+          sequences see the window), linear RoPE scaling ×2 on the full layers,
+          local base 1e4, vocabulary 4,096, tied; every norm weight random.
+  prepare DIR [ARCH]
+                writes DIR/model (HF folder), DIR/adapter (peft folder),
                 DIR/inputs.safetensors and, per dtype (f32, bf16), the reference
                 DIR/ref_<dtype>.safetensors: logits, loss, LoRA gradients, and the
                 LoRA weights after one torch.optim.AdamW step (lr 1e-3, wd 0.01).
@@ -10,7 +16,8 @@ seven projections (peft, B randomised so every gradient is non-zero):
   compare DIR   prints max-abs and relative (||a-b|| / ||b||) differences and the
                 verdict against the stated tolerances; exit 1 on a failure.
 Run on the GPU machine (see docs/train.md, "Parity with transformers + peft +
-torch.optim.AdamW", for the command and numbers).
+torch.optim.AdamW", for the command and numbers); on a CPU too (the same script,
+DEVICE falls back to cpu).
 """
 import json
 import sys
@@ -27,15 +34,44 @@ TOL = {"f32": {"logits": 1e-4, "loss": 1e-5, "grad": 1e-3, "step": 1e-6},
        "bf16": {"logits": 2e-2, "loss": 5e-3, "grad": 5e-2, "step": 1e-6}}
 
 
-def prepare(d: Path):
-    from peft import LoraConfig, PeftModel, get_peft_model
+def llama():
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=128256, hidden_size=256, intermediate_size=512, num_hidden_layers=2,
                       num_attention_heads=8, num_key_value_heads=4, max_position_embeddings=512,
                       rope_theta=500000.0, rms_norm_eps=1e-5, tie_word_embeddings=False)
-    base = LlamaForCausalLM(cfg)
+    return LlamaForCausalLM, LlamaForCausalLM(cfg)
+
+
+def gemma3():
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    cfg = Gemma3TextConfig(vocab_size=4096, hidden_size=256, intermediate_size=512, num_hidden_layers=6,
+                           num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+                           query_pre_attn_scalar=48, sliding_window=24, max_position_embeddings=512,
+                           layer_types=["sliding_attention", "sliding_attention", "full_attention"] * 2,
+                           rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0,
+                                                               "rope_theta": 1000000.0},
+                                            "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+                           rms_norm_eps=1e-6, tie_word_embeddings=True, pad_token_id=0)
+    model = Gemma3ForCausalLM(cfg)
+    # HF starts every Gemma norm at 0 (a scale of 1 + 0): random ones test their use
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("norm.weight"):
+                p.normal_(0.0, 0.1)
+    return Gemma3ForCausalLM, model
+
+
+ARCHS = {"llama": llama, "gemma3": gemma3}
+
+
+def prepare(d: Path, arch: str = "llama"):
+    from peft import LoraConfig, PeftModel, get_peft_model
+
+    torch.manual_seed(0)
+    model_class, base = ARCHS[arch]()
+    cfg = base.config
     base.save_pretrained(d / "model", safe_serialization=True)
     peft_model = get_peft_model(base, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
                                                  target_modules=TARGETS, task_type="CAUSAL_LM"))
@@ -50,7 +86,7 @@ def prepare(d: Path):
     labels[1, 50:] = -100
     save_file({"input_ids": ids, "labels": labels}, str(d / "inputs.safetensors"))
     for name, dtype in DTYPES.items():
-        model = LlamaForCausalLM.from_pretrained(d / "model", dtype=dtype, attn_implementation="sdpa").to(DEVICE)
+        model = model_class.from_pretrained(d / "model", dtype=dtype, attn_implementation="sdpa").to(DEVICE)
         pm = PeftModel.from_pretrained(model, d / "adapter", is_trainable=True)
         pm.train()
         # bf16 as HF Trainer runs it (bf16=True): under autocast, which puts the
@@ -68,7 +104,7 @@ def prepare(d: Path):
         for n, p in params:
             ref[f"stepped.{n}"] = p.detach().float().cpu().contiguous()
         save_file(ref, str(d / f"ref_{name}.safetensors"))
-        print(f"reference {name}: loss {out.loss.item():.6f}, adapter dtype {params[0][1].dtype}")
+        print(f"reference {arch} {name} on {DEVICE}: loss {out.loss.item():.6f}, adapter dtype {params[0][1].dtype}")
 
 
 def rel(a, b):
@@ -108,4 +144,4 @@ def compare(d: Path):
 if __name__ == "__main__":
     cmd, d = sys.argv[1], Path(sys.argv[2])
     d.mkdir(parents=True, exist_ok=True)
-    {"prepare": prepare, "compare": compare}[cmd](d)
+    {"prepare": prepare, "compare": compare}[cmd](d, *sys.argv[3:])

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One device call on the GPU machine: parity of the trainer with transformers +
-# peft + torch.optim.AdamW (f32 and bf16), then a smoke run of `okla-eval train`
+# peft + torch.optim.AdamW (f32 and bf16) for each architecture of $ARCHS (default
+# "llama gemma3"; printed to $OUT/parity.txt for llama, $OUT/parity_<arch>.txt for
+# the others), then (unless SMOKE=0) a smoke run of `okla-eval train`
 # (QLoRA NF4, bf16, paged 8-bit AdamW, checkpointing) on the tiny random Llama
 # with the real Llama 3 vocabulary. Binaries are built on the dev machine:
 #   source scripts/train-env.sh
@@ -16,10 +18,15 @@ TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))'
 export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 python3 -c 'import torch,transformers,peft;print("torch",torch.__version__,"transformers",transformers.__version__,"peft",peft.__version__)' | tee -a "$OUT/gpu.txt"
-python3 scripts/gpu/gpu_parity.py prepare "$WORK"
-for dtype in f32 bf16; do target/gpu/train_parity "$WORK" "$dtype"; done
-python3 scripts/gpu/gpu_parity.py compare "$WORK" | tee "$OUT/parity.txt" || true
-cp "$WORK/parity.json" "$OUT/"
+for arch in ${ARCHS:-llama gemma3}; do
+  dir="$WORK/$arch" suffix=""
+  [ "$arch" = llama ] && dir="$WORK" || suffix="_$arch"
+  python3 scripts/gpu/gpu_parity.py prepare "$dir" "$arch"
+  for dtype in f32 bf16; do target/gpu/train_parity "$dir" "$dtype"; done
+  python3 scripts/gpu/gpu_parity.py compare "$dir" | tee "$OUT/parity$suffix.txt" || true
+  cp "$dir/parity.json" "$OUT/parity$suffix.json"
+done
+[ "${SMOKE:-1}" = 0 ] && exit 0
 cp models/llama3/tokenizer.json models/llama3/tokenizer_config.json "$WORK/model/"
 /usr/bin/time -v target/gpu/okla-eval train --model "$WORK/model" \
   --train-file suites/okla/okla_eval.jsonl --eval-file suites/okla/okla_test.jsonl \

@@ -78,7 +78,7 @@ pub enum Command {
     Generate(generate_cmd::GenerateArgs),
     /// Write a trained model as a quantized GGUF, only if it passes the suite's gate.
     Export(export_cmd::ExportArgs),
-    /// Fine-tune a Llama model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
+    /// Fine-tune a Llama or Gemma 3 model (QLoRA, LoRA or full) on chat JSONL (feature `train`).
     #[cfg(feature = "train")]
     Train(Box<train_cmd::TrainArgs>),
 }

@@ -1,4 +1,4 @@
-//! `okla-eval train --config train.toml [--flag value ...]`: fine-tune a Llama
+//! `okla-eval train --config train.toml [--flag value ...]`: fine-tune a Llama or Gemma 3
 //! model (QLoRA, LoRA or full) on chat JSONL; every recipe field can be set in
 //! the TOML file or overridden by the flag of the same name.
 
@@ -13,7 +13,7 @@ use okla_formats::gguf::FileType;
 use okla_harness::suite::load_jsonl;
 use okla_train::base_model::load_base_model;
 use okla_train::data::{encode_all, pad_id};
-use okla_train::model::Llama;
+use okla_train::model::CausalLm;
 use okla_train::recipe::{Recipe, RecipeFields};
 use okla_train::trainer::Trainer;
 
@@ -80,11 +80,11 @@ pub fn run(args: TrainArgs) -> Result<u8> {
             "from scratch: random initial weights (seed {})",
             recipe.seed
         );
-        Llama::random_weights(&base.config)
+        CausalLm::random_weights(&base.config)
     } else {
         base.weights
     };
-    let model = Llama::from_weights(
+    let model = CausalLm::from_weights(
         base.config,
         weights,
         recipe.method,

@@ -62,7 +62,7 @@ pub fn mini_copy() -> tempfile::TempDir {
 /// A tiny random Llama with the real Llama 3 vocabulary, as a Hugging Face folder.
 #[cfg(feature = "train")]
 pub fn tiny_hf_model(dir: &std::path::Path) {
-    use okla_train::{adapter::save_full_model, config::HfConfig, model::Llama};
+    use okla_train::{adapter::save_full_model, config::HfConfig, model::CausalLm};
     let cfg: HfConfig = serde_json::from_value(serde_json::json!({
         "vocab_size": 128256, "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -70,7 +70,7 @@ pub fn tiny_hf_model(dir: &std::path::Path) {
     }))
     .unwrap();
     tch::manual_seed(0);
-    let weights: Vec<(String, tch::Tensor)> = Llama::random_weights(&cfg).into_iter().collect();
+    let weights: Vec<(String, tch::Tensor)> = CausalLm::random_weights(&cfg).into_iter().collect();
     save_full_model(dir, &cfg, &weights).unwrap();
     for f in ["tokenizer.json", "tokenizer_config.json"] {
         std::fs::copy(

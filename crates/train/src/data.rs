@@ -27,8 +27,9 @@ impl ChatEncoder for ChatTokenizer {
     }
 }
 
-/// The id used to pad batches: `<|eot_id|>` (padding never carries a label and
-/// sits after every real token, so causal attention never sees it).
+/// The id used to pad batches: `<|eot_id|>`, else 0 (Gemma 3's `<pad>`); padding
+/// never carries a label and sits after every real token, so causal attention never
+/// sees it.
 pub fn pad_id(tokenizer: &ChatTokenizer) -> i64 {
     tokenizer.token_id(EOT).map_or(0, i64::from)
 }

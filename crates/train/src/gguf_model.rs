@@ -1,34 +1,53 @@
-//! A Llama GGUF as the trainer's base model: every tensor dequantized to f32
-//! (`okla_formats::quant`), renamed to its Hugging Face name with llama.cpp's Q/K row
-//! permutation undone (`okla_formats::gguf::llama_names`), the [`HfConfig`] from the
-//! `llama.*` metadata and the tokenizer from the `tokenizer.ggml.*` metadata.
+//! A Llama or Gemma 3 GGUF as the trainer's base model: every tensor dequantized to
+//! f32 (`okla_formats::quant`) and renamed to its Hugging Face name, the [`HfConfig`]
+//! from the architecture's metadata and the tokenizer from the `tokenizer.ggml.*`
+//! metadata (byte-level BPE with the Llama 3 chat template, SentencePiece with the
+//! Gemma 3 one: [`ChatTokenizer::from_gguf`]).
 //!
-//! llama.cpp stores Llama 3.1 RoPE scaling as a `rope_freqs.weight` tensor of
-//! per-pair divisors rather than as metadata; it is kept under that name in the
-//! weights and [`super::model::Llama::from_weights`] divides the inverse
-//! frequencies by it.
+//! Llama (`general.architecture = "llama"`): llama.cpp's Q/K row permutation is undone
+//! (`okla_formats::gguf::llama_names`); Llama 3.1 RoPE scaling is stored as a
+//! `rope_freqs.weight` tensor of per-pair divisors rather than as metadata: it is kept
+//! under that name in the weights and [`super::model::CausalLm::from_weights`] divides
+//! the inverse frequencies by it.
+//!
+//! Gemma 3 (`"gemma3"`): names through `okla_formats::gguf::gemma3_names` (no
+//! permutation), every norm weight less the [`NORM_SHIFT`] `convert_hf_to_gguf.py`
+//! added, the config from the `gemma3.*` metadata as llama.cpp reads it
+//! ([`gemma3_config_from_metadata`] → [`HfConfig::from_gemma3_config`]); the output
+//! head is the tied embedding.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use tch::{Kind, Tensor};
 
 use super::base_model::BaseModel;
-use super::config::HfConfig;
+use super::config::{Architecture, HfConfig};
 use okla_formats::error::InputError;
-use okla_formats::gguf::llama_names::{hf_name, permuted_heads, unpermute_from_gguf, ROPE_FREQS};
+use okla_formats::gemma3_config::gemma3_config_from_metadata;
+use okla_formats::gguf::gemma3_names::{self, is_shifted_norm, NORM_SHIFT};
+use okla_formats::gguf::llama_names::{self, permuted_heads, unpermute_from_gguf, ROPE_FREQS};
 use okla_formats::gguf::{GgufFile, TensorInfo};
 use okla_formats::llama_config::config_from_metadata;
 use okla_formats::quant::tensor::dequantize_tensor_into;
 use okla_formats::quant::QuantType;
-use okla_text::gguf_vocab::vocab_from_metadata;
+use okla_text::ChatTokenizer;
 
-/// The HF configuration of a GGUF's `llama.*` metadata (untied when it has an
-/// `output.weight`).
+/// The HF configuration of a GGUF's metadata: `llama.*` (untied when it has an
+/// `output.weight`) or `gemma3.*`; another architecture is an error naming it.
 fn config_of(file: &GgufFile) -> Result<HfConfig> {
-    let shape = config_from_metadata(file.metadata())?;
-    HfConfig::from_llama_config(&shape, file.tensor("output.weight").is_none())
+    let arch = file.metadata().str("general.architecture")?;
+    match arch {
+        "llama" => {
+            let shape = config_from_metadata(file.metadata())?;
+            HfConfig::from_llama_config(&shape, file.tensor("output.weight").is_none())
+        }
+        "gemma3" => HfConfig::from_gemma3_config(&gemma3_config_from_metadata(file.metadata())?),
+        other => bail!(
+            "general.architecture is {other:?}; the trainer reads \"llama\" and \"gemma3\" models"
+        ),
+    }
 }
 
 /// One tensor dequantized to f32, shaped `[rows, cols]` (or `[cols]` for vectors).
@@ -42,47 +61,85 @@ fn dequantize(file: &GgufFile, t: &TensorInfo) -> Result<(Vec<f32>, Vec<i64>)> {
     Ok((out, shape))
 }
 
-/// Read `path` as the trainer's base model (f32 CPU tensors under HF names, plus
-/// `rope_freqs.weight` when the file has it; none without `weights`). Problems
-/// with the file are input errors naming it (exit code 2).
-pub fn load_gguf_base(path: &Path, weights: bool) -> Result<BaseModel> {
-    let as_input =
-        |e: anyhow::Error| -> anyhow::Error { InputError::file(path, format!("{e:#}")).into() };
-    let file = GgufFile::open(path)?;
-    let config = config_of(&file).map_err(as_input)?;
-    let tokenizer = vocab_from_metadata(file.metadata())
-        .and_then(|v| v.chat_tokenizer())
-        .map_err(as_input)?;
-    let (heads, kv_heads) = (
-        config.num_attention_heads as usize,
-        config.kv_heads() as usize,
-    );
-    let mut tensors = HashMap::new();
-    for t in file.tensors().iter().filter(|_| weights) {
-        let name = if t.name == ROPE_FREQS {
-            ROPE_FREQS.to_string()
-        } else {
-            hf_name(&t.name)
-                .ok_or_else(|| anyhow!("tensor `{}` is not part of a Llama model", t.name))
-                .map_err(as_input)?
-        };
-        let (mut data, shape) = dequantize(&file, t)
-            .with_context(|| format!("tensor `{}`", t.name))
-            .map_err(as_input)?;
-        if let Some(h) = permuted_heads(&name, heads, kv_heads) {
-            let cols = *shape.last().unwrap_or(&1) as usize;
-            data = unpermute_from_gguf(&data, cols, h)
-                .with_context(|| format!("tensor `{}`", t.name))
-                .map_err(as_input)?;
-        }
-        let tensor = Tensor::from_slice(&data)
-            .reshape(&shape[..])
-            .to_kind(Kind::Float);
-        tensors.insert(name, tensor);
+/// One GGUF tensor as the HF tensor it was converted from: renamed, and its values
+/// put back (Llama: Q/K rows unpermuted; Gemma 3: norms less [`NORM_SHIFT`]).
+fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> Result<(String, Tensor)> {
+    let arch = config.architecture().map_err(anyhow::Error::msg)?;
+    let name = match arch {
+        Architecture::Llama if t.name == ROPE_FREQS => Some(ROPE_FREQS.to_string()),
+        Architecture::Llama => llama_names::hf_name(&t.name),
+        Architecture::Gemma3 => gemma3_names::hf_name(&t.name),
     }
-    Ok(BaseModel {
-        config,
-        weights: tensors,
-        tokenizer,
-    })
+    .ok_or_else(|| anyhow!("tensor `{}` is not part of a {arch:?} model", t.name))?;
+    let (mut data, shape) = dequantize(file, t).with_context(|| format!("tensor `{}`", t.name))?;
+    match arch {
+        Architecture::Llama => {
+            let heads = (
+                config.num_attention_heads as usize,
+                config.kv_heads() as usize,
+            );
+            if let Some(h) = permuted_heads(&name, heads.0, heads.1) {
+                let cols = *shape.last().unwrap_or(&1) as usize;
+                data = unpermute_from_gguf(&data, cols, h)
+                    .with_context(|| format!("tensor `{}`", t.name))?;
+            }
+        }
+        Architecture::Gemma3 if is_shifted_norm(&name) => {
+            data.iter_mut().for_each(|v| *v -= NORM_SHIFT);
+        }
+        Architecture::Gemma3 => {}
+    }
+    let tensor = Tensor::from_slice(&data)
+        .reshape(&shape[..])
+        .to_kind(Kind::Float);
+    Ok((name, tensor))
+}
+
+/// Every tensor of a Llama or Gemma 3 GGUF of architecture `config`, f32 CPU tensors
+/// under HF names (plus a Llama's `rope_freqs.weight` when the file has it).
+fn read_weights(file: &GgufFile, config: &HfConfig) -> Result<HashMap<String, Tensor>> {
+    file.tensors()
+        .iter()
+        .map(|t| hf_tensor(file, t, config))
+        .collect()
+}
+
+/// The configuration and (with `weights`) every tensor of the Llama or Gemma 3 GGUF
+/// at `path`, f32 CPU tensors under HF names; problems with the file are input
+/// errors naming it (exit code 2).
+pub fn load_gguf_weights(
+    path: &Path,
+    weights: bool,
+) -> Result<(HfConfig, HashMap<String, Tensor>)> {
+    let file = GgufFile::open(path)?;
+    let read = || -> Result<(HfConfig, HashMap<String, Tensor>)> {
+        let config = config_of(&file)?;
+        let tensors = match weights {
+            true => read_weights(&file, &config)?,
+            false => HashMap::new(),
+        };
+        Ok((config, tensors))
+    };
+    read().map_err(|e| InputError::file(path, format!("{e:#}")).into())
+}
+
+/// Read `path` as the trainer's base model ([`load_gguf_weights`], and the tokenizer
+/// and chat template of its `tokenizer.ggml.*` metadata). Problems with the file are
+/// input errors naming it (exit code 2).
+pub fn load_gguf_base(path: &Path, weights: bool) -> Result<BaseModel> {
+    let file = GgufFile::open(path)?;
+    let read = || -> Result<BaseModel> {
+        let config = config_of(&file)?;
+        let tokenizer = ChatTokenizer::from_gguf(file.metadata())?;
+        let weights = match weights {
+            true => read_weights(&file, &config)?,
+            false => HashMap::new(),
+        };
+        Ok(BaseModel {
+            config,
+            weights,
+            tokenizer,
+        })
+    };
+    read().map_err(|e| InputError::file(path, format!("{e:#}")).into())
 }

@@ -1,5 +1,5 @@
 //! okla-train: the QLoRA trainer (the binary's feature `train`, libtorch through tch): NF4 storage with
-//! double quantization, LoRA adapters in peft's layout, a Llama model with
+//! double quantization, LoRA adapters in peft's layout, a Llama or Gemma 3 model with
 //! layer-wise gradient checkpointing, AdamW (f32 and 8-bit blockwise), a warmup +
 //! cosine schedule, atomic checkpoints with exact resume, and the training loop.
 
@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub use okla_formats::hf::config;
 pub mod data;
 pub mod dynamic;
+pub mod gemma3;
 pub mod gguf_model;
 pub mod lora;
 pub mod loss_scale;

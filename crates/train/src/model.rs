@@ -1,9 +1,12 @@
-//! The Llama model on libtorch, written to match Hugging Face `LlamaForCausalLM`
-//! operation for operation (RMSNorm in f32, RoPE tables in f32 cast to the compute
-//! dtype, SDPA causal attention with grouped-query heads, SiLU-gated MLP, f32
-//! cross-entropy), with layer-wise gradient checkpointing done by hand.
+//! The decoder-only model on libtorch ([`CausalLm`]), written to match Hugging Face
+//! `LlamaForCausalLM` operation for operation (RMSNorm in f32, RoPE tables in f32
+//! cast to the compute dtype, SDPA causal attention with grouped-query heads,
+//! SiLU-gated MLP, f32 cross-entropy), and `Gemma3ForCausalLM` with the differences
+//! [`super::gemma3`] lists (sandwich and per-head norms, scaled embeddings, sliding
+//! windows with their own RoPE, tanh-GELU), with layer-wise gradient checkpointing
+//! done by hand. The architecture is the config's `model_type`.
 //!
-//! Checkpointing: tch has no checkpoint API, so [`Llama::forward_backward`] runs
+//! Checkpointing: tch has no checkpoint API, so [`CausalLm::forward_backward`] runs
 //! every decoder layer under `no_grad`, keeping only each layer's input; the loss
 //! head runs with autograd on a detached copy of the last hidden state; then the
 //! layers are walked backwards, each recomputed with autograd from its saved
@@ -26,7 +29,7 @@
 //! Host waits: a [`Batch`] made on the host keeps its host tensors, so the
 //! embedding gather and the loss head's labelled rows never read ids or labels back
 //! from the GPU, host-to-device copies go through page-locked memory without
-//! blocking ([`upload`]), and [`Llama::forward_backward_queued`] leaves the loss
+//! blocking ([`upload`]), and [`CausalLm::forward_backward_queued`] leaves the loss
 //! on the device: the host queues a whole forward and backward without waiting.
 
 use std::collections::HashMap;
@@ -35,7 +38,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use super::config::HfConfig;
+use super::config::{Architecture, HfConfig};
+use super::gemma3;
 use super::lora::{BaseWeight, Linear, LoraPair, LoraSettings};
 use super::nf4::{Nf4Tables, Nf4Tensor};
 use okla_formats::gguf::llama_names::ROPE_FREQS;
@@ -61,7 +65,7 @@ const HEAD_CHUNK_LOGITS: i64 = 32 << 20;
 /// MLP intermediate values computed at once by default (64 Mi = 128 MiB in bf16):
 /// pieces of `MLP_CHUNK_VALUES / intermediate_size` token rows (4,681 at
 /// Llama-3-8B's 14,336, so the benchmark's 2 × 2,048 tokens make one piece; see
-/// [`Llama::set_mlp_piece_values`]). Measured on an H200 at 8B (docs/train.md):
+/// [`CausalLm::set_mlp_piece_values`]). Measured on an H200 at 8B (docs/train.md):
 /// one piece peaks at 9.05 GiB and runs 5,578 tokens/s, 16 Mi pieces 8.42 GiB and
 /// 4,748 tokens/s; with the host-resident embedding, one piece fits the 9.3 GiB
 /// budget, so the launches saved win.
@@ -73,7 +77,7 @@ const MLP_CHUNK_VALUES: i64 = 64 << 20;
 /// host tensors it was made from beside their device copies, so that a forward pass
 /// never reads the ids or labels back from the GPU: the host-resident embedding
 /// table is gathered from the host ids and the loss's labelled rows are found in
-/// the host labels (see [`Llama::forward_backward`]).
+/// the host labels (see [`CausalLm::forward_backward`]).
 #[derive(Debug)]
 pub struct Batch {
     /// `[b, t]` int64 token ids.
@@ -158,7 +162,7 @@ pub struct LossSum {
 }
 
 /// A [`LossSum`] whose sum is still on the model's device (the work that computes
-/// it may still be queued on the GPU): what [`Llama::forward_backward_queued`]
+/// it may still be queued on the GPU): what [`CausalLm::forward_backward_queued`]
 /// returns, so that the caller reads it only when it has queued the rest of its
 /// step (a read makes the host wait for the GPU).
 #[derive(Debug)]
@@ -179,11 +183,57 @@ impl PendingLoss {
     }
 }
 
+/// The role of a norm weight in a decoder layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Norm {
+    /// Before attention (`input_layernorm`).
+    Input,
+    /// Before the MLP (Llama's `post_attention_layernorm`, Gemma's
+    /// `pre_feedforward_layernorm`).
+    PreMlp,
+    /// Per query head (Gemma's `self_attn.q_norm`).
+    Query,
+    /// Per key head (Gemma's `self_attn.k_norm`).
+    Key,
+    /// On the attention's output, before the residual add (Gemma's
+    /// `post_attention_layernorm`).
+    AttentionOut,
+    /// On the MLP's output, before the residual add (Gemma's `post_feedforward_layernorm`).
+    MlpOut,
+}
+
+/// The norm weights of a Llama layer: (name after `model.layers.N.`, role).
+const LLAMA_NORMS: [(&str, Norm); 2] = [
+    ("input_layernorm", Norm::Input),
+    ("post_attention_layernorm", Norm::PreMlp),
+];
+/// The norm weights of a Gemma 3 layer.
+const GEMMA3_NORMS: [(&str, Norm); 6] = [
+    ("input_layernorm", Norm::Input),
+    ("self_attn.q_norm", Norm::Query),
+    ("self_attn.k_norm", Norm::Key),
+    ("post_attention_layernorm", Norm::AttentionOut),
+    ("pre_feedforward_layernorm", Norm::PreMlp),
+    ("post_feedforward_layernorm", Norm::MlpOut),
+];
+
+/// The norm weights a layer of `arch` has.
+fn layer_norms(arch: Architecture) -> &'static [(&'static str, Norm)] {
+    match arch {
+        Architecture::Llama => &LLAMA_NORMS,
+        Architecture::Gemma3 => &GEMMA3_NORMS,
+    }
+}
+
 /// Parameters of one decoder layer.
 #[derive(Debug)]
 pub struct DecoderLayer {
-    input_norm: Tensor,
-    post_norm: Tensor,
+    /// The norm weights in the order of [`layer_norms`], with their roles.
+    norms: Vec<(Norm, Tensor)>,
+    /// Attends to the last `sliding_window` positions only (Gemma 3).
+    sliding: bool,
+    /// Which of the model's RoPE tables rotates its queries and keys.
+    rope: usize,
     q: Linear,
     k: Linear,
     v: Linear,
@@ -194,6 +244,11 @@ pub struct DecoderLayer {
 }
 
 impl DecoderLayer {
+    /// The norm weight of `role`, if the layer has one.
+    fn norm(&self, role: Norm) -> Option<&Tensor> {
+        self.norms.iter().find(|(r, _)| *r == role).map(|(_, t)| t)
+    }
+
     fn projections(&self) -> [(&'static str, &'static str, &Linear); 7] {
         [
             ("self_attn", "q_proj", &self.q),
@@ -236,6 +291,34 @@ fn rotate_half(x: &Tensor) -> Tensor {
     Tensor::cat(&[-x2, x1], -1)
 }
 
+/// Grouped-query attention as transformers' SDPA integration runs it
+/// (`sdpa_attention_forward`): causal through `is_causal` without a mask, else the
+/// boolean `mask`; the key/value heads shared through `enable_gqa` when there is no
+/// mask and heads are at most 256 wide, else repeated (`repeat_kv`).
+fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f64) -> Tensor {
+    let (nh, nkv, hd) = (q.size()[1], k.size()[1], q.size()[3]);
+    let gqa_in_sdpa = mask.is_none() && hd <= 256;
+    let repeat = |x: &Tensor| -> Tensor {
+        if nkv == nh || gqa_in_sdpa {
+            return x.shallow_clone();
+        }
+        let s = x.size();
+        x.unsqueeze(2)
+            .expand([s[0], nkv, nh / nkv, s[2], s[3]], false)
+            .reshape([s[0], nh, s[2], s[3]])
+    };
+    Tensor::scaled_dot_product_attention(
+        q,
+        &repeat(k),
+        &repeat(v),
+        mask,
+        0.0,
+        mask.is_none(),
+        scale,
+        nkv != nh && gqa_in_sdpa,
+    )
+}
+
 /// What a HF weight name must be found as.
 fn take(weights: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
     weights
@@ -243,11 +326,13 @@ fn take(weights: &mut HashMap<String, Tensor>, name: &str) -> Result<Tensor> {
         .ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
 }
 
-/// The model.
+/// The model: a Llama or a Gemma 3 (its config's `model_type`).
 #[derive(Debug)]
-pub struct Llama {
+pub struct CausalLm {
     /// Architecture.
     pub config: HfConfig,
+    /// What the config's `model_type` names.
+    arch: Architecture,
     /// How it is trained.
     pub method: Method,
     /// Compute dtype of activations.
@@ -260,13 +345,26 @@ pub struct Llama {
     layers: Vec<DecoderLayer>,
     norm: Tensor,
     lm_head: Option<Tensor>,
-    inv_freq: Tensor,
+    /// RoPE inverse frequencies, f32: one table (Llama), or the global layers' and
+    /// the sliding-window layers' (Gemma 3); each layer names its own.
+    inv_freqs: Vec<Tensor>,
+    /// Gemma 3's embedding factor ([`gemma3::embed_scale`]).
+    embed_scale: Option<Tensor>,
     mlp_piece_values: i64,
     loss_rows: Option<LossRows>,
 }
 
+/// What the layers of one forward pass share ([`CausalLm::positions`]).
+#[derive(Debug)]
+struct Positions {
+    /// `(cos, sin)` per RoPE table of the model.
+    rope: Vec<(Tensor, Tensor)>,
+    /// The sliding-window layers' mask (`None`: causal attention suffices).
+    sliding_mask: Option<Tensor>,
+}
+
 /// The tokens a restricted training loss runs over
-/// ([`Llama::restrict_loss_vocabulary`]).
+/// ([`CausalLm::restrict_loss_vocabulary`]).
 #[derive(Debug)]
 struct LossRows {
     /// Token ids, ascending: the rows of the head weight taken.
@@ -275,9 +373,13 @@ struct LossRows {
     position: Tensor,
 }
 
-impl Llama {
-    /// Every weight of `config` under its HF name with its shape (1-D: a norm).
+impl CausalLm {
+    /// Every weight of `config` under its HF name with its shape (1-D: a norm); an
+    /// unsupported `model_type` has none.
     pub fn weight_shapes(config: &HfConfig) -> Vec<(String, Vec<i64>)> {
+        let Ok(arch) = config.architecture() else {
+            return Vec::new();
+        };
         let (h, i, hd) = (
             config.hidden_size,
             config.intermediate_size,
@@ -298,10 +400,16 @@ impl Llama {
                 ("mlp.gate_proj", vec![i, h]),
                 ("mlp.up_proj", vec![i, h]),
                 ("mlp.down_proj", vec![h, i]),
-                ("input_layernorm", vec![h]),
-                ("post_attention_layernorm", vec![h]),
             ] {
                 w.push((format!("{p}.{name}.weight"), shape));
+            }
+            for (name, role) in layer_norms(arch) {
+                let width = if matches!(role, Norm::Query | Norm::Key) {
+                    hd
+                } else {
+                    h
+                };
+                w.push((format!("{p}.{name}.weight"), vec![width]));
             }
         }
         w.push(("model.norm.weight".to_string(), vec![h]));
@@ -322,13 +430,20 @@ impl Llama {
         }
     }
 
-    /// Random weights as HF initialises a fresh `LlamaForCausalLM`, f32 on the CPU,
-    /// from torch's global RNG.
+    /// Random weights as HF initialises a fresh `LlamaForCausalLM` (or
+    /// `Gemma3ForCausalLM`, whose norms start at zero: they scale by `1 + weight`),
+    /// f32 on the CPU, from torch's global RNG.
     pub fn random_weights(config: &HfConfig) -> HashMap<String, Tensor> {
+        let gemma = config.architecture() == Ok(Architecture::Gemma3);
         Self::weight_shapes(config)
             .into_iter()
             .map(|(name, shape)| {
                 let t = Self::random_weight(&shape, Device::Cpu);
+                let t = if gemma && shape.len() == 1 {
+                    t.zeros_like()
+                } else {
+                    t
+                };
                 (name, t)
             })
             .collect()
@@ -337,7 +452,7 @@ impl Llama {
     /// Build the model from HF-named weights (consumed from `weights`): linear
     /// weights become NF4 (QLoRA), compute-dtype (LoRA) or f32 trainable (full);
     /// fresh LoRA adapters come from torch's global RNG. A `rope_freqs.weight`
-    /// (llama.cpp's Llama 3.1 RoPE divisors, from a GGUF) divides the inverse
+    /// (llama.cpp's Llama 3.1 RoPE divisors, from a GGUF) divides a Llama's inverse
     /// frequencies.
     pub fn from_weights(
         config: HfConfig,
@@ -372,6 +487,7 @@ impl Llama {
             source(name).ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
         };
         config.validate().map_err(|m| anyhow!("config: {m}"))?;
+        let arch = config.architecture().map_err(|m| anyhow!("config: {m}"))?;
         let tables = (method == Method::Qlora).then(|| Nf4Tables::new(device));
         let frozen16 = |t: Tensor| t.to_device(device).to_kind(kind).detach();
         let trainable32 = |t: Tensor| {
@@ -405,7 +521,11 @@ impl Llama {
                     lora: adapter,
                 })
             };
+            let sliding = config.is_sliding(l);
             let layer = DecoderLayer {
+                sliding,
+                // Gemma 3: table 0 for the global layers, 1 for the sliding ones
+                rope: usize::from(sliding),
                 q: linear("self_attn", "q_proj")?,
                 k: linear("self_attn", "k_proj")?,
                 v: linear("self_attn", "v_proj")?,
@@ -413,8 +533,10 @@ impl Llama {
                 gate: linear("mlp", "gate_proj")?,
                 up: linear("mlp", "up_proj")?,
                 down: linear("mlp", "down_proj")?,
-                input_norm: side(need(&format!("{p}.input_layernorm.weight"))?),
-                post_norm: side(need(&format!("{p}.post_attention_layernorm.weight"))?),
+                norms: layer_norms(arch)
+                    .iter()
+                    .map(|(name, role)| Ok((*role, side(need(&format!("{p}.{name}.weight"))?))))
+                    .collect::<Result<_>>()?,
             };
             layers.push(layer);
         }
@@ -433,9 +555,17 @@ impl Llama {
         } else {
             Some(side(need("lm_head.weight")?))
         };
-        let inv_freq = match source(ROPE_FREQS) {
-            None => rope_inv_freq(&config),
-            Some(divisors) => {
+        let inv_freqs = match (arch, source(ROPE_FREQS)) {
+            (Architecture::Gemma3, None) => [false, true]
+                .iter()
+                .map(|&sliding| {
+                    let (theta, factor) = config.layer_rope(sliding).map_err(anyhow::Error::msg)?;
+                    Ok((inv_freq(theta, config.head_dim()) / factor).to_device(device))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            (Architecture::Gemma3, Some(_)) => bail!("a Gemma 3 model has no `{ROPE_FREQS}`"),
+            (Architecture::Llama, None) => vec![rope_inv_freq(&config).to_device(device)],
+            (Architecture::Llama, Some(divisors)) => {
                 let inv = rope_inv_freq(&config);
                 if config.scaling().is_some() || divisors.size() != inv.size() {
                     bail!(
@@ -444,12 +574,14 @@ impl Llama {
                         inv.size()[0]
                     );
                 }
-                inv / divisors.to_kind(Kind::Float)
+                vec![(inv / divisors.to_kind(Kind::Float)).to_device(device)]
             }
-        }
-        .to_device(device);
+        };
+        let embed_scale = (arch == Architecture::Gemma3)
+            .then(|| gemma3::embed_scale(config.hidden_size, kind, device));
         Ok(Self {
             config,
+            arch,
             method,
             kind,
             device,
@@ -457,7 +589,8 @@ impl Llama {
             layers,
             norm,
             lm_head,
-            inv_freq,
+            inv_freqs,
+            embed_scale,
             mlp_piece_values: MLP_CHUNK_VALUES,
             loss_rows: None,
         })
@@ -511,22 +644,59 @@ impl Llama {
         Ok(())
     }
 
-    /// `(cos, sin)` tables `[t, head_dim]` in the compute dtype, as HF computes them.
-    fn rope(&self, t: i64) -> (Tensor, Tensor) {
+    /// What every layer of a forward pass over `b` sequences of `t` positions
+    /// shares: per RoPE table, `(cos, sin)` `[t, head_dim]` in the compute dtype as
+    /// HF computes them; the sliding-window mask, when a layer needs one.
+    fn positions(&self, b: i64, t: i64) -> Positions {
         let pos = Tensor::arange(t, (Kind::Float, self.device));
-        let freqs = self.inv_freq.unsqueeze(1).matmul(&pos.unsqueeze(0)).tr();
-        let emb = Tensor::cat(&[&freqs, &freqs], -1);
-        (emb.cos().to_kind(self.kind), emb.sin().to_kind(self.kind))
+        let rope = self
+            .inv_freqs
+            .iter()
+            .map(|inv| {
+                let freqs = inv.unsqueeze(1).matmul(&pos.unsqueeze(0)).tr();
+                let emb = Tensor::cat(&[&freqs, &freqs], -1);
+                (emb.cos().to_kind(self.kind), emb.sin().to_kind(self.kind))
+            })
+            .collect();
+        let sliding_mask = if self.layers.iter().any(|l| l.sliding) {
+            gemma3::sliding_window_mask(b, t, self.config.sliding_window(), self.device)
+        } else {
+            None
+        };
+        Positions { rope, sliding_mask }
+    }
+
+    /// The norm of the model's architecture: Llama's RMSNorm or Gemma's.
+    fn normed(&self, x: &Tensor, weight: &Tensor) -> Tensor {
+        match self.arch {
+            Architecture::Llama => rms_norm(x, weight, self.config.rms_norm_eps),
+            Architecture::Gemma3 => gemma3::rms_norm(x, weight, self.config.rms_norm_eps),
+        }
+    }
+
+    /// `y` through the layer's norm of `role` when it has one (Gemma's extra norms).
+    fn normed_if(&self, layer: &DecoderLayer, role: Norm, y: Tensor) -> Tensor {
+        match layer.norm(role) {
+            Some(w) => self.normed(&y, w),
+            None => y,
+        }
+    }
+
+    /// A layer's norm weight of a role every architecture has.
+    fn norm_of(layer: &DecoderLayer, role: Norm) -> &Tensor {
+        layer
+            .norm(role)
+            .expect("every architecture's layer has an input and an MLP norm")
     }
 
     fn layer_forward(
         &self,
         layer: &DecoderLayer,
         x: &Tensor,
-        rope: &(Tensor, Tensor),
+        pos: &Positions,
         train: bool,
     ) -> Tensor {
-        let mid = self.attention_half(layer, x, rope, train);
+        let mid = self.attention_half(layer, x, pos, train);
         let weights = Self::mlp_weights(layer, mid.kind());
         let pieces: Vec<Tensor> = self
             .mlp_pieces(&mid)
@@ -541,7 +711,7 @@ impl Llama {
         &self,
         layer: &DecoderLayer,
         x: &Tensor,
-        rope: &(Tensor, Tensor),
+        pos: &Positions,
         train: bool,
     ) -> Tensor {
         let (b, t) = (x.size()[0], x.size()[1]);
@@ -550,25 +720,19 @@ impl Llama {
             self.config.kv_heads(),
             self.config.head_dim(),
         );
-        let h = rms_norm(x, &layer.input_norm, self.config.rms_norm_eps);
+        let h = self.normed(x, Self::norm_of(layer, Norm::Input));
         let heads = |y: Tensor, n: i64| y.view([b, t, n, hd]).transpose(1, 2);
-        let (cos, sin) = rope;
+        let (cos, sin) = &pos.rope[layer.rope];
         let roped = |y: Tensor| &y * cos + rotate_half(&y) * sin;
-        let q = roped(heads(layer.q.forward(&h, train), nh));
-        let k = roped(heads(layer.k.forward(&h, train), nkv));
+        let q = heads(layer.q.forward(&h, train), nh);
+        let k = heads(layer.k.forward(&h, train), nkv);
         let v = heads(layer.v.forward(&h, train), nkv);
-        let attn = Tensor::scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            None::<Tensor>,
-            0.0,
-            true,
-            (hd as f64).powf(-0.5),
-            nkv != nh,
-        );
+        let q = roped(self.normed_if(layer, Norm::Query, q));
+        let k = roped(self.normed_if(layer, Norm::Key, k));
+        let mask = pos.sliding_mask.as_ref().filter(|_| layer.sliding);
+        let attn = attention(&q, &k, &v, mask, self.config.attention_scale());
         let attn = attn.transpose(1, 2).reshape([b, t, nh * hd]);
-        x + layer.o.forward(&attn, train)
+        x + self.normed_if(layer, Norm::AttentionOut, layer.o.forward(&attn, train))
     }
 
     /// The MLP's three base weights, materialized once in `kind`.
@@ -587,8 +751,8 @@ impl Llama {
             .collect()
     }
 
-    /// `rows` plus the SiLU-gated MLP of their norm, with `weights` from
-    /// [`Llama::mlp_weights`].
+    /// `rows` plus the gated MLP of their norm (SiLU; Gemma: tanh-GELU, and the output
+    /// normed), with `weights` from [`CausalLm::mlp_weights`].
     fn mlp_half(
         &self,
         layer: &DecoderLayer,
@@ -597,10 +761,18 @@ impl Llama {
         train: bool,
     ) -> Tensor {
         let [gate, up, down] = weights;
-        let h = rms_norm(rows, &layer.post_norm, self.config.rms_norm_eps);
-        let act =
-            layer.gate.forward_with(&h, gate, train).silu() * layer.up.forward_with(&h, up, train);
-        rows + layer.down.forward_with(&act, down, train)
+        let h = self.normed(rows, Self::norm_of(layer, Norm::PreMlp));
+        let g = layer.gate.forward_with(&h, gate, train);
+        let g = match self.arch {
+            Architecture::Llama => g.silu(),
+            Architecture::Gemma3 => gemma3::gelu_tanh(&g),
+        };
+        let act = g * layer.up.forward_with(&h, up, train);
+        rows + self.normed_if(
+            layer,
+            Norm::MlpOut,
+            layer.down.forward_with(&act, down, train),
+        )
     }
 
     /// Back-propagates `grad` (the layer output's gradient) through a recomputed
@@ -611,11 +783,11 @@ impl Llama {
         layer: &DecoderLayer,
         input: &Tensor,
         grad: &Tensor,
-        rope: &(Tensor, Tensor),
+        pos: &Positions,
         train: bool,
     ) -> Tensor {
         let input = input.detach().set_requires_grad(true);
-        let mid = self.attention_half(layer, &input, rope, train);
+        let mid = self.attention_half(layer, &input, pos, train);
         let mid_leaf = mid.detach().set_requires_grad(true);
         let weights = Self::mlp_weights(layer, mid.kind());
         let grads = self.mlp_pieces(grad);
@@ -638,17 +810,22 @@ impl Llama {
     /// non-blocking). Without `host_ids` the ids are read back (a sync).
     fn embed(&self, ids: &Tensor, host_ids: Option<&Tensor>) -> Tensor {
         let table = self.embed.to_kind(self.kind);
-        if table.device() == self.device {
-            return Tensor::embedding(&table, &ids.to_device(self.device), -1, false, false);
-        }
-        let host_ids = match host_ids {
-            Some(h) => h.to_device(table.device()),
-            None => ids.to_device(table.device()),
+        let rows = if table.device() == self.device {
+            Tensor::embedding(&table, &ids.to_device(self.device), -1, false, false)
+        } else {
+            let host_ids = match host_ids {
+                Some(h) => h.to_device(table.device()),
+                None => ids.to_device(table.device()),
+            };
+            upload(
+                &Tensor::embedding(&table, &host_ids, -1, false, false),
+                self.device,
+            )
         };
-        upload(
-            &Tensor::embedding(&table, &host_ids, -1, false, false),
-            self.device,
-        )
+        match &self.embed_scale {
+            Some(scale) => rows * scale,
+            None => rows,
+        }
     }
 
     fn head_weight(&self) -> Tensor {
@@ -670,16 +847,16 @@ impl Llama {
         self.hidden_states_with(ids, host_ids)
     }
 
-    /// [`Llama::hidden_states`] with the ids also in host memory (`host_ids`), for
-    /// a host-resident embedding table (see [`Llama::embed`]).
+    /// [`CausalLm::hidden_states`] with the ids also in host memory (`host_ids`), for
+    /// a host-resident embedding table (see [`CausalLm::embed`]).
     fn hidden_states_with(&self, ids: &Tensor, host_ids: Option<&Tensor>) -> Tensor {
         tch::no_grad(|| {
-            let rope = self.rope(ids.size()[1]);
+            let pos = self.positions(ids.size()[0], ids.size()[1]);
             let mut x = self.embed(ids, host_ids);
             for layer in &self.layers {
-                x = self.layer_forward(layer, &x, &rope, false);
+                x = self.layer_forward(layer, &x, &pos, false);
             }
-            rms_norm(&x, &self.norm, self.config.rms_norm_eps)
+            self.normed(&x, &self.norm)
         })
     }
 
@@ -775,7 +952,7 @@ impl Llama {
     /// One training forward + backward: gradients of `loss_weight * sum(CE)` are
     /// accumulated into the trainable tensors' `.grad`. `dropout_seed` (None = no
     /// dropout) seeds each layer's LoRA dropout; `checkpointing` recomputes layers.
-    /// Reads the loss at the end ([`Llama::forward_backward_queued`] leaves that to
+    /// Reads the loss at the end ([`CausalLm::forward_backward_queued`] leaves that to
     /// the caller).
     pub fn forward_backward(
         &self,
@@ -789,7 +966,7 @@ impl Llama {
             .read())
     }
 
-    /// [`Llama::forward_backward`] without reading anything back from the device
+    /// [`CausalLm::forward_backward`] without reading anything back from the device
     /// when `batch` has its host copy ([`Batch::from_host`]): on a GPU the host
     /// queues the whole forward and backward without waiting, and the loss comes
     /// back as a [`PendingLoss`] to be read once the rest of the step is queued.
@@ -805,7 +982,7 @@ impl Llama {
         if t < 2 {
             bail!("a training sequence needs at least 2 tokens");
         }
-        let rope = self.rope(t);
+        let pos = self.positions(batch.input_ids.size()[0], t);
         let embed_trainable = self.embed.requires_grad();
         // 1. the decoder stack: with autograd, or under no_grad keeping inputs.
         let x0 = if embed_trainable && !checkpointing {
@@ -819,7 +996,7 @@ impl Llama {
             tch::no_grad(|| {
                 for (i, layer) in self.layers.iter().enumerate() {
                     Self::seed_layer(dropout_seed, i);
-                    let next = self.layer_forward(layer, &x, &rope, train);
+                    let next = self.layer_forward(layer, &x, &pos, train);
                     saved.push(std::mem::replace(&mut x, next));
                 }
             });
@@ -828,12 +1005,12 @@ impl Llama {
             let mut x = x0.shallow_clone();
             for (i, layer) in self.layers.iter().enumerate() {
                 Self::seed_layer(dropout_seed, i);
-                x = self.layer_forward(layer, &x, &rope, train);
+                x = self.layer_forward(layer, &x, &pos, train);
             }
             x
         };
         // 2. the head, in chunks, each back-propagated into a detached normed leaf.
-        let normed = rms_norm(&top, &self.norm, self.config.rms_norm_eps);
+        let normed = self.normed(&top, &self.norm);
         let leaf = normed.detach().set_requires_grad(true);
         let flat = leaf.reshape([-1, self.config.hidden_size]);
         // The chunks' losses are summed on the device; the sum is left there (read by
@@ -865,7 +1042,7 @@ impl Llama {
         let mut grad = top.grad();
         for (i, layer) in self.layers.iter().enumerate().rev() {
             Self::seed_layer(dropout_seed, i);
-            grad = self.layer_backward(layer, &saved[i], &grad, &rope, train);
+            grad = self.layer_backward(layer, &saved[i], &grad, &pos, train);
             saved.pop();
         }
         if embed_trainable {
@@ -955,14 +1132,9 @@ impl Llama {
                     out.push((format!("{p}.{module}.{proj}.weight"), w.shallow_clone()));
                 }
             }
-            out.push((
-                format!("{p}.input_layernorm.weight"),
-                layer.input_norm.shallow_clone(),
-            ));
-            out.push((
-                format!("{p}.post_attention_layernorm.weight"),
-                layer.post_norm.shallow_clone(),
-            ));
+            for ((name, _), (_, w)) in layer_norms(self.arch).iter().zip(&layer.norms) {
+                out.push((format!("{p}.{name}.weight"), w.shallow_clone()));
+            }
         }
         out.push(("model.norm.weight".to_string(), self.norm.shallow_clone()));
         if let Some(h) = &self.lm_head {
@@ -1010,13 +1182,18 @@ impl Llama {
     }
 }
 
-/// HF's inverse RoPE frequencies (with Llama 3.1 `llama3` scaling when configured), f32.
-fn rope_inv_freq(config: &HfConfig) -> Tensor {
-    let dim = config.head_dim();
+/// HF's default inverse RoPE frequencies `1 / theta^(2i / dim)`, f32.
+fn inv_freq(theta: f64, dim: i64) -> Tensor {
     let exponents = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu))
         .to_kind(Kind::Float)
         / dim as f64;
-    let inv = Tensor::pow_scalar(config.theta(), &exponents).reciprocal();
+    Tensor::pow_scalar(theta, &exponents).reciprocal()
+}
+
+/// HF's inverse RoPE frequencies of a Llama (with Llama 3.1 `llama3` scaling when
+/// configured), f32.
+fn rope_inv_freq(config: &HfConfig) -> Tensor {
+    let inv = inv_freq(config.theta(), config.head_dim());
     let Some(s) = config.scaling() else {
         return inv;
     };

@@ -23,7 +23,7 @@ use super::checkpoint::{
 use super::data::{collate, epoch_batches, percentile, truncate, Example};
 use super::loss_scale::{needs_scaling, LossScaler};
 use super::metrics::{MetricRecord, MetricsLog};
-use super::model::{Llama, Method, IGNORE_INDEX};
+use super::model::{CausalLm, Method, IGNORE_INDEX};
 use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWSettings, Param};
 use super::recipe::{LossVocabulary, Recipe};
 use super::schedule::CosineSchedule;
@@ -59,7 +59,7 @@ pub struct Resumed {
 /// A training run in progress.
 pub struct Trainer {
     recipe: Recipe,
-    model: Llama,
+    model: CausalLm,
     params: Vec<Param>,
     optimizer: AdamW,
     schedule: CosineSchedule,
@@ -75,7 +75,7 @@ pub struct Trainer {
     scaler: Option<LossScaler>,
 }
 
-fn params_of(model: &Llama) -> Vec<Param> {
+fn params_of(model: &CausalLm) -> Vec<Param> {
     model
         .trainable()
         .into_iter()
@@ -103,7 +103,7 @@ impl Trainer {
     /// optimizer and schedule, and write `recipe.json` into the run folder.
     pub fn new(
         recipe: Recipe,
-        mut model: Llama,
+        mut model: CausalLm,
         mut train: Vec<Example>,
         mut eval: Vec<Example>,
         pad_id: i64,
@@ -180,7 +180,7 @@ impl Trainer {
     }
 
     /// The model being trained.
-    pub fn model(&self) -> &Llama {
+    pub fn model(&self) -> &CausalLm {
         &self.model
     }
 
