@@ -51,7 +51,9 @@ fn walk(grammar: &CompiledGrammar, answers: &[Vec<u32>]) -> Vec<Duration> {
 
 fn grammar_mask(c: &mut Criterion) {
     let tokenizer = ChatTokenizer::llama3().expect("bundled tokenizer");
-    let hf = tokenizer.hf_tokenizer().expect("a tokenizer.json tokenizer");
+    let hf = tokenizer
+        .hf_tokenizer()
+        .expect("a tokenizer.json tokenizer");
     let vocab =
         GgufVocab::from_tokenizer(hf, "<|begin_of_text|>", "<|eot_id|>").expect("vocabulary");
     let suite = Suite::load(Path::new("suites/okla")).expect("the OKLA suite");

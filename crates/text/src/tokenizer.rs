@@ -233,7 +233,7 @@ impl ChatTokenizer {
     }
 
     /// Token ids of `text` (special tokens recognised) with each token's byte range.
-    fn encode_with_offsets(&self, text: &str) -> Result<(Vec<u32>, Vec<(usize, usize)>)> {
+    fn encode_with_offsets(&self, text: &str) -> Result<(Vec<u32>, Vec<ByteRange>)> {
         match &self.tokenizer {
             TextTokenizer::Hf(t) => {
                 let encoding = t
@@ -260,6 +260,9 @@ impl ChatTokenizer {
         }
     }
 }
+
+/// A token's `(start, end)` byte offsets in the text it came from.
+type ByteRange = (usize, usize);
 
 /// A chat template this crate implements.
 #[derive(Debug, Clone, PartialEq, Eq)]
