@@ -13,22 +13,9 @@ import argparse
 import json
 import sys
 
-import llama_cpp.llama_cpp as llama_cpp_api
 from llama_cpp import Llama
 
-
-def without_weight_repacking():
-    """Load models without llama.cpp's extra buffer types (weight repacking): on CPUs with
-    AMX, llama-cpp-python 0.3.36's AMX matmul segfaults on the width-64 default model
-    (ggml_backend_amx_mul_mat). The plain CPU kernels then compute every product."""
-    defaults = llama_cpp_api.llama_model_default_params
-
-    def params():
-        p = defaults()
-        p.use_extra_bufts = False
-        return p
-
-    llama_cpp_api.llama_model_default_params = params
+from plain_kernels import use_plain_kernels
 
 
 def render(messages):
@@ -73,7 +60,7 @@ def main():
         p = json.loads(line)
         ours[p["id"]] = p["output"]
     if not args.repack:
-        without_weight_repacking()
+        use_plain_kernels()
     llm = Llama(model_path=args.model, n_ctx=4096, n_batch=4096, n_ubatch=4096,
                 n_threads=args.threads, flash_attn=False, verbose=False)
     same = 0

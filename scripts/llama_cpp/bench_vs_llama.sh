@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side speed of okla-eval's engine and llama.cpp (llama-cpp-python) on one GGUF,
 # same thread counts, run back to back: prints both reports with peak RSS.
-# usage: scripts/llama_cpp/bench_vs_llama.sh MODEL.gguf [THREADS=1,2] [REPS=5]
+# usage: [LLAMA_BENCH_ARGS=--plain] scripts/llama_cpp/bench_vs_llama.sh MODEL.gguf [THREADS=1,2] [REPS=5]
+# (--plain: llama.cpp without weight repacking / AMX, which crash on Gemma 3 on AMX CPUs)
 set -euo pipefail
 model=$1; threads=${2:-1,2}; reps=${3:-5}
 py=${OKLA_CACHE:-$HOME/.cache/okla-eval}/pyref/bin/python
@@ -10,4 +11,4 @@ bin=${OKLA_EVAL:-$here/../../target/release/okla-eval}
 echo "== okla-eval bench ($(basename "$model"), threads $threads, $reps reps)"
 "$bin" bench "$model" --threads "$threads" -r "$reps"
 echo "== llama.cpp"
-"$py" "$here/llama_bench.py" "$model" --threads "$threads" -r "$reps"
+"$py" "$here/llama_bench.py" "$model" --threads "$threads" -r "$reps" ${LLAMA_BENCH_ARGS:-}

@@ -4,7 +4,10 @@ llama-cpp-python, with llama-bench's method (one warm-up, then repetitions; pp =
 batch of N prompt tokens into an empty context, tg = N single-token decodes from an
 empty context), mean ± sample stddev, and the process's peak RSS.
 
-usage: llama_bench.py MODEL.gguf [--threads 1,2] [-p 512] [-n 128] [-r 5] [--json]
+--plain loads the model with llama.cpp's plain kernels (no weight repacking / AMX), the
+only path that runs Gemma 3 on AMX CPUs (plain_kernels.py).
+
+usage: llama_bench.py MODEL.gguf [--threads 1,2] [-p 512] [-n 128] [-r 5] [--plain] [--json]
 """
 import argparse
 import json
@@ -13,6 +16,8 @@ import statistics
 import time
 
 import llama_cpp
+
+from plain_kernels import use_plain_kernels
 
 
 def main():
@@ -23,7 +28,10 @@ def main():
     ap.add_argument("-n", "--n-gen", type=int, default=128)
     ap.add_argument("-r", "--repetitions", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--plain", action="store_true", help="no extra buffer types (AMX CPUs)")
     args = ap.parse_args()
+    if args.plain:
+        use_plain_kernels()
     rows = []
     for threads in [int(t) for t in args.threads.split(",")]:
         llm = llama_cpp.Llama(

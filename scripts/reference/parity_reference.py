@@ -27,9 +27,13 @@ import ctypes
 import hashlib
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import llama_cpp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llama_cpp"))
+from plain_kernels import use_plain_kernels  # noqa: E402
 
 SYSTEM = (
     "Eres el asistente de OKLA, un marketplace de vehículos en República Dominicana. "
@@ -88,19 +92,6 @@ def prompts(chat, suite_cases):
     return texts
 
 
-def without_weight_repacking():
-    """llama.cpp's plain CPU kernels: no extra buffer types (repacking, AMX)."""
-    api = llama_cpp.llama_cpp
-    defaults = api.llama_model_default_params
-
-    def params():
-        p = defaults()
-        p.use_extra_bufts = False
-        return p
-
-    api.llama_model_default_params = params
-
-
 def last_logits(model):
     n_vocab = model.n_vocab()
     ptr = llama_cpp.llama_get_logits_ith(model.ctx, -1)
@@ -119,7 +110,7 @@ def main():
     ap.add_argument("--suite-cases", default="suites/okla/okla_test.jsonl")
     args = ap.parse_args()
     if args.plain:
-        without_weight_repacking()
+        use_plain_kernels()
     sha = hashlib.sha256(open(args.model, "rb").read()).hexdigest()
     texts = prompts(args.chat, args.suite_cases)
     model = llama_cpp.Llama(

@@ -114,9 +114,13 @@ impl ModelWeights {
         }
     }
 
-    /// Every tensor of the model (for validation and byte accounting).
+    /// Every 2-D tensor of the model, a tied output head once (for validation and
+    /// counting parameters).
     pub fn tensors(&self) -> Vec<TensorRef> {
-        let mut all = vec![self.token_embd, self.output];
+        let mut all = vec![self.token_embd];
+        if self.output != self.token_embd {
+            all.push(self.output);
+        }
         for l in &self.layers {
             all.extend([l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down]);
         }
