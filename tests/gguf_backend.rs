@@ -126,7 +126,10 @@ fn eval_loss_scores_assistant_tokens() {
         .map(|messages| Conversation { messages, line: 0 })
         .collect();
     let mut backend = GgufBackend::open(&common::tiny_q4_k_m(), 2).unwrap();
-    let loss = backend.eval_loss(&convs).unwrap().unwrap();
+    let loss = backend
+        .eval_loss(&convs, &okla_formats::progress::NoProgress)
+        .unwrap()
+        .unwrap();
     // Only the third conversation has an assistant turn: its content and <|eot_id|>.
     assert!(loss.tokens > 10 && loss.tokens < 60, "{loss:?}");
     // A random model over 128k tokens: loss near ln(128256) ≈ 11.8, far above 0.

@@ -11,7 +11,6 @@ use clap::Args;
 use serde_json::json;
 
 use okla_engine::loader::load;
-use okla_engine::sampler::SamplingParams;
 use okla_engine::session::{GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
 use okla_formats::error::InputError;
 use okla_text::gguf_tokenizer::GgufTokenizer;
@@ -44,18 +43,7 @@ pub fn run(args: GenerateArgs) -> Result<u8> {
     if prompt_ids.is_empty() {
         return Err(InputError::usage("--prompt: the prompt has no tokens").into());
     }
-    let options = GenerateOptions {
-        max_new_tokens: args.n_predict,
-        stop_tokens: loaded.stop_tokens(),
-        sampling: SamplingParams {
-            temperature: 0.0,
-            top_p: 1.0,
-            repetition_penalty: 1.0,
-            seed: 0,
-        },
-        stream: 0,
-        constraint: None,
-    };
+    let options = GenerateOptions::greedy(args.n_predict, loaded.stop_tokens());
     let mut session = Session::new(loaded.model.clone(), DEFAULT_SNAPSHOT_BUDGET);
     let mut out = std::io::stdout().lock();
     let mut stream_error = None;

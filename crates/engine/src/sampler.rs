@@ -20,6 +20,16 @@ pub struct SamplingParams {
     pub seed: u64,
 }
 
+impl SamplingParams {
+    /// Greedy decoding: always the most likely token.
+    pub const GREEDY: Self = Self {
+        temperature: 0.0,
+        top_p: 1.0,
+        repetition_penalty: 1.0,
+        seed: 0,
+    };
+}
+
 impl From<&Decoding> for SamplingParams {
     fn from(d: &Decoding) -> Self {
         Self {

@@ -62,6 +62,19 @@ pub struct GenerateOptions {
     pub constraint: Option<Constrained>,
 }
 
+impl GenerateOptions {
+    /// Greedy decoding of at most `max_new_tokens`, ending at `stop_tokens`, no grammar.
+    pub fn greedy(max_new_tokens: usize, stop_tokens: Vec<u32>) -> Self {
+        Self {
+            max_new_tokens,
+            stop_tokens,
+            sampling: SamplingParams::GREEDY,
+            stream: 0,
+            constraint: None,
+        }
+    }
+}
+
 /// One finished generation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {

@@ -27,18 +27,7 @@ fn model(threads: usize) -> Arc<Model> {
 }
 
 fn greedy(max_new_tokens: usize, stop_tokens: Vec<u32>) -> GenerateOptions {
-    GenerateOptions {
-        max_new_tokens,
-        stop_tokens,
-        sampling: SamplingParams {
-            temperature: 0.0,
-            top_p: 1.0,
-            repetition_penalty: 1.0,
-            seed: 0,
-        },
-        stream: 0,
-        constraint: None,
-    }
+    GenerateOptions::greedy(max_new_tokens, stop_tokens)
 }
 
 const PROMPT: [u32; 9] = [1, 17, 42, 299, 5, 5, 80, 123, 7];

@@ -106,7 +106,8 @@ pub struct Resumed {
     pub answers: HashMap<String, Generation>,
 }
 
-/// Run `suite` against `backend` and judge it; `progress` counts answers, and every
+/// Run `suite` against `backend` and judge it; `progress` counts answers (then the
+/// eval-split conversations of the loss), and every
 /// answer generated is appended to `journal` as soon as it is finished.
 pub fn run_suite(
     suite: &Suite,
@@ -141,17 +142,19 @@ pub fn run_suite(
         capabilities.loss && !options.skip_loss,
         suite.eval_conversations()?,
     ) {
-        (true, Some(conversations)) => backend.eval_loss(&conversations).map_err(|e| {
-            if is_input_error(&e) {
-                e
-            } else {
-                BackendFailure {
-                    backend: backend.info().source(),
-                    message: format!("computing the eval-split loss: {e:#}"),
+        (true, Some(conversations)) => {
+            backend.eval_loss(&conversations, progress).map_err(|e| {
+                if is_input_error(&e) {
+                    e
+                } else {
+                    BackendFailure {
+                        backend: backend.info().source(),
+                        message: format!("computing the eval-split loss: {e:#}"),
+                    }
+                    .into()
                 }
-                .into()
-            }
-        })?,
+            })?
+        }
         _ => None,
     };
     let loss_s = t1.elapsed().as_secs_f64();

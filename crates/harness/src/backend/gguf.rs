@@ -39,6 +39,7 @@ use okla_engine::session::{
     Completion, FinishReason, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
 };
 use okla_formats::hash::hex;
+use okla_formats::progress::Progress;
 use okla_text::ChatTokenizer;
 
 /// Files smaller than this run their conversations side by side (see the module docs).
@@ -393,8 +394,13 @@ impl Backend for GgufBackend {
         Ok(answers.into_inner().expect("threads joined"))
     }
 
-    fn eval_loss(&mut self, conversations: &[Conversation]) -> Result<Option<LossReport>> {
+    fn eval_loss(
+        &mut self,
+        conversations: &[Conversation],
+        progress: &dyn Progress,
+    ) -> Result<Option<LossReport>> {
         let (mut sum, mut tokens) = (0.0f64, 0u64);
+        progress.start(conversations.len() as u64, "eval loss");
         for (i, conv) in conversations.iter().enumerate() {
             let enc = self
                 .tokenizer
@@ -403,7 +409,9 @@ impl Backend for GgufBackend {
             let (s, n) = self.session.nll(&enc.ids, &enc.assistant_mask())?;
             sum += s;
             tokens += n;
+            progress.advance(1);
         }
+        progress.finish();
         Ok(Some(LossReport {
             mean_nll: if tokens == 0 {
                 0.0

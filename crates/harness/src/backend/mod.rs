@@ -22,6 +22,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::suite::{Conversation, Decoding, Message};
+use okla_formats::progress::Progress;
 
 /// What a backend can do beyond generating text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,7 +158,12 @@ pub trait Backend {
     ) -> Result<Vec<Generation>>;
 
     /// Teacher-forced loss on assistant tokens; `None` when the backend cannot compute it.
-    fn eval_loss(&mut self, _conversations: &[Conversation]) -> Result<Option<LossReport>> {
+    /// `progress` counts conversations.
+    fn eval_loss(
+        &mut self,
+        _conversations: &[Conversation],
+        _progress: &dyn Progress,
+    ) -> Result<Option<LossReport>> {
         Ok(None)
     }
 }
