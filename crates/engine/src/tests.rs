@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use super::kernels::Isa;
 use super::model::Model;
-use super::sampler::SamplingParams;
 use super::session::{FinishReason, GenerateOptions, Session};
 use super::tiny::TinySpec;
 
