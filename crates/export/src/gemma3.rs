@@ -6,12 +6,9 @@
 //! by llama-quantize therefore has the same metadata, in the same order, as the file
 //! our exporter writes at the target type directly.
 
-use std::path::Path;
-
 use anyhow::{ensure, Context, Result};
 
-use okla_formats::error::InputError;
-use okla_formats::gemma3_config::{Gemma3Config, LOCAL_ROPE_THETA, SLIDING_WINDOW_PATTERN};
+use okla_formats::gemma3_config::Gemma3Config;
 use okla_formats::gguf::quantize::stamp_file_type;
 use okla_formats::gguf::{FileType, Metadata, Value};
 use okla_text::spm::SpmVocab;
@@ -58,166 +55,6 @@ pub fn token_count(tokenizer: &Metadata) -> Result<usize> {
         .str_array("tokenizer.ggml.tokens")
         .context("the tokenizer has no token list")?
         .len())
-}
-
-/// `model_type` of a Hugging Face Gemma 3 text model's `config.json`.
-pub const HF_MODEL_TYPE: &str = "gemma3_text";
-
-/// transformers' `Gemma3TextConfig` defaults for keys a `config.json` may leave out
-/// (`convert_hf_to_gguf.py` uses the same ones).
-const HF_DEFAULTS: [(&str, f64); 6] = [
-    ("num_key_value_heads", 4.0),
-    ("head_dim", 256.0),
-    ("rms_norm_eps", 1e-6),
-    ("max_position_embeddings", 131_072.0),
-    ("sliding_window", 4096.0),
-    ("rope_theta", 1_000_000.0),
-];
-
-/// The hyper-parameters of a Hugging Face Gemma 3 text model (`config.json` with
-/// `model_type` `gemma3_text`; transformers 4 and 5 layouts) as llama.cpp will read
-/// them from the GGUF. Refuses, naming the field, what the GGUF cannot express:
-/// another sliding-window pattern than llama.cpp's fixed one, a local RoPE base other
-/// than its fixed 10000, RoPE scaling other than linear, logit soft-capping.
-pub fn config_from_hf(path: &Path) -> Result<Gemma3Config> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::file(path, format!("cannot read: {e}")))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| InputError::at(path, e.line(), None, format!("not JSON: {e}")))?;
-    let bad = |field: &str, message: String| InputError::file(path, message).with_field(field);
-    let number = |field: &str| -> Result<Option<f64>, InputError> {
-        match json.get(field) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(v) => v
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| bad(field, format!("must be a number, got {v}"))),
-        }
-    };
-    let value = |field: &str| -> Result<f64, InputError> {
-        let default = HF_DEFAULTS.iter().find(|(k, _)| *k == field).map(|d| d.1);
-        number(field)?
-            .or(default)
-            .ok_or_else(|| bad(field, "is missing".into()))
-    };
-    let count = |field: &str| -> Result<usize, InputError> {
-        let v = value(field)?;
-        if v >= 1.0 && v.fract() == 0.0 {
-            Ok(v as usize)
-        } else {
-            Err(bad(field, format!("must be a positive integer, got {v}")))
-        }
-    };
-    let rope = |layer_type: &str| json.pointer(&format!("/rope_parameters/{layer_type}"));
-    let global_theta = match rope("full_attention").and_then(|r| r.get("rope_theta")) {
-        Some(t) => t.as_f64().ok_or_else(|| {
-            bad(
-                "rope_parameters.full_attention.rope_theta",
-                format!("must be a number, got {t}"),
-            )
-        })?,
-        None => value("rope_theta")?,
-    };
-    let local_theta = rope("sliding_attention")
-        .and_then(|r| r.get("rope_theta"))
-        .and_then(serde_json::Value::as_f64)
-        .or(number("rope_local_base_freq")?)
-        .unwrap_or(f64::from(LOCAL_ROPE_THETA));
-    if local_theta != f64::from(LOCAL_ROPE_THETA) {
-        return Err(bad(
-            "rope_local_base_freq",
-            format!("llama.cpp's Gemma 3 uses {LOCAL_ROPE_THETA} on sliding-window layers, not {local_theta}"),
-        )
-        .into());
-    }
-    let scaling = rope("full_attention").or_else(|| json.get("rope_scaling"));
-    let factor = match scaling.filter(|s| !s.is_null()) {
-        None => 1.0,
-        Some(s) => {
-            let kind = s
-                .get("rope_type")
-                .or_else(|| s.get("type"))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("default");
-            match kind {
-                "default" => 1.0,
-                "linear" => s
-                    .get("factor")
-                    .and_then(serde_json::Value::as_f64)
-                    .unwrap_or(1.0),
-                other => {
-                    return Err(bad(
-                        "rope_scaling",
-                        format!("only linear RoPE scaling is supported for Gemma 3, not {other:?}"),
-                    )
-                    .into())
-                }
-            }
-        }
-    };
-    for field in ["final_logit_softcapping", "attn_logit_softcapping"] {
-        if let Some(v) = number(field)? {
-            return Err(bad(field, format!("soft-capping ({v}) is not part of Gemma 3")).into());
-        }
-    }
-    let pattern = number("sliding_window_pattern")?.or(number("_sliding_window_pattern")?);
-    if pattern.is_some_and(|p| p != SLIDING_WINDOW_PATTERN as f64) {
-        return Err(bad(
-            "sliding_window_pattern",
-            format!("llama.cpp's Gemma 3 makes every {SLIDING_WINDOW_PATTERN}th layer global"),
-        )
-        .into());
-    }
-    let layers = count("num_hidden_layers")?;
-    if let Some(types) = json
-        .get("layer_types")
-        .and_then(serde_json::Value::as_array)
-    {
-        let pattern_types = (0..layers).map(|l| {
-            if l % SLIDING_WINDOW_PATTERN < SLIDING_WINDOW_PATTERN - 1 {
-                "sliding_attention"
-            } else {
-                "full_attention"
-            }
-        });
-        if !types
-            .iter()
-            .map(|t| t.as_str().unwrap_or(""))
-            .eq(pattern_types)
-        {
-            return Err(bad(
-                "layer_types",
-                format!("llama.cpp's Gemma 3 makes every {SLIDING_WINDOW_PATTERN}th layer global, and only those"),
-            )
-            .into());
-        }
-    }
-    let (dim, heads, head_dim) = (
-        count("hidden_size")?,
-        count("num_attention_heads")?,
-        count("head_dim")?,
-    );
-    let config = Gemma3Config {
-        vocab: count("vocab_size")?,
-        dim,
-        layers,
-        heads,
-        kv_heads: count("num_key_value_heads")?,
-        head_dim,
-        ff: count("intermediate_size")?,
-        context: count("max_position_embeddings")?,
-        rms_eps: value("rms_norm_eps")? as f32,
-        rope_theta: global_theta as f32,
-        rope_scale: (1.0 / factor) as f32,
-        rope_theta_local: LOCAL_ROPE_THETA,
-        sliding_window: count("sliding_window")?,
-        sliding_window_pattern: SLIDING_WINDOW_PATTERN,
-        query_scale: Gemma3Config::default_query_scale(layers, dim, heads, head_dim),
-    };
-    config
-        .validate()
-        .map_err(|e| InputError::file(path, e.to_string()))?;
-    Ok(config)
 }
 
 /// The whole metadata of a Gemma 3 GGUF of shape `config`, named `name`, at
@@ -273,6 +110,7 @@ mod tests {
     use super::*;
     use okla_formats::gemma3_config::gemma3_config_from_metadata;
     use okla_formats::gguf::Array;
+    use okla_formats::hf::config::HfConfig;
 
     /// A three-token SentencePiece vocabulary in a Gemma 3 GGUF's order.
     fn source() -> Metadata {
@@ -306,22 +144,11 @@ mod tests {
 
     /// Gemma 3 270M's shape, with the 4-token vocabulary of [`source`].
     fn config() -> Gemma3Config {
+        let json = include_str!("../../../tests/data/hf/gemma3_270m_config.json");
+        let hf = HfConfig::from_json(serde_json::from_str(json).unwrap()).unwrap();
         Gemma3Config {
             vocab: 4,
-            dim: 640,
-            layers: 18,
-            heads: 4,
-            kv_heads: 1,
-            head_dim: 256,
-            ff: 2048,
-            context: 32768,
-            rms_eps: 1e-6,
-            rope_theta: 1e6,
-            rope_scale: 1.0,
-            rope_theta_local: LOCAL_ROPE_THETA,
-            sliding_window: 512,
-            sliding_window_pattern: SLIDING_WINDOW_PATTERN,
-            query_scale: 1.0 / 16.0,
+            ..hf.gemma3_config().unwrap()
         }
     }
 

@@ -15,7 +15,7 @@ use okla_formats::gemma3_config::{gemma3_config_from_metadata, Gemma3Config};
 use okla_formats::gguf::gemma3_names::{self, is_shifted_norm, NORM_SHIFT};
 use okla_formats::gguf::llama_names::{self, permute_for_gguf, permuted_heads, ROPE_FREQS};
 use okla_formats::gguf::{FileType, GgufFile, Metadata};
-use okla_formats::hf::config::{HfConfig, RopeScaling};
+use okla_formats::hf::config::{Architecture, HfConfig, RopeScaling};
 use okla_formats::hf::peft::LoraAdapter;
 use okla_formats::hf::weights::SafetensorsWeights;
 use okla_formats::llama_config::config_from_metadata;
@@ -102,10 +102,11 @@ impl ModelSource {
     /// (`model_type` `gemma3_text`) from the Gemma 3 GGUF `tokenizer_dir` names.
     pub fn hf_folder(dir: &Path, tokenizer_dir: &Path) -> Result<Self> {
         let config_path = dir.join("config.json");
-        if model_type(&config_path).as_deref() == Some(gemma3::HF_MODEL_TYPE) {
-            return Self::gemma3_hf_folder(dir, tokenizer_dir);
-        }
         let hf = HfConfig::load(&config_path)?;
+        if hf.architecture() == Ok(Architecture::Gemma3) {
+            let config = hf.gemma3_config().map_err(|e| e.in_file(&config_path))?;
+            return Self::gemma3_hf_folder(dir, &config_path, config, tokenizer_dir);
+        }
         let config = hf
             .llama_config()
             .map_err(|e| InputError::file(&config_path, format!("{e:#}")))?;
@@ -141,9 +142,12 @@ impl ModelSource {
 
     /// A HF Gemma 3 text model folder; its SentencePiece vocabulary is copied from
     /// the Gemma 3 GGUF `tokenizer` (a HF folder's tokenizer.model is not read).
-    fn gemma3_hf_folder(dir: &Path, tokenizer: &Path) -> Result<Self> {
-        let config_path = dir.join("config.json");
-        let config = gemma3::config_from_hf(&config_path)?;
+    fn gemma3_hf_folder(
+        dir: &Path,
+        config_path: &Path,
+        config: Gemma3Config,
+        tokenizer: &Path,
+    ) -> Result<Self> {
         if !is_gguf(tokenizer) || !tokenizer.is_file() {
             return Err(InputError::file(
                 tokenizer,
@@ -158,7 +162,7 @@ impl ModelSource {
         let tokens = gemma3::token_count(&tokenizer_md)?;
         if tokens != config.vocab {
             return Err(InputError::file(
-                &config_path,
+                config_path,
                 format!(
                     "is {} but the tokenizer of {} has {tokens} tokens",
                     config.vocab,
@@ -358,14 +362,6 @@ impl ModelSource {
 fn is_gguf(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-}
-
-/// The `model_type` of a `config.json`, when it can be read (errors are reported by
-/// the reader of the architecture it then defaults to).
-fn model_type(config: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(config).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json.get("model_type")?.as_str().map(str::to_string)
 }
 
 /// The GGUF entries of a HF folder's tensors, named for `family` (a tensor of

@@ -56,9 +56,21 @@ impl InputError {
         }
     }
 
+    /// An error about one field of an input whose file the caller knows and adds
+    /// (see [`Self::in_file`]).
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::usage(message).with_field(field)
+    }
+
     /// The same error, with the field path set (or replaced).
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    /// The same error, located in `file` (set or replaced).
+    pub fn in_file(mut self, file: impl AsRef<Path>) -> Self {
+        self.file = Some(file.as_ref().to_path_buf());
         self
     }
 }

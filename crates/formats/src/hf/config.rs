@@ -1,9 +1,9 @@
 //! A Hugging Face `config.json` of a Llama or a Gemma 3 text model ([`HfConfig`], the
 //! file's contents), its conversions each way to the model shape GGUF metadata holds
-//! ([`crate::llama_config::LlamaConfig`]) and from a Gemma 3 GGUF's
-//! ([`crate::gemma3_config::Gemma3Config`]), and what a Gemma 3 config means per
-//! layer (sliding window or global attention, which RoPE, the query scale), as
-//! transformers' `Gemma3TextConfig` reads it (transformers 4 and 5 layouts).
+//! ([`crate::llama_config::LlamaConfig`], [`crate::gemma3_config::Gemma3Config`]; the
+//! trainer and the exporter read a `config.json` only here), and what a Gemma 3 config
+//! means per layer (sliding window or global attention, which RoPE, the query scale),
+//! as transformers' `Gemma3TextConfig` reads it (transformers 4 and 5 layouts).
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
-use crate::gemma3_config::Gemma3Config;
+use crate::gemma3_config::{Gemma3Config, LOCAL_ROPE_THETA, SLIDING_WINDOW_PATTERN};
 use crate::llama_config::LlamaConfig;
 
 /// `rope_scaling` (transformers 4 layout): `llama3` (Llama 3.1+, every field) or
@@ -134,8 +134,9 @@ pub struct Gemma3Fields {
 
 /// transformers' `Gemma3TextConfig` defaults for keys a Gemma 3 `config.json` may leave
 /// out, where they differ from the Llama defaults of [`HfConfig`]'s fields.
-fn gemma3_defaults() -> [(&'static str, serde_json::Value); 6] {
+fn gemma3_defaults() -> [(&'static str, serde_json::Value); 7] {
     [
+        ("num_key_value_heads", 4.into()),
         ("rms_norm_eps", 1e-6.into()),
         ("head_dim", 256.into()),
         ("max_position_embeddings", 131_072.into()),
@@ -559,6 +560,101 @@ impl HfConfig {
         Ok(config)
     }
 
+    /// The model shape as GGUF `gemma3.*` metadata holds it: the config checked
+    /// ([`Self::validate`]) and refused, naming the field (the caller adds the file,
+    /// [`InputError::in_file`]), when it is not a Gemma 3 or holds what llama.cpp's
+    /// Gemma 3 cannot read from a GGUF: a sliding-window RoPE base other than its fixed
+    /// [`LOCAL_ROPE_THETA`], global layers other than every
+    /// [`SLIDING_WINDOW_PATTERN`]-th, a query scale other than the one it derives from
+    /// the shape.
+    pub fn gemma3_config(&self) -> std::result::Result<Gemma3Config, InputError> {
+        self.validate().map_err(InputError::usage)?;
+        if self.architecture() != Ok(Architecture::Gemma3) {
+            return Err(InputError::field(
+                "model_type",
+                format!("`{}` is not a Gemma 3 (`gemma3_text`)", self.model_type),
+            ));
+        }
+        let (theta_local, _) = self.layer_rope(true).map_err(InputError::usage)?;
+        if theta_local != f64::from(LOCAL_ROPE_THETA) {
+            let field = match self.gemma3_rope_parameters(true) {
+                Some(_) => "rope_parameters.sliding_attention.rope_theta",
+                None => "rope_local_base_freq",
+            };
+            return Err(InputError::field(
+                field,
+                format!("llama.cpp's Gemma 3 uses {LOCAL_ROPE_THETA} on sliding-window layers, not {theta_local}"),
+            ));
+        }
+        let fixed = |l: usize| l % SLIDING_WINDOW_PATTERN < SLIDING_WINDOW_PATTERN - 1;
+        let layers = self.num_hidden_layers as usize;
+        if (0..layers).any(|l| self.is_sliding(l as i64) != fixed(l)) {
+            // the field the layer types came from (see `Self::gemma3_pattern`)
+            let field = match (&self.gemma3.layer_types, self.gemma3.sliding_window_pattern) {
+                (Some(_), _) => "layer_types",
+                (None, Some(_)) => "sliding_window_pattern",
+                (None, None) => "_sliding_window_pattern",
+            };
+            return Err(InputError::field(
+                field,
+                format!("llama.cpp's Gemma 3 makes every {SLIDING_WINDOW_PATTERN}th layer global, and only those"),
+            ));
+        }
+        let (dim, heads, head_dim) = (
+            self.hidden_size as usize,
+            self.num_attention_heads as usize,
+            self.head_dim() as usize,
+        );
+        let query_scale = Gemma3Config::default_query_scale(layers, dim, heads, head_dim);
+        let scale = self.attention_scale();
+        if (scale - f64::from(query_scale)).abs() > 1e-6 * scale {
+            return Err(InputError::field(
+                "query_pre_attn_scalar",
+                format!(
+                    "is {} (queries scaled by {scale}), but llama.cpp's Gemma 3 scales them by {query_scale}, from the shape",
+                    self.gemma3_query_pre_attn_scalar()
+                ),
+            ));
+        }
+        if self.max_position_embeddings <= 0 {
+            return Err(InputError::field(
+                "max_position_embeddings",
+                format!("must be positive, got {}", self.max_position_embeddings),
+            ));
+        }
+        if !positive(f64::from(self.rms_norm_eps as f32)) {
+            return Err(InputError::field(
+                "rms_norm_eps",
+                format!(
+                    "must be a positive 32-bit number, got {}",
+                    self.rms_norm_eps
+                ),
+            ));
+        }
+        let (theta, factor) = self.layer_rope(false).map_err(InputError::usage)?;
+        let config = Gemma3Config {
+            vocab: self.vocab_size as usize,
+            dim,
+            layers,
+            heads,
+            kv_heads: self.kv_heads() as usize,
+            head_dim,
+            ff: self.intermediate_size as usize,
+            context: self.max_position_embeddings as usize,
+            rms_eps: self.rms_norm_eps as f32,
+            rope_theta: theta as f32,
+            rope_scale: (1.0 / factor) as f32,
+            rope_theta_local: LOCAL_ROPE_THETA,
+            sliding_window: self.sliding_window() as usize,
+            sliding_window_pattern: SLIDING_WINDOW_PATTERN,
+            query_scale,
+        };
+        config
+            .validate()
+            .map_err(|e| InputError::usage(e.to_string()))?;
+        Ok(config)
+    }
+
     /// The `config.json` of a model of shape `config` (the inverse of
     /// [`Self::llama_config`], without RoPE scaling), checked; `tie_word_embeddings`
     /// when the LM head shares the embedding. Partial RoPE (fewer rotated dimensions
@@ -724,27 +820,10 @@ mod tests {
 
     /// The `config.json` of Gemma 3 270M as transformers 4.5x writes it.
     fn gemma3_270m() -> serde_json::Value {
-        let types: Vec<&str> = (0..18)
-            .map(|l| {
-                if (l + 1) % 6 == 0 {
-                    "full_attention"
-                } else {
-                    "sliding_attention"
-                }
-            })
-            .collect();
-        serde_json::json!({
-            "_sliding_window_pattern": 6, "architectures": ["Gemma3ForCausalLM"],
-            "attention_bias": false, "attn_logit_softcapping": null,
-            "final_logit_softcapping": null, "head_dim": 256,
-            "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 640,
-            "intermediate_size": 2048, "layer_types": types,
-            "max_position_embeddings": 32768, "model_type": "gemma3_text",
-            "num_attention_heads": 4, "num_hidden_layers": 18, "num_key_value_heads": 1,
-            "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06,
-            "rope_local_base_freq": 10000.0, "rope_scaling": null, "rope_theta": 1000000.0,
-            "sliding_window": 512, "use_bidirectional_attention": false, "vocab_size": 262144
-        })
+        serde_json::from_str(include_str!(
+            "../../../../tests/data/hf/gemma3_270m_config.json"
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -768,7 +847,7 @@ mod tests {
         // transformers 5: per-layer-type rope_parameters, no layer_types (pattern 6)
         let v5 = serde_json::json!({
             "model_type": "gemma3_text", "vocab_size": 64, "hidden_size": 32,
-            "intermediate_size": 64, "num_hidden_layers": 7, "num_attention_heads": 2,
+            "intermediate_size": 64, "num_hidden_layers": 7, "num_attention_heads": 8,
             "query_pre_attn_scalar": 64, "sliding_window_pattern": 3,
             "rope_parameters": {
                 "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
@@ -783,8 +862,13 @@ mod tests {
         assert_eq!(v5.attention_scale(), 0.125);
         // transformers' defaults where Gemma's differ from Llama's
         assert_eq!(
-            (v5.rms_norm_eps, v5.head_dim(), v5.sliding_window()),
-            (1e-6, 256, 4096)
+            (
+                v5.rms_norm_eps,
+                v5.head_dim(),
+                v5.sliding_window(),
+                v5.kv_heads()
+            ),
+            (1e-6, 256, 4096, 4)
         );
         assert!(v5.tie_word_embeddings);
         // a Llama has no sliding layer and the usual scale
@@ -852,26 +936,30 @@ mod tests {
     }
 
     #[test]
-    fn a_gemma3_gguf_shape_becomes_the_config_transformers_writes() {
-        let shape = Gemma3Config {
-            vocab: 262144,
-            dim: 640,
-            layers: 18,
-            heads: 4,
-            kv_heads: 1,
-            head_dim: 256,
-            ff: 2048,
-            context: 32768,
-            rms_eps: 1e-6,
-            rope_theta: 1e6,
-            rope_scale: 1.0,
-            rope_theta_local: 1e4,
-            sliding_window: 512,
-            sliding_window_pattern: 6,
-            query_scale: 1.0 / 16.0,
-        };
-        let hf = HfConfig::from_gemma3_config(&shape).unwrap();
+    fn a_gemma3_config_is_the_gguf_shape_and_back() {
         let reference = HfConfig::from_json(gemma3_270m()).unwrap();
+        let shape = reference.gemma3_config().unwrap();
+        assert_eq!(
+            shape,
+            Gemma3Config {
+                vocab: 262144,
+                dim: 640,
+                layers: 18,
+                heads: 4,
+                kv_heads: 1,
+                head_dim: 256,
+                ff: 2048,
+                context: 32768,
+                rms_eps: 1e-6,
+                rope_theta: 1e6,
+                rope_scale: 1.0,
+                rope_theta_local: LOCAL_ROPE_THETA,
+                sliding_window: 512,
+                sliding_window_pattern: SLIDING_WINDOW_PATTERN,
+                query_scale: 1.0 / 16.0,
+            }
+        );
+        let hf = HfConfig::from_gemma3_config(&shape).unwrap();
         for l in 0..18 {
             assert_eq!(hf.is_sliding(l), reference.is_sliding(l), "layer {l}");
         }
@@ -883,6 +971,7 @@ mod tests {
             (hf.head_dim(), hf.kv_heads(), hf.sliding_window()),
             (256, 1, 512)
         );
+        assert_eq!(hf.gemma3_config().unwrap(), shape);
         let scaled = Gemma3Config {
             rope_scale: 0.125,
             ..shape
@@ -890,5 +979,59 @@ mod tests {
         let hf = HfConfig::from_gemma3_config(&scaled).unwrap();
         assert_eq!(hf.layer_rope(false), Ok((1e6, 8.0)));
         assert_eq!(hf.layer_rope(true), Ok((1e4, 1.0)));
+        assert_eq!(hf.gemma3_config().unwrap(), scaled);
+    }
+
+    #[test]
+    fn what_a_gemma3_gguf_cannot_express_is_refused_naming_the_field() {
+        let refused = |edit: serde_json::Value, field: &str| {
+            let mut json = gemma3_270m();
+            for (key, value) in edit.as_object().unwrap() {
+                json[key] = value.clone();
+            }
+            let err = HfConfig::from_json(json)
+                .unwrap()
+                .gemma3_config()
+                .unwrap_err();
+            assert_eq!(err.field.as_deref(), Some(field), "{err}");
+        };
+        refused(
+            serde_json::json!({"rope_local_base_freq": 20000.0}),
+            "rope_local_base_freq",
+        );
+        let v5_rope = serde_json::json!({"rope_parameters": {
+            "full_attention": {"rope_type": "default", "rope_theta": 1e6},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 1e5}}});
+        refused(v5_rope, "rope_parameters.sliding_attention.rope_theta");
+        let mut types = gemma3_270m()["layer_types"].clone();
+        types[0] = "full_attention".into();
+        refused(serde_json::json!({"layer_types": types}), "layer_types");
+        let pattern = serde_json::json!({"layer_types": null, "sliding_window_pattern": 4});
+        refused(pattern, "sliding_window_pattern");
+        let saved = serde_json::json!({"layer_types": null, "_sliding_window_pattern": 4});
+        refused(saved, "_sliding_window_pattern");
+        refused(
+            serde_json::json!({"query_pre_attn_scalar": 128}),
+            "query_pre_attn_scalar",
+        );
+        refused(
+            serde_json::json!({"max_position_embeddings": 0}),
+            "max_position_embeddings",
+        );
+        refused(serde_json::json!({"rms_norm_eps": 1e-50}), "rms_norm_eps");
+        let llama: HfConfig = serde_json::from_value(serde_json::json!({
+            "vocab_size": 8, "hidden_size": 8, "intermediate_size": 8,
+            "num_hidden_layers": 1, "num_attention_heads": 2}))
+        .unwrap();
+        let err = llama.gemma3_config().unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("model_type"), "{err}");
+        // what the trainer refuses too is refused once, by `validate`
+        let mut capped = gemma3_270m();
+        capped["final_logit_softcapping"] = 30.0.into();
+        let err = HfConfig::from_json(capped)
+            .unwrap()
+            .gemma3_config()
+            .unwrap_err();
+        assert!(err.message.contains("`final_logit_softcapping`"), "{err}");
     }
 }
