@@ -3,8 +3,8 @@
 use rayon::prelude::*;
 
 use super::{
-    dot_tile_rows, has_tile_kernel, vec_dot_in, ActivationRows, Batching, Isa, Q8kTile, WeightType,
-    TILE,
+    dot_row_tokens, dot_tile_rows, has_tile_kernel, vec_dot_in, ActivationRows, Batching, Isa,
+    Q8kTile, WeightType, TILE,
 };
 
 /// A weight matrix stored in place: `rows` rows of `cols` elements of type `ty`.
@@ -96,10 +96,7 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
                 }
             } else {
                 for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
-                    let row = w.row(first + i);
-                    for ((y, act), placed) in ys.iter_mut().zip(&token_rows).zip(&placed) {
-                        *y = vec_dot_in(isa, w.ty, row, act, *placed);
-                    }
+                    dot_row_tokens(isa, w.ty, w.row(first + i), &token_rows, &placed, ys);
                 }
             }
         });

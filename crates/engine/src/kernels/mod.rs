@@ -337,6 +337,57 @@ unsafe fn tile_rows_avx512<const N: usize>(
     }
 }
 
+/// `out[t] = row · acts[t]` for each token of a batch (`placed[t]` says where token `t`
+/// sits in it), each bit-identical to [`vec_dot_in`]. Q5_0 under AVX2 or AVX-512
+/// decodes each weight block once for up to 8 tokens ([`q5_0::dot_rows_avx2`]).
+pub fn dot_row_tokens(
+    isa: Isa,
+    ty: WeightType,
+    row: &[u8],
+    acts: &[&[u8]],
+    placed: &[Batching],
+    out: &mut [f32],
+) {
+    if ty == WeightType::Q5_0 && isa != Isa::Scalar {
+        for (acts, out) in acts.chunks(8).zip(out.chunks_mut(8)) {
+            q5_0_rows(row, acts, out);
+        }
+        return;
+    }
+    for ((y, act), placed) in out.iter_mut().zip(acts).zip(placed) {
+        *y = vec_dot_in(isa, ty, row, act, *placed);
+    }
+}
+
+/// [`q5_0::dot_rows_avx2`] for 1 to 8 tokens.
+#[cfg(target_arch = "x86_64")]
+fn q5_0_rows(row: &[u8], acts: &[&[u8]], out: &mut [f32]) {
+    assert!(
+        Isa::Avx2.is_supported(),
+        "AVX2 kernels requested on a CPU without AVX2/FMA/F16C"
+    );
+    fn run<const N: usize>(row: &[u8], acts: &[&[u8]], out: &mut [f32]) {
+        let acts: &[&[u8]; N] = acts.try_into().expect("N activation rows");
+        // SAFETY: the CPU supports AVX2, FMA and F16C (checked by the caller).
+        out.copy_from_slice(&unsafe { q5_0::dot_rows_avx2::<N>(row, acts) });
+    }
+    match acts.len() {
+        1 => run::<1>(row, acts, out),
+        2 => run::<2>(row, acts, out),
+        3 => run::<3>(row, acts, out),
+        4 => run::<4>(row, acts, out),
+        5 => run::<5>(row, acts, out),
+        6 => run::<6>(row, acts, out),
+        7 => run::<7>(row, acts, out),
+        _ => run::<8>(row, acts, out),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn q5_0_rows(_: &[u8], _: &[&[u8]], _: &mut [f32]) {
+    panic!("AVX2 kernels requested on a non-x86-64 CPU")
+}
+
 #[cfg(target_arch = "x86_64")]
 fn avx512_q8_0_dot(weights: &[u8], acts: &[u8]) -> f32 {
     assert!(

@@ -43,6 +43,19 @@ pub fn dot_scalar(w: &[u8], a: &[u8]) -> f32 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
+    dot_rows_avx2::<1>(w, &[a])[0]
+}
+
+/// One Q5_0 weight row times each of `acts` (`N` Q8_0 rows): each result is
+/// [`dot_avx2`] of the row and that token bit for bit (`ggml_vec_dot_q5_0_q8_0`'s 8
+/// lanes, one FMA per block, `hsum_float_8`), with each block's weights decoded once
+/// for all `N` tokens.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn dot_rows_avx2<const N: usize>(w: &[u8], acts: &[&[u8]; N]) -> [f32; N] {
     use std::arch::x86_64::*;
     let low_mask = _mm256_set1_epi8(0x0F);
     // Byte i of the broadcast high bits selects bit (i mod 8) of qh byte i / 8.
@@ -51,11 +64,8 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
         3, 3,
     );
     let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
-    let mut acc = _mm256_setzero_ps();
-    for (wb, ab) in w
-        .chunks_exact(Q5_0_BLOCK_BYTES)
-        .zip(a.chunks_exact(Q8_0_BLOCK_BYTES))
-    {
+    let mut acc = [_mm256_setzero_ps(); N];
+    for (b, wb) in w.chunks_exact(Q5_0_BLOCK_BYTES).enumerate() {
         let qh = u32::from_le_bytes([wb[2], wb[3], wb[4], wb[5]]);
         let nibbles = _mm_loadu_si128(wb.as_ptr().add(6) as *const __m128i);
         let both = _mm256_set_m128i(_mm_srli_epi16(nibbles, 4), nibbles);
@@ -68,10 +78,14 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8]) -> f32 {
             low,
             _mm256_andnot_si256(set, _mm256_set1_epi8(0xF0u8 as i8)),
         );
-        let y = _mm256_loadu_si256(ab.as_ptr().add(2) as *const __m256i);
-        let sums = super::dot_i8_lanes(x, y);
-        let d = _mm256_set1_ps(f16_at(wb) * f16_at(ab));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
+        let dw = f16_at(wb);
+        for (acc, a) in acc.iter_mut().zip(acts) {
+            let ab = &a[b * Q8_0_BLOCK_BYTES..(b + 1) * Q8_0_BLOCK_BYTES];
+            let y = _mm256_loadu_si256(ab.as_ptr().add(2) as *const __m256i);
+            let sums = super::dot_i8_lanes(x, y);
+            let d = _mm256_set1_ps(dw * f16_at(ab));
+            *acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), *acc);
+        }
     }
-    super::hsum_ps(acc)
+    acc.map(|v| super::hsum_ps(v))
 }

@@ -325,3 +325,32 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A weight row times a batch of tokens ([`dot_row_tokens`]: Q5_0 decodes each block
+    /// once for up to 8 tokens) equals each token's own [`vec_dot_in`] bit for bit.
+    #[test]
+    fn row_times_tokens_matches_each_token_bit_for_bit(
+        tokens in 1usize..20,
+        bytes in proptest::collection::vec(any::<u8>(), 64..200),
+        x in proptest::collection::vec(-3.0f32..3.0, 96),
+    ) {
+        let cols = 256;
+        let isas = [Isa::Scalar, Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported());
+        for (isa, ty) in isas.flat_map(|i| WeightType::ALL.map(|t| (i, t))) {
+            let row = weight_row(ty, cols, &bytes, &[0.02, -0.01, 0.03]);
+            let values: Vec<f32> = (0..tokens * cols).map(|i| x[i % 96] * (1.0 + (i / 96) as f32)).collect();
+            let acts = ActivationRows::quantize(ty.activation(), &values, cols);
+            let rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+            let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
+            let mut got = vec![0.0f32; tokens];
+            dot_row_tokens(isa, ty, &row, &rows, &placed, &mut got);
+            for t in 0..tokens {
+                let one = vec_dot_in(isa, ty, &row, rows[t], placed[t]);
+                prop_assert_eq!(got[t].to_bits(), one.to_bits(), "{:?} {:?} token {}", ty, isa, t);
+            }
+        }
+    }
+}
