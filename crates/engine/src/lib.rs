@@ -1,12 +1,13 @@
-//! Native CPU inference for GGUF Llama models: kernels, model graph, KV cache,
-//! sampling, generation with prefix reuse, teacher-forced loss.
+//! Native CPU inference for GGUF Llama and Gemma 3 models: kernels, model graph, KV
+//! cache, sampling, generation with prefix reuse, teacher-forced loss.
 //!
 //! - [`loader`] opens a GGUF ([`okla_formats::gguf`]) and uses the weights in place from the
 //!   memory map; [`okla_text::gguf_vocab`] turns `tokenizer.ggml.*` into a `tokenizers` tokenizer;
 //!   [`model_file`] writes a Llama model as a GGUF llama.cpp loads.
-//! - [`model`] is the Llama graph (RMSNorm, RoPE with Llama 3 theta and `rope_freqs`,
+//! - [`model`] is the transformer graph (RMSNorm, RoPE with Llama 3 theta and `rope_freqs`,
 //!   grouped-query attention over the f16 [`kv_cache`], SwiGLU, tied or separate output),
-//!   batched for prefill; [`kernels`] are its dot products (scalar and AVX2, activations
+//!   batched for prefill, with what [`arch`] says Gemma 3 changes (scaled embeddings,
+//!   Q/K and sandwich norms, NEOX RoPE per layer, sliding-window attention, GeGLU); [`kernels`] are its dot products (scalar and AVX2, activations
 //!   quantized like llama.cpp's), threaded with rayon.
 //! - [`session`] runs prompts with prefix reuse and computes teacher-forced NLL;
 //!   [`sampler`] picks tokens (greedy, or repetition penalty + temperature + top-p);
