@@ -339,7 +339,7 @@ unsafe fn tile_rows_avx512<const N: usize>(
 
 /// `out[t] = row · acts[t]` for each token of a batch (`placed[t]` says where token `t`
 /// sits in it), each bit-identical to [`vec_dot_in`]. Q5_0 under AVX2 or AVX-512
-/// decodes each weight block once for up to 8 tokens ([`q5_0::dot_rows_avx2`]).
+/// decodes each weight block once for up to 8 tokens (`q5_0::dot_rows_avx2`).
 pub fn dot_row_tokens(
     isa: Isa,
     ty: WeightType,
