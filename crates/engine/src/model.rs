@@ -166,7 +166,7 @@ impl Model {
             .map(|rope| (0..n).map(|i| rope.angles(pos0 + i)).collect())
             .collect();
         for (l, layer) in self.weights.layers.iter().enumerate() {
-            let mut attn = self.attention_block(cache, l, layer, &angles, &x);
+            let mut attn = self.attention_block(cache, l, layer, &angles, pos0, &x);
             if l + 1 == arch.layers() {
                 x = select_rows(&x, dim, outputs);
                 attn = select_rows(&attn, dim, outputs);
@@ -188,14 +188,15 @@ impl Model {
         Ok(x)
     }
 
-    /// Layer `l`'s attention output (after its output projection) for the rows of `x`,
-    /// appending their keys and values to the cache.
+    /// Layer `l`'s attention output (after its output projection) for the rows of `x`
+    /// (positions `pos0..`), appending their keys and values to the cache.
     fn attention_block(
         &self,
         cache: &mut KvCache,
         l: usize,
         layer: &LayerWeights,
         angles: &[Vec<RopeAngles>],
+        pos0: usize,
         x: &[f32],
     ) -> Vec<f32> {
         let arch = &self.arch;
@@ -222,8 +223,7 @@ impl Model {
             q.iter_mut().for_each(|v| *v *= scale);
         }
         cache.append_layer(l, &k, &v);
-        // Keys and values are appended but not committed: `cache.len()` is the batch's first position.
-        let attn = self.attention(cache, l, cache.len(), &q, how.window, score_scale);
+        let attn = self.attention(cache, l, pos0, &q, how.window, score_scale);
         let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, q_dim);
         self.matmul(&layer.wo, &attn_acts)
     }
