@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args;
 
+use okla_export::lora_file::LoraType;
 use okla_export::run::{export, ExportRequest};
 use okla_export::source::ModelSource;
 use okla_formats::error::InputError;
@@ -51,6 +52,30 @@ pub struct ExportArgs {
     /// Engine threads for the gate [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Write the adapter as a GGUF LoRA (llama.cpp's `--lora` format, F16 unless
+    /// `f32` is given) for the GGUF `--base`, gated with the engine applying it at run
+    /// time, instead of merging it. For a base that is already quantized: merging
+    /// and re-quantizing would round most of the fine-tune away.
+    #[arg(long, value_name = "TYPE", num_args = 0..=1, default_missing_value = "f16")]
+    pub as_lora: Option<LoraOut>,
+}
+
+/// The element type of a `--as-lora` adapter file.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LoraOut {
+    /// 16-bit floats.
+    F16,
+    /// 32-bit floats.
+    F32,
+}
+
+impl From<LoraOut> for LoraType {
+    fn from(t: LoraOut) -> Self {
+        match t {
+            LoraOut::F16 => LoraType::F16,
+            LoraOut::F32 => LoraType::F32,
+        }
+    }
 }
 
 /// Run `export`; returns the exit code.
@@ -60,6 +85,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         plan.report_dir = dir.clone();
     }
     let threads = args.threads.unwrap_or_else(super::default_threads);
+    plan.as_lora = args.as_lora.map(LoraType::from);
     plan.export(args.file_type, &args.out, &args.suite, args.force, threads)
 }
 
@@ -68,6 +94,8 @@ pub struct Plan {
     source: ModelSource,
     run_id: String,
     report_dir: PathBuf,
+    /// Write the adapter as a GGUF LoRA of this type instead of a merged model.
+    pub as_lora: Option<LoraType>,
 }
 
 impl Plan {
@@ -78,6 +106,7 @@ impl Plan {
             source: ModelSource::training_run(run, tokenizer)?,
             run_id: dir_name(run),
             report_dir: run.join("export-gate"),
+            as_lora: None,
         })
     }
 
@@ -100,6 +129,7 @@ impl Plan {
             run_id: self.run_id,
             report_dir: self.report_dir,
             threads,
+            as_lora: self.as_lora,
         };
         let report = export(request, &Terminal::stderr())?;
         if let Some(run) = &report.gate {
@@ -131,6 +161,7 @@ fn resolve(args: &ExportArgs) -> Result<Plan> {
         source,
         run_id,
         report_dir: PathBuf::from(format!("{}.gate", args.out.display())),
+        as_lora: None,
     })
 }
 

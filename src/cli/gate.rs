@@ -91,6 +91,11 @@ pub struct GateArgs {
     /// The model: a GGUF file (gguf backend) or the served model name (http backend).
     #[arg(long, value_name = "FILE|NAME")]
     pub model: Option<String>,
+    /// A GGUF LoRA adapter applied at run time on top of `--model` (gguf backend;
+    /// llama.cpp's `--lora`) [default: the suite's `default_lora` when the suite's
+    /// default model runs].
+    #[arg(long, value_name = "FILE.gguf")]
+    pub lora: Option<PathBuf>,
     /// Recorded answers to score (replay backend): a JSONL with `id` and `output` per line.
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
@@ -222,8 +227,12 @@ struct GatePlan<'a> {
 enum Source<'a> {
     /// Recorded answers.
     Replay { predictions: PathBuf },
-    /// A GGUF file on the native engine.
-    Gguf { model: PathBuf, threads: usize },
+    /// A GGUF file on the native engine, with an optional GGUF LoRA applied at run time.
+    Gguf {
+        model: PathBuf,
+        lora: Option<PathBuf>,
+        threads: usize,
+    },
     /// An OpenAI-compatible server serving `model`.
     Http {
         http: &'a HttpArgs,
@@ -247,15 +256,25 @@ impl<'a> GatePlan<'a> {
                     None => example_predictions(suite)?,
                 },
             },
-            BackendKind::Gguf => Source::Gguf {
-                model: gguf_model(args, suite)?,
-                threads: args.threads.unwrap_or_else(super::default_threads),
-            },
+            BackendKind::Gguf => {
+                let (model, lora) = gguf_model(args, suite)?;
+                Source::Gguf {
+                    model,
+                    lora,
+                    threads: args.threads.unwrap_or_else(super::default_threads),
+                }
+            }
             BackendKind::Http => Source::Http {
                 http: &args.http,
                 model: args.model.as_deref(),
             },
         };
+        if args.lora.is_some() && !matches!(source, Source::Gguf { .. }) {
+            return Err(InputError::usage(
+                "--lora applies an adapter on the native engine: it needs --model FILE.gguf",
+            )
+            .into());
+        }
         if matches!(source, Source::Replay { .. }) && arms.len() > 1 {
             return Err(InputError::usage(
                 "recorded predictions are the answers of one decoding: replay them with one arm",
@@ -284,12 +303,17 @@ impl<'a> GatePlan<'a> {
     fn open(&self, suite: &Suite) -> Result<(Box<dyn Backend>, PathBuf)> {
         let backend: Box<dyn Backend> = match &self.source {
             Source::Replay { predictions } => Box::new(ReplayBackend::open(predictions, suite)?),
-            Source::Gguf { model, threads } => {
-                Box::new(GgufBackend::open(model, *threads)?.with_response_schema(
-                    suite.schema.clone(),
-                    suite.dir.join(&suite.manifest.schema),
-                ))
-            }
+            Source::Gguf {
+                model,
+                lora,
+                threads,
+            } => Box::new(
+                GgufBackend::open_with_lora(model, lora.as_deref(), *threads)?
+                    .with_response_schema(
+                        suite.schema.clone(),
+                        suite.dir.join(&suite.manifest.schema),
+                    ),
+            ),
             Source::Http { http, model } => {
                 let identity = format!(
                     "{} {}",
@@ -386,29 +410,52 @@ fn backend_kind(args: &GateArgs, suite: &Suite) -> BackendKind {
     }
 }
 
-/// `--model`, else the suite's `default_model` (which must exist).
-fn gguf_model(args: &GateArgs, suite: &Suite) -> Result<PathBuf> {
+/// `--model` with `--lora`, else the suite's `default_model` with its `default_lora`
+/// (each of which must exist).
+fn gguf_model(args: &GateArgs, suite: &Suite) -> Result<(PathBuf, Option<PathBuf>)> {
     if let Some(model) = &args.model {
-        return Ok(PathBuf::from(model));
+        return Ok((PathBuf::from(model), args.lora.clone()));
     }
     let Some(default) = &suite.manifest.default_model else {
         return Err(InputError::usage("--backend gguf needs --model FILE.gguf").into());
     };
-    let path = suite.dir.join(default);
+    let model = suite_file(suite, default, "default_model")?;
+    let lora = match (&args.lora, &suite.manifest.default_lora) {
+        (Some(lora), _) => Some(lora.clone()),
+        (None, Some(default)) => Some(suite_file(suite, default, "default_lora")?),
+        (None, None) => None,
+    };
+    match &lora {
+        Some(lora) => eprintln!(
+            "no model given: gating the suite's default model {} with its LoRA {}",
+            model.display(),
+            lora.display()
+        ),
+        None => eprintln!(
+            "no model given: gating the suite's default model {}",
+            model.display()
+        ),
+    }
+    Ok((model, lora))
+}
+
+/// The file `relative` names from the suite folder (manifest key `field`), which must
+/// exist; written plainly when it lies inside the current folder.
+fn suite_file(suite: &Suite, relative: &str, field: &str) -> Result<PathBuf> {
+    let path = suite.dir.join(relative);
     if !path.is_file() {
         return Err(InputError::file(
             suite.dir.join("suite.toml"),
-            format!("the default model {} is missing", path.display()),
+            format!(
+                "the {} {} is missing (a set-up script under scripts/setup/ may fetch it)",
+                field.replace('_', " "),
+                path.display()
+            ),
         )
-        .with_field("default_model")
+        .with_field(field)
         .into());
     }
-    let path = tidy_path(path);
-    eprintln!(
-        "no model given: gating the suite's default model {}",
-        path.display()
-    );
-    Ok(path)
+    Ok(tidy_path(path))
 }
 
 /// `path` written plainly (`suites/okla/../../models/m.gguf` → `models/m.gguf`) when it

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
 
-use okla_engine::loader::load;
+use okla_engine::loader::load_with_lora;
 use okla_engine::session::{GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
 use okla_formats::error::InputError;
 use okla_text::gguf_tokenizer::GgufTokenizer;
@@ -29,6 +29,9 @@ pub struct GenerateArgs {
     /// CPU threads.
     #[arg(long, short = 't', default_value_t = 2)]
     pub threads: usize,
+    /// A GGUF LoRA adapter to apply at run time (llama.cpp's `--lora`).
+    #[arg(long, value_name = "FILE.gguf")]
+    pub lora: Option<PathBuf>,
     /// Print `{"prompt_ids":[...],"ids":[...],"text":"...","finish":"..."}` instead of the text.
     #[arg(long)]
     pub json: bool,
@@ -36,7 +39,7 @@ pub struct GenerateArgs {
 
 /// Run `generate`.
 pub fn run(args: GenerateArgs) -> Result<u8> {
-    let loaded = load(&args.model, args.threads)?;
+    let loaded = load_with_lora(&args.model, args.lora.as_deref(), args.threads)?;
     let tokenizer = GgufTokenizer::from_metadata(loaded.file.metadata())
         .map_err(|e| InputError::file(&args.model, format!("{e:#}")))?;
     let prompt_ids = tokenizer.tokenize(&args.prompt)?;

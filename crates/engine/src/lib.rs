@@ -59,6 +59,7 @@ pub mod grammar;
 pub mod kernels;
 pub mod kv_cache;
 pub mod loader;
+pub mod lora;
 pub mod model;
 pub mod model_file;
 pub mod ops;

@@ -2,13 +2,14 @@
 //! tokenizer and chat template from the metadata, weights used in place from the
 //! memory map.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
 
 use super::arch::Architecture;
 use super::kernels::{Isa, WeightType};
+use super::lora::LoraAdapter;
 use super::model::Model;
 use super::weights::{ModelWeights, TensorRef, TensorSource};
 use okla_formats::error::InputError;
@@ -77,6 +78,8 @@ pub struct LoadedModel {
     pub tokenizer: ChatTokenizer,
     /// The file's end-of-sequence token (`tokenizer.ggml.eos_token_id`), if it names one.
     pub eos: Option<u32>,
+    /// The GGUF LoRA adapter applied at run time, if any.
+    pub lora: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for LoadedModel {
@@ -111,6 +114,12 @@ pub fn architecture_from_metadata(md: &Metadata) -> Result<Architecture> {
 /// (an unsupported architecture, missing tensors or keys, unsupported types) are input
 /// errors naming the file (and the metadata key, for a bad hyper-parameter).
 pub fn load(path: &Path, threads: usize) -> Result<LoadedModel> {
+    load_with_lora(path, None, threads)
+}
+
+/// [`load`], with the GGUF LoRA adapter `lora` applied at run time (llama.cpp's
+/// `--lora`; see [`crate::lora`]); a problem with the adapter is an input error naming it.
+pub fn load_with_lora(path: &Path, lora: Option<&Path>, threads: usize) -> Result<LoadedModel> {
     let file = Arc::new(GgufFile::open(path)?);
     let as_input = |e: anyhow::Error| InputError::file(path, format!("{e:#}"));
     let md = file.metadata();
@@ -129,11 +138,24 @@ pub fn load(path: &Path, threads: usize) -> Result<LoadedModel> {
         file.as_ref(),
     )
     .map_err(as_input)?;
-    let model = Model::new(arch, weights, threads, Isa::detect()).map_err(as_input)?;
+    let adapter = match lora {
+        Some(lora) => Some(LoraAdapter::open(
+            lora,
+            md.str("general.architecture")?,
+            &weights,
+            1.0,
+        )?),
+        None => None,
+    };
+    let mut model = Model::new(arch, weights, threads, Isa::detect()).map_err(as_input)?;
+    if let Some(adapter) = adapter {
+        model = model.with_lora(adapter)?;
+    }
     Ok(LoadedModel {
         file,
         model: Arc::new(model),
         tokenizer,
         eos,
+        lora: lora.map(Path::to_path_buf),
     })
 }

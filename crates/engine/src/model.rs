@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::arch::{Activation, Architecture, LayerAttention};
 use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
 use super::kv_cache::KvCache;
+use super::lora::{LayerLora, LoraAdapter, LoraPair};
 use super::ops::{add_in_place, geglu, ggml_expf, reduce16, rms_norm, swiglu};
 use super::rope::{Rope, RopeAngles};
 use super::weights::{LayerWeights, ModelWeights, TensorRef};
@@ -28,6 +29,7 @@ pub struct Model {
     attention: Vec<LayerAttention>,
     isa: Isa,
     pool: rayon::ThreadPool,
+    lora: Option<LoraAdapter>,
 }
 
 impl std::fmt::Debug for Model {
@@ -66,7 +68,25 @@ impl Model {
             attention,
             isa,
             pool,
+            lora: None,
         })
+    }
+
+    /// The model with `adapter` applied at run time (its blocks must be this model's).
+    pub fn with_lora(mut self, adapter: LoraAdapter) -> Result<Self> {
+        ensure!(
+            adapter.layers.len() == self.arch.layers(),
+            "the adapter has {} blocks, the model {}",
+            adapter.layers.len(),
+            self.arch.layers()
+        );
+        self.lora = Some(adapter);
+        Ok(self)
+    }
+
+    /// The LoRA adapter applied at run time, if any.
+    pub fn lora(&self) -> Option<&LoraAdapter> {
+        self.lora.as_ref()
     }
 
     /// The architecture and its hyper-parameters.
@@ -141,6 +161,27 @@ impl Model {
         out
     }
 
+    /// `w·x` from the converted activations `acts` of the f32 rows `x`, plus the
+    /// adapter's update of `w` when there is one.
+    fn project(
+        &self,
+        w: &TensorRef,
+        lora: Option<&LoraPair>,
+        acts: &ActivationRows,
+        x: &[f32],
+    ) -> Vec<f32> {
+        let mut out = self.matmul(w, acts);
+        if let Some(pair) = lora {
+            pair.add_to(x, &mut out);
+        }
+        out
+    }
+
+    /// Block `l`'s adapter projections, if an adapter is applied.
+    fn layer_lora(&self, l: usize) -> Option<&LayerLora> {
+        self.lora.as_ref().map(|a| &a.layers[l])
+    }
+
     /// Runs one chunk through every layer; returns the final hidden states (not yet
     /// normed) of the rows `outputs`. Like llama.cpp, the last layer's feed-forward
     /// runs only on those rows (which also decides their GEMM/GEMV kernel order).
@@ -178,7 +219,7 @@ impl Model {
                 rms_norm(&mut attn, &norms.post_attention, arch.rms_eps());
             }
             add_in_place(&mut x, &attn);
-            let mut ff = self.feed_forward(layer, &x);
+            let mut ff = self.feed_forward(layer, self.layer_lora(l), &x);
             if let Some(norms) = &layer.sandwich {
                 rms_norm(&mut ff, &norms.post_ffw, arch.rms_eps());
             }
@@ -205,9 +246,25 @@ impl Model {
         let mut h = x.to_vec();
         rms_norm(&mut h, &layer.attn_norm, eps);
         let acts = convert_for(&h, dim, &[&layer.wq, &layer.wk, &layer.wv]);
-        let mut q = self.matmul(&layer.wq, pick(&acts, &layer.wq));
-        let mut k = self.matmul(&layer.wk, pick(&acts, &layer.wk));
-        let v = self.matmul(&layer.wv, pick(&acts, &layer.wv));
+        let lora = self.layer_lora(l);
+        let mut q = self.project(
+            &layer.wq,
+            lora.and_then(|a| a.wq.as_ref()),
+            pick(&acts, &layer.wq),
+            &h,
+        );
+        let mut k = self.project(
+            &layer.wk,
+            lora.and_then(|a| a.wk.as_ref()),
+            pick(&acts, &layer.wk),
+            &h,
+        );
+        let v = self.project(
+            &layer.wv,
+            lora.and_then(|a| a.wv.as_ref()),
+            pick(&acts, &layer.wv),
+            &h,
+        );
         if let Some(norms) = &layer.sandwich {
             rms_norm(&mut q, &norms.q_norm, eps);
             rms_norm(&mut k, &norms.k_norm, eps);
@@ -225,23 +282,44 @@ impl Model {
         cache.append_layer(l, &k, &v);
         let attn = self.attention(cache, l, pos0, &q, how.window, score_scale);
         let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, q_dim);
-        self.matmul(&layer.wo, &attn_acts)
+        self.project(
+            &layer.wo,
+            lora.and_then(|a| a.wo.as_ref()),
+            &attn_acts,
+            &attn,
+        )
     }
 
-    /// The gated feed-forward of the rows of `x` (its pre-norm included).
-    fn feed_forward(&self, layer: &LayerWeights, x: &[f32]) -> Vec<f32> {
+    /// The gated feed-forward of the rows of `x` (its pre-norm included), with the
+    /// block's adapter projections `lora`.
+    fn feed_forward(&self, layer: &LayerWeights, lora: Option<&LayerLora>, x: &[f32]) -> Vec<f32> {
         let arch = &self.arch;
         let mut h = x.to_vec();
         rms_norm(&mut h, &layer.ffn_norm, arch.rms_eps());
         let acts = convert_for(&h, arch.dim(), &[&layer.gate, &layer.up]);
-        let mut gate = self.matmul(&layer.gate, pick(&acts, &layer.gate));
-        let up = self.matmul(&layer.up, pick(&acts, &layer.up));
+        let mut gate = self.project(
+            &layer.gate,
+            lora.and_then(|a| a.gate.as_ref()),
+            pick(&acts, &layer.gate),
+            &h,
+        );
+        let up = self.project(
+            &layer.up,
+            lora.and_then(|a| a.up.as_ref()),
+            pick(&acts, &layer.up),
+            &h,
+        );
         match arch.activation() {
             Activation::SwiGlu => swiglu(&mut gate, &up),
             Activation::GeGlu => geglu(&mut gate, &up),
         }
         let ff_acts = ActivationRows::quantize(layer.down.ty.activation(), &gate, arch.ff());
-        self.matmul(&layer.down, &ff_acts)
+        self.project(
+            &layer.down,
+            lora.and_then(|a| a.down.as_ref()),
+            &ff_acts,
+            &gate,
+        )
     }
 
     /// Grouped-query attention of the batch's queries (positions `pos0..`) over layer `layer` of the cache, causal and,

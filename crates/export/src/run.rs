@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use super::lora_file::{write_lora_gguf, LoraType};
 use super::source::ModelSource;
 use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
@@ -50,6 +51,9 @@ pub struct ExportRequest {
     pub report_dir: PathBuf,
     /// Engine threads for the gate.
     pub threads: usize,
+    /// Write the adapter as a GGUF LoRA of this type for the (GGUF) base, gated with
+    /// the engine applying it at run time, instead of a merged model.
+    pub as_lora: Option<LoraType>,
 }
 
 /// How an export ended.
@@ -136,6 +140,12 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
     if folder.is_some_and(|f| !f.is_dir()) {
         return Err(InputError::file(&req.out, "its folder does not exist").into());
     }
+    if req.as_lora.is_some() && (req.source.adapter().is_none() || !req.source.base_is_gguf()) {
+        return Err(InputError::usage(
+            "--as-lora writes an adapter for a GGUF base: pass --adapter DIR (or a run with adapter/) and a GGUF --base",
+        )
+        .into());
+    }
     let suite = Suite::load(&req.suite)?;
     let folder = if req.force {
         None
@@ -154,28 +164,49 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
         ),
     ];
     let tmp = TempFile::beside(&req.out, progress);
-    let mut metadata = req.source.metadata(
-        &format!("okla-eval export of {}", req.run_id),
-        req.file_type,
-    );
-    if req.force {
+    let name = format!("okla-eval export of {}", req.run_id);
+    let forced_stamp: &[(String, Value)] = if req.force {
         stamp.push((GATE_KEY.to_string(), Value::String("skipped".into())));
-        for (k, v) in &stamp {
-            metadata.insert(k.clone(), v.clone());
+        &stamp
+    } else {
+        &[]
+    };
+    let target = if req.force { &req.out } else { &tmp.0 };
+    match (req.as_lora, req.source.adapter()) {
+        (Some(ty), Some(adapter)) => {
+            progress.note(&format!(
+                "writing a {} GGUF LoRA for {}",
+                ty.label(),
+                req.source.origin.display()
+            ));
+            write_lora_gguf(
+                &req.source,
+                adapter,
+                target,
+                &name,
+                ty,
+                forced_stamp,
+                progress,
+            )?;
+        }
+        _ => {
+            let mut metadata = req.source.metadata(&name, req.file_type);
+            for (k, v) in forced_stamp {
+                metadata.insert(k.clone(), v.clone());
+            }
+            progress.note(&format!(
+                "writing {} GGUF from {}{}",
+                req.file_type.label(),
+                req.source.origin.display(),
+                match req.source.merged_modules() {
+                    0 => String::new(),
+                    n => format!(" with a LoRA adapter merged into {n} weights"),
+                }
+            ));
+            req.source
+                .write(target, metadata, req.file_type, progress)?;
         }
     }
-    progress.note(&format!(
-        "writing {} GGUF from {}{}",
-        req.file_type.label(),
-        req.source.origin.display(),
-        match req.source.merged_modules() {
-            0 => String::new(),
-            n => format!(" with a LoRA adapter merged into {n} weights"),
-        }
-    ));
-    let target = if req.force { &req.out } else { &tmp.0 };
-    req.source
-        .write(target, metadata, req.file_type, progress)?;
     let mut report = ExportReport {
         outcome: ExportOutcome::Forced,
         gate: None,
@@ -188,8 +219,11 @@ pub fn export(req: ExportRequest, progress: &dyn Progress) -> Result<ExportRepor
     };
 
     let suite = suite.on_eval_split()?;
-    let mut backend = GgufBackend::open(&tmp.0, req.threads)?
-        .with_response_schema(suite.schema.clone(), suite.dir.join(&suite.manifest.schema));
+    let mut backend = match req.as_lora {
+        Some(_) => GgufBackend::open_with_lora(&req.source.origin, Some(&tmp.0), req.threads)?,
+        None => GgufBackend::open(&tmp.0, req.threads)?,
+    }
+    .with_response_schema(suite.schema.clone(), suite.dir.join(&suite.manifest.schema));
     let options = RunOptions {
         threshold_overrides: BTreeMap::new(),
         decoding: Some(suite.manifest.decoding),

@@ -60,7 +60,7 @@ pub enum Family {
 
 impl Family {
     /// The HF name of a GGUF tensor name of this architecture.
-    fn hf_name(&self, gguf: &str) -> Option<String> {
+    pub(crate) fn hf_name(&self, gguf: &str) -> Option<String> {
         match self {
             Family::Llama { .. } => llama_names::hf_name(gguf),
             Family::Gemma3 { .. } => gemma3_names::hf_name(gguf),
@@ -350,6 +350,16 @@ impl ModelSource {
                 Ok(data)
             }
         }
+    }
+
+    /// The adapter merged as the weights load, if any.
+    pub fn adapter(&self) -> Option<&LoraAdapter> {
+        self.adapter.as_ref()
+    }
+
+    /// True when the base is a GGUF file (the engine can run it as it is).
+    pub fn base_is_gguf(&self) -> bool {
+        matches!(self.base, Base::Gguf(_))
     }
 
     /// How many base weights the adapter changes (0 without one).

@@ -78,10 +78,15 @@ impl LoraAdapter {
             .count()
     }
 
-    /// The update `s·B·A` (row-major `[out, in]`) for the HF weight `name`
-    /// (e.g. `model.layers.0.self_attn.q_proj.weight`), or None when the adapter
-    /// does not touch it.
-    pub fn delta(&self, name: &str, rows: usize, cols: usize) -> Result<Option<Vec<f32>>> {
+    /// The factors `(A, B)` (row-major `[r, in]` and `[out, r]`) the adapter holds for
+    /// the HF weight `name` (e.g. `model.layers.0.self_attn.q_proj.weight`) of shape
+    /// `rows × cols`, or None when the adapter does not touch it.
+    pub fn factors(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
         let Some(module) = name.strip_suffix(".weight") else {
             return Ok(None);
         };
@@ -97,7 +102,15 @@ impl LoraAdapter {
             a_shape == [r, cols] && b_shape == [rows, r],
             "adapter shapes for {name}: A {a_shape:?}, B {b_shape:?}; expected A [{r}, {cols}], B [{rows}, {r}]"
         );
-        Ok(Some(low_rank_product(&b, &a, rows, r, cols, self.scale())))
+        Ok(Some((a, b)))
+    }
+
+    /// The update `s·B·A` (row-major `[out, in]`) for the HF weight `name`, or None
+    /// when the adapter does not touch it.
+    pub fn delta(&self, name: &str, rows: usize, cols: usize) -> Result<Option<Vec<f32>>> {
+        Ok(self
+            .factors(name, rows, cols)?
+            .map(|(a, b)| low_rank_product(&b, &a, rows, self.config.r, cols, self.scale())))
     }
 }
 

@@ -33,11 +33,12 @@ use self::grammar::{Grammars, ResponseSchema};
 use super::{Backend, BackendInfo, Capabilities, Generation, LossReport, OnAnswer, Prompt, Timing};
 use crate::suite::{Conversation, Decoding};
 use okla_engine::grammar::Constrained;
-use okla_engine::loader::{load, LoadedModel};
+use okla_engine::loader::{load_with_lora, LoadedModel};
 use okla_engine::sampler::SamplingParams;
 use okla_engine::session::{
     Completion, FinishReason, GenerateOptions, PrefixStats, Session, DEFAULT_SNAPSHOT_BUDGET,
 };
+use okla_formats::error::InputError;
 use okla_formats::hash::hex;
 use okla_formats::progress::Progress;
 use okla_text::ChatTokenizer;
@@ -71,8 +72,21 @@ impl std::fmt::Debug for GgufBackend {
 impl GgufBackend {
     /// Opens `path` (hashing it for the report) and prepares `threads` worker threads.
     pub fn open(path: &Path, threads: usize) -> Result<Self> {
-        let loaded = load(path, threads)?;
-        let sha256 = hex(&Sha256::digest(loaded.file.bytes()));
+        Self::open_with_lora(path, None, threads)
+    }
+
+    /// [`GgufBackend::open`] with the GGUF LoRA `lora` applied at run time; the
+    /// report's sha256 is then of the model's bytes followed by the adapter's.
+    pub fn open_with_lora(path: &Path, lora: Option<&Path>, threads: usize) -> Result<Self> {
+        let loaded = load_with_lora(path, lora, threads)?;
+        let mut hasher = Sha256::new();
+        hasher.update(loaded.file.bytes());
+        if let Some(lora) = lora {
+            let bytes = std::fs::read(lora)
+                .map_err(|e| InputError::file(lora, format!("cannot read: {e}")))?;
+            hasher.update(&bytes);
+        }
+        let sha256 = hex(&hasher.finalize());
         let tokenizer = loaded.tokenizer.clone();
         let stop_tokens = loaded.stop_tokens();
         let session = Session::new(loaded.model.clone(), DEFAULT_SNAPSHOT_BUDGET);
@@ -273,6 +287,9 @@ impl Backend for GgufBackend {
         details.insert("threads".into(), json!(model.threads()));
         details.insert("isa".into(), json!(format!("{:?}", model.isa())));
         details.insert("chat_template".into(), json!(self.template_note()));
+        if let Some(lora) = &self.loaded.lora {
+            details.insert("lora".into(), json!(lora.display().to_string()));
+        }
         details.insert("stop_tokens".into(), json!(self.stop_tokens));
         if let Some(d) = &self.last_decoding {
             details.insert(

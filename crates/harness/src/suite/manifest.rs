@@ -31,6 +31,10 @@ pub struct Manifest {
     /// The GGUF model `gate` runs when given no model, endpoint or predictions.
     #[serde(default)]
     pub default_model: Option<String>,
+    /// A GGUF LoRA adapter applied at run time on top of `default_model` (llama.cpp's
+    /// `--lora`), when the default model is a base plus an adapter.
+    #[serde(default)]
+    pub default_lora: Option<String>,
     /// Fields that must be present with the schema's type for an answer to be "complete".
     #[serde(default)]
     pub required_fields: Vec<String>,

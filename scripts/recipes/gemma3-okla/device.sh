@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The Gemma 3 OKLA run on the GPU machine, over several device calls into one warm
+# machine (a call carries at most 64 MiB; the base is 253 MB). Files live in ~/stash.
+#   device.sh stash FILE...   copy carried pieces (base chunks, the xz binary, train.toml)
+#   device.sh train SECONDS   assemble the base, make the data, train until done or SECONDS
+#   device.sh resume SECONDS  continue from the newest checkpoint
+#   device.sh gate NAME CASES.jsonl SHARDS THREADS
+#                             write the adapter as a GGUF LoRA (once, gated on the eval
+#                             split), then gate base + LoRA on CASES (suites/okla's checks
+#                             and thresholds) in SHARDS processes of THREADS threads each;
+#                             scripts/recipes/gemma3-okla/merge_shards.py joins them
+# Each train/resume call copies the adapter, metrics and log to $OUT.
+set -euo pipefail
+STASH="$HOME/stash"
+mkdir -p "$STASH"
+BASE_SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+cmd="$1"
+shift
+case "$cmd" in
+stash)
+  for f in "$@"; do cp "$f" "$STASH/"; done
+  ls -la "$STASH"
+  exit 0
+  ;;
+train | resume) limit="$1" ;;
+gate) ;;
+
+*) echo "unknown command $cmd" >&2; exit 2 ;;
+esac
+REPO="$PWD"
+cd "$STASH"
+TORCH_LIB="$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')/lib"
+export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ ! -x okla-eval ]; then xz -dc okla-eval.xz > okla-eval && chmod +x okla-eval; fi
+if [ "$cmd" = gate ]; then
+  name="$1" cases="$REPO/$2" shards="$3" threads="$4"
+  if [ ! -f lora.gguf ]; then
+    ./okla-eval export --adapter run/adapter --base base/gemma3-270m-q4_k_m.gguf --as-lora f16 \
+      --suite "$REPO/suites/okla" --threads 16 --out lora.gguf --report-dir "$OUT/export-gate" \
+      2>&1 | tee "$OUT/export.log"
+    cp lora.gguf "$OUT/"
+  fi
+  lines=$(wc -l < "$cases")
+  per=$(( (lines + shards - 1) / shards ))
+  for k in $(seq 0 $((shards - 1))); do
+    dir="shards/$name-$k"
+    mkdir -p "$dir"
+    tail -n +$((k * per + 1)) "$cases" | head -n "$per" > "$dir/okla_test.jsonl"
+    sed -e '/^default_model/d' -e '/^default_lora/d' -e '/^eval_split/d' \
+      -e "s#\"response.schema.json\"#\"$REPO/suites/okla/response.schema.json\"#" \
+      -e "s#\"checks/#\"$REPO/suites/okla/checks/#" "$REPO/suites/okla/suite.toml" > "$dir/suite.toml"
+    ./okla-eval gate --suite "$dir" --model base/gemma3-270m-q4_k_m.gguf --lora lora.gguf \
+      --threads "$threads" --skip-loss --run-dir "$OUT/$name-$k" > "$OUT/$name-$k.log" 2>&1 &
+  done
+  wait
+  tail -n 30 "$OUT/$name"-*.log
+  echo "rows per shard: $per"
+  exit 0
+fi
+if [ "$cmd" = train ]; then
+  mkdir -p base
+  cat g.0 g.r0 g.r1 g.r2 g.r3 > base/gemma3-270m-q4_k_m.gguf
+  echo "$BASE_SHA  base/gemma3-270m-q4_k_m.gguf" | sha256sum -c -
+  ./okla-eval data synth --seed 42 --count 600 --train-count 2400 --copy-drills 800 --out data
+  sha256sum data/*.jsonl | tee "$OUT/data.sha256"
+  flags=()
+else
+  flags=(--resume)
+fi
+status=0
+timeout "$limit" ./okla-eval train --config train.toml "${flags[@]}" 2>&1 | tee -a "$OUT/train.log" || status=$?
+mkdir -p "$OUT/run"
+cp run/metrics.jsonl "$OUT/run/" || true
+if [ -d run/adapter ]; then cp -r run/adapter "$OUT/run/"; fi
+ls run run/checkpoints 2>/dev/null | tee "$OUT/ls.txt"
+nvidia-smi --query-gpu=name,memory.used --format=csv,noheader >> "$OUT/ls.txt"
+echo "train exit $status" | tee -a "$OUT/train.log"
