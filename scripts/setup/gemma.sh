@@ -11,6 +11,7 @@ CACHE="${OKLA_CACHE:-$HOME/.cache/okla-eval}"
 VENV="$CACHE/pyref"
 OUT="$CACHE/gemma3-270m-q4_k_m.gguf"
 SHA=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+mkdir -p "$(dirname "$LINK")"
 
 if [ -f "$OUT" ] && echo "$SHA  $OUT" | sha256sum --check --status; then
   echo "gemma: $OUT present"
