@@ -71,7 +71,16 @@ status=0
 timeout "$limit" ./okla-eval train --config train.toml "${flags[@]}" 2>&1 | tee -a "$OUT/train.log" || status=$?
 mkdir -p "$OUT/run"
 cp run/metrics.jsonl "$OUT/run/" || true
-if [ -d run/adapter ]; then cp -r run/adapter "$OUT/run/"; fi
+if [ -d run/adapter ]; then
+  cp -r run/adapter "$OUT/run/"
+else
+  # stopped by the time limit: bring back the newest checkpoint's adapter (no optimizer)
+  last=$(ls -d run/checkpoints/step-* 2>/dev/null | tail -n1)
+  if [ -n "$last" ]; then
+    mkdir -p "$OUT/run/adapter"
+    cp "$last"/adapter_* "$last/trainer_state.json" "$OUT/run/adapter/"
+  fi
+fi
 ls run run/checkpoints 2>/dev/null | tee "$OUT/ls.txt"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader >> "$OUT/ls.txt"
 echo "train exit $status" | tee -a "$OUT/train.log"
