@@ -67,20 +67,30 @@ if [ "$cmd" = train ]; then
 else
   flags=(--resume)
 fi
+# Bring the run back to $OUT while it trains (a call cut off by the session's device
+# time still returns what $OUT holds): metrics, and the final adapter or else the newest
+# checkpoint's (no optimizer state). Each file is renamed into place whole.
+bring_back() {
+  mkdir -p "$OUT/run/adapter"
+  local src=run/adapter
+  if [ ! -f run/adapter/adapter_model.safetensors ]; then
+    src=$(ls -d run/checkpoints/step-* 2>/dev/null | tail -n1) || true
+  fi
+  for f in run/metrics.jsonl "$src"/adapter_model.safetensors "$src"/adapter_config.json \
+    "$src"/trainer_state.json; do
+    [ -f "$f" ] || continue
+    case "$f" in run/metrics.jsonl) dest="$OUT/run" ;; *) dest="$OUT/run/adapter" ;; esac
+    cp "$f" "$dest/$(basename "$f").part" 2>/dev/null && mv "$dest/$(basename "$f").part" "$dest/$(basename "$f")" || true
+  done
+  return 0
+}
+( while sleep 15; do bring_back; done ) &
+syncer=$!
 status=0
 timeout "$limit" ./okla-eval train --config train.toml "${flags[@]}" 2>&1 | tee -a "$OUT/train.log" || status=$?
-mkdir -p "$OUT/run"
-cp run/metrics.jsonl "$OUT/run/" || true
-if [ -d run/adapter ]; then
-  cp -r run/adapter "$OUT/run/"
-else
-  # stopped by the time limit: bring back the newest checkpoint's adapter (no optimizer)
-  last=$(ls -d run/checkpoints/step-* 2>/dev/null | tail -n1)
-  if [ -n "$last" ]; then
-    mkdir -p "$OUT/run/adapter"
-    cp "$last"/adapter_* "$last/trainer_state.json" "$OUT/run/adapter/"
-  fi
-fi
+kill "$syncer" 2>/dev/null || true
+wait "$syncer" 2>/dev/null || true
+bring_back
 ls run run/checkpoints 2>/dev/null | tee "$OUT/ls.txt"
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader >> "$OUT/ls.txt"
 echo "train exit $status" | tee -a "$OUT/train.log"
