@@ -73,7 +73,9 @@ fi
 bring_back() {
   mkdir -p "$OUT/run/adapter"
   local src=run/adapter
-  if [ ! -f run/adapter/adapter_model.safetensors ]; then
+  if [ -f run/adapter/adapter_model.safetensors ]; then
+    rm -f "$OUT/run/adapter/trainer_state.json" # a checkpoint's, older than the final adapter
+  else
     src=$(ls -d run/checkpoints/step-* 2>/dev/null | tail -n1) || true
   fi
   for f in run/metrics.jsonl "$src"/adapter_model.safetensors "$src"/adapter_config.json \
