@@ -8,7 +8,8 @@ real difference from a near-tie.
 
 A case is the conversation up to one user turn, with the recorded assistant turns
 before it (as the gate sends it). The Gemma 3 template (HF semantics): BOS, the system
-prompt opening the first user turn, every content stripped, `assistant` written `model`.
+prompt as it is + a blank line opening the first user turn, every turn's content
+stripped, `assistant` written `model`.
 
 usage: answers_reference.py MODEL.gguf OUT.json [--lora ADAPTER.gguf] [--cases N]
        [--max-new N] [--plain]
@@ -30,7 +31,7 @@ from plain_kernels import use_plain_kernels  # noqa: E402
 def render_gemma3(messages):
     system = ""
     if messages and messages[0]["role"] == "system":
-        system = messages[0]["content"].strip() + "\n\n"
+        system = messages[0]["content"] + "\n\n"
         messages = messages[1:]
     out = "<bos>"
     for i, m in enumerate(messages):
