@@ -1,7 +1,10 @@
 //! `language`: the response is written in the suite's language, by lingua (a
 //! maintained n-gram language identifier that stays accurate on short texts; measured
 //! on our references in docs/checks.md), choosing among the suite's candidate
-//! languages. Also the `slang` figure: the share of responses using a regional word
+//! languages. It reads the prose: listing lines (`• 2023 Nissan Kicks Advance —
+//! RD$1,240,000`) are names and figures of no language, and a few of them beside one
+//! Spanish sentence made lingua answer Catalan; they are left out unless too little
+//! prose remains. Also the `slang` figure: the share of responses using a regional word
 //! from the suite's list — reported, never judged.
 
 use lingua::{IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder};
@@ -47,11 +50,17 @@ pub fn detector_for(languages: &[Language]) -> LanguageDetector {
 impl LanguageRules {
     /// `language` on one response (`None` when too short or undecidable).
     pub fn check(&self, response: &str) -> Option<CheckVerdict> {
-        let letters = response.chars().filter(|c| c.is_alphabetic()).count();
-        if letters < self.min_letters {
+        let letters = |text: &str| text.chars().filter(|c| c.is_alphabetic()).count();
+        if letters(response) < self.min_letters {
             return None;
         }
-        let detected = self.detector.detect_language_of(response)?;
+        let prose = prose_of(response);
+        let judged = if letters(&prose) >= self.min_letters {
+            prose.as_str()
+        } else {
+            response
+        };
+        let detected = self.detector.detect_language_of(judged)?;
         Some(CheckVerdict::from_reasons(if detected == self.expected {
             Vec::new()
         } else {
@@ -74,4 +83,16 @@ impl LanguageRules {
                 .any(|w| folded.contains(&format!(" {w} "))),
         )
     }
+}
+
+/// The response without its listing lines (those opening with a bullet, `•` or `- `).
+fn prose_of(response: &str) -> String {
+    response
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            !(line.starts_with('•') || line.starts_with("- "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

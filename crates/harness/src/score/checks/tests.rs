@@ -279,6 +279,36 @@ fn refusals_disclaimers_and_language() {
     )
     .unwrap();
     assert!(why.contains("reads as English"), "{why}");
+    // A listing's names and figures are not read as language (lingua took this for
+    // Catalan, listing lines included); English prose around a listing still fails.
+    let listing = "Encontré 3 opciones para ti:\n• 2023 Nissan Kicks Advance — RD$1,240,000\n\
+                   • 2023 Suzuki Jimny GLX — RD$1,420,000\n• 2020 Mazda CX-5 Signature — \
+                   RD$1,450,000\n\n*Es un precio de referencia; el dealer te lo confirma. \
+                   ¿Quieres ver los detalles de alguna?";
+    let outcome = run(
+        &suite.checks,
+        &p,
+        "DealerInventory",
+        &answer(listing, json!({})),
+    );
+    assert_eq!(reason(&outcome, "language").as_deref(), Some("pass"));
+    let english_listing = listing
+        .replace("Encontré 3 opciones para ti:", "I found 3 options for you:")
+        .replace(
+            "*Es un precio de referencia; el dealer te lo confirma. ¿Quieres ver los detalles de alguna?",
+            "*A reference price; the dealer confirms it. Would you like the details of one?",
+        );
+    let why = reason(
+        &run(
+            &suite.checks,
+            &p,
+            "DealerInventory",
+            &answer(&english_listing, json!({})),
+        ),
+        "language",
+    )
+    .unwrap();
+    assert!(why.contains("reads as English"), "{why}");
     let outcome = run(
         &suite.checks,
         &p,
