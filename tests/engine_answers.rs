@@ -23,19 +23,13 @@ use okla_engine::loader::load_with_lora;
 use okla_engine::session::{GenerateOptions, Session, DEFAULT_SNAPSHOT_BUDGET};
 use okla_text::chat::load_jsonl;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// The shipped adapter.
 const LORA: &str = "models/gemma3-okla/gemma3-okla-lora-f16.gguf";
 
 /// The largest llama.cpp top-1/top-2 margin at which a differing greedy token counts as
-/// a near-tie: the logit tolerance of the Gemma 3 parity test (tests/engine_parity.rs,
-/// measured worst difference 1.67 against llama.cpp's plain kernels).
-const NEAR_TIE: f64 = 2.0;
-
-fn sha256(path: &Path) -> String {
-    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
-}
+/// a near-tie: the Gemma 3 parity test's logit tolerance.
+const NEAR_TIE: f64 = common::GEMMA_LOGIT_TOLERANCE as f64;
 
 #[test]
 fn gemma3_okla_answers_the_first_20_test_cases_like_llama_cpp() {
@@ -48,11 +42,11 @@ fn gemma3_okla_answers_the_first_20_test_cases_like_llama_cpp() {
         serde_json::from_str(&std::fs::read_to_string(vectors).unwrap()).unwrap();
     assert_eq!(
         reference["model_sha256"].as_str(),
-        Some(sha256(&base).as_str())
+        Some(common::sha256_file(&base).as_str())
     );
     assert_eq!(
         reference["lora_sha256"].as_str(),
-        Some(sha256(lora).as_str()),
+        Some(common::sha256_file(lora).as_str()),
         "the adapter changed: regenerate {vectors} (see this file's header)"
     );
     let loaded = load_with_lora(&base, Some(lora), 2).unwrap();

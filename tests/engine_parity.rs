@@ -6,7 +6,7 @@
 //! - Gemma 3 270M Q4_K_M (the real file, scripts/setup/gemma.sh), against llama.cpp's
 //!   plain kernels: identical prompt ids for 20 prompts (4 of them 1,100-1,800 tokens of
 //!   dealer inventory, past the sliding window of 512), logits within
-//!   [`GEMMA_LOGIT_TOLERANCE`], and llama.cpp's greedy token at every one of the 64 steps
+//!   [`common::GEMMA_LOGIT_TOLERANCE`], and llama.cpp's greedy token at every one of the 64 steps
 //!   unless llama.cpp's own top-1/top-2 margin there is below that tolerance.
 //!
 //! Vectors: tests/data/engine/parity_*.json, made by scripts/reference/parity_reference.py
@@ -18,30 +18,12 @@ use std::path::Path;
 
 use okla_engine::loader::load;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// Largest accepted |logit difference| on the top-8 ids of every step. The engine
 /// reproduces llama.cpp's CPU arithmetic bit for bit on these models (measured max
 /// difference 0); the margin only absorbs a libm whose `sinf`/`cosf` rounds
 /// differently on another machine.
 const LOGIT_TOLERANCE: f32 = 1e-3;
-
-fn sha256(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Largest accepted |logit difference| on the top-8 ids of every step for Gemma 3
-/// 270M (measured: 1.67 at worst, median 0.3, over 1,280 steps; see docs/engine.md).
-/// The engine's kernel placement reproduces llama.cpp's repacked path, which crashes
-/// on this model on AMX CPUs; against llama.cpp's plain kernels the roundings differ
-/// from the third prompt token on, and Gemma's large activations amplify them.
-/// llama.cpp disagrees with itself by 0.62 on the same prompts when it prefills them
-/// in micro-batches of 7 instead of 512.
-const GEMMA_LOGIT_TOLERANCE: f32 = 2.0;
 
 /// How close the engine must come to llama.cpp's vectors.
 struct Tolerance {
@@ -60,7 +42,7 @@ fn check_parity(gguf: &Path, vectors: &str, tolerance: Tolerance) {
         serde_json::from_str(&std::fs::read_to_string(vectors).unwrap()).unwrap();
     assert_eq!(
         reference["model_sha256"].as_str().unwrap(),
-        sha256(gguf),
+        common::sha256_file(gguf),
         "the tiny GGUF writer changed: regenerate {vectors} with scripts/reference/parity_reference.py"
     );
     let loaded = load(gguf, 2).unwrap();
@@ -156,7 +138,7 @@ fn gemma3_270m_matches_llama_cpp() {
         return;
     };
     let tolerance = Tolerance {
-        logit: GEMMA_LOGIT_TOLERANCE,
+        logit: common::GEMMA_LOGIT_TOLERANCE,
         near_ties: true,
     };
     check_parity(&gguf, "tests/data/engine/parity_gemma3.json", tolerance);

@@ -3,6 +3,7 @@
 //! type tables in tests/data/gguf/tiny_llama_llama_cpp.tsv, made by
 //! scripts/reference/llama_quantize_vectors.py). Also: refusals with clear errors.
 
+mod common;
 #[path = "common/tiny_llama.rs"]
 mod tiny_llama;
 
@@ -11,7 +12,6 @@ use std::path::Path;
 use okla_formats::gguf::quantize::quantize_file;
 use okla_formats::gguf::{FileType, GgufFile, GgufWriter, Metadata, TensorSpec, Value};
 use okla_formats::progress::NoProgress;
-use sha2::{Digest, Sha256};
 use tiny_llama::TinyLlama;
 
 /// (type, sha256, tensor table) rows of the llama.cpp reference.
@@ -24,10 +24,6 @@ fn reference() -> Vec<(String, String, String)> {
             (f[0].to_string(), f[1].to_string(), f[2].to_string())
         })
         .collect()
-}
-
-fn sha256(path: &Path) -> String {
-    format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 fn type_table(path: &Path) -> String {
@@ -48,7 +44,7 @@ fn quantized_files_are_byte_identical_to_llama_quantize() {
     let refs = reference();
     assert_eq!(refs[0].0, "input");
     assert_eq!(
-        sha256(&input),
+        common::sha256_file(&input),
         refs[0].1,
         "the synthetic input drifted from the one llama.cpp quantized"
     );
@@ -62,7 +58,7 @@ fn quantized_files_are_byte_identical_to_llama_quantize() {
         let out = dir.path().join(format!("{name}.gguf"));
         let report = quantize_file(&input, &out, file_type, &NoProgress).unwrap();
         assert_eq!(&type_table(&out), table, "{name}: tensor-type table");
-        assert_eq!(&sha256(&out), hash, "{name}: file bytes");
+        assert_eq!(&common::sha256_file(&out), hash, "{name}: file bytes");
         assert_eq!(report.tensors.len(), 3 + 9 * 8);
     }
 }
