@@ -82,6 +82,7 @@ fn copy_drills_follow_the_train_split_and_copy_their_listing_verbatim() {
         plain.lines().collect::<Vec<_>>().join("\n")
     );
     let mut off_catalogue = 0;
+    let mut inventory_drills = 0;
     for line in &lines[100..] {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let messages = v["messages"].as_array().unwrap();
@@ -113,6 +114,10 @@ fn copy_drills_follow_the_train_split_and_copy_their_listing_verbatim() {
                 );
             }
         }
+        if system.contains("INVENTARIO DISPONIBLE") {
+            inventory_drills += 1;
+            assert_each_answer_names_a_new_row_and_its_id(system, &messages[3..]);
+        }
         off_catalogue += system
             .split("RD$")
             .skip(1)
@@ -123,4 +128,32 @@ fn copy_drills_follow_the_train_split_and_copy_their_listing_verbatim() {
         off_catalogue > 0,
         "uniform drill prices reach the top of their range"
     );
+    assert!(inventory_drills > 0, "some drills are DealerInventory ones");
+}
+
+/// In a DealerInventory drill, the answers after the listing (`after`) number three
+/// or four, each `parameters.vehicleId` differs from the previous answer's, and it
+/// is the id on the inventory row of the vehicle the response names.
+fn assert_each_answer_names_a_new_row_and_its_id(system: &str, after: &[serde_json::Value]) {
+    let answers: Vec<serde_json::Value> = after
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .map(|m| serde_json::from_str(m["content"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!((3..=4).contains(&answers.len()), "{} answers", answers.len());
+    let mut previous = String::new();
+    for answer in &answers {
+        let id = answer["parameters"]["vehicleId"].as_str().unwrap().to_string();
+        assert_ne!(id, previous, "two answers in a row about one vehicle");
+        let row = system
+            .lines()
+            .find(|l| l.starts_with(&format!("- [{id}] ")))
+            .unwrap_or_else(|| panic!("{id} is no row of the context"));
+        let title = row.split(" | ").next().unwrap().split("] ").nth(1).unwrap();
+        assert!(
+            answer["response"].as_str().unwrap().contains(title),
+            "the answer with {id} does not name {title}"
+        );
+        previous = id;
+    }
 }

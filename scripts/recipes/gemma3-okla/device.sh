@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The Gemma 3 OKLA run on the GPU machine, over several device calls into one warm
 # machine (a call carries at most 64 MiB; the base is 253 MB). Files live in ~/stash.
-#   device.sh stash FILE...   copy carried pieces (base chunks, the xz binary, train.toml)
+#   device.sh stash FILE...   copy carried pieces (base chunks, the xz binary: carry.sh)
 #   device.sh train SECONDS   assemble the base, make the data, train until done or SECONDS
 #   device.sh resume SECONDS  continue from the newest checkpoint
 #   device.sh gate NAME CASES.jsonl SHARDS THREADS
-#                             write the adapter as a GGUF LoRA (once, gated on the eval
-#                             split), then gate base + LoRA on CASES (suites/okla's checks
-#                             and thresholds) in SHARDS processes of THREADS threads each;
+#                             write the adapter as a GGUF LoRA (once, ungated: the gated
+#                             export is one process, too slow for device time), then gate
+#                             base + LoRA on CASES (suites/okla's checks and thresholds) in
+#                             SHARDS processes of THREADS threads each;
 #                             scripts/recipes/gemma3-okla/merge_shards.py joins them
 # Each train/resume call copies the adapter, metrics and log to $OUT.
 set -euo pipefail
@@ -36,8 +37,7 @@ if [ "$cmd" = gate ]; then
   name="$1" cases="$REPO/$2" shards="$3" threads="$4"
   if [ ! -f lora.gguf ]; then
     ./okla-eval export --adapter run/adapter --base base/gemma3-270m-q4_k_m.gguf --as-lora f16 \
-      --suite "$REPO/suites/okla" --threads 16 --out lora.gguf --report-dir "$OUT/export-gate" \
-      2>&1 | tee "$OUT/export.log"
+      --force --out lora.gguf 2>&1 | tee "$OUT/export.log"
     cp lora.gguf "$OUT/"
   fi
   lines=$(wc -l < "$cases")
@@ -50,13 +50,16 @@ if [ "$cmd" = gate ]; then
       -e "s#\"response.schema.json\"#\"$REPO/suites/okla/response.schema.json\"#" \
       -e "s#\"checks/#\"$REPO/suites/okla/checks/#" "$REPO/suites/okla/suite.toml" > "$dir/suite.toml"
     ./okla-eval gate --suite "$dir" --model base/gemma3-270m-q4_k_m.gguf --lora lora.gguf \
-      --threads "$threads" --skip-loss --run-dir "$OUT/$name-$k" > "$OUT/$name-$k.log" 2>&1 &
+      --threads "$threads" --skip-loss --run-dir "$dir/run" > "$dir/gate.log" 2>&1 &
   done
   wait
-  tail -n 30 "$OUT/$name"-*.log
+  tail -n 30 shards/"$name"-*/gate.log
   echo "rows per shard: $per"
+  # one file back ($OUT returns at most 8): each shard's run folder and log
+  tar czf "$OUT/$name.tgz" shards/"$name"-*/run shards/"$name"-*/gate.log
   exit 0
 fi
+cp "$REPO/scripts/recipes/gemma3-okla/train.toml" .
 if [ "$cmd" = train ]; then
   mkdir -p base
   cat g.0 g.r0 g.r1 g.r2 g.r3 > base/gemma3-270m-q4_k_m.gguf

@@ -4,7 +4,8 @@ into one predictions JSONL whose ids name lines of the whole CASES file, to repl
 with `okla-eval gate --predictions` on the unsharded suite.
 
 usage: merge_shards.py RUN_PREFIX SHARDS ROWS_PER_SHARD OUT.jsonl
-(RUN_PREFIX-0 … RUN_PREFIX-{SHARDS-1} are the shards' run folders)
+(RUN_PREFIX-0 … RUN_PREFIX-{SHARDS-1} are the shards' folders, as unpacked from
+device.sh gate's NAME.tgz: RUN_PREFIX is shards/NAME, each shard's run folder in run/)
 """
 import json
 import os
@@ -15,7 +16,7 @@ def main():
     prefix, shards, per, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     lines = []
     for k in range(shards):
-        with open(f"{prefix}-{k}/predictions.jsonl") as f:
+        with open(f"{prefix}-{k}/run/predictions.jsonl") as f:
             for line in f:
                 row = json.loads(line)
                 stem, line_no, turn = row["id"].rsplit(":", 2)

@@ -1,21 +1,21 @@
 //! Copy drills: train-only conversations that make copying from the context the
 //! only way to lower the loss (see [`super`]'s docs). The context's prices are
 //! drawn uniformly, the first exchange asks for the listing and the answer repeats
-//! it verbatim (hundreds of copied tokens per conversation), then one or two
-//! price-quoting exchanges follow in the normal answer format.
+//! it verbatim (hundreds of copied tokens per conversation), then price-quoting
+//! exchanges follow in the normal answer format: one or two about the single
+//! vehicle, or three or four about inventory rows, each naming another row than
+//! the last.
 
 use super::answer::Answer;
 use super::catalog::Inventory;
 use crate::intent::{Intent, Mode};
 use okla_formats::rng::SplitMix64 as Rng;
 
-/// Intents whose answers quote prices from the context.
-const PRICE_QUOTING: [Intent; 5] = [
+/// Intents whose answers quote the single vehicle's price.
+const PRICE_QUOTING: [Intent; 3] = [
     Intent::VehiclePrice,
     Intent::CashPurchase,
     Intent::NegotiatePrice,
-    Intent::VehicleSearch,
-    Intent::VehicleComparison,
 ];
 
 /// Lowest and highest drill price, in tens of thousands of pesos.
@@ -28,15 +28,33 @@ pub fn reprice(rng: &mut Rng, inventory: &mut Inventory) {
     }
 }
 
-/// The intents after the listing: one or two distinct price-quoting ones.
+/// Intents whose answers are about one vehicle and carry its `vehicleId`.
+const ONE_VEHICLE: [Intent; 5] = [
+    Intent::VehiclePrice,
+    Intent::CashPurchase,
+    Intent::NegotiatePrice,
+    Intent::VehicleDetails,
+    Intent::FinancingInfo,
+];
+
+/// The intents after the listing. SingleVehicle: one or two distinct
+/// price-quoting ones. DealerInventory: three or four one-vehicle ones, never
+/// the same twice in a row (the scene switches vehicle at each of them).
 pub fn intents(rng: &mut Rng, mode: Mode) -> Vec<Intent> {
-    let allowed: Vec<Intent> = PRICE_QUOTING
-        .into_iter()
-        .filter(|i| i.allowed_in(mode))
-        .collect();
-    let first = *rng.pick(&allowed);
+    if mode == Mode::DealerInventory {
+        let count = rng.range(3, 4) as usize;
+        let mut plan: Vec<Intent> = Vec::with_capacity(count);
+        while plan.len() < count {
+            let next = *rng.pick(&ONE_VEHICLE);
+            if plan.last() != Some(&next) {
+                plan.push(next);
+            }
+        }
+        return plan;
+    }
+    let first = *rng.pick(&PRICE_QUOTING);
     let mut plan = vec![first];
-    let second = *rng.pick(&allowed);
+    let second = *rng.pick(&PRICE_QUOTING);
     if rng.percent(50) && second != first {
         plan.push(second);
     }

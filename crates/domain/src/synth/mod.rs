@@ -5,7 +5,9 @@
 //! appended to the train split only: a context whose prices are drawn uniformly
 //! instead of from the catalogue, an answer that repeats its listing verbatim, then
 //! price-quoting exchanges, so the prices a model must write can only be copied
-//! from the context, never recalled. A tiny model trained on the natural
+//! from the context, never recalled. In DealerInventory drills every exchange
+//! names another vehicle than the last, so each `vehicleId` must be copied from
+//! the row of the vehicle the answer quotes, never from the previous answer. A tiny model trained on the natural
 //! conversations alone learns the answer format and invents plausible prices.
 //!
 //! Everything is drawn from our own SplitMix64 ([`okla_formats::rng::SplitMix64`]) seeded per
@@ -247,6 +249,7 @@ fn conversation(rng: &mut Rng, kind: Kind, free: &dyn Fn(&str) -> bool) -> Optio
         inventory,
         focus: None,
         signals: LeadSignals::default(),
+        switch_targets: kind == Kind::CopyDrill && mode == Mode::DealerInventory,
     };
     let intents = match kind {
         Kind::Natural => {

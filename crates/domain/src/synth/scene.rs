@@ -18,6 +18,9 @@ pub struct Scene {
     pub focus: Option<usize>,
     /// Lead signals accumulated so far.
     pub signals: LeadSignals,
+    /// Copy drills: every turn names a vehicle other than the focus, so the
+    /// previous answer's `vehicleId` is never the one to write.
+    pub switch_targets: bool,
 }
 
 impl Scene {
@@ -33,12 +36,22 @@ impl Scene {
 
     /// Choose the vehicle a turn is about and how the user refers to it.
     /// SingleVehicle: always the one in context. DealerInventory: often the
-    /// current focus (referred to implicitly), otherwise one named explicitly.
+    /// current focus (referred to implicitly), otherwise one named explicitly;
+    /// with `switch_targets`, always another vehicle than the focus, named.
     pub fn target(&mut self, rng: &mut Rng) -> (usize, String) {
         if self.mode == Mode::SingleVehicle {
             self.focus = Some(0);
             let v = &self.inventory.vehicles[0];
             return (0, implicit_reference(rng, v));
+        }
+        if self.switch_targets {
+            let n = self.inventory.vehicles.len();
+            let i = match self.focus {
+                Some(focus) if n > 1 => (focus + 1 + rng.below(n - 1)) % n,
+                _ => rng.below(n),
+            };
+            self.focus = Some(i);
+            return (i, explicit_reference(rng, &self.inventory.vehicles[i]));
         }
         if let Some(i) = self.focus.filter(|_| rng.percent(55)) {
             return (i, implicit_reference(rng, &self.inventory.vehicles[i]));
