@@ -131,7 +131,7 @@ fn main() -> Result<()> {
     let shapes: HashMap<String, Vec<i64>> = CausalLm::weight_shapes(&config).into_iter().collect();
     let mut model = CausalLm::from_source(
         config.clone(),
-        |name| shapes.get(name).map(|s| CausalLm::random_weight(s, device)),
+        |name| Ok(shapes.get(name).map(|s| CausalLm::random_weight(s, device))),
         Method::Qlora,
         &recipe.lora,
         recipe.kind(),

@@ -9,10 +9,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use okla_train::adapter::{load_adapter, load_model_weights, read_tensors, write_tensors};
+use okla_train::adapter::{load_adapter, read_tensors, write_tensors};
 use okla_train::config::HfConfig;
 use okla_train::model::{Batch, CausalLm, Method};
 use okla_train::optim::{AdamW, AdamWSettings, OptimizerKind, Param};
+use okla_train::weight_source::BaseWeights;
 use tch::{Device, Kind, Tensor};
 
 fn main() -> Result<()> {
@@ -27,7 +28,7 @@ fn main() -> Result<()> {
     let device = Device::cuda_if_available();
     eprintln!("device {device:?}, dtype {dtype}");
     let config = HfConfig::load(&dir.join("model/config.json"))?;
-    let weights = load_model_weights(&dir.join("model"))?;
+    let weights = BaseWeights::open_folder(&dir.join("model"))?.into_map()?;
     let (lora, adapters) = load_adapter(&dir.join("adapter"))?;
     let mut model = CausalLm::from_weights(config, weights, Method::Lora, &lora, kind, device)?;
     model.load_adapters(adapters, &lora)?;

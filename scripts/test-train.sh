@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 source scripts/train-env.sh
 cargo build --features train --examples
 cargo test -p okla-train
-cargo test --features train --test train_loop --test train_cli --test train_gguf --test train_gemma --test train_export
+cargo test --features train --test train_loop --test train_cli --test train_gguf --test train_gemma --test train_export --test train_streaming

@@ -140,10 +140,17 @@ fn assert_each_answer_names_a_new_row_and_its_id(system: &str, after: &[serde_js
         .filter(|m| m["role"] == "assistant")
         .map(|m| serde_json::from_str(m["content"].as_str().unwrap()).unwrap())
         .collect();
-    assert!((3..=4).contains(&answers.len()), "{} answers", answers.len());
+    assert!(
+        (3..=4).contains(&answers.len()),
+        "{} answers",
+        answers.len()
+    );
     let mut previous = String::new();
     for answer in &answers {
-        let id = answer["parameters"]["vehicleId"].as_str().unwrap().to_string();
+        let id = answer["parameters"]["vehicleId"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_ne!(id, previous, "two answers in a row about one vehicle");
         let row = system
             .lines()

@@ -76,7 +76,7 @@ fn the_real_gemma3_gguf_loads_as_a_base_and_predicts_text_as_llama_cpp() {
     tch::set_num_threads(2);
     let base = load_base_model(&path, true).unwrap();
     assert_eq!(base.tokenizer.template().name(), "gemma3");
-    let (config, weights) = (base.config, base.weights);
+    let (config, weights) = (base.config, base.weights.into_map().unwrap());
     assert_eq!(config.architecture(), Ok(Architecture::Gemma3));
     assert_eq!(
         (

@@ -16,6 +16,7 @@ use okla_train::data::{encode_all, pad_id};
 use okla_train::model::CausalLm;
 use okla_train::recipe::{Recipe, RecipeFields};
 use okla_train::trainer::Trainer;
+use okla_train::weight_source::BaseWeights;
 
 /// Arguments of `train`.
 #[derive(Debug, Args)]
@@ -75,18 +76,18 @@ pub fn run(args: TrainArgs) -> Result<u8> {
     let train = encode_all(&train, &base.tokenizer)?;
     let eval = encode_all(&eval, &base.tokenizer)?;
     tch::manual_seed(recipe.seed as i64);
-    let weights = if recipe.from_scratch {
+    let mut weights = if recipe.from_scratch {
         eprintln!(
             "from scratch: random initial weights (seed {})",
             recipe.seed
         );
-        CausalLm::random_weights(&base.config)
+        BaseWeights::Memory(CausalLm::random_weights(&base.config))
     } else {
         base.weights
     };
-    let model = CausalLm::from_weights(
+    let model = CausalLm::from_source(
         base.config,
-        weights,
+        |name| weights.take(name),
         recipe.method,
         &recipe.lora,
         recipe.kind(),

@@ -6,6 +6,7 @@
 //! - [`llama_config`], [`gemma3_config`]: a Llama or Gemma 3 model's shape as GGUF metadata holds it;
 //! - [`hf`]: Hugging Face folders (config.json, safetensors, peft adapters);
 //! - [`atomic`]: files written whole or not at all; [`hash`]: content hashes;
+//! - [`mapped`]: file mappings that give their pages back once read;
 //! - [`text_file`]: a user's text file read as UTF-8, bad bytes located by line;
 //! - [`error`]: [`error::InputError`], the located user-input error every layer reports;
 //! - [`rng`]: the one seeded PRNG; [`choice`]: named choices a command line offers;
@@ -22,6 +23,7 @@ pub mod gguf;
 pub mod hash;
 pub mod hf;
 pub mod llama_config;
+pub mod mapped;
 pub mod progress;
 pub mod quant;
 pub mod rng;

@@ -122,13 +122,3 @@ pub fn save_full_model(dir: &Path, config: &HfConfig, weights: &[(String, Tensor
     )?;
     write_tensors(&dir.join(MODEL_WEIGHTS), weights)
 }
-
-/// Read every tensor of a HF model folder: `model.safetensors`, or the shards
-/// listed in `model.safetensors.index.json`.
-pub fn load_model_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
-    let mut out = HashMap::new();
-    for file in okla_formats::hf::weights::weight_files(dir)? {
-        out.extend(read_tensors(&file)?);
-    }
-    Ok(out)
-}

@@ -1,5 +1,6 @@
-//! A Llama or Gemma 3 GGUF as the trainer's base model: every tensor dequantized to
-//! f32 (`okla_formats::quant`) and renamed to its Hugging Face name, the [`HfConfig`]
+//! A Llama or Gemma 3 GGUF as the trainer's base model: each tensor dequantized to
+//! f32 (`okla_formats::quant`) when the model asks for it and renamed to its Hugging
+//! Face name, the [`HfConfig`]
 //! from the architecture's metadata and the tokenizer from the `tokenizer.ggml.*`
 //! metadata (byte-level BPE with the Llama 3 chat template, SentencePiece with the
 //! Gemma 3 one: [`ChatTokenizer::from_gguf`]).
@@ -7,7 +8,7 @@
 //! Llama (`general.architecture = "llama"`): llama.cpp's Q/K row permutation is undone
 //! (`okla_formats::gguf::llama_names`); Llama 3.1 RoPE scaling is stored as a
 //! `rope_freqs.weight` tensor of per-pair divisors rather than as metadata: it is kept
-//! under that name in the weights and [`super::model::CausalLm::from_weights`] divides
+//! under that name in the weights and [`super::model::CausalLm::from_source`] divides
 //! the inverse frequencies by it.
 //!
 //! Gemma 3 (`"gemma3"`): names through `okla_formats::gguf::gemma3_names` (no
@@ -24,6 +25,7 @@ use tch::{Kind, Tensor};
 
 use super::base_model::BaseModel;
 use super::config::{Architecture, HfConfig};
+use super::weight_source::BaseWeights;
 use okla_formats::error::InputError;
 use okla_formats::gemma3_config::gemma3_config_from_metadata;
 use okla_formats::gguf::gemma3_names::{self, is_shifted_norm, NORM_SHIFT};
@@ -61,18 +63,24 @@ fn dequantize(file: &GgufFile, t: &TensorInfo) -> Result<(Vec<f32>, Vec<i64>)> {
     Ok((out, shape))
 }
 
-/// One GGUF tensor as the HF tensor it was converted from: renamed, and its values
-/// put back (Llama: Q/K rows unpermuted; Gemma 3: norms less [`NORM_SHIFT`]).
-fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> Result<(String, Tensor)> {
+/// The HF name of a GGUF tensor of a model of architecture `config` (a Llama's
+/// `rope_freqs.weight` keeps its name); a tensor no HF name stands for is an error.
+pub(crate) fn hf_name(t: &TensorInfo, config: &HfConfig) -> Result<String> {
     let arch = config.architecture().map_err(anyhow::Error::msg)?;
-    let name = match arch {
+    match arch {
         Architecture::Llama if t.name == ROPE_FREQS => Some(ROPE_FREQS.to_string()),
         Architecture::Llama => llama_names::hf_name(&t.name),
         Architecture::Gemma3 => gemma3_names::hf_name(&t.name),
     }
-    .ok_or_else(|| anyhow!("tensor `{}` is not part of a {arch:?} model", t.name))?;
+    .ok_or_else(|| anyhow!("tensor `{}` is not part of a {arch:?} model", t.name))
+}
+
+/// One GGUF tensor as the f32 HF tensor it was converted from, its values put back
+/// (Llama: Q/K rows unpermuted; Gemma 3: norms less [`NORM_SHIFT`]).
+pub(crate) fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> Result<Tensor> {
+    let name = hf_name(t, config)?;
     let (mut data, shape) = dequantize(file, t).with_context(|| format!("tensor `{}`", t.name))?;
-    match arch {
+    match config.architecture().map_err(anyhow::Error::msg)? {
         Architecture::Llama => {
             let heads = (
                 config.num_attention_heads as usize,
@@ -89,57 +97,31 @@ fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> Result<(Stri
         }
         Architecture::Gemma3 => {}
     }
-    let tensor = Tensor::from_slice(&data)
+    Ok(Tensor::from_slice(&data)
         .reshape(&shape[..])
-        .to_kind(Kind::Float);
-    Ok((name, tensor))
+        .to_kind(Kind::Float))
 }
 
-/// Every tensor of a Llama or Gemma 3 GGUF of architecture `config`, f32 CPU tensors
-/// under HF names (plus a Llama's `rope_freqs.weight` when the file has it).
-fn read_weights(file: &GgufFile, config: &HfConfig) -> Result<HashMap<String, Tensor>> {
-    file.tensors()
-        .iter()
-        .map(|t| hf_tensor(file, t, config))
-        .collect()
-}
-
-/// The configuration and (with `weights`) every tensor of the Llama or Gemma 3 GGUF
-/// at `path`, f32 CPU tensors under HF names; problems with the file are input
-/// errors naming it (exit code 2).
-pub fn load_gguf_weights(
-    path: &Path,
-    weights: bool,
-) -> Result<(HfConfig, HashMap<String, Tensor>)> {
-    let file = GgufFile::open(path)?;
-    let read = || -> Result<(HfConfig, HashMap<String, Tensor>)> {
-        let config = config_of(&file)?;
-        let tensors = match weights {
-            true => read_weights(&file, &config)?,
-            false => HashMap::new(),
-        };
-        Ok((config, tensors))
-    };
-    read().map_err(|e| InputError::file(path, format!("{e:#}")).into())
-}
-
-/// Read `path` as the trainer's base model ([`load_gguf_weights`], and the tokenizer
-/// and chat template of its `tokenizer.ggml.*` metadata). Problems with the file are
-/// input errors naming it (exit code 2).
+/// Read `path` as the trainer's base model: its configuration, the tokenizer and
+/// chat template of its `tokenizer.ggml.*` metadata, and (with `weights`) its
+/// tensors, dequantized one at a time when the model asks for them
+/// ([`BaseWeights::open_gguf`]). Problems with the file are input errors naming it
+/// (exit code 2).
 pub fn load_gguf_base(path: &Path, weights: bool) -> Result<BaseModel> {
     let file = GgufFile::open(path)?;
     let read = || -> Result<BaseModel> {
         let config = config_of(&file)?;
         let tokenizer = ChatTokenizer::from_gguf(file.metadata())?;
-        let weights = match weights {
-            true => read_weights(&file, &config)?,
-            false => HashMap::new(),
-        };
         Ok(BaseModel {
             config,
-            weights,
+            weights: BaseWeights::Memory(HashMap::new()),
             tokenizer,
         })
     };
-    read().map_err(|e| InputError::file(path, format!("{e:#}")).into())
+    let mut base = read().map_err(|e| InputError::file(path, format!("{e:#}")))?;
+    if weights {
+        base.weights = BaseWeights::open_gguf(file, base.config.clone())
+            .map_err(|e| InputError::file(path, format!("{e:#}")))?;
+    }
+    Ok(base)
 }

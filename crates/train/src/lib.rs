@@ -22,3 +22,4 @@ pub mod optim;
 pub mod recipe;
 pub mod schedule;
 pub mod trainer;
+pub mod weight_source;

@@ -464,7 +464,7 @@ impl CausalLm {
     ) -> Result<Self> {
         Self::from_source(
             config,
-            |name| weights.remove(name),
+            |name| Ok(weights.remove(name)),
             method,
             lora,
             kind,
@@ -473,18 +473,20 @@ impl CausalLm {
     }
 
     /// [`Self::from_weights`] with each weight asked for by HF name when it is
-    /// needed (`None`: absent), so that a large model never has every weight in
-    /// f32 at once: each linear weight is quantized or cast as soon as it arrives.
+    /// needed (`Ok(None)`: absent; an error, e.g. an unreadable file, stops the
+    /// build), so that a large model never has every weight on the host at once:
+    /// each linear weight is quantized or cast and moved to `device` as soon as it
+    /// arrives ([`super::weight_source::BaseWeights::take`] streams a base this way).
     pub fn from_source(
         config: HfConfig,
-        mut source: impl FnMut(&str) -> Option<Tensor>,
+        mut source: impl FnMut(&str) -> Result<Option<Tensor>>,
         method: Method,
         lora: &LoraSettings,
         kind: Kind,
         device: Device,
     ) -> Result<Self> {
         let mut need = |name: &str| -> Result<Tensor> {
-            source(name).ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
+            source(name)?.ok_or_else(|| anyhow!("the model has no tensor `{name}`"))
         };
         config.validate().map_err(|m| anyhow!("config: {m}"))?;
         let arch = config.architecture().map_err(|m| anyhow!("config: {m}"))?;
@@ -504,7 +506,9 @@ impl CausalLm {
         for l in 0..config.num_hidden_layers {
             let p = format!("model.layers.{l}");
             let mut linear = |module: &str, proj: &str| -> Result<Linear> {
-                let w = need(&format!("{p}.{module}.{proj}.weight"))?;
+                // on the device first: a GPU quantizes in tensor ops, and the host
+                // copy is freed at once
+                let w = need(&format!("{p}.{module}.{proj}.weight"))?.to_device(device);
                 let shape = w.size();
                 let base = match (method, &tables) {
                     (Method::Qlora, Some(t)) => BaseWeight::Nf4(
@@ -550,12 +554,12 @@ impl CausalLm {
         };
         let norm = side(need("model.norm.weight")?);
         let lm_head = if config.tie_word_embeddings {
-            source("lm_head.weight");
+            source("lm_head.weight")?;
             None
         } else {
             Some(side(need("lm_head.weight")?))
         };
-        let inv_freqs = match (arch, source(ROPE_FREQS)) {
+        let inv_freqs = match (arch, source(ROPE_FREQS)?) {
             (Architecture::Gemma3, None) => [false, true]
                 .iter()
                 .map(|&sliding| {
@@ -1141,6 +1145,23 @@ impl CausalLm {
             out.push(("lm_head.weight".to_string(), h.shallow_clone()));
         }
         out
+    }
+
+    /// Bytes of every tensor the model keeps: the base weights (NF4 storage or
+    /// dense), norms, embeddings, head and adapters.
+    pub fn storage_bytes(&self) -> usize {
+        let bytes = |(_, t): &(String, Tensor)| t.numel() * t.kind().elt_size_in_bytes();
+        let nf4: usize = self
+            .layers
+            .iter()
+            .flat_map(|layer| layer.projections())
+            .map(|(_, _, lin)| match &lin.base {
+                BaseWeight::Nf4(q) => q.storage_bytes(),
+                BaseWeight::Dense(_) => 0,
+            })
+            .sum();
+        nf4 + self.base_weights().iter().map(bytes).sum::<usize>()
+            + self.adapters().iter().map(bytes).sum::<usize>()
     }
 
     /// Overwrite the full model's weights in place (resume of full fine-tuning).

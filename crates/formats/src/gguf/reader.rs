@@ -302,6 +302,12 @@ impl GgufFile {
         &self.map[data_range(tensor)]
     }
 
+    /// Give back the resident pages of `tensor`'s data once it has been read
+    /// (see [`crate::mapped`]); a later [`GgufFile::tensor_data`] reads it again.
+    pub fn release(&self, tensor: &TensorInfo) {
+        crate::mapped::release_pages(&self.map, data_range(tensor));
+    }
+
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
         &self.map

@@ -1,15 +1,19 @@
 //! Safetensors weights of a model folder (`model.safetensors`, or the shards listed
-//! in `model.safetensors.index.json`), memory-mapped and converted to f32 one
-//! tensor at a time, so a model larger than RAM in f32 can still be streamed.
+//! in `model.safetensors.index.json`), memory-mapped and read one tensor at a time
+//! (as stored, or converted to f32), each tensor's pages given back once read, so a
+//! model larger than RAM streams with about one tensor resident.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use memmap2::Mmap;
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
+
+pub use safetensors::Dtype;
 
 use crate::error::InputError;
+use crate::mapped::release_pages;
 
 /// The safetensors files of a model folder: `model.safetensors`, or every shard
 /// named by `model.safetensors.index.json` (sorted, each once).
@@ -107,36 +111,82 @@ impl SafetensorsWeights {
         self.index.contains_key(name)
     }
 
-    /// The tensor `name` converted to f32 (from F32, F16 or BF16), with its shape.
-    pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+    /// Calls `read` with the tensor `name` as stored, then gives its pages back.
+    pub fn with_raw<R>(
+        &self,
+        name: &str,
+        read: impl FnOnce(RawTensor<'_>) -> Result<R>,
+    ) -> Result<R> {
         let t = self
             .index
             .get(name)
             .ok_or_else(|| anyhow!("the weights have no tensor `{name}`"))?;
         let shard = &self.shards[t.shard];
-        let bytes = &shard.map[t.bytes.clone()];
-        let data: Vec<f32> = match t.dtype {
-            Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::F16 => bytes
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            Dtype::BF16 => bytes
-                .chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            other => {
-                return Err(InputError::file(
-                    &shard.path,
-                    format!("tensor `{name}` has dtype {other:?}; export reads F32, F16 and BF16"),
-                )
-                .into())
-            }
+        let raw = RawTensor {
+            name,
+            path: &shard.path,
+            dtype: t.dtype,
+            shape: &t.shape,
+            data: &shard.map[t.bytes.clone()],
         };
-        Ok((t.shape.clone(), data))
+        let out = read(raw);
+        release_pages(&shard.map, t.bytes.clone());
+        out
+    }
+
+    /// The tensor `name` converted to f32 (from F32, F16 or BF16), with its shape.
+    pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+        self.with_raw(name, |raw| {
+            let data: Vec<f32> = match raw.dtype {
+                Dtype::F32 => raw
+                    .data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect(),
+                Dtype::F16 => raw
+                    .data
+                    .chunks_exact(2)
+                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                Dtype::BF16 => raw
+                    .data
+                    .chunks_exact(2)
+                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                    .collect(),
+                _ => return Err(raw.unsupported()),
+            };
+            Ok((raw.shape.to_vec(), data))
+        })
+    }
+}
+
+/// One tensor as stored in its file, borrowed from the mapping.
+#[derive(Debug, Clone, Copy)]
+pub struct RawTensor<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The file it is in.
+    pub path: &'a Path,
+    /// Element type.
+    pub dtype: Dtype,
+    /// Shape, outermost first.
+    pub shape: &'a [usize],
+    /// Little-endian element bytes.
+    pub data: &'a [u8],
+}
+
+impl RawTensor<'_> {
+    /// The input error for a dtype the reader does not take (F32, F16, BF16 only),
+    /// naming the file and the tensor.
+    pub fn unsupported(&self) -> anyhow::Error {
+        InputError::file(
+            self.path,
+            format!(
+                "tensor `{}` has dtype {:?}; F32, F16 and BF16 are read",
+                self.name, self.dtype
+            ),
+        )
+        .into()
     }
 }
 
