@@ -13,6 +13,7 @@ pub mod data;
 pub mod dynamic;
 pub mod gemma3;
 pub mod gguf_model;
+pub mod gpu;
 pub mod lora;
 pub mod loss_scale;
 pub mod metrics;

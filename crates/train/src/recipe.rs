@@ -2,7 +2,8 @@
 //! overridden by a command-line flag of the same name; unset fields take the
 //! seed recipe's values (micro-batch 2 × accumulation 8, 3 epochs, lr 2e-4 with
 //! warmup + cosine, weight decay 0.01, max grad norm 0.3, LoRA r 16 / alpha 32 /
-//! dropout 0.05 on the seven projections, bf16, paged 8-bit AdamW, gradient
+//! dropout 0.05 on the seven projections, bf16, or f16 with loss scaling on a GPU
+//! without bf16 such as the seed's T4, paged 8-bit AdamW, gradient
 //! checkpointing, a checkpoint every 100 steps, the last 3 kept).
 
 use std::path::{Path, PathBuf};
@@ -77,7 +78,8 @@ pub struct RecipeFields {
     /// Gradient-norm clipping threshold.
     #[arg(long)]
     pub max_grad_norm: Option<f64>,
-    /// Compute dtype: bf16 or f32.
+    /// Compute dtype: auto (bf16, or f16 with loss scaling on a GPU without bf16
+    /// such as a T4: [`super::gpu`]), bf16, f16 or f32.
     #[arg(long)]
     pub dtype: Option<String>,
     /// adamw (f32 states) or adamw8bit.
@@ -249,7 +251,7 @@ impl Recipe {
                 .lora_targets
                 .unwrap_or_else(|| LLAMA_TARGETS.iter().map(|s| s.to_string()).collect()),
         };
-        let r = Recipe {
+        let mut r = Recipe {
             model: f.model,
             from_scratch: f.from_scratch.unwrap_or(false),
             train_file: f.train_file,
@@ -265,7 +267,7 @@ impl Recipe {
             warmup_ratio: f.warmup_ratio.unwrap_or(0.03),
             weight_decay: f.weight_decay.unwrap_or(0.01),
             max_grad_norm: f.max_grad_norm.unwrap_or(0.3),
-            dtype: f.dtype.unwrap_or_else(|| "bf16".into()),
+            dtype: f.dtype.unwrap_or_else(|| "auto".into()),
             optimizer: f.optimizer.unwrap_or(OptimizerKind::Adamw8bit),
             page_optimizer: f.page_optimizer.unwrap_or(true),
             gradient_checkpointing: f.gradient_checkpointing.unwrap_or(true),
@@ -340,10 +342,10 @@ impl Recipe {
                 "weight_decay must be ≥ 0 and max_grad_norm > 0".into(),
             ));
         }
-        if !["bf16", "f16", "f32"].contains(&r.dtype.as_str()) {
+        if !["auto", "bf16", "f16", "f32"].contains(&r.dtype.as_str()) {
             return Err(bad(
                 "dtype",
-                format!("must be bf16, f16 or f32, got `{}`", r.dtype),
+                format!("must be auto, bf16, f16 or f32, got `{}`", r.dtype),
             ));
         }
         if !["auto", "cpu", "cuda"].contains(&r.device.as_str()) {
@@ -354,6 +356,14 @@ impl Recipe {
         }
         if r.max_seq_len == Some(0) {
             return Err(bad("max_seq_len", "must be at least 2".into()));
+        }
+        if r.dtype == "auto" {
+            // recorded resolved, so recipe.json says what ran
+            let gpu = match r.device.as_str() {
+                "cpu" => None,
+                _ => super::gpu::compute_capability_major(),
+            };
+            r.dtype = super::gpu::auto_dtype(gpu).to_string();
         }
         Ok(r)
     }
@@ -412,6 +422,7 @@ mod tests {
         );
         assert_eq!(r.lora.targets.len(), 7);
         assert!(r.group_by_length);
+        assert!(["bf16", "f16"].contains(&r.dtype.as_str()), "{}", r.dtype);
     }
 
     #[test]
