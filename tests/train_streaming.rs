@@ -4,8 +4,8 @@
 //! process (this test binary again), whose peak resident memory is measured alone.
 #![cfg(feature = "train")]
 
-use std::collections::BTreeMap;
-use std::io::Write;
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -32,81 +32,17 @@ fn config() -> HfConfig {
     .unwrap()
 }
 
-/// A safetensors file of bf16 tensors with small pseudo-random values, written one
-/// tensor at a time (the writer never holds more than one).
-fn write_bf16_shard(path: &Path, tensors: &[(String, Vec<i64>)], seed: &mut u64) {
-    let mut header = BTreeMap::new();
-    let mut offset = 0usize;
-    for (name, shape) in tensors {
-        let bytes = 2 * shape.iter().product::<i64>() as usize;
-        header.insert(
-            name.clone(),
-            serde_json::json!({"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + bytes]}),
-        );
-        offset += bytes;
-    }
-    let mut json = serde_json::to_string(&header).unwrap();
-    while json.len() % 8 != 0 {
-        json.push(' ');
-    }
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    out.write_all(&(json.len() as u64).to_le_bytes()).unwrap();
-    out.write_all(json.as_bytes()).unwrap();
-    for (_, shape) in tensors {
-        let n = shape.iter().product::<i64>() as usize;
-        let mut bytes = Vec::with_capacity(2 * n);
-        for _ in 0..n {
-            *seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let unit = (*seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            let bits = ((unit * 0.04).to_bits() >> 16) as u16;
-            bytes.extend_from_slice(&bits.to_le_bytes());
-        }
-        out.write_all(&bytes).unwrap();
-    }
-    out.flush().unwrap();
-}
-
 /// The model of [`config`] as a Hugging Face folder: four bf16 shards, their
 /// index, config.json and the Llama 3 tokenizer files. Returns the bf16 bytes.
 fn write_sharded_folder(dir: &Path) -> u64 {
     let config = config();
     let tensors = CausalLm::weight_shapes(&config);
-    let total: u64 = tensors
-        .iter()
-        .map(|(_, s)| 2 * s.iter().product::<i64>() as u64)
-        .sum();
-    let shards = 4;
-    let per = tensors.len().div_ceil(shards);
-    let mut weight_map = BTreeMap::new();
-    let mut seed = 7u64;
-    for (k, chunk) in tensors.chunks(per).enumerate() {
-        let file = format!("model-{:05}-of-{shards:05}.safetensors", k + 1);
-        write_bf16_shard(&dir.join(&file), chunk, &mut seed);
-        for (name, _) in chunk {
-            weight_map.insert(name.clone(), file.clone());
-        }
-    }
-    let index = serde_json::json!({"metadata": {"total_size": total}, "weight_map": weight_map});
-    std::fs::write(
-        dir.join("model.safetensors.index.json"),
-        serde_json::to_string_pretty(&index).unwrap(),
+    common::hf_folder::write_sharded_folder(
+        dir,
+        &serde_json::to_value(&config).unwrap(),
+        &tensors,
+        4,
     )
-    .unwrap();
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(&config).unwrap(),
-    )
-    .unwrap();
-    for f in ["tokenizer.json", "tokenizer_config.json"] {
-        std::fs::copy(
-            format!("{}/models/llama3/{f}", env!("CARGO_MANIFEST_DIR")),
-            dir.join(f),
-        )
-        .unwrap();
-    }
-    total
 }
 
 /// A `/proc/self/status` field in bytes.

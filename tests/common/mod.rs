@@ -1,7 +1,9 @@
-//! Shared test fixtures: tiny GGUF models written once per target folder, and copies
-//! of the `mini` suite to break.
+//! Shared test fixtures: tiny GGUF models written once per target folder, copies
+//! of the `mini` suite to break, and Hugging Face folders ([`hf_folder`]).
 // Each test crate that includes this module uses only some of the fixtures.
 #![allow(dead_code)]
+
+pub mod hf_folder;
 
 use std::path::{Path, PathBuf};
 

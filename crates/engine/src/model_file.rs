@@ -2,6 +2,7 @@
 //! `llama.*` hyper-parameters, the tokenizer and chat template, and every weight
 //! quantized by llama-quantize's recipe for the chosen file type.
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -31,6 +32,29 @@ impl TensorEntry {
     pub fn cols(&self) -> usize {
         self.dims.first().copied().unwrap_or(1) as usize
     }
+
+    /// Rows (the product of the outer dimensions; 1 for a vector).
+    pub fn rows(&self) -> usize {
+        self.dims.iter().skip(1).product::<u64>() as usize
+    }
+}
+
+/// Values (f32) one slice of a tensor holds at most while it is written: 32 Mi, 128 MiB.
+const SLICE_VALUES: usize = 1 << 25;
+
+/// Slices of a tensor's rows are multiples of this many rows (but the last), so that
+/// a slice never splits an attention head (llama.cpp's Q/K row permutation stays
+/// within a head of up to 256 rows).
+const SLICE_ROW_MULTIPLE: usize = 256;
+
+/// The row ranges a tensor of `rows × cols` is loaded and quantized in: as many rows
+/// as [`SLICE_VALUES`] allows, in multiples of [`SLICE_ROW_MULTIPLE`], at least one
+/// multiple. Quantization is row by row, so the bytes equal the whole tensor's.
+pub fn row_slices(rows: usize, cols: usize) -> impl Iterator<Item = Range<usize>> {
+    let per_slice = (SLICE_VALUES / cols.max(1) / SLICE_ROW_MULTIPLE).max(1) * SLICE_ROW_MULTIPLE;
+    (0..rows)
+        .step_by(per_slice)
+        .map(move |start| start..(start + per_slice).min(rows))
 }
 
 /// The `llama.*`, `general.*`, tokenizer and chat-template metadata of a model.
@@ -87,16 +111,18 @@ pub fn llama_metadata(
     md
 }
 
-/// Writes `tensors` (f32, loaded one at a time by `load(i)`, `i` indexing
-/// `tensors`) to `path` atomically, in llama.cpp's tensor order, each quantized to
-/// the type llama-quantize's recipe picks for `file_type`; reports progress in
-/// tensors (the message names the tensor and its type).
+/// Writes `tensors` (f32, loaded by `load(i, rows)`: rows `rows` of tensor `i`,
+/// `i` indexing `tensors`) to `path` atomically, in llama.cpp's tensor order, each
+/// quantized to the type llama-quantize's recipe picks for `file_type`. Each tensor
+/// is loaded and quantized in the slices of [`row_slices`], so host memory holds one
+/// slice of f32 values, not the largest tensor (2 GiB for Llama-3-8B's embedding).
+/// Reports progress in tensors (the message names the tensor and its type).
 pub fn write_llama_gguf(
     path: &Path,
     metadata: Metadata,
     tensors: &[TensorEntry],
     file_type: FileType,
-    load: impl Fn(usize) -> Result<Vec<f32>>,
+    load: impl Fn(usize, Range<usize>) -> Result<Vec<f32>>,
     progress: &dyn Progress,
 ) -> Result<()> {
     let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
@@ -123,14 +149,70 @@ pub fn write_llama_gguf(
     let result = writer.write_file(path, |i, w| {
         let entry = &tensors[order[i]];
         progress.message(&format!("{} → {}", entry.name, types[i].name()));
-        let data = load(order[i]).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
         let codec = QuantType::from_ggml_type_id(types[i] as u32)
             .ok_or_else(|| std::io::Error::other(format!("no codec for {}", types[i].name())))?;
-        let bytes = quantize_tensor(codec, &data, entry.cols(), &NoProgress)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", entry.name)))?;
+        for rows in row_slices(entry.rows(), entry.cols()) {
+            let data = load(order[i], rows).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+            let bytes = quantize_tensor(codec, &data, entry.cols(), &NoProgress)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", entry.name)))?;
+            w.write_all(&bytes)?;
+        }
         progress.advance(1);
-        w.write_all(&bytes)
+        Ok(())
     });
     progress.finish();
     result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use okla_formats::quant::tensor::quantize_tensor;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The slices cover every row once, in order, in whole multiples of
+        /// SLICE_ROW_MULTIPLE rows (but the last), each within the value budget.
+        #[test]
+        fn row_slices_cover_the_rows_in_whole_heads_within_budget(
+            rows in 1usize..400_000, cols in 1usize..40_000,
+        ) {
+            let slices: Vec<Range<usize>> = row_slices(rows, cols).collect();
+            let mut next = 0;
+            for (k, s) in slices.iter().enumerate() {
+                prop_assert_eq!(s.start, next);
+                prop_assert!(!s.is_empty());
+                if k + 1 < slices.len() {
+                    prop_assert_eq!(s.len() % SLICE_ROW_MULTIPLE, 0);
+                }
+                prop_assert!(s.len() * cols <= SLICE_VALUES.max(SLICE_ROW_MULTIPLE * cols));
+                next = s.end;
+            }
+            prop_assert_eq!(next, rows);
+        }
+    }
+
+    #[test]
+    fn quantizing_row_slices_gives_the_whole_tensors_bytes() {
+        let (rows, cols) = (600usize, 256usize);
+        let data: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 % 1009) as f32 - 504.0) / 300.0)
+            .collect();
+        for codec in [QuantType::Q4K, QuantType::Q6K, QuantType::Q8_0] {
+            let whole = quantize_tensor(codec, &data, cols, &NoProgress).unwrap();
+            let mut sliced = Vec::new();
+            for s in [0..256, 256..512, 512..600] {
+                sliced.extend(
+                    quantize_tensor(
+                        codec,
+                        &data[s.start * cols..s.end * cols],
+                        cols,
+                        &NoProgress,
+                    )
+                    .unwrap(),
+                );
+            }
+            assert_eq!(sliced, whole, "{codec:?}");
+        }
+    }
 }

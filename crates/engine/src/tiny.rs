@@ -2,6 +2,7 @@
 //! checks: the tensors (f32, GGUF names and shapes) and the matching configuration.
 
 use okla_formats::llama_config::LlamaConfig;
+use std::ops::Range;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -89,83 +90,103 @@ impl TinySpec {
     /// The tensors, in GGUF order, with seeded Gaussian weights scaled by fan-in and
     /// norm weights near 1.
     pub fn tensors(&self) -> Vec<TinyTensor> {
-        let mut rng = Gaussian::new(self.seed);
+        self.layout()
+            .into_iter()
+            .map(|l| TinyTensor {
+                data: l.values(self.seed, 0..l.rows),
+                name: l.name,
+                rows: l.rows,
+                cols: l.cols,
+            })
+            .collect()
+    }
+
+    /// The tensors of [`Self::tensors`] without their values: each one's place in the
+    /// seed's single Gaussian stream (drawn in this order) and its scale.
+    fn layout(&self) -> Vec<TinyLayout> {
         let cfg = self.config();
         let mut out = Vec::new();
-        let mut matrix = |name: String, rows: usize, cols: usize, std: f32| TinyTensor {
-            name,
-            rows,
-            cols,
-            data: (0..rows * cols).map(|_| rng.next() * std).collect(),
+        let mut first = 0u64;
+        let mut push = |name: String, rows: usize, cols: usize, std: f32, norm: bool| {
+            out.push(TinyLayout {
+                name,
+                rows,
+                cols,
+                first,
+                std,
+                norm,
+            });
+            first += (rows * cols) as u64;
         };
         let proj = 1.0 / (self.dim as f32).sqrt();
-        out.push(matrix(
-            "token_embd.weight".into(),
-            self.vocab,
-            self.dim,
-            1.0,
-        ));
-        let mut blocks = Vec::new();
+        push("token_embd.weight".into(), self.vocab, self.dim, 1.0, false);
         for i in 0..self.layers {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
-            blocks.push(matrix(n("attn_q"), self.dim, self.dim, proj));
-            blocks.push(matrix(n("attn_k"), cfg.kv_dim(), self.dim, proj));
-            blocks.push(matrix(n("attn_v"), cfg.kv_dim(), self.dim, proj));
-            blocks.push(matrix(n("attn_output"), self.dim, self.dim, proj));
-            blocks.push(matrix(n("ffn_gate"), self.ff, self.dim, proj));
-            blocks.push(matrix(n("ffn_up"), self.ff, self.dim, proj));
-            blocks.push(matrix(
-                n("ffn_down"),
-                self.dim,
-                self.ff,
-                1.0 / (self.ff as f32).sqrt(),
-            ));
-            let mut norm = matrix(n("attn_norm"), 1, self.dim, 0.1);
-            norm.data.iter_mut().for_each(|v| *v += 1.0);
-            blocks.push(norm);
-            let mut norm = matrix(n("ffn_norm"), 1, self.dim, 0.1);
-            norm.data.iter_mut().for_each(|v| *v += 1.0);
-            blocks.push(norm);
+            push(n("attn_q"), self.dim, self.dim, proj, false);
+            push(n("attn_k"), cfg.kv_dim(), self.dim, proj, false);
+            push(n("attn_v"), cfg.kv_dim(), self.dim, proj, false);
+            push(n("attn_output"), self.dim, self.dim, proj, false);
+            push(n("ffn_gate"), self.ff, self.dim, proj, false);
+            push(n("ffn_up"), self.ff, self.dim, proj, false);
+            let down = 1.0 / (self.ff as f32).sqrt();
+            push(n("ffn_down"), self.dim, self.ff, down, false);
+            push(n("attn_norm"), 1, self.dim, 0.1, true);
+            push(n("ffn_norm"), 1, self.dim, 0.1, true);
         }
-        out.extend(blocks);
-        let mut norm = matrix("output_norm.weight".into(), 1, self.dim, 0.1);
-        norm.data.iter_mut().for_each(|v| *v += 1.0);
-        out.push(norm);
-        out.push(matrix(
-            "output.weight".into(),
-            self.vocab,
-            self.dim,
-            self.logit_scale * proj,
-        ));
+        push("output_norm.weight".into(), 1, self.dim, 0.1, true);
+        let output = self.logit_scale * proj;
+        push("output.weight".into(), self.vocab, self.dim, output, false);
         out
     }
 }
 
-/// Seeded standard normal numbers (SplitMix64 + Box–Muller).
-struct Gaussian {
-    rng: SplitMix64,
-    spare: Option<f32>,
+/// One tensor of a tiny model without its values: where they lie in the seed's
+/// Gaussian stream and how they are scaled, so any rows can be drawn on their own.
+struct TinyLayout {
+    name: String,
+    rows: usize,
+    cols: usize,
+    /// Index of its first value in the stream.
+    first: u64,
+    /// Scale of the standard normal values.
+    std: f32,
+    /// A norm weight: 1 is added after scaling.
+    norm: bool,
 }
 
-impl Gaussian {
-    fn new(seed: u64) -> Self {
-        Self {
-            rng: SplitMix64::new(seed),
-            spare: None,
+impl TinyLayout {
+    /// Rows `rows` of the tensor, row-major.
+    fn values(&self, seed: u64, rows: Range<usize>) -> Vec<f32> {
+        let first = self.first + (rows.start * self.cols) as u64;
+        let mut data = gaussians(seed, first, rows.len() * self.cols);
+        for v in &mut data {
+            *v *= self.std;
+            if self.norm {
+                *v += 1.0;
+            }
         }
+        data
     }
+}
 
-    fn next(&mut self) -> f32 {
-        if let Some(v) = self.spare.take() {
-            return v;
-        }
-        let u1 = self.rng.next_f64().max(f64::MIN_POSITIVE);
-        let u2 = self.rng.next_f64();
+/// Values `first..first + n` of the standard normal stream of `seed`: SplitMix64
+/// draws turned into pairs by Box–Muller (value 2p is the pair's cosine, 2p + 1 its
+/// sine, from draws 2p and 2p + 1).
+fn gaussians(seed: u64, first: u64, n: usize) -> Vec<f32> {
+    let skip = (first % 2) as usize;
+    let mut rng = SplitMix64::after(seed, first - first % 2);
+    let mut out = Vec::with_capacity(n + 2);
+    while out.len() < n + skip {
+        let u1 = rng.next_f64().max(f64::MIN_POSITIVE);
+        let u2 = rng.next_f64();
         let r = (-2.0 * u1.ln()).sqrt();
         let t = std::f64::consts::TAU * u2;
-        self.spare = Some((r * t.sin()) as f32);
-        (r * t.cos()) as f32
+        out.push((r * t.cos()) as f32);
+        out.push((r * t.sin()) as f32);
     }
+    out.drain(..skip);
+    out.truncate(n);
+    out
 }
 
 /// Tensors packed as F32 into one buffer, looked up by name (an in-memory model).
@@ -229,12 +250,12 @@ impl TinySpec {
             file_type,
             vocab,
         );
-        let tensors = self.tensors();
-        let entries: Vec<TensorEntry> = tensors
+        let layout = self.layout();
+        let entries: Vec<TensorEntry> = layout
             .iter()
             .map(|t| TensorEntry {
                 name: t.name.clone(),
-                dims: dims(t),
+                dims: dims(t.rows, t.cols),
             })
             .collect();
         write_llama_gguf(
@@ -242,17 +263,60 @@ impl TinySpec {
             metadata,
             &entries,
             file_type,
-            |i| Ok(tensors[i].data.clone()),
+            |i, rows| Ok(layout[i].values(self.seed, rows)),
             &NoProgress,
         )
     }
 }
 
 /// GGUF dimensions (innermost first) of a tiny tensor.
-fn dims(t: &TinyTensor) -> Vec<u64> {
-    if t.rows == 1 {
-        vec![t.cols as u64]
+fn dims(rows: usize, cols: usize) -> Vec<u64> {
+    if rows == 1 {
+        vec![cols as u64]
     } else {
-        vec![t.cols as u64, t.rows as u64]
+        vec![cols as u64, rows as u64]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_slice_of_the_gaussian_stream_equals_the_stream_drawn_from_its_start() {
+        let stream = gaussians(9, 0, 41);
+        for (first, n) in [
+            (0usize, 41usize),
+            (1, 40),
+            (2, 7),
+            (7, 1),
+            (13, 28),
+            (40, 1),
+        ] {
+            assert_eq!(
+                gaussians(9, first as u64, n),
+                stream[first..first + n],
+                "{first}+{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_of_a_tensor_drawn_alone_equal_the_whole_tensors_rows() {
+        let spec = TinySpec {
+            dim: 6,
+            heads: 2,
+            kv_heads: 1,
+            ff: 5,
+            vocab: 9,
+            ..TinySpec::default()
+        };
+        for l in spec.layout() {
+            let whole = l.values(spec.seed, 0..l.rows);
+            for start in 0..l.rows {
+                let part = l.values(spec.seed, start..l.rows);
+                assert_eq!(part, whole[start * l.cols..], "{} from row {start}", l.name);
+            }
+        }
     }
 }

@@ -3,9 +3,10 @@
 //! Gemma 3's norm weights shifted by +1) or a GGUF file (dequantized), optionally with
 //! a LoRA adapter merged in f32. Llama and Gemma 3 models are exported.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, ensure, Context, Result};
 
 use crate::gemma3;
 
@@ -288,18 +289,17 @@ impl ModelSource {
             metadata,
             &self.entries,
             file_type,
-            |i| self.load(i),
+            |i, rows| self.load(i, rows),
             progress,
         )
     }
 
-    /// Tensor `i` of [`ModelSource::entries`] in f32, with the adapter's update
-    /// merged (in HF row order, before llama.cpp's row permutation of a Llama; before
-    /// the +1 of a Gemma 3 HF norm weight).
-    pub fn load(&self, i: usize) -> Result<Vec<f32>> {
+    /// Rows `rows` of tensor `i` of [`ModelSource::entries`] in f32, with the
+    /// adapter's update merged (in HF row order, before llama.cpp's row permutation of
+    /// a Llama, which needs whole heads; before the +1 of a Gemma 3 HF norm weight).
+    pub fn load(&self, i: usize, rows: Range<usize>) -> Result<Vec<f32>> {
         let entry = &self.entries[i];
         let cols = entry.cols();
-        let rows = entry.dims.iter().skip(1).product::<u64>() as usize;
         let hf = self.family.hf_name(&entry.name);
         let heads = match &self.family {
             Family::Llama { config, .. } => hf
@@ -307,14 +307,22 @@ impl ModelSource {
                 .and_then(|n| permuted_heads(n, config.heads, config.kv_heads)),
             Family::Gemma3 { .. } => None,
         };
-        let permute = |data: Vec<f32>, heads: Option<usize>| -> Result<Vec<f32>> {
-            match heads {
-                Some(h) => Ok(permute_for_gguf(&data, cols, h)?),
+        let head_rows = heads.map(|h| entry.rows() / h);
+        if let Some(n) = head_rows {
+            ensure!(
+                rows.start % n == 0 && rows.len() % n == 0,
+                "{}: rows {rows:?} split an attention head of {n} rows",
+                entry.name
+            );
+        }
+        let permute = |data: Vec<f32>| -> Result<Vec<f32>> {
+            match head_rows {
+                Some(n) => Ok(permute_for_gguf(&data, cols, rows.len() / n)?),
                 None => Ok(data),
             }
         };
         let delta = match (&self.adapter, &hf) {
-            (Some(a), Some(name)) => a.delta(name, rows, cols)?,
+            (Some(a), Some(name)) => a.delta(name, entry.rows(), cols, rows.clone())?,
             _ => None,
         };
         match &self.base {
@@ -326,14 +334,14 @@ impl ModelSource {
                     return rope_freqs.clone().ok_or_else(|| anyhow!("no RoPE factors"));
                 }
                 let name = hf.ok_or_else(|| anyhow!("no HF name for {}", entry.name))?;
-                let (_, mut data) = weights.f32(&name)?;
+                let mut data = weights.f32_rows(&name, rows.clone())?;
                 if let Some(d) = delta {
                     add(&mut data, &d);
                 }
                 if matches!(self.family, Family::Gemma3 { .. }) && is_shifted_norm(&entry.name) {
                     data.iter_mut().for_each(|w| *w += NORM_SHIFT);
                 }
-                permute(data, heads)
+                permute(data)
             }
             Base::Gguf(file) => {
                 let info = &file.tensors()[i];
@@ -341,11 +349,18 @@ impl ModelSource {
                     QuantType::from_ggml_type_id(info.ggml_type as u32).ok_or_else(|| {
                         anyhow!("{}: no codec for {}", info.name, info.ggml_type.name())
                     })?;
-                let mut data = vec![0f32; info.n_elements() as usize];
-                dequantize_tensor_into(codec, file.tensor_data(info), cols, &mut data)
-                    .with_context(|| format!("dequantizing {}", info.name))?;
+                let stored = file.tensor_data(info);
+                let row_bytes = stored.len() / entry.rows().max(1);
+                let mut data = vec![0f32; rows.len() * cols];
+                dequantize_tensor_into(
+                    codec,
+                    &stored[rows.start * row_bytes..rows.end * row_bytes],
+                    cols,
+                    &mut data,
+                )
+                .with_context(|| format!("dequantizing {}", info.name))?;
                 if let Some(d) = delta {
-                    add(&mut data, &permute(d, heads)?);
+                    add(&mut data, &permute(d)?);
                 }
                 Ok(data)
             }

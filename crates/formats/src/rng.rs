@@ -32,6 +32,12 @@ impl SplitMix64 {
         Self::new(state)
     }
 
+    /// The generator seeded with `seed` after `draws` draws (random access into the
+    /// stream: each draw advances the state by one constant).
+    pub fn after(seed: u64, draws: u64) -> Self {
+        Self::new(seed.wrapping_add(draws.wrapping_mul(GOLDEN)))
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GOLDEN);

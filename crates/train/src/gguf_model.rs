@@ -77,8 +77,13 @@ pub(crate) fn hf_name(t: &TensorInfo, config: &HfConfig) -> Result<String> {
 
 /// One GGUF tensor as the f32 HF tensor it was converted from, its values put back
 /// (Llama: Q/K rows unpermuted; Gemma 3: norms less [`NORM_SHIFT`]).
-pub(crate) fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> Result<Tensor> {
-    let name = hf_name(t, config)?;
+/// `name` is the tensor's HF name ([`hf_name`]).
+pub(crate) fn hf_tensor(
+    file: &GgufFile,
+    t: &TensorInfo,
+    name: &str,
+    config: &HfConfig,
+) -> Result<Tensor> {
     let (mut data, shape) = dequantize(file, t).with_context(|| format!("tensor `{}`", t.name))?;
     match config.architecture().map_err(anyhow::Error::msg)? {
         Architecture::Llama => {
@@ -86,13 +91,13 @@ pub(crate) fn hf_tensor(file: &GgufFile, t: &TensorInfo, config: &HfConfig) -> R
                 config.num_attention_heads as usize,
                 config.kv_heads() as usize,
             );
-            if let Some(h) = permuted_heads(&name, heads.0, heads.1) {
+            if let Some(h) = permuted_heads(name, heads.0, heads.1) {
                 let cols = *shape.last().unwrap_or(&1) as usize;
                 data = unpermute_from_gguf(&data, cols, h)
                     .with_context(|| format!("tensor `{}`", t.name))?;
             }
         }
-        Architecture::Gemma3 if is_shifted_norm(&name) => {
+        Architecture::Gemma3 if is_shifted_norm(name) => {
             data.iter_mut().for_each(|v| *v -= NORM_SHIFT);
         }
         Architecture::Gemma3 => {}

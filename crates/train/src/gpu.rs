@@ -12,9 +12,10 @@ pub fn compute_capability_major() -> Option<u32> {
         .args(["--query-gpu=compute_cap", "--format=csv,noheader"])
         .output()
         .ok()?;
-    out.status
-        .success()
-        .then(|| major_of(&String::from_utf8_lossy(&out.stdout)))?
+    if !out.status.success() {
+        return None;
+    }
+    major_of(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// The major version of the first line of `nvidia-smi --query-gpu=compute_cap`

@@ -14,6 +14,7 @@ use tch::{Kind, Tensor};
 
 use super::config::HfConfig;
 use super::gguf_model::hf_tensor;
+use okla_formats::error::InputError;
 use okla_formats::gguf::GgufFile;
 use okla_formats::hf::weights::{Dtype, RawTensor, SafetensorsWeights};
 
@@ -111,7 +112,8 @@ impl BaseWeights {
                 .remove(name)
                 .map(|i| {
                     let t = &gguf.file.tensors()[i];
-                    let tensor = hf_tensor(&gguf.file, t, &gguf.config);
+                    let tensor = hf_tensor(&gguf.file, t, name, &gguf.config)
+                        .map_err(|e| InputError::file(gguf.file.path(), format!("{e:#}")).into());
                     gguf.file.release(t);
                     tensor
                 })

@@ -3,6 +3,7 @@
 //! the update `s·B·A` (s = alpha / r, or alpha / √r with rsLoRA) it adds to a base
 //! weight, computed in f32.
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::{ensure, Result};
@@ -105,12 +106,24 @@ impl LoraAdapter {
         Ok(Some((a, b)))
     }
 
-    /// The update `s·B·A` (row-major `[out, in]`) for the HF weight `name`, or None
-    /// when the adapter does not touch it.
-    pub fn delta(&self, name: &str, rows: usize, cols: usize) -> Result<Option<Vec<f32>>> {
-        Ok(self
-            .factors(name, rows, cols)?
-            .map(|(a, b)| low_rank_product(&b, &a, rows, self.config.r, cols, self.scale())))
+    /// Rows `range` of the update `s·B·A` (row-major `[out, in]`) for the HF weight
+    /// `name` of shape `rows × cols`, or None when the adapter does not touch it.
+    pub fn delta(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        range: Range<usize>,
+    ) -> Result<Option<Vec<f32>>> {
+        ensure!(
+            range.start <= range.end && range.end <= rows,
+            "rows {range:?} of {name}, which has {rows}"
+        );
+        let r = self.config.r;
+        Ok(self.factors(name, rows, cols)?.map(|(a, b)| {
+            let b_rows = &b[range.start * r..range.end * r];
+            low_rank_product(b_rows, &a, range.len(), r, cols, self.scale())
+        }))
     }
 }
 
@@ -148,6 +161,57 @@ fn low_rank_product(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use safetensors::tensor::TensorView;
+    use safetensors::Dtype;
+
+    #[test]
+    fn a_row_range_of_the_update_is_those_rows_of_the_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (rows, r, cols) = (5usize, 2usize, 3usize);
+        let bytes = |n: usize, k: f32| -> Vec<u8> {
+            (0..n)
+                .flat_map(|i| ((i as f32 - 2.0) * k).to_le_bytes())
+                .collect()
+        };
+        let (a, b) = (bytes(r * cols, 0.3), bytes(rows * r, -0.7));
+        let module = "base_model.model.model.layers.0.mlp.up_proj";
+        let views = vec![
+            (
+                format!("{module}.lora_A.weight"),
+                TensorView::new(Dtype::F32, vec![r, cols], &a).unwrap(),
+            ),
+            (
+                format!("{module}.lora_B.weight"),
+                TensorView::new(Dtype::F32, vec![rows, r], &b).unwrap(),
+            ),
+        ];
+        safetensors::serialize_to_file(views, None, &dir.path().join("adapter_model.safetensors"))
+            .unwrap();
+        std::fs::write(
+            dir.path().join("adapter_config.json"),
+            r#"{"peft_type":"LORA","r":2,"lora_alpha":8}"#,
+        )
+        .unwrap();
+        let adapter = LoraAdapter::open(dir.path()).unwrap();
+        let name = "model.layers.0.mlp.up_proj.weight";
+        let whole = adapter.delta(name, rows, cols, 0..rows).unwrap().unwrap();
+        for range in [0..2, 2..5, 4..5, 3..3] {
+            let part = adapter
+                .delta(name, rows, cols, range.clone())
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                part,
+                whole[range.start * cols..range.end * cols],
+                "{range:?}"
+            );
+        }
+        assert!(adapter.delta(name, rows, cols, 4..6).is_err());
+        assert!(adapter
+            .delta("model.norm.weight", 1, cols, 0..1)
+            .unwrap()
+            .is_none());
+    }
 
     proptest! {
         /// The product equals the textbook triple loop.

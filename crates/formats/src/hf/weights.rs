@@ -4,9 +4,10 @@
 //! model larger than RAM streams with about one tensor resident.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, ensure, Context, Result};
 use memmap2::Mmap;
 use safetensors::SafeTensors;
 
@@ -47,7 +48,7 @@ struct TensorLocation {
     shard: usize,
     dtype: Dtype,
     shape: Vec<usize>,
-    bytes: std::ops::Range<usize>,
+    bytes: Range<usize>,
 }
 
 /// The tensors of one or more safetensors files, by name (each file's header is
@@ -111,52 +112,91 @@ impl SafetensorsWeights {
         self.index.contains_key(name)
     }
 
+    /// Where the tensor `name` lies.
+    fn location(&self, name: &str) -> Result<&TensorLocation> {
+        self.index
+            .get(name)
+            .ok_or_else(|| anyhow!("the weights have no tensor `{name}`"))
+    }
+
+    /// The tensor `name` as stored, borrowed from its shard's mapping.
+    fn raw<'a>(&'a self, name: &'a str, t: &'a TensorLocation) -> RawTensor<'a> {
+        let shard = &self.shards[t.shard];
+        RawTensor {
+            name,
+            path: &shard.path,
+            dtype: t.dtype,
+            shape: &t.shape,
+            data: &shard.map[t.bytes.clone()],
+        }
+    }
+
     /// Calls `read` with the tensor `name` as stored, then gives its pages back.
     pub fn with_raw<R>(
         &self,
         name: &str,
         read: impl FnOnce(RawTensor<'_>) -> Result<R>,
     ) -> Result<R> {
-        let t = self
-            .index
-            .get(name)
-            .ok_or_else(|| anyhow!("the weights have no tensor `{name}`"))?;
-        let shard = &self.shards[t.shard];
-        let raw = RawTensor {
-            name,
-            path: &shard.path,
-            dtype: t.dtype,
-            shape: &t.shape,
-            data: &shard.map[t.bytes.clone()],
-        };
-        let out = read(raw);
-        release_pages(&shard.map, t.bytes.clone());
+        let t = self.location(name)?;
+        let out = read(self.raw(name, t));
+        release_pages(&self.shards[t.shard].map, t.bytes.clone());
         out
     }
 
     /// The tensor `name` converted to f32 (from F32, F16 or BF16), with its shape.
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-        self.with_raw(name, |raw| {
-            let data: Vec<f32> = match raw.dtype {
-                Dtype::F32 => raw
-                    .data
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                    .collect(),
-                Dtype::F16 => raw
-                    .data
-                    .chunks_exact(2)
-                    .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect(),
-                Dtype::BF16 => raw
-                    .data
-                    .chunks_exact(2)
-                    .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                    .collect(),
-                _ => return Err(raw.unsupported()),
-            };
-            Ok((raw.shape.to_vec(), data))
-        })
+        let shape = self.location(name)?.shape.clone();
+        let data = self.f32_rows(name, 0..row_count(&shape))?;
+        Ok((shape, data))
+    }
+
+    /// Rows `rows` of the tensor `name` (a row: its innermost dimension, as GGUF
+    /// counts rows; a vector is one row), converted to f32 (from F32, F16 or BF16).
+    /// Only those rows' pages are read, and they are given back before this returns,
+    /// so a large tensor streams a slice at a time.
+    pub fn f32_rows(&self, name: &str, rows: Range<usize>) -> Result<Vec<f32>> {
+        let t = self.location(name)?;
+        let raw = self.raw(name, t);
+        let width = match t.dtype {
+            Dtype::F32 => 4,
+            Dtype::F16 | Dtype::BF16 => 2,
+            _ => return Err(raw.unsupported()),
+        };
+        let row_bytes = t.shape.last().copied().unwrap_or(1) * width;
+        let n_rows = row_count(&t.shape);
+        ensure!(
+            rows.start <= rows.end && rows.end <= n_rows,
+            "rows {rows:?} of tensor `{name}`, which has {n_rows}"
+        );
+        let bytes = t.bytes.start + rows.start * row_bytes..t.bytes.start + rows.end * row_bytes;
+        let map = &self.shards[t.shard].map;
+        let data = decode_f32(t.dtype, &map[bytes.clone()]);
+        release_pages(map, bytes);
+        Ok(data)
+    }
+}
+
+/// Rows of a tensor of `shape` (outermost first): every dimension but the innermost.
+fn row_count(shape: &[usize]) -> usize {
+    shape.iter().rev().skip(1).product()
+}
+
+/// Little-endian F32, F16 or BF16 bytes as f32 ([`SafetensorsWeights::f32_rows`]
+/// rejects every other dtype before; they read as BF16 here).
+fn decode_f32(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
+    match dtype {
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
+        _ => bytes
+            .chunks_exact(2)
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+            .collect(),
     }
 }
 
@@ -232,6 +272,11 @@ mod tests {
         }
         assert_eq!(w.f32("x").unwrap().0, vec![2, 2]);
         assert!(w.f32("missing").is_err());
+        // rows are along the innermost dimension; a vector is one row
+        assert_eq!(w.f32_rows("x", 1..2).unwrap(), vals[2..]);
+        assert_eq!(w.f32_rows("z", 0..1).unwrap(), vals);
+        assert_eq!(w.f32_rows("y", 0..1).unwrap(), vals);
+        assert!(w.f32_rows("x", 1..3).is_err());
         let dup = dir.path().join("dup.safetensors");
         write(&dup, &[("x", Dtype::F32, vec![4], f32b)]);
         let err = SafetensorsWeights::open_files(&[a, dup]).err().unwrap();
