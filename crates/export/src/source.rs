@@ -310,7 +310,7 @@ impl ModelSource {
         let head_rows = heads.map(|h| entry.rows() / h);
         if let Some(n) = head_rows {
             ensure!(
-                rows.start % n == 0 && rows.len() % n == 0,
+                rows.start.is_multiple_of(n) && rows.len().is_multiple_of(n),
                 "{}: rows {rows:?} split an attention head of {n} rows",
                 entry.name
             );
