@@ -43,8 +43,17 @@ poll)
   # the machine goes back after a short idle time: each call waits here, up to
   # ${2:-0} seconds, for the run to finish
   end=$((SECONDS + ${2:-0}))
-  while [ "$SECONDS" -lt "$end" ] && ! grep -q '^e2e done' "$WORK/logs/e2e.log"; do sleep 5; done
-  cp "$WORK"/logs/* "$OUT/" 2>/dev/null || true
+  # (logs packed as it goes, one archive since $OUT brings back few files: a call
+  # cut off by the session's device time keeps them)
+  bring_back() {
+    tar czf "$OUT/logs.tgz.part" -C "$WORK" logs 2>/dev/null && mv "$OUT/logs.tgz.part" "$OUT/logs.tgz"
+    cp "$WORK/logs/e2e.log" "$OUT/" 2>/dev/null || true
+  }
+  while [ "$SECONDS" -lt "$end" ] && ! grep -q '^e2e done' "$WORK/logs/e2e.log"; do
+    bring_back
+    sleep 10
+  done
+  bring_back
   tail -n 25 "$WORK/logs/e2e.log"
   exit 0
   ;;
