@@ -4,9 +4,11 @@
 #   write (random bf16 shards + index + config + Llama 3 tokenizer: write_hf_llama.py)
 #   -> okla-eval train (the seed's recipe: QLoRA r16, 2 x 8, paged 8-bit AdamW, P95
 #      max_seq_len; STEPS optimizer steps on synthetic OKLA conversations)
-#   -> the same for 2 steps without the caching allocator (NVML then follows live memory)
 #   -> okla-eval export (merge + Q4_K_M, ungated: random weights cannot pass)
-#   -> okla-eval gate on CASES test cases, and okla-eval bench, on the host's CPU.
+#   -> okla-eval gate on CASES test cases, on the host's CPU
+#   -> train again for 2 steps without the caching allocator (NVML then follows live
+#      memory), then okla-eval bench and llama.cpp's bench on the CPU (most needed first:
+#      device time may run out)
 # Every step runs under /usr/bin/time -v (wall time, peak host RSS); the GPU steps
 # beside an NVML poller. summarize.py turns the logs into docs/train.md's table.
 #   e2e.sh start [STEPS] [CASES]   from the carried repo root: copy what the run needs
@@ -96,20 +98,22 @@ step() {
 step write python3 e2e8b/write_hf_llama.py llama8b ${WRITE_ARGS:-}
 ./okla-eval data synth --seed 42 --count 600 --train-count 400 --out data > logs/data.log 2>&1
 sha256sum data/*.jsonl | tee logs/data.sha256
-train_args=(--model llama8b --train-file data/okla_train.jsonl --eval-file data/okla_eval.jsonl
+# a short eval split: the run's final evaluation is not what is measured here
+head -n 8 data/okla_eval.jsonl > data/eval8.jsonl
+train_args=(--model llama8b --train-file data/okla_train.jsonl --eval-file data/eval8.jsonl
   --eval-every 0 --save-every 100)
 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True \
   step train gpu ./okla-eval train "${train_args[@]}" --output-dir run --max-steps "$steps"
 cp run/metrics.jsonl run/recipe.json logs/ 2>/dev/null || true
-PYTORCH_NO_CUDA_MEMORY_CACHING=1 \
-  step train_nocache gpu ./okla-eval train "${train_args[@]}" --output-dir run-nocache --max-steps 2
-cp run-nocache/metrics.jsonl logs/metrics_nocache.jsonl 2>/dev/null || true
 step export ./okla-eval export --adapter run/adapter --base llama8b --type q4_k_m --force \
   --threads "$threads" --out llama8b-okla-q4_k_m.gguf
 ls -la llama8b-okla-q4_k_m.gguf >> logs/export.log 2>&1 || true
 step gate ./okla-eval gate --model llama8b-okla-q4_k_m.gguf --threads "$threads" \
   --max-cases "$cases" --max-new-tokens 64 --skip-loss --run-dir gate-run
 cp gate-run/timings.csv logs/gate_timings.csv 2>/dev/null || true
+PYTORCH_NO_CUDA_MEMORY_CACHING=1 \
+  step train_nocache gpu ./okla-eval train "${train_args[@]}" --output-dir run-nocache --max-steps 2
+cp run-nocache/metrics.jsonl logs/metrics_nocache.jsonl 2>/dev/null || true
 step bench ./okla-eval bench llama8b-okla-q4_k_m.gguf --threads "$threads" -r 2 -o jsonl
 if [ -d pylib ]; then
   # llama.cpp beside it (llama-cpp-python 0.3.36 as scripts/setup/llama-server.sh builds it
