@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -311,9 +312,17 @@ fn answer(
         .collect();
     progress.start(cases.len() as u64, "generating");
     progress.advance((cases.len() - todo.len()) as u64);
+    let started = Instant::now();
+    let tokens = AtomicU64::new(0);
     let generated = backend.generate(&prompts, decoding, &|i, generation| {
         if let Some(journal) = journal {
             journal.record(prompts[i].case_id, generation)?;
+        }
+        let new = u64::from(generation.completion_tokens.unwrap_or(0));
+        let total = tokens.fetch_add(new, Ordering::Relaxed) + new;
+        if total > 0 {
+            let rate = total as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            progress.message(&format!("{rate:.1} tokens/s generated"));
         }
         progress.advance(1);
         Ok(())

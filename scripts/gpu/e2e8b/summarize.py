@@ -1,8 +1,9 @@
 """Turns e2e.sh's logs folder (argv[1]) into the markdown table of docs/train.md:
 per pipeline step its wall time and peak host RSS (/usr/bin/time -v), its NVML peak
-of GPU memory used (whole process, CUDA context included), and the training
-tokens/s (label-bearing and padded tokens the trainer counts, steps 2..N over the
-elapsed time between them); then the gate's per-case timings and the bench rows."""
+of GPU memory used (whole process, CUDA context included), and the training's label
+tokens/s (the assistant tokens the loss covers, as metrics.jsonl counts them, steps
+2..N over the elapsed time between them; prompts and padding are processed too but not
+counted); then the gate's per-case timings and the bench rows."""
 import csv, json, sys
 from pathlib import Path
 
@@ -54,7 +55,7 @@ steps = [
     ("gate", "okla-eval gate (CPU)", None),
     ("bench", "okla-eval bench (CPU)", None),
 ]
-print("| step | wall time (s) | peak host RSS (GiB) | peak GPU memory, NVML (GiB) | tokens/s | exit |")
+print("| step | wall time (s) | peak host RSS (GiB) | peak GPU memory, NVML (GiB) | label tokens/s | exit |")
 print("|---|---:|---:|---:|---:|---:|")
 for name, label, metrics in steps:
     fields = time_fields(name)
