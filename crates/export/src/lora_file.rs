@@ -64,10 +64,7 @@ fn pairs(source: &ModelSource, adapter: &LoraAdapter) -> Result<Vec<Pair>> {
         let Some(hf) = source.family.hf_name(&entry.name) else {
             continue;
         };
-        let (cols, rows) = (
-            entry.cols(),
-            entry.dims.iter().skip(1).product::<u64>() as usize,
-        );
+        let (cols, rows) = (entry.cols(), entry.rows());
         let Some((a, b)) = adapter.factors(&hf, rows, cols)? else {
             continue;
         };

@@ -156,11 +156,11 @@ impl SafetensorsWeights {
     /// so a large tensor streams a slice at a time.
     pub fn f32_rows(&self, name: &str, rows: Range<usize>) -> Result<Vec<f32>> {
         let t = self.location(name)?;
-        let raw = self.raw(name, t);
-        let width = match t.dtype {
-            Dtype::F32 => 4,
-            Dtype::F16 | Dtype::BF16 => 2,
-            _ => return Err(raw.unsupported()),
+        let (width, decode): (usize, fn(&[u8]) -> f32) = match t.dtype {
+            Dtype::F32 => (4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            Dtype::F16 => (2, |b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
+            Dtype::BF16 => (2, |b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+            _ => return Err(self.raw(name, t).unsupported()),
         };
         let row_bytes = t.shape.last().copied().unwrap_or(1) * width;
         let n_rows = row_count(&t.shape);
@@ -170,7 +170,7 @@ impl SafetensorsWeights {
         );
         let bytes = t.bytes.start + rows.start * row_bytes..t.bytes.start + rows.end * row_bytes;
         let map = &self.shards[t.shard].map;
-        let data = decode_f32(t.dtype, &map[bytes.clone()]);
+        let data = map[bytes.clone()].chunks_exact(width).map(decode).collect();
         release_pages(map, bytes);
         Ok(data)
     }
@@ -179,25 +179,6 @@ impl SafetensorsWeights {
 /// Rows of a tensor of `shape` (outermost first): every dimension but the innermost.
 fn row_count(shape: &[usize]) -> usize {
     shape.iter().rev().skip(1).product()
-}
-
-/// Little-endian F32, F16 or BF16 bytes as f32 ([`SafetensorsWeights::f32_rows`]
-/// rejects every other dtype before; they read as BF16 here).
-fn decode_f32(dtype: Dtype, bytes: &[u8]) -> Vec<f32> {
-    match dtype {
-        Dtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::F16 => bytes
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        _ => bytes
-            .chunks_exact(2)
-            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-    }
 }
 
 /// One tensor as stored in its file, borrowed from the mapping.
