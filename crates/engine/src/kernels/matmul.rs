@@ -3,8 +3,8 @@
 use rayon::prelude::*;
 
 use super::{
-    dot_row_tokens, dot_tile_rows, has_tile_kernel, vec_dot_in, ActivationRows, Batching, Isa,
-    Q8kTile, WeightType, TILE,
+    dot_panel_rows, dot_row_tokens, dot_tile_rows, has_panel_kernel, has_tile_kernel, vec_dot_in,
+    ActivationRows, Batching, Isa, Q8kPanel, Q8kTile, WeightType, PANEL, TILE,
 };
 
 /// A weight matrix stored in place: `rows` rows of `cols` elements of type `ty`.
@@ -59,7 +59,18 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
         |first: usize, n: usize| &w.data[first * w.row_bytes()..(first + n) * w.row_bytes()];
     let token_rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
     let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
-    let tiles: Vec<Q8kTile<'_>> = if tiled {
+    // A batch of ggml's tiled size goes through the panel kernels where they exist.
+    let paneled = tokens >= TILE && has_panel_kernel(isa, w.ty);
+    let panels: Vec<Q8kPanel> = if paneled {
+        token_rows
+            .chunks(PANEL)
+            .zip(placed.chunks(PANEL))
+            .map(|(rows, placed)| Q8kPanel::new(rows, placed))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let tiles: Vec<Q8kTile<'_>> = if tiled && !paneled {
         token_rows
             .chunks(TILE)
             .zip(placed.chunks(TILE))
@@ -89,7 +100,9 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
         .enumerate()
         .for_each(|(c, o)| {
             let (first, n) = (c * chunk, o.len() / tokens);
-            if tiled {
+            if paneled {
+                dot_panel_rows(isa, w.ty, rows_of(first, n), &panels, o, tokens);
+            } else if tiled {
                 for (k, tile) in tiles.iter().enumerate() {
                     let o = &mut o[k * TILE..];
                     dot_tile_rows(isa, w.ty, rows_of(first, n), tile, o, tokens);

@@ -15,15 +15,19 @@ mod attention;
 mod f16;
 mod f32;
 mod matmul;
+mod panel;
 mod q4_k;
 mod q5_0;
 mod q6_k;
 mod q8_0;
+mod q8k_panel;
 mod q8k_tile;
 
 pub use activations::ActivationRows;
 pub use attention::{attention_scores, attention_values, f16_dot};
 pub use matmul::{matmul, Matrix};
+pub use panel::{dot_panel_rows, has_panel_kernel};
+pub use q8k_panel::{Q8kPanel, PANEL};
 pub use q8k_tile::{Q8kTile, TILE};
 
 use anyhow::{bail, Result};

@@ -276,3 +276,121 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
     _mm256_storeu_ps(result.as_mut_ptr(), _mm256_sub_ps(acc, acc_min));
     out[..N].copy_from_slice(&result[..N]);
 }
+
+/// A Q4_K super-block decoded once for the panel kernel, which meets it with every
+/// panel of a batch: the quants as bytes in element order (four per `u32`, ready to
+/// broadcast), the sub-block scales, the mins doubled into both `i16` halves (to
+/// `madd` against a pair of group sums), and the two f16 scales as f32.
+#[derive(Debug, Clone, Copy)]
+pub struct Q4kDecoded {
+    quads: [u32; super::q8k_panel::QUADS],
+    scales: [i32; 8],
+    mins: [i32; 8],
+    d: f32,
+    dmin: f32,
+}
+
+impl Q4kDecoded {
+    /// Decodes one Q4_K super-block (144 bytes).
+    pub fn new(wb: &[u8]) -> Self {
+        let (scales, mins) = unpack_scale_mins(wb);
+        let qs = &wb[QS_OFFSET..QS_OFFSET + 128];
+        let mut bytes = [0u8; 256];
+        for (j, q) in qs.chunks_exact(32).enumerate() {
+            for (l, v) in q.iter().enumerate() {
+                bytes[64 * j + l] = v & 0xF;
+                bytes[64 * j + 32 + l] = v >> 4;
+            }
+        }
+        Self {
+            quads: std::array::from_fn(|k| {
+                u32::from_le_bytes([
+                    bytes[4 * k],
+                    bytes[4 * k + 1],
+                    bytes[4 * k + 2],
+                    bytes[4 * k + 3],
+                ])
+            }),
+            scales: scales.map(i32::from),
+            mins: mins.map(|m| m as i32 * 0x1_0001),
+            d: f16_at(wb),
+            dmin: f16_at(&wb[DMIN_OFFSET..]),
+        }
+    }
+}
+
+/// AVX-512 VNNI: `R` decoded Q4_K rows × the tokens of a Q8_K panel, `out[r][t]`
+/// bit-identical to [`dot_avx2`] of row `r` and token `t`, grouped or not as the panel
+/// says. Each lane is a token: one `vpdpbusd` adds four weights × four quants for all
+/// sixteen tokens, a sub-block's sum takes its scale by one `vpmulld`, and [`Fold`]'s
+/// FMA chains run per lane (masked FMAs: each 64-weight group's for grouped tokens,
+/// the block's total for the others). The integer sums are exact, so any order of
+/// them gives the kernels' results. Lanes past the panel's tokens come out 0.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; every row holds
+/// `panel.blocks()` blocks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[inline]
+pub unsafe fn panel_avx512<const R: usize>(
+    rows: [&[Q4kDecoded]; R],
+    panel: &super::Q8kPanel,
+    out: &mut [[f32; super::PANEL]; R],
+) {
+    use std::arch::x86_64::*;
+    let grouped = panel.grouped as __mmask16;
+    let single = !grouped;
+    let mut acc = [_mm512_setzero_ps(); R];
+    let mut acc_min = [_mm512_setzero_ps(); R];
+    let blocks = panel.quads.iter().zip(&panel.sum_pairs).zip(&panel.scales);
+    for (b, ((quads, pairs), scales)) in blocks.enumerate() {
+        let da = _mm512_loadu_ps(scales.as_ptr());
+        let mut total = [_mm512_setzero_si512(); R];
+        for j in 0..4 {
+            let mut group = [_mm512_setzero_si512(); R];
+            for s in 2 * j..2 * j + 2 {
+                let mut sub = [_mm512_setzero_si512(); R];
+                for (k, lanes) in quads.iter().enumerate().skip(8 * s).take(8) {
+                    let a = _mm512_loadu_si512(lanes.as_ptr() as *const __m512i);
+                    for r in 0..R {
+                        let w = _mm512_set1_epi32(rows[r][b].quads[k] as i32);
+                        sub[r] = _mm512_dpbusd_epi32(sub[r], w, a);
+                    }
+                }
+                for r in 0..R {
+                    let scale = _mm512_set1_epi32(rows[r][b].scales[s]);
+                    group[r] = _mm512_add_epi32(group[r], _mm512_mullo_epi32(sub[r], scale));
+                }
+            }
+            for r in 0..R {
+                let d = _mm512_mul_ps(_mm512_set1_ps(rows[r][b].d), da);
+                let sum = _mm512_cvtepi32_ps(group[r]);
+                acc[r] = _mm512_mask3_fmadd_ps(sum, d, acc[r], grouped);
+                total[r] = _mm512_add_epi32(total[r], group[r]);
+            }
+        }
+        // Σ min · bsum of each 64-weight group, for every token.
+        let pair = |p: usize| _mm512_loadu_si512(pairs[p].as_ptr() as *const __m512i);
+        for r in 0..R {
+            let block = &rows[r][b];
+            let d = _mm512_mul_ps(_mm512_set1_ps(block.d), da);
+            let dmin = _mm512_mul_ps(_mm512_set1_ps(block.dmin), da);
+            let part = |p: usize| _mm512_madd_epi16(pair(p), _mm512_set1_epi32(block.mins[p]));
+            let mut total_min = _mm512_setzero_si512();
+            for j in 0..4 {
+                let mins = _mm512_add_epi32(part(2 * j), part(2 * j + 1));
+                let sum = _mm512_cvtepi32_ps(mins);
+                acc_min[r] = _mm512_mask3_fmadd_ps(sum, dmin, acc_min[r], grouped);
+                total_min = _mm512_add_epi32(total_min, mins);
+            }
+            let sum = _mm512_cvtepi32_ps(total[r]);
+            acc[r] = _mm512_mask3_fmadd_ps(sum, d, acc[r], single);
+            let sum = _mm512_cvtepi32_ps(total_min);
+            acc_min[r] = _mm512_mask3_fmadd_ps(sum, dmin, acc_min[r], single);
+        }
+    }
+    for (o, (a, m)) in out.iter_mut().zip(acc.iter().zip(&acc_min)) {
+        _mm512_storeu_ps(o.as_mut_ptr(), _mm512_sub_ps(*a, *m));
+    }
+}

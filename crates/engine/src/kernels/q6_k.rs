@@ -264,3 +264,105 @@ unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
     let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
     _mm_cvtsi128_si32(s)
 }
+
+/// A Q6_K super-block decoded once for the panel kernel: the unsigned 6-bit quants
+/// as bytes in element order (four per `u32`), the 16 signed scales, the scales of
+/// each pair of 16-groups packed as two `i16` (to `madd` against a pair of group
+/// sums), and `d` as f32.
+#[derive(Debug, Clone, Copy)]
+pub struct Q6kDecoded {
+    quads: [u32; super::q8k_panel::QUADS],
+    scales: [i32; 16],
+    scale_pairs: [i32; 8],
+    d: f32,
+}
+
+impl Q6kDecoded {
+    /// Decodes one Q6_K super-block (210 bytes).
+    pub fn new(wb: &[u8]) -> Self {
+        let mut bytes = [0u8; 256];
+        for half in 0..2 {
+            let ql = &wb[64 * half..64 * half + 64];
+            let qh = &wb[128 + 32 * half..128 + 32 * half + 32];
+            for k in 0..4 {
+                for l in 0..32 {
+                    bytes[128 * half + 32 * k + l] = quant(ql, qh, l, k) as u8;
+                }
+            }
+        }
+        let scales: [i32; 16] = std::array::from_fn(|g| wb[192 + g] as i8 as i32);
+        Self {
+            quads: std::array::from_fn(|k| {
+                u32::from_le_bytes([
+                    bytes[4 * k],
+                    bytes[4 * k + 1],
+                    bytes[4 * k + 2],
+                    bytes[4 * k + 3],
+                ])
+            }),
+            scales,
+            scale_pairs: std::array::from_fn(|i| {
+                (scales[2 * i] as u16 as i32) | ((scales[2 * i + 1] as u16 as i32) << 16)
+            }),
+            d: f16_at(&wb[208..]),
+        }
+    }
+}
+
+/// AVX-512 VNNI: `R` decoded Q6_K rows × the tokens of a Q8_K panel of a tiled batch
+/// (8 tokens or more), `out[r][t]` bit-identical to [`dot_avx2`] of row `r` and token
+/// `t` with `tiled`. Each lane is a token: one `vpdpbusd` adds four weights × four
+/// quants for all sixteen tokens, each 16-group's sum takes its scale by one
+/// `vpmulld`, `32 · Σ scale · bsum` is subtracted, and [`Fold`]'s tiled step
+/// `fma(Σ · d, da, acc)` runs per lane. Lanes past the panel's tokens come out 0.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C; every row holds
+/// `panel.blocks()` blocks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
+#[inline]
+pub unsafe fn panel_avx512<const R: usize>(
+    rows: [&[Q6kDecoded]; R],
+    panel: &super::Q8kPanel,
+    out: &mut [[f32; super::PANEL]; R],
+) {
+    use std::arch::x86_64::*;
+    assert!(panel.tiled, "the Q6_K panel kernel folds as a tiled batch");
+    let mut acc = [_mm512_setzero_ps(); R];
+    let blocks = panel.quads.iter().zip(&panel.sum_pairs).zip(&panel.scales);
+    for (b, ((quads, pairs), scales)) in blocks.enumerate() {
+        let mut total = [_mm512_setzero_si512(); R];
+        for g in 0..16 {
+            let mut sub = [_mm512_setzero_si512(); R];
+            for (k, lanes) in quads.iter().enumerate().skip(4 * g).take(4) {
+                let a = _mm512_loadu_si512(lanes.as_ptr() as *const __m512i);
+                for r in 0..R {
+                    let w = _mm512_set1_epi32(rows[r][b].quads[k] as i32);
+                    sub[r] = _mm512_dpbusd_epi32(sub[r], w, a);
+                }
+            }
+            for r in 0..R {
+                let scaled = _mm512_mullo_epi32(sub[r], _mm512_set1_epi32(rows[r][b].scales[g]));
+                total[r] = _mm512_add_epi32(total[r], scaled);
+            }
+        }
+        let da = _mm512_loadu_ps(scales.as_ptr());
+        for r in 0..R {
+            let block = &rows[r][b];
+            // 32 · Σ scale · bsum over the 16-groups: the quants' offset of 32.
+            let mut offset = _mm512_setzero_si512();
+            for (i, pair) in pairs.iter().enumerate() {
+                let pair = _mm512_loadu_si512(pair.as_ptr() as *const __m512i);
+                let part = _mm512_madd_epi16(pair, _mm512_set1_epi32(block.scale_pairs[i]));
+                offset = _mm512_add_epi32(offset, part);
+            }
+            let sum = _mm512_sub_epi32(total[r], _mm512_slli_epi32(offset, 5));
+            let scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(block.d));
+            acc[r] = _mm512_fmadd_ps(scaled, da, acc[r]);
+        }
+    }
+    for (o, a) in out.iter_mut().zip(&acc) {
+        _mm512_storeu_ps(o.as_mut_ptr(), *a);
+    }
+}

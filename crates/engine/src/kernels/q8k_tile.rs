@@ -10,6 +10,7 @@
 //! where the tokens sit in their batch ([`Batching`], see [`super::vec_dot_in`]).
 
 use super::{f32_at, Batching, Q8K_BLOCK_BYTES};
+use okla_formats::quant::q8_k::BSUMS_OFFSET;
 
 /// Tokens per tile.
 pub const TILE: usize = 8;
@@ -40,17 +41,7 @@ impl<'a> Q8kTile<'a> {
             (1..=TILE).contains(&rows.len()),
             "a tile holds 1 to {TILE} tokens"
         );
-        assert_eq!(placed.len(), rows.len(), "one batch placement per token");
-        let tiled = placed[0].tiled;
-        assert!(
-            placed.iter().all(|p| p.tiled == tiled),
-            "a tile's tokens come from one batch"
-        );
-        let grouped = placed
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.group_of_four)
-            .fold(0u32, |bits, (t, _)| bits | 1 << t);
+        let (grouped, tiled) = batch_flags(rows.len(), placed);
         let blocks = rows[0].len() / Q8K_BLOCK_BYTES;
         let mut sum_pairs = vec![[[0i32; TILE]; 8]; blocks];
         let mut scales = vec![[0f32; TILE]; blocks];
@@ -65,9 +56,7 @@ impl<'a> Q8kTile<'a> {
                     piece.copy_from_slice(&block[from..from + 16]);
                 }
                 for (p, pair) in sum_pairs[b].iter_mut().enumerate() {
-                    let o = 260 + 4 * p;
-                    pair[t] =
-                        i32::from_le_bytes([block[o], block[o + 1], block[o + 2], block[o + 3]]);
+                    pair[t] = sum_pair(block, p);
                 }
             }
         }
@@ -95,4 +84,29 @@ impl<'a> Q8kTile<'a> {
     pub fn row(&self, t: usize) -> &'a [u8] {
         self.rows[t]
     }
+}
+
+/// The batch flags of `tokens` tokens placed as `placed` says: bit `t` set where token
+/// `t` belongs to a group of four, and whether their batch is tiled (all tokens of
+/// one batch, so all tiled or none).
+pub(super) fn batch_flags(tokens: usize, placed: &[Batching]) -> (u32, bool) {
+    assert_eq!(placed.len(), tokens, "one batch placement per token");
+    let tiled = placed[0].tiled;
+    assert!(
+        placed.iter().all(|p| p.tiled == tiled),
+        "a tile's tokens come from one batch"
+    );
+    let grouped = placed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.group_of_four)
+        .fold(0u32, |bits, (t, _)| bits | 1 << t);
+    (grouped, tiled)
+}
+
+/// Group sums `2p` and `2p + 1` of a Q8_K block as one little-endian `i32` (the even
+/// group in the low 16 bits), as the block stores them.
+pub(super) fn sum_pair(block: &[u8], p: usize) -> i32 {
+    let o = BSUMS_OFFSET + 4 * p;
+    i32::from_le_bytes([block[o], block[o + 1], block[o + 2], block[o + 3]])
 }

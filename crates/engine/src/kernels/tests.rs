@@ -186,7 +186,7 @@ fn q8k_block_layout() {
 /// [`Batching::of`] says, for a batch below and one above ggml's tiled-matmul size.
 #[test]
 fn matmul_follows_ggml_grouping_and_is_thread_invariant() {
-    for tokens in [6, TILE + 5] {
+    for tokens in [6, TILE + 5, 2 * PANEL + TILE] {
         check_matmul_batch(tokens);
     }
 }
