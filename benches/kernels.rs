@@ -52,7 +52,7 @@ fn kernels(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("{ty:?}"));
         group.throughput(Throughput::Bytes(data.len() as u64));
         group.sample_size(10);
-        for tokens in [1usize, 16] {
+        for tokens in [1usize, 16, 128] {
             let x: Vec<f32> = (0..tokens * COLS)
                 .map(|i| ((i % 97) as f32 - 48.0) / 17.0)
                 .collect();

@@ -119,7 +119,8 @@ fn first_lanes(n: usize) -> u16 {
     }
 }
 
-/// AVX-512 [`attention_scores`]: 16 key elements per FMA, lanes as in [`f16_dot`].
+/// AVX-512 [`attention_scores`]: 16 key elements per FMA, lanes as in [`f16_dot`];
+/// sixteen keys' lane accumulators are reduced together ([`reduce16_each`]).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F and F16C; `keys` holds every key row.
@@ -128,26 +129,74 @@ fn first_lanes(n: usize) -> u16 {
 unsafe fn scores_avx512(keys: &[u8], stride: usize, q: &[f32], batched: bool, out: &mut [f32]) {
     use std::arch::x86_64::*;
     let hd = q.len();
-    for (j, o) in out.iter_mut().enumerate() {
-        let k = keys.as_ptr().add(j * stride) as *const i16;
-        let mut acc = [_mm512_setzero_ps(); 4];
-        for i in (0..hd).step_by(16) {
-            let mask = first_lanes(hd - i);
-            let kv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask as __mmask16, k.add(i)));
-            let qv = _mm512_maskz_loadu_ps(mask, q.as_ptr().add(i));
-            let a = &mut acc[lane_of(i, batched) / 16];
-            *a = _mm512_mask3_fmadd_ps(kv, qv, *a, mask);
+    for (c, scores) in out.chunks_mut(16).enumerate() {
+        let mut per_key = [_mm512_setzero_ps(); 16];
+        for (kk, lanes) in per_key.iter_mut().enumerate().take(scores.len()) {
+            let k = keys.as_ptr().add((16 * c + kk) * stride) as *const i16;
+            let mut acc = [_mm512_setzero_ps(); 4];
+            for i in (0..hd).step_by(16) {
+                let mask = first_lanes(hd - i);
+                let kv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask as __mmask16, k.add(i)));
+                let qv = _mm512_maskz_loadu_ps(mask, q.as_ptr().add(i));
+                let a = &mut acc[lane_of(i, batched) / 16];
+                *a = _mm512_mask3_fmadd_ps(kv, qv, *a, mask);
+            }
+            // `reduce_lanes` before its final `reduce16`.
+            *lanes = if batched {
+                acc[0]
+            } else {
+                _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]))
+            };
         }
-        let mut lanes = [[0.0f32; 16]; 4];
-        for (l, a) in lanes.iter_mut().zip(&acc) {
-            _mm512_storeu_ps(l.as_mut_ptr(), *a);
-        }
-        *o = reduce_lanes(&lanes, batched);
+        let mask = first_lanes(scores.len());
+        _mm512_mask_storeu_ps(scores.as_mut_ptr(), mask, reduce16_each(&per_key));
     }
 }
 
-/// AVX-512 [`attention_values`]: 16 output dimensions per FMA, one accumulator per
-/// [`f16_dot`] lane, so each dimension sees the scalar order.
+/// Lane `k` of the result is [`reduce16`] of `v[k]`, bit for bit: the same additions
+/// of the same pairs, sixteen vectors at a time (halves, quarters, pairs, then the
+/// final pair, with the keys' results shuffled into lane order at the end).
+///
+/// # Safety
+/// The CPU must support AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn reduce16_each(v: &[std::arch::x86_64::__m512; 16]) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    // Lanes i and i + 8: vector j holds key j in its low half, key j + 8 in its high half.
+    let halves: [__m512; 8] = std::array::from_fn(|j| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4(v[j], v[j + 8], 0x44),
+            _mm512_shuffle_f32x4(v[j], v[j + 8], 0xEE),
+        )
+    });
+    // Lanes i and i + 4: 128-bit quarters hold keys j, j + 8, j + 4, j + 12.
+    let quarters: [__m512; 4] = std::array::from_fn(|j| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4(halves[j], halves[j + 4], 0x88),
+            _mm512_shuffle_f32x4(halves[j], halves[j + 4], 0xDD),
+        )
+    });
+    // Lanes 0 + 2 and 1 + 3 of each quarter's key.
+    let pairs: [__m512; 2] = std::array::from_fn(|j| {
+        _mm512_add_ps(
+            _mm512_shuffle_ps(quarters[j], quarters[j + 2], 0x44),
+            _mm512_shuffle_ps(quarters[j], quarters[j + 2], 0xEE),
+        )
+    });
+    let sums = _mm512_add_ps(
+        _mm512_shuffle_ps(pairs[0], pairs[1], 0x88),
+        _mm512_shuffle_ps(pairs[0], pairs[1], 0xDD),
+    );
+    // `sums` holds keys 0 2 1 3 | 8 10 9 11 | 4 6 5 7 | 12 14 13 15.
+    let order = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+    _mm512_permutexvar_ps(order, sums)
+}
+
+/// AVX-512 [`attention_values`]: 16 output dimensions per FMA, one register
+/// accumulator per [`f16_dot`] lane (16 at a time), so each dimension sees the scalar
+/// order; the lanes are then reduced as [`reduce_lanes`] does, 16 dimensions at once.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F and F16C; `values` holds every value row.
@@ -155,25 +204,44 @@ unsafe fn scores_avx512(keys: &[u8], stride: usize, q: &[f32], batched: bool, ou
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,f16c,fma")]
 unsafe fn values_avx512(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
     use std::arch::x86_64::*;
-    let hd = out.len();
-    let lanes_used = if batched { 16 } else { 64 };
+    let (hd, n) = (out.len(), p.len());
+    let groups = if batched { 1 } else { 4 };
+    let period = 16 * groups;
     for d0 in (0..hd).step_by(16) {
         let mask = first_lanes(hd - d0) as __mmask16;
-        let mut acc = [_mm512_setzero_ps(); 64];
-        for (j, &pj) in p.iter().enumerate() {
+        let term = |j: usize, acc: __m512| {
             let v = values.as_ptr().add(j * stride + 2 * d0) as *const i16;
             let vv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, v));
-            let a = &mut acc[lane_of(j, batched)];
-            *a = _mm512_mask3_fmadd_ps(_mm512_set1_ps(pj), vv, *a, mask);
+            _mm512_mask3_fmadd_ps(_mm512_set1_ps(p[j]), vv, acc, mask)
+        };
+        let mut by_group = [[_mm512_setzero_ps(); 16]; 4];
+        for (g, acc) in by_group.iter_mut().enumerate().take(groups) {
+            let mut j0 = 16 * g;
+            while j0 + 16 <= n {
+                for (l, a) in acc.iter_mut().enumerate() {
+                    *a = term(j0 + l, *a);
+                }
+                j0 += period;
+            }
+            for (l, a) in acc.iter_mut().enumerate().take(n.saturating_sub(j0)) {
+                *a = term(j0 + l, *a);
+            }
         }
-        let mut by_lane = [[0.0f32; 16]; 64];
-        for (l, a) in by_lane.iter_mut().zip(&acc).take(lanes_used) {
-            _mm512_storeu_ps(l.as_mut_ptr(), *a);
-        }
-        for (d, o) in out[d0..].iter_mut().take(16).enumerate() {
-            let lanes: [[f32; 16]; 4] =
-                std::array::from_fn(|k| std::array::from_fn(|l| by_lane[16 * k + l][d]));
-            *o = reduce_lanes(&lanes, batched);
-        }
+        let lanes: [__m512; 16] = if batched {
+            by_group[0]
+        } else {
+            let g = &by_group;
+            std::array::from_fn(|l| {
+                _mm512_add_ps(
+                    _mm512_add_ps(g[0][l], g[2][l]),
+                    _mm512_add_ps(g[1][l], g[3][l]),
+                )
+            })
+        };
+        // `reduce16` over the lanes, for 16 dimensions at once.
+        let t8: [__m512; 8] = std::array::from_fn(|i| _mm512_add_ps(lanes[i + 8], lanes[i]));
+        let t4: [__m512; 4] = std::array::from_fn(|i| _mm512_add_ps(t8[i + 4], t8[i]));
+        let sum = _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3]));
+        _mm512_mask_storeu_ps(out.as_mut_ptr().add(d0), mask, sum);
     }
 }

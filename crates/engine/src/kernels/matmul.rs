@@ -92,6 +92,18 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
         });
         return;
     }
+    if paneled {
+        // Each task owns a range of weight rows: the same columns of every token's row.
+        let shared = DisjointColumns::new(out);
+        (0..w.rows.div_ceil(chunk)).into_par_iter().for_each(|c| {
+            let (first, n) = (c * chunk, chunk.min(w.rows - c * chunk));
+            dot_panel_rows(isa, w.ty, rows_of(first, n), &panels, |t, i0, values| {
+                // SAFETY: columns `first..first + n` belong to this task alone.
+                unsafe { shared.write(t * w.rows + first + i0, values) };
+            });
+        });
+        return;
+    }
     // Row-major scratch (rows × tokens) keeps each task's output contiguous; a task's
     // weight rows stay in cache while every token (tile) passes them.
     let mut by_row = vec![0.0f32; w.rows * tokens];
@@ -100,9 +112,7 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
         .enumerate()
         .for_each(|(c, o)| {
             let (first, n) = (c * chunk, o.len() / tokens);
-            if paneled {
-                dot_panel_rows(isa, w.ty, rows_of(first, n), &panels, o, tokens);
-            } else if tiled {
+            if tiled {
                 for (k, tile) in tiles.iter().enumerate() {
                     let o = &mut o[k * TILE..];
                     dot_tile_rows(isa, w.ty, rows_of(first, n), tile, o, tokens);
@@ -125,4 +135,37 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
                 }
             }
         });
+}
+
+/// A token-major output written by parallel tasks that each own some of its columns.
+struct DisjointColumns<'a> {
+    ptr: *mut f32,
+    len: usize,
+    _out: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: tasks write disjoint elements (`write`'s contract) of a buffer that outlives them.
+unsafe impl Sync for DisjointColumns<'_> {}
+
+impl<'a> DisjointColumns<'a> {
+    /// Shares `out` for the lifetime of its borrow.
+    fn new(out: &'a mut [f32]) -> Self {
+        Self {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+            _out: std::marker::PhantomData,
+        }
+    }
+
+    /// Writes `values` from `index` on.
+    ///
+    /// # Safety
+    /// No other task reads or writes those elements while the buffer is shared.
+    unsafe fn write(&self, index: usize, values: &[f32]) {
+        assert!(
+            index + values.len() <= self.len,
+            "output index out of range"
+        );
+        std::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(index), values.len());
+    }
 }

@@ -15,18 +15,17 @@ pub fn has_panel_kernel(isa: Isa, ty: WeightType) -> bool {
     isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
 }
 
-/// For each whole weight row `i` in `rows` (consecutive rows of `ty`) and token `t` of
-/// the `panels` (panel `p` holds tokens `PANEL·p ..`, every panel full but the last):
-/// `out[i * stride + t] = row i · token t`, each bit-identical to [`super::vec_dot_in`]
-/// of that row and token placed in its batch. Q6_K needs a tiled batch (8 tokens or
-/// more). Needs [`has_panel_kernel`]`(isa, ty)`.
+/// For each whole weight row `i` in `rows` (consecutive rows of `ty`) and the tokens
+/// of each of the `panels` (panel `p` holds tokens `PANEL·p ..`, every panel full but
+/// the last): `store(t, i0, values)` with `values[k]` = row `i0 + k` · token `t`, each
+/// bit-identical to [`super::vec_dot_in`] of that row and token placed in its batch.
+/// Q6_K needs a tiled batch (8 tokens or more). Needs [`has_panel_kernel`]`(isa, ty)`.
 pub fn dot_panel_rows(
     isa: Isa,
     ty: WeightType,
     rows: &[u8],
     panels: &[Q8kPanel],
-    out: &mut [f32],
-    stride: usize,
+    store: impl FnMut(usize, usize, &[f32]),
 ) {
     assert!(
         has_panel_kernel(isa, ty),
@@ -36,14 +35,13 @@ pub fn dot_panel_rows(
         Isa::Avx512.is_supported(),
         "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
     );
-    let tokens: usize = panels.iter().map(Q8kPanel::len).sum();
     assert!(
         panels.iter().rev().skip(1).all(|p| p.len() == PANEL),
         "only the last panel may be partial"
     );
     match ty {
-        WeightType::Q4K => multiply::<Q4kDecoded>(rows, panels, out, stride, tokens),
-        _ => multiply::<Q6kDecoded>(rows, panels, out, stride, tokens),
+        WeightType::Q4K => multiply::<Q4kDecoded>(rows, panels, store),
+        _ => multiply::<Q6kDecoded>(rows, panels, store),
     }
 }
 
@@ -116,41 +114,36 @@ impl PanelBlock for Q6kDecoded {
 fn multiply<B: PanelBlock>(
     rows: &[u8],
     panels: &[Q8kPanel],
-    out: &mut [f32],
-    stride: usize,
-    tokens: usize,
+    mut store: impl FnMut(usize, usize, &[f32]),
 ) {
-    let blocks = panels[0].blocks();
-    let row_bytes = blocks * B::BLOCK_BYTES;
+    let Some(first) = panels.first() else {
+        return;
+    };
+    let row_bytes = first.blocks() * B::BLOCK_BYTES;
     assert!(
         row_bytes > 0 && rows.len().is_multiple_of(row_bytes),
         "weight rows do not match the panel width"
     );
-    let n_rows = rows.len() / row_bytes;
-    assert!(
-        n_rows == 0 || out.len() >= (n_rows - 1) * stride + tokens,
-        "panel output too small"
-    );
-    let mut decoded: Vec<B> = Vec::with_capacity(ROWS * blocks);
+    let mut decoded: Vec<B> = Vec::with_capacity(ROWS * first.blocks());
     for (g, group) in rows.chunks(ROWS * row_bytes).enumerate() {
         decoded.clear();
         decoded.extend(group.chunks_exact(B::BLOCK_BYTES).map(B::decode));
-        let out = &mut out[g * ROWS * stride..];
+        let mut store = |t: usize, r0: usize, values: &[f32]| store(t, g * ROWS + r0, values);
         match group.len() / row_bytes {
-            1 => group_times_panels::<B, 1>(&decoded, panels, out, stride),
-            2 => group_times_panels::<B, 2>(&decoded, panels, out, stride),
-            3 => group_times_panels::<B, 3>(&decoded, panels, out, stride),
-            _ => group_times_panels::<B, ROWS>(&decoded, panels, out, stride),
+            1 => group_times_panels::<B, 1>(&decoded, panels, &mut store),
+            2 => group_times_panels::<B, 2>(&decoded, panels, &mut store),
+            3 => group_times_panels::<B, 3>(&decoded, panels, &mut store),
+            _ => group_times_panels::<B, ROWS>(&decoded, panels, &mut store),
         }
     }
 }
 
-/// `R` decoded rows (`decoded`, row after row) × every panel, into `out` rows of `stride`.
+/// `R` decoded rows (`decoded`, row after row) × every panel, handed to `store` as
+/// `(token, first row, the R rows' values)`.
 fn group_times_panels<B: PanelBlock, const R: usize>(
     decoded: &[B],
     panels: &[Q8kPanel],
-    out: &mut [f32],
-    stride: usize,
+    store: &mut impl FnMut(usize, usize, &[f32]),
 ) {
     let blocks = decoded.len() / R;
     let rows: [&[B]; R] = std::array::from_fn(|r| &decoded[r * blocks..(r + 1) * blocks]);
@@ -158,9 +151,9 @@ fn group_times_panels<B: PanelBlock, const R: usize>(
     for (p, panel) in panels.iter().enumerate() {
         // SAFETY: `dot_panel_rows` checked the CPU; each row holds the panel's blocks.
         unsafe { B::panel::<R>(rows, panel, &mut results) };
-        for (r, result) in results.iter().enumerate() {
-            let at = r * stride + p * PANEL;
-            out[at..at + panel.len()].copy_from_slice(&result[..panel.len()]);
+        for t in 0..panel.len() {
+            let values: [f32; R] = std::array::from_fn(|r| results[r][t]);
+            store(p * PANEL + t, 0, &values);
         }
     }
 }
