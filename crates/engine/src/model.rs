@@ -9,7 +9,7 @@ use super::arch::{Activation, Architecture, LayerAttention};
 use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
 use super::kv_cache::KvCache;
 use super::lora::{LayerLora, LoraAdapter, LoraPair};
-use super::ops::{add_in_place, geglu, ggml_expf, reduce16, rms_norm, swiglu};
+use super::ops::{add_in_place, geglu, ggml_expf_in_place, reduce16, rms_norm, swiglu};
 use super::rope::{Rope, RopeAngles};
 use super::weights::{LayerWeights, ModelWeights, TensorRef};
 
@@ -369,17 +369,9 @@ impl Model {
             );
             visible.iter_mut().for_each(|s| *s *= score_scale);
             let max = visible.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exps: Vec<f32> = scores
-                .iter()
-                .enumerate()
-                .map(|(j, s)| {
-                    if j + start < first {
-                        0.0
-                    } else {
-                        ggml_expf(s - max)
-                    }
-                })
-                .collect();
+            visible.iter_mut().for_each(|s| *s -= max);
+            ggml_expf_in_place(visible);
+            let exps = scores;
             let sum: f64 = exps
                 .chunks(16)
                 .map(|c| {

@@ -151,9 +151,9 @@ fn group_times_panels<B: PanelBlock, const R: usize>(
     for (p, panel) in panels.iter().enumerate() {
         // SAFETY: `dot_panel_rows` checked the CPU; each row holds the panel's blocks.
         unsafe { B::panel::<R>(rows, panel, &mut results) };
-        for t in 0..panel.len() {
-            let values: [f32; R] = std::array::from_fn(|r| results[r][t]);
-            store(p * PANEL + t, 0, &values);
+        let by_token: [[f32; R]; PANEL] = std::array::from_fn(|t| results.map(|row| row[t]));
+        for (t, values) in by_token.iter().enumerate().take(panel.len()) {
+            store(p * PANEL + t, 0, values);
         }
     }
 }
