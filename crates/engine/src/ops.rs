@@ -74,7 +74,10 @@ pub fn ggml_expf_in_place(x: &mut [f32]) {
             // SAFETY: the CPU supports AVX-512 F and FMA (checked above).
             unsafe { ggml_expf_16(chunk) };
         }
-        chunks.into_remainder().iter_mut().for_each(|v| *v = ggml_expf(*v));
+        chunks
+            .into_remainder()
+            .iter_mut()
+            .for_each(|v| *v = ggml_expf(*v));
         return;
     }
     x.iter_mut().for_each(|v| *v = ggml_expf(*v));

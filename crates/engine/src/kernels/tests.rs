@@ -354,3 +354,59 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The panel kernels ([`dot_panel_rows`]: decoded Q4_K/Q6_K rows × sixteen tokens
+    /// per panel) give each row and token its scalar twin's dot product bit for bit
+    /// ([`vec_dot_in`] under [`Isa::Scalar`], placed in the batch as [`Batching::of`]
+    /// says), for any number of rows and any batch of ggml's tiled size.
+    #[test]
+    fn panel_kernels_match_the_scalar_twin_bit_for_bit(
+        rows in 1usize..11,
+        tokens in TILE..(3 * PANEL + 3),
+        bytes in proptest::collection::vec(any::<u8>(), 64..300),
+        x in proptest::collection::vec(-3.0f32..3.0, 128),
+    ) {
+        if !Isa::Avx512.is_supported() {
+            eprintln!("skipping: this CPU has no AVX-512 F/BW/VL/VNNI");
+            return Ok(());
+        }
+        let cols = 512;
+        for ty in [WeightType::Q4K, WeightType::Q6K] {
+            let data: Vec<u8> = (0..rows)
+                .flat_map(|r| weight_row(ty, cols, &bytes[r..], &[0.02, -0.01, 0.03]))
+                .collect();
+            let values: Vec<f32> = (0..tokens * cols)
+                .map(|i| x[i % 128] * (1.0 + (i / 128 % 5) as f32))
+                .collect();
+            let acts = ActivationRows::quantize(ty.activation(), &values, cols);
+            let token_rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+            let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
+            let panels: Vec<Q8kPanel> = token_rows
+                .chunks(PANEL)
+                .zip(placed.chunks(PANEL))
+                .map(|(r, p)| Q8kPanel::new(r, p))
+                .collect();
+            let mut got = vec![f32::NAN; rows * tokens];
+            dot_panel_rows(Isa::Avx512, ty, &data, &panels, |t, r0, v| {
+                for (k, value) in v.iter().enumerate() {
+                    got[(r0 + k) * tokens + t] = *value;
+                }
+            });
+            let row_bytes = data.len() / rows;
+            for r in 0..rows {
+                for t in 0..tokens {
+                    let w = &data[r * row_bytes..(r + 1) * row_bytes];
+                    let expected = vec_dot_in(Isa::Scalar, ty, w, token_rows[t], placed[t]);
+                    prop_assert_eq!(
+                        got[r * tokens + t].to_bits(),
+                        expected.to_bits(),
+                        "{:?} row {} token {} of {}", ty, r, t, tokens
+                    );
+                }
+            }
+        }
+    }
+}
