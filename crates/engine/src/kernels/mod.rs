@@ -319,6 +319,9 @@ pub fn dot_tile_rows(
     }
 }
 
+/// How many weight rows ahead a single token's row loop prefetches.
+const PREFETCH_ROWS: usize = 4;
+
 /// The row loop of [`dot_tile_rows`], compiled per tile size so each kernel inlines.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
@@ -333,11 +336,30 @@ unsafe fn tile_rows_avx512<const N: usize>(
     ),
 ) {
     for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
+        // A single token is bound by reading the weights: ask for a later row's lines
+        // now, so the memory system works while this row is computed.
+        if N == 1 {
+            let ahead = ((i + PREFETCH_ROWS) * row_bytes).min(rows.len());
+            prefetch_lines(&rows[ahead..(ahead + row_bytes).min(rows.len())]);
+        }
         let o = &mut out[i * stride..i * stride + N];
         match ty {
             WeightType::Q4K => q4_k::tile_avx512::<N>(row, tile, o),
             _ => q6_k::tile_avx512::<N>(row, tile, o),
         }
+    }
+}
+
+/// Asks the memory system for every cache line of `bytes` (into all cache levels)
+/// without waiting for them.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch_lines(bytes: &[u8]) {
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+    for line in bytes.chunks(64) {
+        // SAFETY: prefetching is a hint with no architectural effect; the address is
+        // inside `bytes`.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
     }
 }
 
