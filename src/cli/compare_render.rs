@@ -37,6 +37,12 @@ pub fn render_comparison(c: &Comparison) -> String {
             status(m)
         );
     }
+    if let Some((baseline, current)) = &c.machines_differ {
+        let _ = writeln!(
+            out,
+            "timings not compared: the baseline was timed on {baseline}, this run on {current}"
+        );
+    }
     let _ = writeln!(
         out,
         "rates: to fail / to pass = cases judged in both runs whose verdict flipped; p = exact McNemar test, significant below {}",
@@ -133,6 +139,7 @@ fn status(m: &MetricDelta) -> String {
     match (m.status, p) {
         (Status::Same, _) => "ok".into(),
         (Status::Missing, _) => "missing".into(),
+        (Status::OtherMachine, _) => "not compared: other machine".into(),
         (Status::Regressed, Some(p)) => format!("REGRESSED: significant regression (p={p})"),
         (Status::Regressed, None) => "REGRESSED".into(),
         (Status::Improved, Some(p)) => format!("improved: significant (p={p})"),
@@ -220,11 +227,45 @@ mod tests {
             flipped_p_value: 0.5,
             suite_changed: false,
             outcome_changed: Some((Outcome::Pass, Outcome::Fail)),
+            machines_differ: None,
         };
         let text = render_comparison(&c);
         insta::assert_snapshot!("compare_table", text);
         assert!(text.contains("REGRESSED: significant regression (p=0.0020)"));
         assert!(text.contains("within noise (p=1.00)"));
+    }
+
+    #[test]
+    fn timings_of_another_machine_are_named_not_judged() {
+        let c = Comparison {
+            metrics: vec![MetricDelta {
+                metric: "latency_p95_s".into(),
+                baseline: Some(1.31),
+                current: Some(6.56),
+                delta: Some(5.25),
+                tolerance: Tolerance::Relative(0.25),
+                flips: None,
+                p_value: None,
+                status: Status::OtherMachine,
+            }],
+            alpha: 0.05,
+            flipped_to_fail: vec![],
+            flipped_to_pass: vec![],
+            flipped_p_value: 1.0,
+            suite_changed: false,
+            outcome_changed: None,
+            machines_differ: Some((
+                "Xeon (Avx512, 2 threads)".into(),
+                "EPYC (Avx2, 2 threads)".into(),
+            )),
+        };
+        let text = render_comparison(&c);
+        assert!(text.contains("not compared: other machine"), "{text}");
+        assert!(
+            text.contains("timings not compared: the baseline was timed on Xeon (Avx512, 2 threads), this run on EPYC (Avx2, 2 threads)"),
+            "{text}"
+        );
+        assert!(text.ends_with("no regression\n"), "{text}");
     }
 
     #[test]

@@ -202,8 +202,8 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// The CPU's model name from `/proc/cpuinfo` (Linux).
-fn cpu_model_name() -> Option<String> {
+/// The CPU's model name from `/proc/cpuinfo` (Linux; `None` elsewhere or unreadable).
+pub fn cpu_model_name() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_string())

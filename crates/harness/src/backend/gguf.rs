@@ -284,6 +284,9 @@ impl Backend for GgufBackend {
         let mut stats = self.session.stats();
         stats.add(self.conversation_stats);
         let mut details = serde_json::Map::new();
+        if let Some(cpu) = okla_engine::bench::cpu_model_name() {
+            details.insert("cpu".into(), json!(cpu));
+        }
         details.insert("threads".into(), json!(model.threads()));
         details.insert("isa".into(), json!(format!("{:?}", model.isa())));
         details.insert("chat_template".into(), json!(self.template_note()));

@@ -103,6 +103,22 @@ pub struct BackendInfo {
 }
 
 impl BackendInfo {
+    /// The machine whose speed the run's timings measure, when the backend ran on this
+    /// host and knows it: `CPU (ISA, N threads)` for the native engine. `None` for a
+    /// server (its machine is not known here) and for replayed predictions.
+    pub fn timed_on(&self) -> Option<String> {
+        let detail = |key: &str| {
+            self.details.get(key).map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        };
+        let cpu = detail("cpu")?;
+        let isa = detail("isa").unwrap_or_else(|| "ISA unknown".into());
+        let threads = detail("threads").unwrap_or_else(|| "?".into());
+        Some(format!("{cpu} ({isa}, {threads} threads)"))
+    }
+
     /// Where answers come from, for messages: `http endpoint URL (model NAME)`, or the
     /// kind and the model (`gguf model FILE`).
     pub fn source(&self) -> String {

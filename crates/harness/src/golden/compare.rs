@@ -15,7 +15,7 @@ use super::paired::Flips;
 use super::snapshot::Snapshot;
 use super::tolerance::{default_tolerance, Tolerance};
 use crate::gate::Outcome;
-use crate::score::{higher_is_better, is_rate};
+use crate::score::{higher_is_better, is_rate, is_timing};
 
 /// The significance level of the paired test unless told otherwise.
 pub const DEFAULT_ALPHA: f64 = 0.05;
@@ -36,6 +36,8 @@ pub enum Status {
     Tolerated,
     /// Measured in only one of the two runs.
     Missing,
+    /// A timing metric of two runs timed on different machines: not judged.
+    OtherMachine,
 }
 
 /// One metric's change.
@@ -94,6 +96,9 @@ pub struct Comparison {
     pub suite_changed: bool,
     /// The gate's verdict, baseline → current, when both are known and they differ.
     pub outcome_changed: Option<(Outcome, Outcome)>,
+    /// The machines of the baseline's and the current run's timings, when both are known
+    /// and they differ: the timing metrics were not judged.
+    pub machines_differ: Option<(String, String)>,
 }
 
 impl Comparison {
@@ -118,6 +123,10 @@ pub fn compare(
     options: &CompareOptions,
 ) -> Result<Comparison, String> {
     same_cases(baseline, current)?;
+    let machines_differ = match (&baseline.timed_on, &current.timed_on) {
+        (Some(b), Some(c)) if b != c => Some((b.clone(), c.clone())),
+        _ => None,
+    };
     let mut names: Vec<&String> = baseline
         .metrics
         .keys()
@@ -127,7 +136,17 @@ pub fn compare(
     names.dedup();
     let metrics = names
         .into_iter()
-        .map(|name| metric_delta(name, baseline, current, options))
+        .map(|name| {
+            let delta = metric_delta(name, baseline, current, options);
+            match delta.status {
+                Status::Missing => delta,
+                _ if machines_differ.is_some() && is_timing(name) => MetricDelta {
+                    status: Status::OtherMachine,
+                    ..delta
+                },
+                _ => delta,
+            }
+        })
         .collect();
     let flipped = |from: bool| -> Vec<String> {
         baseline
@@ -150,6 +169,7 @@ pub fn compare(
             (Some(b), Some(c)) if b != c => Some((b, c)),
             _ => None,
         },
+        machines_differ,
     })
 }
 
@@ -280,6 +300,7 @@ mod tests {
             .into(),
             cases,
             outcome: None,
+            timed_on: None,
         }
     }
 
@@ -392,6 +413,67 @@ mod tests {
         )
         .unwrap();
         assert_eq!(json_valid(&c).status, Status::Same);
+    }
+
+    /// A run of `n` cases, the first `failing` failing, with p95 latency `p95` timed on
+    /// `machine`.
+    fn timed(n: usize, failing: usize, p95: f64, machine: &str) -> Snapshot {
+        let mut s = run(n, failing, 1.0);
+        s.metrics.insert("latency_p95_s".into(), p95);
+        s.timed_on = Some(machine.into());
+        s
+    }
+
+    #[test]
+    fn timings_are_judged_only_between_runs_timed_on_one_machine() {
+        let p95 = |c: &Comparison| {
+            c.metrics
+                .iter()
+                .find(|m| m.metric == "latency_p95_s")
+                .unwrap()
+                .status
+        };
+        let base = timed(100, 0, 1.0, "Xeon (Avx512, 2 threads)");
+        let same = compare(
+            &base,
+            &timed(100, 0, 6.0, "Xeon (Avx512, 2 threads)"),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p95(&same), Status::Regressed);
+        assert_eq!(same.machines_differ, None);
+        assert!(same.regressed());
+        let other = compare(
+            &base,
+            &timed(100, 0, 6.0, "EPYC (Avx2, 2 threads)"),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p95(&other), Status::OtherMachine);
+        assert_eq!(
+            other.machines_differ,
+            Some((
+                "Xeon (Avx512, 2 threads)".into(),
+                "EPYC (Avx2, 2 threads)".into()
+            ))
+        );
+        assert!(!other.regressed());
+        // Quality is judged whatever the machine.
+        let worse = compare(
+            &base,
+            &timed(100, 10, 1.0, "EPYC (Avx2, 2 threads)"),
+            &CompareOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(json_valid(&worse).status, Status::Regressed);
+        assert!(worse.regressed());
+        // A run that does not know its machine (a server, a replay) is compared as before.
+        let mut unknown = timed(100, 0, 6.0, "");
+        unknown.timed_on = None;
+        assert_eq!(
+            p95(&compare(&base, &unknown, &CompareOptions::default()).unwrap()),
+            Status::Regressed
+        );
     }
 
     #[test]

@@ -50,6 +50,10 @@ pub struct Snapshot {
     /// The gate's verdict on the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// The machine the timing metrics measured ([`crate::backend::BackendInfo::timed_on`]):
+    /// timings of runs timed on different machines are not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timed_on: Option<String>,
 }
 
 /// One case's verdicts: every criterion, and each rate metric that applied to it.
@@ -153,6 +157,7 @@ fn judged_run(dir: &Path) -> Result<(ReportFile, Snapshot)> {
             .collect(),
         cases: scored_cases(&dir.join(PREDICTIONS_JSONL))?,
         outcome: Some(report.gate.outcome),
+        timed_on: report.meta.backend.timed_on(),
     };
     if let Err((metric, why)) = check_rates(&snapshot) {
         return Err(InputError {

@@ -62,6 +62,20 @@ const VALUE_METRICS: [&str; 6] = [
     "tokens_per_s",
 ];
 
+/// Metrics that time the machine that answered (with the model): compared across runs
+/// only when both were timed on the same machine.
+const TIMING_METRICS: [&str; 4] = [
+    "latency_mean_s",
+    "latency_p95_s",
+    "ttft_mean_s",
+    "tokens_per_s",
+];
+
+/// True for the metrics that measure speed ([`TIMING_METRICS`]).
+pub fn is_timing(metric: &str) -> bool {
+    TIMING_METRICS.contains(&metric)
+}
+
 /// Metrics where a lower value is better.
 const LOWER_IS_BETTER: [&str; 5] = [
     "eval_loss",

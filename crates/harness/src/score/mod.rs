@@ -11,7 +11,7 @@ mod repeats;
 mod stats;
 
 pub use aggregate::{
-    case_verdicts, check_metric_name, higher_is_better, is_rate, summarize, Breakdown,
+    case_verdicts, check_metric_name, higher_is_better, is_rate, is_timing, summarize, Breakdown,
     CheckExample, CheckFailures, ClassCount, GroupRate, IntentStats, Metric, Summary, METRIC_NAMES,
     NO_INTENT, RATE_METRICS,
 };
