@@ -1,8 +1,8 @@
 //! The two f16 products of attention (queries · cached keys, probabilities · cached
 //! values), in the lane order of the kernels llama.cpp's x86 AVX-512 build uses
-//! ([`f16_dot`]), with an AVX-512 version that gives the same bits: every lane
-//! accumulator receives the same FMAs in the same order, and the lanes are reduced
-//! by the same scalar code.
+//! ([`f16_dot`]), with AVX-512 and AVX2 versions that give the same bits: every lane
+//! accumulator receives the same FMAs in the same order (an AVX2 pair of vectors holds
+//! the 16 lanes), and the lanes are reduced by the same additions.
 
 use super::{f16_at, Isa};
 use crate::ops::reduce16;
@@ -57,7 +57,17 @@ pub fn attention_scores(
         unsafe { scores_avx512(keys, stride, q, batched, out) };
         return;
     }
-    let _ = isa;
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        assert!(
+            Isa::Avx2.is_supported(),
+            "AVX2 requested on a CPU without it"
+        );
+        // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); every key row lies
+        // inside `keys` (checked above).
+        unsafe { scores_avx2(keys, stride, q, batched, out) };
+        return;
+    }
     for (j, o) in out.iter_mut().enumerate() {
         let k = &keys[j * stride..];
         *o = f16_dot(hd, |i| (f16_at(&k[2 * i..]), q[i]), batched);
@@ -89,7 +99,17 @@ pub fn attention_values(
         unsafe { values_avx512(p, values, stride, batched, out) };
         return;
     }
-    let _ = isa;
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        assert!(
+            Isa::Avx2.is_supported(),
+            "AVX2 requested on a CPU without it"
+        );
+        // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); every value row
+        // lies inside `values` (checked above).
+        unsafe { values_avx2(p, values, stride, batched, out) };
+        return;
+    }
     for (d, o) in out.iter_mut().enumerate() {
         *o = f16_dot(
             p.len(),
@@ -243,5 +263,185 @@ unsafe fn values_avx512(p: &[f32], values: &[u8], stride: usize, batched: bool, 
         let t4: [__m512; 4] = std::array::from_fn(|i| _mm512_add_ps(t8[i + 4], t8[i]));
         let sum = _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3]));
         _mm512_mask_storeu_ps(out.as_mut_ptr().add(d0), mask, sum);
+    }
+}
+
+/// Eight f16 values at `src` as f32, or the first `n` of them (the rest 0) when `n < 8`.
+///
+/// # Safety
+/// The CPU must support AVX and F16C; `src` holds `min(n, 8)` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,f16c")]
+#[inline]
+unsafe fn load_f16x8(src: *const u16, n: usize) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    if n >= 8 {
+        return _mm256_cvtph_ps(_mm_loadu_si128(src as *const __m128i));
+    }
+    let mut part = [0u16; 8];
+    std::ptr::copy_nonoverlapping(src, part.as_mut_ptr(), n);
+    _mm256_cvtph_ps(_mm_loadu_si128(part.as_ptr() as *const __m128i))
+}
+
+/// Eight f32 values at `src`, or the first `n` of them (the rest 0) when `n < 8`.
+///
+/// # Safety
+/// The CPU must support AVX; `src` holds `min(n, 8)` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn load_f32x8(src: *const f32, n: usize) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    if n >= 8 {
+        return _mm256_loadu_ps(src);
+    }
+    let mut part = [0f32; 8];
+    std::ptr::copy_nonoverlapping(src, part.as_mut_ptr(), n);
+    _mm256_loadu_ps(part.as_ptr())
+}
+
+/// `fma(a, b, acc)` in the first `n` lanes (all 8 when `n ≥ 8`); the others keep `acc`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn fmadd_first(
+    a: std::arch::x86_64::__m256,
+    b: std::arch::x86_64::__m256,
+    acc: std::arch::x86_64::__m256,
+    n: usize,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let sum = _mm256_fmadd_ps(a, b, acc);
+    if n >= 8 {
+        return sum;
+    }
+    let lanes: [i32; 8] = std::array::from_fn(|l| -((l < n) as i32));
+    let mask = _mm256_castsi256_ps(_mm256_loadu_si256(lanes.as_ptr() as *const __m256i));
+    _mm256_blendv_ps(acc, sum, mask)
+}
+
+/// [`reduce16`] of 16 lanes held as lanes 0-7 (`lo`) and 8-15 (`hi`), bit for bit.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn reduce16_pair(lo: std::arch::x86_64::__m256, hi: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let t8 = _mm256_add_ps(hi, lo);
+    let t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
+    let t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
+    _mm_cvtss_f32(_mm_add_ss(t2, _mm_shuffle_ps(t2, t2, 1)))
+}
+
+/// The 16 lanes (as two halves) [`reduce_lanes`] reduces: the batched accumulator, or
+/// the four accumulators folded pairwise.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn folded_lanes(
+    acc: &[[std::arch::x86_64::__m256; 2]; 4],
+    batched: bool,
+) -> [std::arch::x86_64::__m256; 2] {
+    use std::arch::x86_64::*;
+    if batched {
+        return acc[0];
+    }
+    std::array::from_fn(|h| {
+        _mm256_add_ps(
+            _mm256_add_ps(acc[0][h], acc[2][h]),
+            _mm256_add_ps(acc[1][h], acc[3][h]),
+        )
+    })
+}
+
+/// AVX2 [`attention_scores`]: 16 key elements per step as two vectors of 8 lanes,
+/// lanes as in [`f16_dot`], each key's lanes reduced as [`reduce16`] does.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; `keys` holds every key row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn scores_avx2(keys: &[u8], stride: usize, q: &[f32], batched: bool, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let hd = q.len();
+    for (j, score) in out.iter_mut().enumerate() {
+        let k = keys.as_ptr().add(j * stride) as *const u16;
+        let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+        for i in (0..hd).step_by(16) {
+            let a = &mut acc[lane_of(i, batched) / 16];
+            for (h, lanes) in a.iter_mut().enumerate() {
+                let (first, n) = (i + 8 * h, (hd - i).saturating_sub(8 * h));
+                if n == 0 {
+                    break;
+                }
+                let kv = load_f16x8(k.add(first), n);
+                let qv = load_f32x8(q.as_ptr().add(first), n);
+                *lanes = fmadd_first(kv, qv, *lanes, n);
+            }
+        }
+        let [lo, hi] = folded_lanes(&acc, batched);
+        *score = reduce16_pair(lo, hi);
+    }
+}
+
+/// AVX2 [`attention_values`]: 8 output dimensions per FMA, one accumulator per
+/// [`f16_dot`] lane, so each dimension sees the scalar order; the lanes are then
+/// reduced as [`reduce_lanes`] does, 8 dimensions at once.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; `values` holds every value row.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn values_avx2(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (hd, n) = (out.len(), p.len());
+    let groups = if batched { 1 } else { 4 };
+    let period = 16 * groups;
+    for d0 in (0..hd).step_by(8) {
+        let dims = hd - d0;
+        let term = |j: usize, acc: __m256| {
+            let v = values.as_ptr().add(j * stride + 2 * d0) as *const u16;
+            fmadd_first(_mm256_set1_ps(p[j]), load_f16x8(v, dims), acc, dims)
+        };
+        let mut by_group = [[_mm256_setzero_ps(); 16]; 4];
+        for (g, acc) in by_group.iter_mut().enumerate().take(groups) {
+            let mut j0 = 16 * g;
+            while j0 + 16 <= n {
+                for (l, a) in acc.iter_mut().enumerate() {
+                    *a = term(j0 + l, *a);
+                }
+                j0 += period;
+            }
+            for (l, a) in acc.iter_mut().enumerate().take(n.saturating_sub(j0)) {
+                *a = term(j0 + l, *a);
+            }
+        }
+        let lanes: [__m256; 16] = if batched {
+            by_group[0]
+        } else {
+            let g = &by_group;
+            std::array::from_fn(|l| {
+                _mm256_add_ps(
+                    _mm256_add_ps(g[0][l], g[2][l]),
+                    _mm256_add_ps(g[1][l], g[3][l]),
+                )
+            })
+        };
+        // `reduce16` over the lanes, for 8 dimensions at once.
+        let t8: [__m256; 8] = std::array::from_fn(|i| _mm256_add_ps(lanes[i + 8], lanes[i]));
+        let t4: [__m256; 4] = std::array::from_fn(|i| _mm256_add_ps(t8[i + 4], t8[i]));
+        let sum = _mm256_add_ps(_mm256_add_ps(t4[0], t4[2]), _mm256_add_ps(t4[1], t4[3]));
+        let mut lanes_out = [0f32; 8];
+        _mm256_storeu_ps(lanes_out.as_mut_ptr(), sum);
+        let take = dims.min(8);
+        out[d0..d0 + take].copy_from_slice(&lanes_out[..take]);
     }
 }

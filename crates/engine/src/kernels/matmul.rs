@@ -54,7 +54,8 @@ pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) 
     assert_eq!(acts.cols, w.cols, "activation width mismatch");
     assert_eq!(out.len(), tokens * w.rows, "output size mismatch");
     let chunk = rows_per_task(w.rows, tokens);
-    let tiled = has_tile_kernel(isa, w.ty);
+    // AVX2 decodes faster one row at a time ([`vec_dot_in`]) than through a tile of one.
+    let tiled = has_tile_kernel(isa, w.ty) && (tokens > 1 || isa == Isa::Avx512);
     let rows_of =
         |first: usize, n: usize| &w.data[first * w.row_bytes()..(first + n) * w.row_bytes()];
     let token_rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();

@@ -267,7 +267,7 @@ pub fn vec_dot_in(
 
 /// Whether [`dot_tile_rows`] has a kernel for `ty` under `isa` (else multiply token by token).
 pub fn has_tile_kernel(isa: Isa, ty: WeightType) -> bool {
-    isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+    matches!(isa, Isa::Avx2 | Isa::Avx512) && matches!(ty, WeightType::Q4K | WeightType::Q6K)
 }
 
 /// For each whole weight row `i` in `rows` (consecutive rows of `ty`) and token `t` of
@@ -286,8 +286,8 @@ pub fn dot_tile_rows(
         "no {isa:?} tile kernel for {ty:?}"
     );
     assert!(
-        Isa::Avx512.is_supported(),
-        "AVX-512 kernels requested on a CPU without AVX-512 F/BW/VL/VNNI"
+        isa.is_supported(),
+        "{isa:?} kernels requested on a CPU that lacks them"
     );
     let row_bytes = tile.row(0).len() / Q8K_BLOCK_BYTES * ty.block().1;
     assert!(
@@ -302,19 +302,60 @@ pub fn dot_tile_rows(
     #[cfg(target_arch = "x86_64")]
     {
         let args = (ty, rows, row_bytes, tile, out, stride);
-        // SAFETY: the CPU supports AVX-512 F/BW/VL/VNNI, AVX2, FMA and F16C (checked above),
-        // and `out` holds every row's outputs (checked above).
+        // SAFETY: the CPU supports `isa` (checked above), which is AVX2 (with FMA and F16C)
+        // or AVX-512 F/BW/VL/VNNI on top of it, and `out` holds every row's outputs
+        // (checked above).
         unsafe {
             match tile.len() {
-                1 => tile_rows_avx512::<1>(args),
-                2 => tile_rows_avx512::<2>(args),
-                3 => tile_rows_avx512::<3>(args),
-                4 => tile_rows_avx512::<4>(args),
-                5 => tile_rows_avx512::<5>(args),
-                6 => tile_rows_avx512::<6>(args),
-                7 => tile_rows_avx512::<7>(args),
-                _ => tile_rows_avx512::<8>(args),
+                1 => tile_rows::<1>(isa, args),
+                2 => tile_rows::<2>(isa, args),
+                3 => tile_rows::<3>(isa, args),
+                4 => tile_rows::<4>(isa, args),
+                5 => tile_rows::<5>(isa, args),
+                6 => tile_rows::<6>(isa, args),
+                7 => tile_rows::<7>(isa, args),
+                _ => tile_rows::<8>(isa, args),
             }
+        }
+    }
+}
+
+/// The arguments of a tile row loop: weight type, rows, bytes per row, tile, output
+/// and its row stride.
+#[cfg(target_arch = "x86_64")]
+type TileRowsArgs<'a, 'b> = (
+    WeightType,
+    &'a [u8],
+    usize,
+    &'a Q8kTile<'b>,
+    &'a mut [f32],
+    usize,
+);
+
+/// [`dot_tile_rows`] for a tile of `N` tokens under `isa`.
+///
+/// # Safety
+/// The CPU supports `isa`, which has tile kernels; `out` holds every row's outputs.
+#[cfg(target_arch = "x86_64")]
+unsafe fn tile_rows<const N: usize>(isa: Isa, args: TileRowsArgs<'_, '_>) {
+    match isa {
+        Isa::Avx512 => tile_rows_avx512::<N>(args),
+        _ => tile_rows_avx2::<N>(args),
+    }
+}
+
+/// The row loop of [`dot_tile_rows`] under AVX2, compiled per tile size so each kernel
+/// inlines.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn tile_rows_avx2<const N: usize>(
+    (ty, rows, row_bytes, tile, out, stride): TileRowsArgs<'_, '_>,
+) {
+    for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
+        let o = &mut out[i * stride..i * stride + N];
+        match ty {
+            WeightType::Q4K => q4_k::tile_avx2::<N>(row, tile, o),
+            _ => q6_k::tile_avx2::<N>(row, tile, o),
         }
     }
 }
@@ -326,14 +367,7 @@ const PREFETCH_ROWS: usize = 4;
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")]
 unsafe fn tile_rows_avx512<const N: usize>(
-    (ty, rows, row_bytes, tile, out, stride): (
-        WeightType,
-        &[u8],
-        usize,
-        &Q8kTile<'_>,
-        &mut [f32],
-        usize,
-    ),
+    (ty, rows, row_bytes, tile, out, stride): TileRowsArgs<'_, '_>,
 ) {
     for (i, row) in rows.chunks_exact(row_bytes).enumerate() {
         // A single token is bound by reading the weights: ask for a later row's lines

@@ -90,6 +90,93 @@ pub fn dot_scalar(w: &[u8], a: &[u8], tiled: bool) -> f32 {
     fold.result()
 }
 
+/// A Q6_K super-block's 256 quants as unsigned bytes, 32 per vector in the Q8_K
+/// block's element order, each with its vector of `i16` scales (the scale of the
+/// first 16 elements in the low 128-bit lane, of the last 16 in the high one).
+///
+/// # Safety
+/// The CPU must support AVX2; `wb` is one Q6_K super-block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn decode_avx2(wb: &[u8]) -> [(std::arch::x86_64::__m256i, std::arch::x86_64::__m256i); 8] {
+    use std::arch::x86_64::*;
+    let low4 = _mm256_set1_epi8(0xF);
+    let two_bits = _mm256_set1_epi8(3);
+    let scales = &wb[192..208];
+    let mut decoded = [(_mm256_setzero_si256(), _mm256_setzero_si256()); 8];
+    for half in 0..2 {
+        let ql = wb.as_ptr().add(64 * half);
+        let qh = _mm256_loadu_si256(wb.as_ptr().add(128 + 32 * half) as *const __m256i);
+        let ql0 = _mm256_loadu_si256(ql as *const __m256i);
+        let ql1 = _mm256_loadu_si256(ql.add(32) as *const __m256i);
+        let high = |shift: i32| {
+            let h = match shift {
+                0 => qh,
+                2 => _mm256_srli_epi16(qh, 2),
+                4 => _mm256_srli_epi16(qh, 4),
+                _ => _mm256_srli_epi16(qh, 6),
+            };
+            _mm256_slli_epi16(_mm256_and_si256(h, two_bits), 4)
+        };
+        let quants = [
+            _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0)),
+            _mm256_or_si256(_mm256_and_si256(ql1, low4), high(2)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(4)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(6)),
+        ];
+        for (k, q) in quants.into_iter().enumerate() {
+            let g = 8 * half + 2 * k;
+            let s_lo = scales[g] as i8 as i16;
+            let s_hi = scales[g + 1] as i8 as i16;
+            let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
+            decoded[4 * half + k] = (q, scale);
+        }
+    }
+    decoded
+}
+
+/// The 8 integer lanes of ggml's AVX2 Q6_K kernel for one super-block (decoded by
+/// [`decode_avx2`]) and one Q8_K block `ab`: lane `i` sums weights `4i..4i+4` of each
+/// 32-wide group, minus `32 · Σ scale · bsum` of 16-groups `2i` and `2i + 1`.
+///
+/// # Safety
+/// The CPU must support AVX2; `ab` points at a whole Q8_K block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn block_lanes_avx2(
+    decoded: &[(std::arch::x86_64::__m256i, std::arch::x86_64::__m256i); 8],
+    scales16: std::arch::x86_64::__m256i,
+    ab: *const u8,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let aq = ab.add(4);
+    let mut sumi = _mm256_setzero_si256();
+    for (i, (q, scale)) in decoded.iter().enumerate() {
+        let act = _mm256_loadu_si256(aq.add(32 * i) as *const __m256i);
+        sumi = _mm256_add_epi32(
+            sumi,
+            _mm256_madd_epi16(_mm256_maddubs_epi16(*q, act), *scale),
+        );
+    }
+    let bsums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
+    let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+    _mm256_sub_epi32(sumi, offset)
+}
+
+/// The 16 signed scales of a Q6_K super-block as `i16` lanes.
+///
+/// # Safety
+/// The CPU must support AVX2; `wb` is one Q6_K super-block.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn scales16_avx2(wb: &[u8]) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i))
+}
+
 /// AVX2/FMA Q6_K · Q8_K dot product (`tiled`: see [`Fold`]).
 ///
 /// # Safety
@@ -98,58 +185,82 @@ pub fn dot_scalar(w: &[u8], a: &[u8], tiled: bool) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_avx2(w: &[u8], a: &[u8], tiled: bool) -> f32 {
     use std::arch::x86_64::*;
-    let low4 = _mm256_set1_epi8(0xF);
-    let two_bits = _mm256_set1_epi8(3);
     let mut fold = Fold::new(tiled);
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
-        let scales = &wb[192..208];
-        let aq = ab.as_ptr().add(4);
-        let mut sumi = _mm256_setzero_si256();
-        for half in 0..2 {
-            let ql = wb.as_ptr().add(64 * half);
-            let qh = _mm256_loadu_si256(wb.as_ptr().add(128 + 32 * half) as *const __m256i);
-            let ql0 = _mm256_loadu_si256(ql as *const __m256i);
-            let ql1 = _mm256_loadu_si256(ql.add(32) as *const __m256i);
-            let high = |shift: i32| {
-                let h = match shift {
-                    0 => qh,
-                    2 => _mm256_srli_epi16(qh, 2),
-                    4 => _mm256_srli_epi16(qh, 4),
-                    _ => _mm256_srli_epi16(qh, 6),
-                };
-                _mm256_slli_epi16(_mm256_and_si256(h, two_bits), 4)
-            };
-            let quants = [
-                _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0)),
-                _mm256_or_si256(_mm256_and_si256(ql1, low4), high(2)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(6)),
-            ];
-            for (k, q) in quants.into_iter().enumerate() {
-                let g = 8 * half + 2 * k;
-                let s_lo = scales[g] as i8 as i16;
-                let s_hi = scales[g + 1] as i8 as i16;
-                let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
-                let act = _mm256_loadu_si256(aq.add(128 * half + 32 * k) as *const __m256i);
-                let prod = _mm256_madd_epi16(_mm256_maddubs_epi16(q, act), scale);
-                sumi = _mm256_add_epi32(sumi, prod);
-            }
-        }
-        // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
-        let bsums = _mm256_loadu_si256(ab.as_ptr().add(260) as *const __m256i);
-        let scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(scales.as_ptr() as *const __m128i));
-        let offset = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
+        let sumi = block_lanes_avx2(&decode_avx2(wb), scales16_avx2(wb), ab.as_ptr());
         let mut lanes = [0i32; 8];
-        _mm256_storeu_si256(
-            lanes.as_mut_ptr() as *mut __m256i,
-            _mm256_sub_epi32(sumi, offset),
-        );
+        _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, sumi);
         fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
     }
     fold.result()
+}
+
+/// AVX2 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
+/// [`dot_avx2`] of token `t` with the tile's `tiled`. A block's 6-bit quants and
+/// scales are decoded once for all tokens; [`Fold`]'s steps run per token (a tiled
+/// tile's `fma(Σ · d, da, acc)` for all tokens in one vector).
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C; `N == tile.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(tile.len(), N);
+    let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
+    let mut acc = [_mm256_setzero_ps(); N];
+    let mut tiled_acc = _mm256_setzero_ps();
+    for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
+        let (decoded, scales16) = (decode_avx2(wb), scales16_avx2(wb));
+        let dw = f16_at(&wb[208..]);
+        let mut sums = [0i32; TILE];
+        for (t, acc) in acc.iter_mut().enumerate() {
+            let ab = rows[t].add(b * Q8K_BLOCK_BYTES);
+            let sumi = block_lanes_avx2(&decoded, scales16, ab);
+            if tile.tiled {
+                sums[t] = hsum_epi32(sumi);
+            } else {
+                let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
+            }
+        }
+        if tile.tiled {
+            let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(sums.as_ptr() as *const __m256i));
+            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+            tiled_acc = _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, tiled_acc);
+        }
+    }
+    store_tile_results(tile.tiled, tiled_acc, &acc, out);
+}
+
+/// Writes a Q6_K tile's `N` results: the tiled accumulator's lanes, or each token's
+/// 8 lanes summed in ggml's order.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn store_tile_results<const N: usize>(
+    tiled: bool,
+    tiled_acc: std::arch::x86_64::__m256,
+    acc: &[std::arch::x86_64::__m256; N],
+    out: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    if tiled {
+        let mut lanes = [0.0f32; TILE];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), tiled_acc);
+        out[..N].copy_from_slice(&lanes[..N]);
+    } else {
+        for (t, o) in out.iter_mut().enumerate().take(N) {
+            *o = super::hsum_ps(acc[t]);
+        }
+    }
 }
 
 /// AVX-512 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
@@ -239,15 +350,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             tiled_acc = _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, tiled_acc);
         }
     }
-    if tile.tiled {
-        let mut lanes = [0.0f32; TILE];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), tiled_acc);
-        out[..N].copy_from_slice(&lanes[..N]);
-    } else {
-        for (t, o) in out.iter_mut().enumerate().take(N) {
-            *o = super::hsum_ps(acc[t]);
-        }
-    }
+    store_tile_results(tile.tiled, tiled_acc, &acc, out);
 }
 
 /// The exact (wrapping) sum of the 8 lanes of `v`.

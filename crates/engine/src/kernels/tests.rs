@@ -115,8 +115,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// The AVX-512 kernels give the AVX2 kernels' results bit for bit in every batch
-    /// placement (GEMM or GEMV order, tiled matmul or not), one token at a time and in
-    /// tiles of every size and grouping.
+    /// placement (GEMM or GEMV order, tiled matmul or not), one token at a time.
     #[test]
     fn avx512_matches_avx2_bit_for_bit(
         blocks in 1usize..4,
@@ -140,22 +139,50 @@ proptest! {
                 let avx512: Vec<f32> = (0..tokens).map(|t| dot(Isa::Avx512, t)).collect();
                 prop_assert_eq!(&avx2, &avx512, "{:?} vec_dot {:?}", ty, batching);
             }
-            if has_tile_kernel(Isa::Avx512, ty) {
-                // Lanes below `split` grouped, the rest alone: every mixed tile, in a
-                // batch below and one at ggml's tiled-matmul size.
-                for (split, tiled) in (0..=tokens).flat_map(|s| [(s, false), (s, true)]) {
-                    let rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
-                    let placed: Vec<Batching> = (0..tokens)
-                        .map(|t| Batching { group_of_four: t < split, tiled })
-                        .collect();
-                    let mut out = vec![0.0f32; tokens];
-                    let tile = Q8kTile::new(&rows, &placed);
-                    dot_tile_rows(Isa::Avx512, ty, &w, &tile, &mut out, 1);
-                    let avx2: Vec<f32> = (0..tokens)
-                        .map(|t| vec_dot_in(Isa::Avx2, ty, &w, acts.row(t), placed[t]))
-                        .collect();
-                    prop_assert_eq!(&avx2, &out, "{:?} tile of {} split {} tiled {}", ty, tokens, split, tiled);
-                }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The tile kernels of every ISA this CPU runs give the AVX2 kernel's results bit
+    /// for bit, in tiles of every size and grouping, in a batch below and one at
+    /// ggml's tiled-matmul size.
+    #[test]
+    fn tile_kernels_match_the_avx2_twin_bit_for_bit(
+        blocks in 1usize..4,
+        tokens in 1usize..=TILE,
+        bytes in proptest::collection::vec(any::<u8>(), 64..700),
+        scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
+        x in proptest::collection::vec(-4.0f32..4.0, 1..300),
+    ) {
+        if !Isa::Avx2.is_supported() {
+            eprintln!("skipping: this CPU has no AVX2/FMA/F16C");
+            return Ok(());
+        }
+        let cols = blocks * QK_K;
+        let xs: Vec<f32> = x.iter().cycle().take(cols * tokens).copied().collect();
+        let isas = [Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported());
+        for (isa, ty) in isas.flat_map(|isa| WeightType::ALL.map(|ty| (isa, ty))) {
+            if !has_tile_kernel(isa, ty) {
+                continue;
+            }
+            let w = weight_row(ty, cols, &bytes, &scales);
+            let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
+            // Lanes below `split` grouped, the rest alone.
+            for (split, tiled) in (0..=tokens).flat_map(|s| [(s, false), (s, true)]) {
+                let rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
+                let placed: Vec<Batching> = (0..tokens)
+                    .map(|t| Batching { group_of_four: t < split, tiled })
+                    .collect();
+                let mut out = vec![0.0f32; tokens];
+                let tile = Q8kTile::new(&rows, &placed);
+                dot_tile_rows(isa, ty, &w, &tile, &mut out, 1);
+                let avx2: Vec<f32> = (0..tokens)
+                    .map(|t| vec_dot_in(Isa::Avx2, ty, &w, acts.row(t), placed[t]))
+                    .collect();
+                prop_assert_eq!(&avx2, &out, "{:?} {:?} tile of {} split {} tiled {}", isa, ty, tokens, split, tiled);
             }
         }
     }
@@ -213,7 +240,7 @@ fn check_matmul_batch(tokens: usize) {
         let isa = Isa::detect();
         assert_eq!(
             has_tile_kernel(isa, ty),
-            isa == Isa::Avx512 && matches!(ty, WeightType::Q4K | WeightType::Q6K)
+            isa != Isa::Scalar && matches!(ty, WeightType::Q4K | WeightType::Q6K)
         );
         let run = |threads: usize, acts: &ActivationRows| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -290,19 +317,15 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// The AVX-512 attention products give the scalar lane-order results bit for bit,
+    /// The AVX-512 and AVX2 attention products give the scalar lane-order results bit for bit,
     /// for batched and single-token order, any head width and any number of positions.
     #[test]
-    fn attention_avx512_matches_scalar_bit_for_bit(
+    fn attention_simd_matches_scalar_bit_for_bit(
         hd in 1usize..80,
         len in 1usize..140,
         pad in 0usize..3,
         seed in proptest::collection::vec(-2.0f32..2.0, 32),
     ) {
-        if !Isa::Avx512.is_supported() {
-            eprintln!("skipping: this CPU has no AVX-512 F/BW/VL/VNNI");
-            return Ok(());
-        }
         let stride = 2 * (hd + pad);
         let value = |i: usize| seed[i % 32] * ((i % 7) as f32 - 3.0);
         let cache: Vec<u8> = (0..len * (hd + pad))
@@ -318,8 +341,10 @@ proptest! {
                 attention_values(isa, &p, &cache, stride, batched, &mut out);
                 (scores, out)
             };
-            let (scalar, simd) = (run(Isa::Scalar), run(Isa::Avx512));
-            prop_assert_eq!(&scalar, &simd, "batched {}", batched);
+            let scalar = run(Isa::Scalar);
+            for isa in [Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported()) {
+                prop_assert_eq!(&scalar, &run(isa), "{:?} batched {}", isa, batched);
+            }
             let expected = f16_dot(hd, |i| (f16_at(&cache[2 * i..]), q[i]), batched);
             prop_assert_eq!(scalar.0[0], expected);
         }
