@@ -46,28 +46,21 @@ pub fn attention_scores(
     if let Some(last) = out.len().checked_sub(1) {
         assert!(keys.len() >= last * stride + 2 * hd, "keys too short");
     }
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
-        assert!(
-            Isa::Avx512.is_supported(),
-            "AVX-512 requested on a CPU without it"
-        );
-        // SAFETY: the CPU supports AVX-512 F and F16C (checked above); every key row
-        // lies inside `keys` (checked above).
-        unsafe { scores_avx512(keys, stride, q, batched, out) };
-        return;
+    assert!(isa.is_supported(), "{isa:?} requested on a CPU without it");
+    match isa {
+        // SAFETY: the CPU supports the ISA (asserted above); every key row lies inside
+        // `keys` (checked above).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { scores_avx512(keys, stride, q, batched, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { scores_avx2(keys, stride, q, batched, out) },
+        _ => scores_scalar(keys, stride, q, batched, out),
     }
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        assert!(
-            Isa::Avx2.is_supported(),
-            "AVX2 requested on a CPU without it"
-        );
-        // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); every key row lies
-        // inside `keys` (checked above).
-        unsafe { scores_avx2(keys, stride, q, batched, out) };
-        return;
-    }
+}
+
+/// The scalar twin of the attention-score kernels.
+fn scores_scalar(keys: &[u8], stride: usize, q: &[f32], batched: bool, out: &mut [f32]) {
+    let hd = q.len();
     for (j, o) in out.iter_mut().enumerate() {
         let k = &keys[j * stride..];
         *o = f16_dot(hd, |i| (f16_at(&k[2 * i..]), q[i]), batched);
@@ -88,28 +81,20 @@ pub fn attention_values(
     if let Some(last) = p.len().checked_sub(1) {
         assert!(values.len() >= last * stride + 2 * hd, "values too short");
     }
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
-        assert!(
-            Isa::Avx512.is_supported(),
-            "AVX-512 requested on a CPU without it"
-        );
-        // SAFETY: the CPU supports AVX-512 F and F16C (checked above); every value row
-        // lies inside `values` (checked above).
-        unsafe { values_avx512(p, values, stride, batched, out) };
-        return;
+    assert!(isa.is_supported(), "{isa:?} requested on a CPU without it");
+    match isa {
+        // SAFETY: the CPU supports the ISA (asserted above); every value row lies
+        // inside `values` (checked above).
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { values_avx512(p, values, stride, batched, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { values_avx2(p, values, stride, batched, out) },
+        _ => values_scalar(p, values, stride, batched, out),
     }
-    #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx2 {
-        assert!(
-            Isa::Avx2.is_supported(),
-            "AVX2 requested on a CPU without it"
-        );
-        // SAFETY: the CPU supports AVX2, FMA and F16C (checked above); every value row
-        // lies inside `values` (checked above).
-        unsafe { values_avx2(p, values, stride, batched, out) };
-        return;
-    }
+}
+
+/// The scalar twin of the attention-value kernels.
+fn values_scalar(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
     for (d, o) in out.iter_mut().enumerate() {
         *o = f16_dot(
             p.len(),
@@ -214,6 +199,46 @@ unsafe fn reduce16_each(v: &[std::arch::x86_64::__m512; 16]) -> std::arch::x86_6
     _mm512_permutexvar_ps(order, sums)
 }
 
+/// [`attention_values`] for one block of output dimensions, as vectors `V` of them
+/// (shared by the AVX2 and AVX-512 kernels): value row `j`'s `term` goes to lane
+/// `j mod 16` of group `(j / 16) mod 4` (one group when batched), the groups fold
+/// pairwise and the 16 lanes reduce as [`reduce_lanes`] does, so each dimension sees
+/// the scalar order.
+#[inline(always)]
+fn value_block<V: Copy>(
+    n: usize,
+    batched: bool,
+    zero: V,
+    term: impl Fn(usize, V) -> V,
+    add: impl Fn(V, V) -> V,
+) -> V {
+    let groups = if batched { 1 } else { 4 };
+    let period = 16 * groups;
+    let mut by_group = [[zero; 16]; 4];
+    for (g, acc) in by_group.iter_mut().enumerate().take(groups) {
+        let mut j0 = 16 * g;
+        while j0 + 16 <= n {
+            for (l, a) in acc.iter_mut().enumerate() {
+                *a = term(j0 + l, *a);
+            }
+            j0 += period;
+        }
+        for (l, a) in acc.iter_mut().enumerate().take(n.saturating_sub(j0)) {
+            *a = term(j0 + l, *a);
+        }
+    }
+    let lanes: [V; 16] = if batched {
+        by_group[0]
+    } else {
+        let g = &by_group;
+        std::array::from_fn(|l| add(add(g[0][l], g[2][l]), add(g[1][l], g[3][l])))
+    };
+    // `reduce16` over the lanes, for every dimension of the vector at once.
+    let t8: [V; 8] = std::array::from_fn(|i| add(lanes[i + 8], lanes[i]));
+    let t4: [V; 4] = std::array::from_fn(|i| add(t8[i + 4], t8[i]));
+    add(add(t4[0], t4[2]), add(t4[1], t4[3]))
+}
+
 /// AVX-512 [`attention_values`]: 16 output dimensions per FMA, one register
 /// accumulator per [`f16_dot`] lane (16 at a time), so each dimension sees the scalar
 /// order; the lanes are then reduced as [`reduce_lanes`] does, 16 dimensions at once.
@@ -225,8 +250,6 @@ unsafe fn reduce16_each(v: &[std::arch::x86_64::__m512; 16]) -> std::arch::x86_6
 unsafe fn values_avx512(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
     use std::arch::x86_64::*;
     let (hd, n) = (out.len(), p.len());
-    let groups = if batched { 1 } else { 4 };
-    let period = 16 * groups;
     for d0 in (0..hd).step_by(16) {
         let mask = first_lanes(hd - d0) as __mmask16;
         let term = |j: usize, acc: __m512| {
@@ -234,34 +257,9 @@ unsafe fn values_avx512(p: &[f32], values: &[u8], stride: usize, batched: bool, 
             let vv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, v));
             _mm512_mask3_fmadd_ps(_mm512_set1_ps(p[j]), vv, acc, mask)
         };
-        let mut by_group = [[_mm512_setzero_ps(); 16]; 4];
-        for (g, acc) in by_group.iter_mut().enumerate().take(groups) {
-            let mut j0 = 16 * g;
-            while j0 + 16 <= n {
-                for (l, a) in acc.iter_mut().enumerate() {
-                    *a = term(j0 + l, *a);
-                }
-                j0 += period;
-            }
-            for (l, a) in acc.iter_mut().enumerate().take(n.saturating_sub(j0)) {
-                *a = term(j0 + l, *a);
-            }
-        }
-        let lanes: [__m512; 16] = if batched {
-            by_group[0]
-        } else {
-            let g = &by_group;
-            std::array::from_fn(|l| {
-                _mm512_add_ps(
-                    _mm512_add_ps(g[0][l], g[2][l]),
-                    _mm512_add_ps(g[1][l], g[3][l]),
-                )
-            })
-        };
-        // `reduce16` over the lanes, for 16 dimensions at once.
-        let t8: [__m512; 8] = std::array::from_fn(|i| _mm512_add_ps(lanes[i + 8], lanes[i]));
-        let t4: [__m512; 4] = std::array::from_fn(|i| _mm512_add_ps(t8[i + 4], t8[i]));
-        let sum = _mm512_add_ps(_mm512_add_ps(t4[0], t4[2]), _mm512_add_ps(t4[1], t4[3]));
+        let sum = value_block(n, batched, _mm512_setzero_ps(), term, |a, b| {
+            _mm512_add_ps(a, b)
+        });
         _mm512_mask_storeu_ps(out.as_mut_ptr().add(d0), mask, sum);
     }
 }
@@ -403,42 +401,15 @@ unsafe fn scores_avx2(keys: &[u8], stride: usize, q: &[f32], batched: bool, out:
 unsafe fn values_avx2(p: &[f32], values: &[u8], stride: usize, batched: bool, out: &mut [f32]) {
     use std::arch::x86_64::*;
     let (hd, n) = (out.len(), p.len());
-    let groups = if batched { 1 } else { 4 };
-    let period = 16 * groups;
     for d0 in (0..hd).step_by(8) {
         let dims = hd - d0;
         let term = |j: usize, acc: __m256| {
             let v = values.as_ptr().add(j * stride + 2 * d0) as *const u16;
             fmadd_first(_mm256_set1_ps(p[j]), load_f16x8(v, dims), acc, dims)
         };
-        let mut by_group = [[_mm256_setzero_ps(); 16]; 4];
-        for (g, acc) in by_group.iter_mut().enumerate().take(groups) {
-            let mut j0 = 16 * g;
-            while j0 + 16 <= n {
-                for (l, a) in acc.iter_mut().enumerate() {
-                    *a = term(j0 + l, *a);
-                }
-                j0 += period;
-            }
-            for (l, a) in acc.iter_mut().enumerate().take(n.saturating_sub(j0)) {
-                *a = term(j0 + l, *a);
-            }
-        }
-        let lanes: [__m256; 16] = if batched {
-            by_group[0]
-        } else {
-            let g = &by_group;
-            std::array::from_fn(|l| {
-                _mm256_add_ps(
-                    _mm256_add_ps(g[0][l], g[2][l]),
-                    _mm256_add_ps(g[1][l], g[3][l]),
-                )
-            })
-        };
-        // `reduce16` over the lanes, for 8 dimensions at once.
-        let t8: [__m256; 8] = std::array::from_fn(|i| _mm256_add_ps(lanes[i + 8], lanes[i]));
-        let t4: [__m256; 4] = std::array::from_fn(|i| _mm256_add_ps(t8[i + 4], t8[i]));
-        let sum = _mm256_add_ps(_mm256_add_ps(t4[0], t4[2]), _mm256_add_ps(t4[1], t4[3]));
+        let sum = value_block(n, batched, _mm256_setzero_ps(), term, |a, b| {
+            _mm256_add_ps(a, b)
+        });
         let mut lanes_out = [0f32; 8];
         _mm256_storeu_ps(lanes_out.as_mut_ptr(), sum);
         let take = dims.min(8);

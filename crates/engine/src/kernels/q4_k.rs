@@ -187,9 +187,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             0,
         )
     });
-    let lanes_of = TokenLanes::of::<N>(tile.grouped);
-    let mut acc = _mm256_setzero_ps();
-    let mut acc_min = _mm256_setzero_ps();
+    let mut fold = TileFold::new::<N>(tile.grouped);
     for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
         let (scales, mins) = unpack_scale_mins(wb);
         let scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(
@@ -239,37 +237,37 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
         let group_sums: [__m256i; 4] = std::array::from_fn(|j| {
             _mm512_castsi512_si256(_mm512_permutex2var_epi32(low, gather[j], high))
         });
-        fold_tile_block(
-            tile,
-            b,
-            wb,
-            &mins,
-            &group_sums,
-            &lanes_of,
-            &mut acc,
-            &mut acc_min,
-        );
+        fold.block(tile, b, wb, &mins, &group_sums);
     }
-    store_tile_results::<N>(acc, acc_min, out);
+    fold.store::<N>(out);
 }
 
-/// Which token lanes of a tile fold as a group of four and which alone, as blend masks.
+/// The float steps of a Q4_K tile: [`Fold`] for every token lane at once. Each token's
+/// lane folds its four 64-weight group sums one by one (a token of a group of four)
+/// or as one total (a token alone), as the tile's `grouped` bits say; `acc` and
+/// `acc_min` hold the running sums of `d · Σ` and `dmin · Σ min · bsum`.
 #[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-struct TokenLanes {
+struct TileFold {
+    /// Blend mask of the tokens of a group of four.
     grouped: std::arch::x86_64::__m256,
+    /// Blend mask of the tokens alone.
     single: std::arch::x86_64::__m256,
     any_grouped: bool,
     any_single: bool,
+    acc: std::arch::x86_64::__m256,
+    acc_min: std::arch::x86_64::__m256,
 }
 
 #[cfg(target_arch = "x86_64")]
-impl TokenLanes {
-    /// The lanes of a tile of `N` tokens whose bit `t` of `grouped` is set for token `t`
-    /// of a group of four.
+impl TileFold {
+    /// A fold of `N` tokens whose bit `t` of `grouped` is set for token `t` of a group of
+    /// four.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn of<const N: usize>(grouped: u32) -> Self {
+    unsafe fn new<const N: usize>(grouped: u32) -> Self {
         use std::arch::x86_64::*;
         let single = ((1u32 << N) - 1) & !grouped;
         let mask = |bits: u32| {
@@ -281,78 +279,76 @@ impl TokenLanes {
             single: mask(single),
             any_grouped: grouped != 0,
             any_single: single != 0,
+            acc: _mm256_setzero_ps(),
+            acc_min: _mm256_setzero_ps(),
         }
     }
-}
 
-/// [`Fold::block`] of super-block `b` (weights `wb`, unpacked `mins`) for every token
-/// lane of `tile` at once, given the tokens' four 64-weight group sums in token lanes.
-///
-/// # Safety
-/// The CPU must support AVX2, FMA and F16C.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-#[allow(clippy::too_many_arguments)]
-unsafe fn fold_tile_block(
-    tile: &super::Q8kTile<'_>,
-    b: usize,
-    wb: &[u8],
-    mins: &[u8; 8],
-    group_sums: &[std::arch::x86_64::__m256i; 4],
-    lanes: &TokenLanes,
-    acc: &mut std::arch::x86_64::__m256,
-    acc_min: &mut std::arch::x86_64::__m256,
-) {
-    use std::arch::x86_64::*;
-    // Σ min · bsum of each 64-weight group, for every token.
-    let pairs = &tile.sum_pairs[b];
-    let group_mins: [__m256i; 4] = std::array::from_fn(|j| {
-        let part = |p: usize| {
-            let m = _mm256_set1_epi32(mins[p] as i32 * 0x1_0001);
-            _mm256_madd_epi16(_mm256_loadu_si256(pairs[p].as_ptr() as *const __m256i), m)
-        };
-        _mm256_add_epi32(part(2 * j), part(2 * j + 1))
-    });
-    let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
-    let d = _mm256_mul_ps(_mm256_set1_ps(f16_at(wb)), da);
-    let dmin = _mm256_mul_ps(_mm256_set1_ps(f16_at(&wb[DMIN_OFFSET..])), da);
-    if lanes.any_grouped {
-        let (mut a, mut m) = (*acc, *acc_min);
-        for j in 0..4 {
-            a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_sums[j]), d, a);
-            m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_mins[j]), dmin, m);
+    /// [`Fold::block`] of super-block `b` (weights `wb`, unpacked `mins`) for every token
+    /// lane of `tile`, given the tokens' four 64-weight group sums in token lanes.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn block(
+        &mut self,
+        tile: &super::Q8kTile<'_>,
+        b: usize,
+        wb: &[u8],
+        mins: &[u8; 8],
+        group_sums: &[std::arch::x86_64::__m256i; 4],
+    ) {
+        use std::arch::x86_64::*;
+        // Σ min · bsum of each 64-weight group, for every token.
+        let pairs = &tile.sum_pairs[b];
+        let group_mins: [__m256i; 4] = std::array::from_fn(|j| {
+            let part = |p: usize| {
+                let m = _mm256_set1_epi32(mins[p] as i32 * 0x1_0001);
+                _mm256_madd_epi16(_mm256_loadu_si256(pairs[p].as_ptr() as *const __m256i), m)
+            };
+            _mm256_add_epi32(part(2 * j), part(2 * j + 1))
+        });
+        // The block's f16 `d` and `dmin` (bytes 0..4) converted in one instruction.
+        debug_assert_eq!(DMIN_OFFSET, 2);
+        let scales = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
+            wb[0], wb[1], wb[2], wb[3],
+        ])));
+        let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+        let d = _mm256_mul_ps(_mm256_broadcastss_ps(scales), da);
+        let dmin = _mm256_mul_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(scales)), da);
+        if self.any_grouped {
+            let (mut a, mut m) = (self.acc, self.acc_min);
+            for j in 0..4 {
+                a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_sums[j]), d, a);
+                m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(group_mins[j]), dmin, m);
+            }
+            self.acc = _mm256_blendv_ps(self.acc, a, self.grouped);
+            self.acc_min = _mm256_blendv_ps(self.acc_min, m, self.grouped);
         }
-        *acc = _mm256_blendv_ps(*acc, a, lanes.grouped);
-        *acc_min = _mm256_blendv_ps(*acc_min, m, lanes.grouped);
+        if self.any_single {
+            let total = |v: &[__m256i; 4]| {
+                _mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), _mm256_add_epi32(v[2], v[3]))
+            };
+            let a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total(group_sums)), d, self.acc);
+            let m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total(&group_mins)), dmin, self.acc_min);
+            self.acc = _mm256_blendv_ps(self.acc, a, self.single);
+            self.acc_min = _mm256_blendv_ps(self.acc_min, m, self.single);
+        }
     }
-    if lanes.any_single {
-        let total = |v: &[__m256i; 4]| {
-            _mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), _mm256_add_epi32(v[2], v[3]))
-        };
-        let a = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total(group_sums)), d, *acc);
-        let m = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total(&group_mins)), dmin, *acc_min);
-        *acc = _mm256_blendv_ps(*acc, a, lanes.single);
-        *acc_min = _mm256_blendv_ps(*acc_min, m, lanes.single);
-    }
-}
 
-/// Writes a tile's `N` results, `acc − acc_min` per token lane.
-///
-/// # Safety
-/// The CPU must support AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn store_tile_results<const N: usize>(
-    acc: std::arch::x86_64::__m256,
-    acc_min: std::arch::x86_64::__m256,
-    out: &mut [f32],
-) {
-    use std::arch::x86_64::*;
-    let mut result = [0.0f32; 8];
-    _mm256_storeu_ps(result.as_mut_ptr(), _mm256_sub_ps(acc, acc_min));
-    out[..N].copy_from_slice(&result[..N]);
+    /// Writes the tile's `N` results, `acc − acc_min` per token lane.
+    ///
+    /// # Safety
+    /// The CPU must support AVX.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn store<const N: usize>(&self, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        let mut result = [0.0f32; 8];
+        _mm256_storeu_ps(result.as_mut_ptr(), _mm256_sub_ps(self.acc, self.acc_min));
+        out[..N].copy_from_slice(&result[..N]);
+    }
 }
 
 /// Four tokens' 8-lane sums reduced per 128-bit lane: lane `k` of half `h` of the
@@ -394,26 +390,8 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
     let low4 = _mm256_set1_epi8(0xF);
     // Byte shuffle putting i16 scale `lo` in every word of the low lane, `hi` in the high.
     let pick = |lo: i8, hi: i8| {
-        let word = |k: i8| {
-            _mm_setr_epi8(
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-                2 * k,
-                2 * k + 1,
-            )
-        };
+        // Bytes 2k, 2k + 1 in every 16-bit word: i16 `k` read little-endian.
+        let word = |k: i8| _mm_set1_epi16(i16::from_le_bytes([2 * k as u8, 2 * k as u8 + 1]));
         _mm256_set_m128i(word(hi), word(lo))
     };
     // [half h][odd]: the vector of groups 2h and 2h + 1 takes sub-block scales
@@ -421,9 +399,7 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
     let picks: [[__m256i; 2]; 2] = std::array::from_fn(|h| {
         std::array::from_fn(|odd| pick(4 * h as i8 + odd as i8, 4 * h as i8 + 2 + odd as i8))
     });
-    let lanes_of = TokenLanes::of::<N>(tile.grouped);
-    let mut acc = _mm256_setzero_ps();
-    let mut acc_min = _mm256_setzero_ps();
+    let mut fold = TileFold::new::<N>(tile.grouped);
     for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
         let (scales, mins) = unpack_scale_mins(wb);
         let scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(
@@ -431,36 +407,36 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
         )));
         let qs = wb.as_ptr().add(QS_OFFSET);
         // [half h][chunk c]: elements 64j + 16c ..+16 of groups j = 2h, 2h + 1.
-        let quants: [[__m256i; 4]; 2] = std::array::from_fn(|h| {
+        let lanes = &tile.lanes[b];
+        // One half (two groups) at a time keeps its decoded quants in registers.
+        let mut sums = [[_mm256_setzero_si256(); TILE]; 2];
+        for (h, sums) in sums.iter_mut().enumerate() {
             let v0 = _mm256_loadu_si256(qs.add(64 * h) as *const __m256i);
             let v1 = _mm256_loadu_si256(qs.add(64 * h + 32) as *const __m256i);
             let (first, second) = (
                 _mm256_permute2x128_si256(v0, v1, 0x20),
                 _mm256_permute2x128_si256(v0, v1, 0x31),
             );
-            [
+            let quants = [
                 _mm256_and_si256(first, low4),
                 _mm256_and_si256(second, low4),
                 _mm256_and_si256(_mm256_srli_epi16(first, 4), low4),
                 _mm256_and_si256(_mm256_srli_epi16(second, 4), low4),
-            ]
-        });
-        let scale_of: [[__m256i; 2]; 2] = std::array::from_fn(|h| {
-            std::array::from_fn(|odd| _mm256_shuffle_epi8(scales16, picks[h][odd]))
-        });
-        let lanes = &tile.lanes[b];
-        let mut sums = [[_mm256_setzero_si256(); TILE]; 2];
-        for t in 0..N {
-            let a = lanes[t].as_ptr();
-            for (h, quants) in quants.iter().enumerate() {
-                let mut sum = _mm256_setzero_si256();
-                for (c, q) in quants.iter().enumerate() {
-                    let act = _mm256_loadu_si256(a.add(64 * c + 32 * h) as *const __m256i);
-                    let scaled =
-                        _mm256_madd_epi16(_mm256_maddubs_epi16(*q, act), scale_of[h][c / 2]);
-                    sum = _mm256_add_epi32(sum, scaled);
-                }
-                sums[h][t] = sum;
+            ];
+            let scale_of: [__m256i; 2] =
+                std::array::from_fn(|odd| _mm256_shuffle_epi8(scales16, picks[h][odd]));
+            for (t, sum) in sums.iter_mut().enumerate().take(N) {
+                let a = lanes[t].as_ptr().add(32 * h);
+                let product = |c: usize| {
+                    let act = _mm256_loadu_si256(a.add(64 * c) as *const __m256i);
+                    _mm256_maddubs_epi16(quants[c], act)
+                };
+                // Chunks 2k and 2k + 1 share a scale; their i16 pair sums add exactly
+                // (|Σ| ≤ 4 · 15 · 128 < 2^15) before the one scaling `madd`.
+                *sum = _mm256_add_epi32(
+                    _mm256_madd_epi16(_mm256_add_epi16(product(0), product(1)), scale_of[0]),
+                    _mm256_madd_epi16(_mm256_add_epi16(product(2), product(3)), scale_of[1]),
+                );
             }
         }
         let mut group_sums = [_mm256_setzero_si256(); 4];
@@ -469,18 +445,9 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
             group_sums[2 * h] = _mm256_permute2x128_si256(low, high, 0x20);
             group_sums[2 * h + 1] = _mm256_permute2x128_si256(low, high, 0x31);
         }
-        fold_tile_block(
-            tile,
-            b,
-            wb,
-            &mins,
-            &group_sums,
-            &lanes_of,
-            &mut acc,
-            &mut acc_min,
-        );
+        fold.block(tile, b, wb, &mins, &group_sums);
     }
-    store_tile_results::<N>(acc, acc_min, out);
+    fold.store::<N>(out);
 }
 
 /// A Q4_K super-block decoded once for the panel kernel, which meets it with every

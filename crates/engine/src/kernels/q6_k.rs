@@ -209,56 +209,101 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], tiled: bool) -> f32 {
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out: &mut [f32]) {
-    use std::arch::x86_64::*;
     debug_assert_eq!(tile.len(), N);
     let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
-    let mut acc = [_mm256_setzero_ps(); N];
-    let mut tiled_acc = _mm256_setzero_ps();
+    let mut fold = TileFold::<N>::new(tile.tiled);
     for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
         let (decoded, scales16) = (decode_avx2(wb), scales16_avx2(wb));
         let dw = f16_at(&wb[208..]);
-        let mut sums = [0i32; TILE];
-        for (t, acc) in acc.iter_mut().enumerate() {
-            let ab = rows[t].add(b * Q8K_BLOCK_BYTES);
-            let sumi = block_lanes_avx2(&decoded, scales16, ab);
-            if tile.tiled {
-                sums[t] = hsum_epi32(sumi);
-            } else {
-                let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
-                *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
-            }
+        for (t, row) in rows.iter().enumerate() {
+            let ab = row.add(b * Q8K_BLOCK_BYTES);
+            fold.token(t, block_lanes_avx2(&decoded, scales16, ab), ab, dw);
         }
-        if tile.tiled {
-            let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(sums.as_ptr() as *const __m256i));
-            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
-            tiled_acc = _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, tiled_acc);
-        }
+        fold.block(tile, b, dw);
     }
-    store_tile_results(tile.tiled, tiled_acc, &acc, out);
+    fold.store(out);
 }
 
-/// Writes a Q6_K tile's `N` results: the tiled accumulator's lanes, or each token's
-/// 8 lanes summed in ggml's order.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The float steps of a Q6_K tile ([`Fold`] for `N` tokens): untiled, each token's 8
+/// lanes take `fma(da · d, Σ, acc)` per block and are summed in ggml's order at the
+/// end; tiled, each token's exact block sum waits in `sums` until the block's
+/// `fma(Σ · d, da, acc)` runs for all tokens in one vector.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn store_tile_results<const N: usize>(
+struct TileFold<const N: usize> {
     tiled: bool,
+    acc: [std::arch::x86_64::__m256; N],
+    sums: [i32; TILE],
     tiled_acc: std::arch::x86_64::__m256,
-    acc: &[std::arch::x86_64::__m256; N],
-    out: &mut [f32],
-) {
-    use std::arch::x86_64::*;
-    if tiled {
-        let mut lanes = [0.0f32; TILE];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), tiled_acc);
-        out[..N].copy_from_slice(&lanes[..N]);
-    } else {
-        for (t, o) in out.iter_mut().enumerate().take(N) {
-            *o = super::hsum_ps(acc[t]);
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<const N: usize> TileFold<N> {
+    /// An empty fold.
+    ///
+    /// # Safety
+    /// The CPU must support AVX.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn new(tiled: bool) -> Self {
+        use std::arch::x86_64::*;
+        Self {
+            tiled,
+            acc: [_mm256_setzero_ps(); N],
+            sums: [0; TILE],
+            tiled_acc: _mm256_setzero_ps(),
+        }
+    }
+
+    /// Token `t`'s corrected lane sums `sumi` of a block whose f16 scale is `dw`;
+    /// `ab` is the token's Q8_K block.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `ab` holds the block's 4-byte scale.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn token(&mut self, t: usize, sumi: std::arch::x86_64::__m256i, ab: *const u8, dw: f32) {
+        use std::arch::x86_64::*;
+        if self.tiled {
+            self.sums[t] = super::hsum_epi32(sumi);
+        } else {
+            let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
+            self.acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), self.acc[t]);
+        }
+    }
+
+    /// Closes block `b` (scale `dw`) after every token's [`TileFold::token`].
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn block(&mut self, tile: &super::Q8kTile<'_>, b: usize, dw: f32) {
+        use std::arch::x86_64::*;
+        if self.tiled {
+            let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(self.sums.as_ptr() as *const __m256i));
+            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
+            self.tiled_acc =
+                _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, self.tiled_acc);
+        }
+    }
+
+    /// Writes the `N` results: the tiled accumulator's lanes, or each token's 8 lanes
+    /// summed in ggml's order.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn store(&self, out: &mut [f32]) {
+        use std::arch::x86_64::*;
+        if self.tiled {
+            let mut lanes = [0.0f32; TILE];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), self.tiled_acc);
+            out[..N].copy_from_slice(&lanes[..N]);
+        } else {
+            for (t, o) in out.iter_mut().enumerate().take(N) {
+                *o = super::hsum_ps(self.acc[t]);
+            }
         }
     }
 }
@@ -293,9 +338,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
         )
     });
     let rows: [*const u8; N] = std::array::from_fn(|t| tile.row(t).as_ptr());
-    let mut acc = [_mm256_setzero_ps(); N];
-    // Tiled order: token `t`'s accumulator in lane `t`.
-    let mut tiled_acc = _mm256_setzero_ps();
+    let mut fold = TileFold::<N>::new(tile.tiled);
     for (b, wb) in w.chunks_exact(Q6K_BLOCK_BYTES).enumerate() {
         let scales16 =
             _mm256_cvtepi8_epi16(_mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i));
@@ -320,9 +363,8 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             }
         }
         let offset = b * Q8K_BLOCK_BYTES;
-        let mut sums = [0i32; TILE];
-        for (t, acc) in acc.iter_mut().enumerate() {
-            let ab = rows[t].add(offset);
+        for (t, row) in rows.iter().enumerate() {
+            let ab = row.add(offset);
             let aq = ab.add(4);
             let mut sumi = _mm512_setzero_si512();
             for (m, (q, scale)) in quants.iter().enumerate() {
@@ -336,36 +378,11 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             // 32 · (scale · bsum) of 16-groups 2i and 2i+1, subtracted from lane i.
             let bsums = _mm256_loadu_si256(ab.add(260) as *const __m256i);
             let correction = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
-            let sumi = _mm256_sub_epi32(folded, correction);
-            if tile.tiled {
-                sums[t] = hsum_epi32(sumi);
-            } else {
-                let d = f32_at(std::slice::from_raw_parts(ab, 4)) * dw;
-                *acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), *acc);
-            }
+            fold.token(t, _mm256_sub_epi32(folded, correction), ab, dw);
         }
-        if tile.tiled {
-            let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(sums.as_ptr() as *const __m256i));
-            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
-            tiled_acc = _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, tiled_acc);
-        }
+        fold.block(tile, b, dw);
     }
-    store_tile_results(tile.tiled, tiled_acc, &acc, out);
-}
-
-/// The exact (wrapping) sum of the 8 lanes of `v`.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn hsum_epi32(v: std::arch::x86_64::__m256i) -> i32 {
-    use std::arch::x86_64::*;
-    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-    _mm_cvtsi128_si32(s)
+    fold.store(out);
 }
 
 /// A Q6_K super-block decoded once for the panel kernel: the unsigned 6-bit quants

@@ -111,6 +111,32 @@ proptest! {
     }
 }
 
+/// A cross-ISA kernel case: a weight row of `cols` columns made from `bytes` and
+/// `scales` (see [`weight_row`]) against `tokens` activation rows, `xs` in token order.
+#[derive(Debug, Clone)]
+struct TokenRows {
+    cols: usize,
+    tokens: usize,
+    bytes: Vec<u8>,
+    scales: Vec<f32>,
+    xs: Vec<f32>,
+}
+
+prop_compose! {
+    /// One to three super-blocks against one to a whole tile of tokens.
+    fn token_rows()(
+        blocks in 1usize..4,
+        tokens in 1usize..=TILE,
+        bytes in proptest::collection::vec(any::<u8>(), 64..700),
+        scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
+        x in proptest::collection::vec(-4.0f32..4.0, 1..300),
+    ) -> TokenRows {
+        let cols = blocks * QK_K;
+        let xs = x.iter().cycle().take(cols * tokens).copied().collect();
+        TokenRows { cols, tokens, bytes, scales, xs }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -118,18 +144,13 @@ proptest! {
     /// placement (GEMM or GEMV order, tiled matmul or not), one token at a time.
     #[test]
     fn avx512_matches_avx2_bit_for_bit(
-        blocks in 1usize..4,
-        tokens in 1usize..=TILE,
-        bytes in proptest::collection::vec(any::<u8>(), 64..700),
-        scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
-        x in proptest::collection::vec(-4.0f32..4.0, 1..300),
+        case in token_rows(),
     ) {
+        let TokenRows { cols, tokens, bytes, scales, xs } = case;
         if !Isa::Avx512.is_supported() {
             eprintln!("skipping: this CPU has no AVX-512 F/BW/VL/VNNI");
             return Ok(());
         }
-        let cols = blocks * QK_K;
-        let xs: Vec<f32> = x.iter().cycle().take(cols * tokens).copied().collect();
         for ty in WeightType::ALL {
             let w = weight_row(ty, cols, &bytes, &scales);
             let acts = ActivationRows::quantize(ty.activation(), &xs, cols);
@@ -151,18 +172,13 @@ proptest! {
     /// ggml's tiled-matmul size.
     #[test]
     fn tile_kernels_match_the_avx2_twin_bit_for_bit(
-        blocks in 1usize..4,
-        tokens in 1usize..=TILE,
-        bytes in proptest::collection::vec(any::<u8>(), 64..700),
-        scales in proptest::collection::vec(-0.1f32..0.1, 1..16),
-        x in proptest::collection::vec(-4.0f32..4.0, 1..300),
+        case in token_rows(),
     ) {
+        let TokenRows { cols, tokens, bytes, scales, xs } = case;
         if !Isa::Avx2.is_supported() {
             eprintln!("skipping: this CPU has no AVX2/FMA/F16C");
             return Ok(());
         }
-        let cols = blocks * QK_K;
-        let xs: Vec<f32> = x.iter().cycle().take(cols * tokens).copied().collect();
         let isas = [Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.is_supported());
         for (isa, ty) in isas.flat_map(|isa| WeightType::ALL.map(|ty| (isa, ty))) {
             if !has_tile_kernel(isa, ty) {
@@ -184,6 +200,29 @@ proptest! {
                     .collect();
                 prop_assert_eq!(&avx2, &out, "{:?} {:?} tile of {} split {} tiled {}", isa, ty, tokens, split, tiled);
             }
+        }
+    }
+}
+
+/// The inlined f16 conversion equals `half`'s on all 65,536 bit patterns (NaNs stay
+/// NaNs with their sign).
+#[test]
+fn f16_conversion_is_exact_on_every_value() {
+    for h in 0..=u16::MAX {
+        let (ours, theirs) = (f16_bits_to_f32(h), half::f16::from_bits(h).to_f32());
+        if theirs.is_nan() {
+            assert!(ours.is_nan(), "{h:#06x}: {ours}");
+            assert_eq!(
+                ours.is_sign_negative(),
+                theirs.is_sign_negative(),
+                "{h:#06x}"
+            );
+        } else {
+            assert_eq!(
+                ours.to_bits(),
+                theirs.to_bits(),
+                "{h:#06x}: {ours} vs {theirs}"
+            );
         }
     }
 }
