@@ -112,8 +112,7 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
         let da = f32_at(ab);
         let qs = wb.as_ptr().add(QS_OFFSET);
         let aq = ab.as_ptr().add(A_QS_OFFSET);
-        let mut sums = [0i32; 4];
-        for (j, sum) in sums.iter_mut().enumerate() {
+        let group = |j: usize| {
             let q4 = _mm256_loadu_si256(qs.add(32 * j) as *const __m256i);
             let lo = _mm256_and_si256(q4, low4);
             let hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low4);
@@ -127,9 +126,35 @@ pub unsafe fn dot_avx2(w: &[u8], a: &[u8], grouped: bool) -> f32 {
                 _mm256_maddubs_epi16(hi, a_hi),
                 _mm256_set1_epi16(scales[2 * j + 1] as i16),
             );
-            *sum = super::hsum_epi32(_mm256_add_epi32(p_lo, p_hi));
-        }
-        let pair_mins = pair_mins(&mins, &q8k_bsums(ab));
+            _mm256_add_epi32(p_lo, p_hi)
+        };
+        // A row alone folds only the block's total (integer, so summing the lanes of
+        // all four groups once gives the same bits as four group sums added).
+        let sums = if grouped {
+            std::array::from_fn(|j| super::hsum_epi32(group(j)))
+        } else {
+            let total = _mm256_add_epi32(
+                _mm256_add_epi32(group(0), group(1)),
+                _mm256_add_epi32(group(2), group(3)),
+            );
+            [super::hsum_epi32(total), 0, 0, 0]
+        };
+        // Lane p: min p · (bsum 2p + bsum 2p + 1), the min doubled into both i16 halves.
+        let mins16 = _mm256_cvtepu16_epi32(_mm_cvtepu8_epi16(_mm_loadl_epi64(
+            mins.as_ptr() as *const __m128i
+        )));
+        let bsums = _mm256_loadu_si256(ab.as_ptr().add(BSUMS_OFFSET) as *const __m256i);
+        let min_lanes = _mm256_madd_epi16(
+            bsums,
+            _mm256_or_si256(mins16, _mm256_slli_epi32(mins16, 16)),
+        );
+        let pair_mins = if grouped {
+            let mut lanes = [0i32; 8];
+            _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, min_lanes);
+            std::array::from_fn(|j| lanes[2 * j] + lanes[2 * j + 1])
+        } else {
+            [super::hsum_epi32(min_lanes), 0, 0, 0]
+        };
         fold.block(
             f16_at(wb) * da,
             f16_at(&wb[DMIN_OFFSET..]) * da,

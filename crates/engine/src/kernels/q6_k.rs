@@ -185,17 +185,19 @@ unsafe fn scales16_avx2(wb: &[u8]) -> std::arch::x86_64::__m256i {
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_avx2(w: &[u8], a: &[u8], tiled: bool) -> f32 {
     use std::arch::x86_64::*;
-    let mut fold = Fold::new(tiled);
+    let mut fold = TileFold::<1>::new(tiled);
     for (wb, ab) in w
         .chunks_exact(Q6K_BLOCK_BYTES)
         .zip(a.chunks_exact(Q8K_BLOCK_BYTES))
     {
+        let dw = f16_at(&wb[208..]);
         let sumi = block_lanes_avx2(&decode_avx2(wb), scales16_avx2(wb), ab.as_ptr());
-        let mut lanes = [0i32; 8];
-        _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, sumi);
-        fold.block(f16_at(&wb[208..]), f32_at(ab), lanes);
+        fold.token(0, sumi, ab.as_ptr(), dw);
+        fold.block(_mm256_set1_ps(f32_at(ab)), dw);
     }
-    fold.result()
+    let mut out = [0.0];
+    fold.store(&mut out);
+    out[0]
 }
 
 /// AVX2 Q6_K row × the `N` tokens of a Q8_K tile: `out[t]` is bit-identical to
@@ -219,7 +221,10 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
             let ab = row.add(b * Q8K_BLOCK_BYTES);
             fold.token(t, block_lanes_avx2(&decoded, scales16, ab), ab, dw);
         }
-        fold.block(tile, b, dw);
+        fold.block(
+            std::arch::x86_64::_mm256_loadu_ps(tile.scales[b].as_ptr()),
+            dw,
+        );
     }
     fold.store(out);
 }
@@ -271,17 +276,17 @@ impl<const N: usize> TileFold<N> {
         }
     }
 
-    /// Closes block `b` (scale `dw`) after every token's [`TileFold::token`].
+    /// Closes a block of scale `dw` after every token's [`TileFold::token`]; lane `t` of
+    /// `da` is token `t`'s Q8_K scale of the block.
     ///
     /// # Safety
     /// The CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn block(&mut self, tile: &super::Q8kTile<'_>, b: usize, dw: f32) {
+    unsafe fn block(&mut self, da: std::arch::x86_64::__m256, dw: f32) {
         use std::arch::x86_64::*;
         if self.tiled {
             let sums = _mm256_cvtepi32_ps(_mm256_loadu_si256(self.sums.as_ptr() as *const __m256i));
-            let da = _mm256_loadu_ps(tile.scales[b].as_ptr());
             self.tiled_acc =
                 _mm256_fmadd_ps(_mm256_mul_ps(sums, _mm256_set1_ps(dw)), da, self.tiled_acc);
         }
@@ -380,7 +385,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             let correction = _mm256_slli_epi32(_mm256_madd_epi16(bsums, scales16), 5);
             fold.token(t, _mm256_sub_epi32(folded, correction), ab, dw);
         }
-        fold.block(tile, b, dw);
+        fold.block(_mm256_loadu_ps(tile.scales[b].as_ptr()), dw);
     }
     fold.store(out);
 }
