@@ -103,7 +103,7 @@ unsafe fn decode_avx2(wb: &[u8]) -> [(std::arch::x86_64::__m256i, std::arch::x86
     use std::arch::x86_64::*;
     let low4 = _mm256_set1_epi8(0xF);
     let two_bits = _mm256_set1_epi8(3);
-    let scales = &wb[192..208];
+    let scales = _mm_loadu_si128(wb.as_ptr().add(192) as *const __m128i);
     let mut decoded = [(_mm256_setzero_si256(), _mm256_setzero_si256()); 8];
     for half in 0..2 {
         let ql = wb.as_ptr().add(64 * half);
@@ -126,11 +126,10 @@ unsafe fn decode_avx2(wb: &[u8]) -> [(std::arch::x86_64::__m256i, std::arch::x86
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(6)),
         ];
         for (k, q) in quants.into_iter().enumerate() {
-            let g = 8 * half + 2 * k;
-            let s_lo = scales[g] as i8 as i16;
-            let s_hi = scales[g + 1] as i8 as i16;
-            let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
-            decoded[4 * half + k] = (q, scale);
+            // Scale g in the low lane's 8 words, g + 1 in the high lane's.
+            let g = (8 * half + 2 * k) as u8;
+            let pick = _mm_set_epi64x(i64::from_le_bytes([g + 1; 8]), i64::from_le_bytes([g; 8]));
+            decoded[4 * half + k] = (q, _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, pick)));
         }
     }
     decoded
