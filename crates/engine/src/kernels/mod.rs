@@ -490,25 +490,7 @@ fn avx2_dot(_: WeightType, _: &[u8], _: &[u8], _: Batching) -> f32 {
 /// Reads a little-endian f16 at `bytes[0..2]` as f32.
 #[inline(always)]
 fn f16_at(bytes: &[u8]) -> f32 {
-    f16_bits_to_f32(u16::from_le_bytes([bytes[0], bytes[1]]))
-}
-
-/// The f32 of the f16 with bits `h`, exactly, in a few inlined integer and float
-/// steps (`half`'s conversion checks the CPU and calls out of line on every value,
-/// once per block in the quantized kernels). The exponent and mantissa shifted into f32 place
-/// read as `2^-112` times the value (a subnormal f16 lands on an f32 subnormal), so one
-/// exact multiplication by `2^112` rebases it; infinities and NaNs get the all-ones
-/// exponent back.
-#[inline(always)]
-pub(crate) fn f16_bits_to_f32(h: u16) -> f32 {
-    let magnitude = u32::from(h & 0x7FFF);
-    let sign = u32::from(h & 0x8000) << 16;
-    let rebase = f32::from_bits((127 + 112) << 23);
-    let mut bits = (f32::from_bits(magnitude << 13) * rebase).to_bits();
-    if magnitude >= 0x7C00 {
-        bits |= 0xFF << 23;
-    }
-    f32::from_bits(bits | sign)
+    half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f32()
 }
 
 /// Reads a little-endian f32 at `bytes[0..4]`.
