@@ -212,7 +212,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
             0,
         )
     });
-    let mut fold = TileFold::new::<N>(tile.grouped);
+    let mut fold = TileFold::<N>::new(tile.grouped);
     for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
         let (scales, mins) = unpack_scale_mins(wb);
         let scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_loadl_epi64(
@@ -264,7 +264,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
         });
         fold.block(tile, b, wb, &mins, &group_sums);
     }
-    fold.store::<N>(out);
+    fold.store(out);
 }
 
 /// The float steps of a Q4_K tile: [`Fold`] for every token lane at once. Each token's
@@ -272,7 +272,7 @@ pub unsafe fn tile_avx512<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, o
 /// or as one total (a token alone), as the tile's `grouped` bits say; `acc` and
 /// `acc_min` hold the running sums of `d · Σ` and `dmin · Σ min · bsum`.
 #[cfg(target_arch = "x86_64")]
-struct TileFold {
+struct TileFold<const N: usize> {
     /// Blend mask of the tokens of a group of four.
     grouped: std::arch::x86_64::__m256,
     /// Blend mask of the tokens alone.
@@ -284,7 +284,7 @@ struct TileFold {
 }
 
 #[cfg(target_arch = "x86_64")]
-impl TileFold {
+impl<const N: usize> TileFold<N> {
     /// A fold of `N` tokens whose bit `t` of `grouped` is set for token `t` of a group of
     /// four.
     ///
@@ -292,7 +292,7 @@ impl TileFold {
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn new<const N: usize>(grouped: u32) -> Self {
+    unsafe fn new(grouped: u32) -> Self {
         use std::arch::x86_64::*;
         let single = ((1u32 << N) - 1) & !grouped;
         let mask = |bits: u32| {
@@ -335,7 +335,7 @@ impl TileFold {
             _mm256_add_epi32(part(2 * j), part(2 * j + 1))
         });
         // The block's f16 `d` and `dmin` (bytes 0..4) converted in one instruction.
-        debug_assert_eq!(DMIN_OFFSET, 2);
+        const _: () = assert!(DMIN_OFFSET == 2, "dmin follows d");
         let scales = _mm_cvtph_ps(_mm_cvtsi32_si128(i32::from_le_bytes([
             wb[0], wb[1], wb[2], wb[3],
         ])));
@@ -368,7 +368,7 @@ impl TileFold {
     /// The CPU must support AVX.
     #[target_feature(enable = "avx2")]
     #[inline]
-    unsafe fn store<const N: usize>(&self, out: &mut [f32]) {
+    unsafe fn store(&self, out: &mut [f32]) {
         use std::arch::x86_64::*;
         let mut result = [0.0f32; 8];
         _mm256_storeu_ps(result.as_mut_ptr(), _mm256_sub_ps(self.acc, self.acc_min));
@@ -424,18 +424,18 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
     let picks: [[__m256i; 2]; 2] = std::array::from_fn(|h| {
         std::array::from_fn(|odd| pick(4 * h as i8 + odd as i8, 4 * h as i8 + 2 + odd as i8))
     });
-    let mut fold = TileFold::new::<N>(tile.grouped);
+    let mut fold = TileFold::<N>::new(tile.grouped);
     for (b, wb) in w.chunks_exact(Q4K_BLOCK_BYTES).enumerate() {
         let (scales, mins) = unpack_scale_mins(wb);
         let scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64(
             scales.as_ptr() as *const __m128i,
         )));
         let qs = wb.as_ptr().add(QS_OFFSET);
-        // [half h][chunk c]: elements 64j + 16c ..+16 of groups j = 2h, 2h + 1.
         let lanes = &tile.lanes[b];
         // One half (two groups) at a time keeps its decoded quants in registers.
         let mut sums = [[_mm256_setzero_si256(); TILE]; 2];
         for (h, sums) in sums.iter_mut().enumerate() {
+            // Chunk c: elements 64j + 16c ..+16 of groups j = 2h, 2h + 1.
             let v0 = _mm256_loadu_si256(qs.add(64 * h) as *const __m256i);
             let v1 = _mm256_loadu_si256(qs.add(64 * h + 32) as *const __m256i);
             let (first, second) = (
@@ -472,7 +472,7 @@ pub unsafe fn tile_avx2<const N: usize>(w: &[u8], tile: &super::Q8kTile<'_>, out
         }
         fold.block(tile, b, wb, &mins, &group_sums);
     }
-    fold.store::<N>(out);
+    fold.store(out);
 }
 
 /// A Q4_K super-block decoded once for the panel kernel, which meets it with every
