@@ -6,7 +6,9 @@ use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 
 use super::arch::{Activation, Architecture, LayerAttention};
-use super::kernels::{attention_scores, attention_values, matmul, ActivationRows, Isa};
+use super::kernels::{
+    attention_scores, attention_values, matmul_placed, ActivationRows, Batching, Isa,
+};
 use super::kv_cache::KvCache;
 use super::lora::{LayerLora, LoraAdapter, LoraPair};
 use super::ops::{add_in_place, geglu, ggml_expf_in_place, reduce16, rms_norm, swiglu};
@@ -146,18 +148,61 @@ impl Model {
                 .filter(|&&i| i >= start && i < start + chunk.len())
                 .map(|i| i - start)
                 .collect();
-            let hidden = self
-                .pool
-                .install(|| self.forward_chunk(cache, chunk, &wanted))?;
-            logits.extend(self.pool.install(|| self.logits(&hidden)));
+            let mut segments = [Segment {
+                cache: &mut *cache,
+                tokens: chunk,
+                outputs: wanted,
+            }];
+            logits.extend(self.pool.install(|| self.run_segments(&mut segments))?);
         }
         Ok(logits)
     }
 
-    fn matmul(&self, w: &TensorRef, acts: &ActivationRows) -> Vec<f32> {
+    /// One decoding step of several sequences at once: `tokens[i]` follows the cached
+    /// positions of `caches[i]`. Returns each sequence's next-token logits (`vocab`
+    /// floats each, in order), bit for bit what [`Model::forward`] of that token alone
+    /// would return, while every weight matrix is read once for the whole batch.
+    pub fn forward_batch(&self, caches: &mut [&mut KvCache], tokens: &[u32]) -> Result<Vec<f32>> {
+        ensure!(
+            caches.len() == tokens.len(),
+            "{} caches for {} tokens",
+            caches.len(),
+            tokens.len()
+        );
+        let (context, vocab) = (self.arch.context(), self.arch.vocab());
+        for (cache, &t) in caches.iter().zip(tokens) {
+            ensure!(
+                cache.len() < context,
+                "sequence of {} tokens exceeds the model context of {context}",
+                cache.len() + 1,
+            );
+            ensure!(
+                (t as usize) < vocab,
+                "token id {t} is outside the vocabulary of {vocab}"
+            );
+        }
+        let mut segments: Vec<Segment<'_>> = caches
+            .iter_mut()
+            .zip(tokens)
+            .map(|(cache, t)| Segment {
+                cache: &mut **cache,
+                tokens: std::slice::from_ref(t),
+                outputs: vec![0],
+            })
+            .collect();
+        self.pool.install(|| self.run_segments(&mut segments))
+    }
+
+    /// The logits of every segment's outputs, in segment order.
+    fn run_segments(&self, segments: &mut [Segment<'_>]) -> Result<Vec<f32>> {
+        let (hidden, outputs) = self.forward_segments(segments)?;
+        Ok(self.logits(&hidden, &outputs))
+    }
+
+    fn matmul(&self, w: &TensorRef, acts: &ActivationRows, rows: &Rows) -> Vec<f32> {
         let m = self.weights.matrix(w);
         let mut out = vec![0.0; acts.rows() * m.rows];
-        matmul(self.isa, &m, acts, &mut out);
+        matmul_placed(self.isa, &m, acts, &rows.placed, &mut out);
         out
     }
 
@@ -168,9 +213,10 @@ impl Model {
         w: &TensorRef,
         lora: Option<&LoraPair>,
         acts: &ActivationRows,
+        rows: &Rows,
         x: &[f32],
     ) -> Vec<f32> {
-        let mut out = self.matmul(w, acts);
+        let mut out = self.matmul(w, acts, rows);
         if let Some(pair) = lora {
             pair.add_to(x, &mut out);
         }
@@ -182,35 +228,35 @@ impl Model {
         self.lora.as_ref().map(|a| &a.layers[l])
     }
 
-    /// Runs one chunk through every layer; returns the final hidden states (not yet
-    /// normed) of the rows `outputs`. Like llama.cpp, the last layer's feed-forward
-    /// runs only on those rows (which also decides their GEMM/GEMV kernel order).
-    fn forward_chunk(
-        &self,
-        cache: &mut KvCache,
-        tokens: &[u32],
-        outputs: &[usize],
-    ) -> Result<Vec<f32>> {
+    /// Runs every segment through every layer (their tokens as rows of one batch, each
+    /// placed and attended as in a batch of its segment alone); returns the final hidden
+    /// states (not yet normed) of the segments' outputs and how those rows are placed.
+    /// Like llama.cpp, the last layer's feed-forward runs only on those rows (which also
+    /// decides their GEMM/GEMV kernel order).
+    fn forward_segments(&self, segments: &mut [Segment<'_>]) -> Result<(Vec<f32>, Rows)> {
         let arch = &self.arch;
-        let (dim, n) = (arch.dim(), tokens.len());
-        let mut x = vec![0.0f32; n * dim];
+        let dim = arch.dim();
+        let mut rows = Rows::of(segments.iter().map(|s| (s.cache.len(), s.tokens.len())));
+        let tokens = segments.iter().flat_map(|s| s.tokens.iter());
+        let mut x = vec![0.0f32; rows.len() * dim];
         for (row, &t) in x.chunks_exact_mut(dim).zip(tokens) {
             self.weights.embedding(t as usize, row)?;
         }
         if let Some(scale) = arch.embedding_scale() {
             x.iter_mut().for_each(|v| *v *= scale);
         }
-        let pos0 = cache.len();
         let angles: Vec<Vec<RopeAngles>> = self
             .ropes
             .iter()
-            .map(|rope| (0..n).map(|i| rope.angles(pos0 + i)).collect())
+            .map(|rope| rows.positions().map(|p| rope.angles(p)).collect())
             .collect();
         for (l, layer) in self.weights.layers.iter().enumerate() {
-            let mut attn = self.attention_block(cache, l, layer, &angles, pos0, &x);
+            let mut attn = self.attention_block(segments, &rows, l, layer, &angles, &x);
             if l + 1 == arch.layers() {
-                x = select_rows(&x, dim, outputs);
-                attn = select_rows(&attn, dim, outputs);
+                let (kept, outputs) = rows.outputs(segments.iter().map(|s| &s.outputs[..]));
+                x = select_rows(&x, dim, &kept);
+                attn = select_rows(&attn, dim, &kept);
+                rows = outputs;
                 if x.is_empty() {
                     break;
                 }
@@ -219,25 +265,28 @@ impl Model {
                 rms_norm(&mut attn, &norms.post_attention, arch.rms_eps());
             }
             add_in_place(&mut x, &attn);
-            let mut ff = self.feed_forward(layer, self.layer_lora(l), &x);
+            let mut ff = self.feed_forward(layer, self.layer_lora(l), &rows, &x);
             if let Some(norms) = &layer.sandwich {
                 rms_norm(&mut ff, &norms.post_ffw, arch.rms_eps());
             }
             add_in_place(&mut x, &ff);
         }
-        cache.commit(tokens);
-        Ok(x)
+        for segment in segments.iter_mut() {
+            segment.cache.commit(segment.tokens);
+        }
+        Ok((x, rows))
     }
 
     /// Layer `l`'s attention output (after its output projection) for the rows of `x`
-    /// (positions `pos0..`), appending their keys and values to the cache.
+    /// (each segment's rows after its cached positions), appending their keys and values
+    /// to their segment's cache.
     fn attention_block(
         &self,
-        cache: &mut KvCache,
+        segments: &mut [Segment<'_>],
+        rows: &Rows,
         l: usize,
         layer: &LayerWeights,
         angles: &[Vec<RopeAngles>],
-        pos0: usize,
         x: &[f32],
     ) -> Vec<f32> {
         let arch = &self.arch;
@@ -251,18 +300,21 @@ impl Model {
             &layer.wq,
             lora.and_then(|a| a.wq.as_ref()),
             pick(&acts, &layer.wq),
+            rows,
             &h,
         );
         let mut k = self.project(
             &layer.wk,
             lora.and_then(|a| a.wk.as_ref()),
             pick(&acts, &layer.wk),
+            rows,
             &h,
         );
         let v = self.project(
             &layer.wv,
             lora.and_then(|a| a.wv.as_ref()),
             pick(&acts, &layer.wv),
+            rows,
             &h,
         );
         if let Some(norms) = &layer.sandwich {
@@ -279,20 +331,33 @@ impl Model {
         if let Some(scale) = query_scale {
             q.iter_mut().for_each(|v| *v *= scale);
         }
-        cache.append_layer(l, &k, &v);
-        let attn = self.attention(cache, l, pos0, &q, how.window, score_scale);
+        let mut first = 0;
+        for (segment, &(_, n)) in segments.iter_mut().zip(&rows.segments) {
+            let (from, to) = (first * kv_dim, (first + n) * kv_dim);
+            segment.cache.append_layer(l, &k[from..to], &v[from..to]);
+            first += n;
+        }
+        let caches: Vec<&KvCache> = segments.iter().map(|s| &*s.cache).collect();
+        let attn = self.attention(&caches, rows, l, &q, how.window, score_scale);
         let attn_acts = ActivationRows::quantize(layer.wo.ty.activation(), &attn, q_dim);
         self.project(
             &layer.wo,
             lora.and_then(|a| a.wo.as_ref()),
             &attn_acts,
+            rows,
             &attn,
         )
     }
 
     /// The gated feed-forward of the rows of `x` (its pre-norm included), with the
     /// block's adapter projections `lora`.
-    fn feed_forward(&self, layer: &LayerWeights, lora: Option<&LayerLora>, x: &[f32]) -> Vec<f32> {
+    fn feed_forward(
+        &self,
+        layer: &LayerWeights,
+        lora: Option<&LayerLora>,
+        rows: &Rows,
+        x: &[f32],
+    ) -> Vec<f32> {
         let arch = &self.arch;
         let mut h = x.to_vec();
         rms_norm(&mut h, &layer.ffn_norm, arch.rms_eps());
@@ -301,12 +366,14 @@ impl Model {
             &layer.gate,
             lora.and_then(|a| a.gate.as_ref()),
             pick(&acts, &layer.gate),
+            rows,
             &h,
         );
         let up = self.project(
             &layer.up,
             lora.and_then(|a| a.up.as_ref()),
             pick(&acts, &layer.up),
+            rows,
             &h,
         );
         match arch.activation() {
@@ -318,11 +385,13 @@ impl Model {
             &layer.down,
             lora.and_then(|a| a.down.as_ref()),
             &ff_acts,
+            rows,
             &gate,
         )
     }
 
-    /// Grouped-query attention of the batch's queries (positions `pos0..`) over layer `layer` of the cache, causal and,
+    /// Grouped-query attention of each row's query over layer `layer` of its segment's
+    /// cache (`caches`, one per segment), causal and,
     /// with a `window`, limited to the last `window` positions, computed as
     /// llama.cpp's CPU graph does without flash attention: queries rounded to f16 and
     /// dotted with the f16 keys, scores × `score_scale`, softmax with ggml's `expf` and
@@ -332,9 +401,9 @@ impl Model {
     /// llama.cpp masks them: they add nothing, and every other product keeps its lane.
     fn attention(
         &self,
-        cache: &KvCache,
+        caches: &[&KvCache],
+        rows: &Rows,
         layer: usize,
-        pos0: usize,
         q: &[f32],
         window: Option<usize>,
         score_scale: f32,
@@ -342,13 +411,17 @@ impl Model {
         let arch = &self.arch;
         let (hd, heads) = (arch.head_dim(), arch.heads());
         let group = heads / arch.kv_heads();
-        let (keys, values) = (cache.keys(layer), cache.values(layer));
-        let row = cache.row_bytes();
-        let batched = q.len() > arch.q_dim();
+        let places = rows.places();
         let round16 = |v: f32| half::f16::from_f32(v).to_f32();
         let mut out = vec![0.0f32; q.len()];
         out.par_chunks_mut(hd).enumerate().for_each(|(idx, o)| {
-            let (t, h) = (idx / heads, idx % heads);
+            let ((segment, t), h) = (places[idx / heads], idx % heads);
+            let (pos0, n) = rows.segments[segment];
+            let cache = caches[segment];
+            let (keys, values) = (cache.keys(layer), cache.values(layer));
+            let row = cache.row_bytes();
+            // The lane order llama.cpp picks for a batch of this segment's size.
+            let batched = n > 1;
             let kv_off = (h / group) * hd * 2;
             let q16: Vec<f32> = q[idx * hd..(idx + 1) * hd]
                 .iter()
@@ -394,8 +467,8 @@ impl Model {
         out
     }
 
-    /// Final norm and output head for every row of `hidden`.
-    fn logits(&self, hidden: &[f32]) -> Vec<f32> {
+    /// Final norm and output head for every row of `hidden` (placed as `rows` says).
+    fn logits(&self, hidden: &[f32], rows: &Rows) -> Vec<f32> {
         if hidden.is_empty() {
             return Vec::new();
         }
@@ -404,7 +477,69 @@ impl Model {
         rms_norm(&mut h, &self.weights.output_norm, self.arch.rms_eps());
 
         let acts = ActivationRows::quantize(self.weights.output.ty.activation(), &h, dim);
-        self.matmul(&self.weights.output, &acts)
+        self.matmul(&self.weights.output, &acts, rows)
+    }
+}
+
+/// One sequence's part of a forward step: its cache, the tokens that follow the cached
+/// positions, and which of them (indices into `tokens`) want logits.
+struct Segment<'a> {
+    cache: &'a mut KvCache,
+    tokens: &'a [u32],
+    outputs: Vec<usize>,
+}
+
+/// The rows of a forward step, segment after segment: where each segment starts and
+/// how llama.cpp would place each row in a batch of its segment alone.
+struct Rows {
+    /// Per segment: its cached positions before this step, and its number of rows.
+    segments: Vec<(usize, usize)>,
+    /// Per row: its placement ([`Batching::of`] within its segment).
+    placed: Vec<Batching>,
+}
+
+impl Rows {
+    /// Rows of segments given as (cached positions, rows).
+    fn of(segments: impl Iterator<Item = (usize, usize)>) -> Self {
+        let segments: Vec<(usize, usize)> = segments.collect();
+        let placed = segments
+            .iter()
+            .flat_map(|&(_, n)| (0..n).map(move |t| Batching::of(t, n)))
+            .collect();
+        Self { segments, placed }
+    }
+
+    /// Number of rows.
+    fn len(&self) -> usize {
+        self.placed.len()
+    }
+
+    /// Each row's position in its sequence.
+    fn positions(&self) -> impl Iterator<Item = usize> + '_ {
+        self.segments.iter().flat_map(|&(pos0, n)| pos0..pos0 + n)
+    }
+
+    /// Each row's segment and index within it.
+    fn places(&self) -> Vec<(usize, usize)> {
+        self.segments
+            .iter()
+            .enumerate()
+            .flat_map(|(s, &(_, n))| (0..n).map(move |t| (s, t)))
+            .collect()
+    }
+
+    /// The rows each segment wants (`outputs`, indices within the segment, one list per
+    /// segment) as indices into these rows, and the rows they make as a batch of their own.
+    fn outputs<'a>(&self, outputs: impl Iterator<Item = &'a [usize]>) -> (Vec<usize>, Rows) {
+        let mut kept = Vec::new();
+        let mut first = 0;
+        let mut segments = Vec::with_capacity(self.segments.len());
+        for (&(pos0, n), wanted) in self.segments.iter().zip(outputs) {
+            kept.extend(wanted.iter().map(|&t| first + t));
+            segments.push((pos0, wanted.len()));
+            first += n;
+        }
+        (kept, Rows::of(segments.into_iter()))
     }
 }
 

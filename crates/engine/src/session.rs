@@ -151,8 +151,9 @@ impl Session {
     }
 
     /// Puts the longest reusable prefix of `tokens` (at most `limit` tokens) in the
-    /// live cache and returns its length.
-    fn reuse_prefix(&mut self, tokens: &[u32], limit: usize) -> usize {
+    /// live cache and returns its length. `others` (the caches of sequences decoding
+    /// beside this one) may lend it too.
+    fn reuse_prefix(&mut self, tokens: &[u32], limit: usize, others: &[&KvCache]) -> usize {
         let live = self.cache.common_prefix(tokens).min(limit);
         let best = self
             .snapshots
@@ -160,11 +161,20 @@ impl Session {
             .enumerate()
             .map(|(i, s)| (i, s.common_prefix(tokens).min(limit)))
             .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)));
+        let lent = others
+            .iter()
+            .map(|c| (c, c.common_prefix(tokens).min(limit)))
+            .max_by_key(|&(_, n)| n)
+            .filter(|&(_, n)| n > live && best.is_none_or(|(_, b)| n > b));
         if live < self.cache.len()
             && live >= MIN_SNAPSHOT_TOKENS
             && best.is_none_or(|(_, n)| n < live)
         {
             self.remember(self.cache.prefix(live));
+        }
+        if let Some((other, n)) = lent {
+            self.cache = other.prefix(n);
+            return n;
         }
         match best {
             Some((i, n)) if n > live => {
@@ -191,8 +201,13 @@ impl Session {
     /// Runs the prompt (reusing cached prefixes) and returns the logits after its last
     /// token and the number of reused tokens.
     pub fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize)> {
+        self.prefill_beside(prompt, &[])
+    }
+
+    /// [`Session::prefill`] with the caches `others` also lending prefixes.
+    fn prefill_beside(&mut self, prompt: &[u32], others: &[&KvCache]) -> Result<(Vec<f32>, usize)> {
         ensure!(!prompt.is_empty(), "empty prompt");
-        let reused = self.reuse_prefix(prompt, prompt.len() - 1);
+        let reused = self.reuse_prefix(prompt, prompt.len() - 1, others);
         self.stats.prompt_tokens += prompt.len() as u64;
         self.stats.reused_tokens += reused as u64;
         let rest = &prompt[reused..];
@@ -234,47 +249,114 @@ impl Session {
         &mut self,
         prompt: &[u32],
         opts: &GenerateOptions,
-        mut masking: Option<Masking<'_>>,
+        masking: Option<Masking<'_>>,
         mut on_token: impl FnMut(u32),
     ) -> Result<Completion> {
         let start = Instant::now();
         let (mut logits, reused_tokens) = self.prefill(prompt)?;
-        let mut sampler = Sampler::new(opts.sampling, opts.stream);
-        let mut history = prompt.to_vec();
-        let mut tokens = Vec::new();
-        let mut first_token = None;
-        let mut finish = FinishReason::Length;
-        while tokens.len() < opts.max_new_tokens {
-            if let Some(m) = masking.as_mut() {
-                if !m.restrict(&mut logits) {
-                    finish = FinishReason::Grammar;
-                    break;
-                }
-            }
-            let next = sampler.sample(&mut logits, &history);
-            first_token.get_or_insert_with(|| start.elapsed());
-            if opts.stop_tokens.contains(&next) {
-                finish = FinishReason::Stop;
-                break;
-            }
-            tokens.push(next);
-            history.push(next);
+        let mut answer = Answer::new(prompt, opts, masking, start, reused_tokens);
+        while let Some(next) = answer.choose(&mut logits) {
             on_token(next);
-            if tokens.len() == opts.max_new_tokens {
+            if answer.ended() {
                 break;
-            }
-            if let Some(m) = masking.as_mut() {
-                m.advance(next);
             }
             logits = self.model.forward(&mut self.cache, &[next], &[0])?;
         }
-        Ok(Completion {
-            tokens,
-            finish,
-            reused_tokens,
-            first_token: first_token.unwrap_or_else(|| start.elapsed()),
-            total: start.elapsed(),
-            grammar: masking.map(Masking::into_trace),
+        Ok(answer.finish())
+    }
+
+    /// Generates a completion of every prompt in `jobs` (prompt and options), up to
+    /// `slots` at a time, as llama.cpp's server decodes its parallel slots: each
+    /// sequence keeps its own KV cache and sampler, and one forward pass per step
+    /// serves every sequence decoding (one read of the weights for the batch). Each
+    /// token is chosen from logits equal bit for bit to [`Session::generate`]'s for
+    /// the same prompt and cache, so answers differ from one-at-a-time decoding only
+    /// where prefix reuse batched a prompt differently (see the module docs).
+    ///
+    /// Jobs start in order as slots free up; a prompt reuses prefixes from the
+    /// snapshots and from every slot's cache. `on_done` gets each job's index and
+    /// completion (or its error) as soon as it ends; its `Err` stops the run and is
+    /// returned.
+    pub fn generate_batch(
+        &mut self,
+        jobs: &[(&[u32], GenerateOptions)],
+        slots: usize,
+        mut on_done: impl FnMut(usize, Result<Completion>) -> Result<()>,
+    ) -> Result<()> {
+        std::thread::scope(|scope| {
+            let mut caches: Vec<KvCache> =
+                (0..slots.max(1)).map(|_| self.model.new_cache()).collect();
+            let mut running: Vec<Option<Running<'_, '_>>> = caches.iter().map(|_| None).collect();
+            let mut queue = jobs.iter().enumerate();
+            loop {
+                for slot in 0..caches.len() {
+                    while running[slot].is_none() {
+                        let Some((job, (prompt, opts))) = queue.next() else {
+                            break;
+                        };
+                        let masking = opts.constraint.as_ref().map(|c| match c.overlap {
+                            true => Masking::new(Ahead::spawn(scope, c.grammar.start())),
+                            false => Masking::new(Inline::new(c.grammar.start())),
+                        });
+                        let start = Instant::now();
+                        let mut cache = std::mem::replace(&mut caches[slot], KvCache::new(0, 0));
+                        std::mem::swap(&mut self.cache, &mut cache);
+                        let others: Vec<&KvCache> =
+                            caches.iter().filter(|c| !c.is_empty()).collect();
+                        let prefilled = self.prefill_beside(prompt, &others);
+                        std::mem::swap(&mut self.cache, &mut cache);
+                        caches[slot] = cache;
+                        match prefilled {
+                            Err(e) => on_done(job, Err(e))?,
+                            Ok((mut logits, reused)) => {
+                                let mut answer = Answer::new(prompt, opts, masking, start, reused);
+                                match answer.choose(&mut logits) {
+                                    Some(next) if !answer.ended() => {
+                                        running[slot] = Some(Running { job, answer, next })
+                                    }
+                                    _ => on_done(job, Ok(answer.finish()))?,
+                                }
+                            }
+                        }
+                    }
+                }
+                let busy: Vec<usize> = (0..caches.len())
+                    .filter(|&s| running[s].is_some())
+                    .collect();
+                if busy.is_empty() {
+                    return Ok(());
+                }
+                let tokens: Vec<u32> = busy
+                    .iter()
+                    .map(|&s| running[s].as_ref().expect("busy").next)
+                    .collect();
+                let mut stepping: Vec<&mut KvCache> = caches
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(s, _)| running[*s].is_some())
+                    .map(|(_, c)| c)
+                    .collect();
+                let stepped = self.model.forward_batch(&mut stepping, &tokens);
+                let vocab = self.model.vocab();
+                for (k, &slot) in busy.iter().enumerate() {
+                    let mut run = running[slot].take().expect("busy");
+                    let logits = match &stepped {
+                        Ok(all) => all[k * vocab..(k + 1) * vocab].to_vec(),
+                        Err(e) => {
+                            on_done(run.job, Err(anyhow::anyhow!("{e:#}")))?;
+                            continue;
+                        }
+                    };
+                    let mut logits = logits;
+                    match run.answer.choose(&mut logits) {
+                        Some(next) if !run.answer.ended() => {
+                            run.next = next;
+                            running[slot] = Some(run);
+                        }
+                        _ => on_done(run.job, Ok(run.answer.finish()))?,
+                    }
+                }
+            }
         })
     }
 
@@ -289,7 +371,7 @@ impl Session {
         let Some(first) = targets.iter().skip(1).position(|&t| t).map(|p| p + 1) else {
             return Ok((0.0, 0));
         };
-        let reused = self.reuse_prefix(tokens, first - 1);
+        let reused = self.reuse_prefix(tokens, first - 1, &[]);
         self.stats.prompt_tokens += tokens.len() as u64;
         self.stats.reused_tokens += reused as u64;
         let vocab = self.model.vocab();
@@ -315,4 +397,91 @@ impl Session {
         }
         Ok((sum, count))
     }
+}
+
+/// One answer being decoded: its sampler, grammar masks, history and tokens so far.
+struct Answer<'o, 'm> {
+    opts: &'o GenerateOptions,
+    masking: Option<Masking<'m>>,
+    sampler: Sampler,
+    history: Vec<u32>,
+    tokens: Vec<u32>,
+    start: Instant,
+    first_token: Option<Duration>,
+    finish: FinishReason,
+    reused_tokens: usize,
+}
+
+impl<'o, 'm> Answer<'o, 'm> {
+    /// The answer to `prompt` started at `start`, `reused_tokens` of it from a cache.
+    fn new(
+        prompt: &[u32],
+        opts: &'o GenerateOptions,
+        masking: Option<Masking<'m>>,
+        start: Instant,
+        reused_tokens: usize,
+    ) -> Self {
+        Self {
+            opts,
+            masking,
+            sampler: Sampler::new(opts.sampling, opts.stream),
+            history: prompt.to_vec(),
+            tokens: Vec::new(),
+            start,
+            first_token: None,
+            finish: FinishReason::Length,
+            reused_tokens,
+        }
+    }
+
+    /// Chooses the next token from `logits` (masked by the grammar first) and returns
+    /// it once added to the answer; `None` when the answer ends without one (a stop
+    /// token, the grammar's dead end, no room left).
+    fn choose(&mut self, logits: &mut [f32]) -> Option<u32> {
+        if self.ended() {
+            return None;
+        }
+        if let Some(m) = self.masking.as_mut() {
+            if !m.restrict(logits) {
+                self.finish = FinishReason::Grammar;
+                return None;
+            }
+        }
+        let next = self.sampler.sample(logits, &self.history);
+        self.first_token.get_or_insert_with(|| self.start.elapsed());
+        if self.opts.stop_tokens.contains(&next) {
+            self.finish = FinishReason::Stop;
+            return None;
+        }
+        self.tokens.push(next);
+        self.history.push(next);
+        if let (false, Some(m)) = (self.ended(), self.masking.as_mut()) {
+            m.advance(next);
+        }
+        Some(next)
+    }
+
+    /// True once the answer is complete: `max_new_tokens` generated, or it stopped.
+    fn ended(&self) -> bool {
+        self.finish != FinishReason::Length || self.tokens.len() >= self.opts.max_new_tokens
+    }
+
+    /// The finished completion.
+    fn finish(self) -> Completion {
+        Completion {
+            tokens: self.tokens,
+            finish: self.finish,
+            reused_tokens: self.reused_tokens,
+            first_token: self.first_token.unwrap_or_else(|| self.start.elapsed()),
+            total: self.start.elapsed(),
+            grammar: self.masking.map(Masking::into_trace),
+        }
+    }
+}
+
+/// A slot's answer in progress and the token it waits to run.
+struct Running<'o, 'm> {
+    job: usize,
+    answer: Answer<'o, 'm>,
+    next: u32,
 }

@@ -138,3 +138,126 @@ fn nll_matches_log_softmax_of_full_logits() {
     assert_eq!(again, sum, "reusing the cached prefix gives the same loss");
     assert_eq!(s.stats().reused_tokens, 3);
 }
+
+/// `count` prompts of different lengths whose first tokens differ, so none reuses
+/// another's prefix.
+fn unrelated_prompts(count: usize, vocab: usize) -> Vec<Vec<u32>> {
+    (0..count)
+        .map(|i| {
+            (0..3 + 4 * i)
+                .map(|k| ((1 + i * 37 + k * 11) % vocab) as u32)
+                .collect()
+        })
+        .collect()
+}
+
+/// Options of different lengths; every third job samples (temperature, top-p,
+/// repetition penalty) from its own stream.
+fn varied_options(count: usize) -> Vec<GenerateOptions> {
+    (0..count)
+        .map(|i| {
+            let mut opts = greedy(4 + 3 * i, vec![]);
+            if i % 3 == 1 {
+                opts.sampling = super::sampler::SamplingParams {
+                    temperature: 0.8,
+                    top_p: 0.9,
+                    repetition_penalty: 1.1,
+                    seed: 5,
+                };
+                opts.stream = i as u64;
+            }
+            opts
+        })
+        .collect()
+}
+
+/// Every job of `jobs` decoded by [`Session::generate_batch`] with `slots` slots.
+fn batched(
+    session: &mut Session,
+    jobs: &[(&[u32], GenerateOptions)],
+    slots: usize,
+) -> Vec<super::session::Completion> {
+    let mut done = vec![None; jobs.len()];
+    session
+        .generate_batch(jobs, slots, |i, c| {
+            done[i] = Some(c?);
+            Ok(())
+        })
+        .unwrap();
+    done.into_iter()
+        .map(|c| c.expect("every job ends"))
+        .collect()
+}
+
+/// Batched decoding gives every answer exactly as decoding it alone does: same tokens,
+/// same finish, whatever the batch around it (slots free up and refill as answers of
+/// different lengths end).
+fn assert_batched_equals_alone(m: &Arc<Model>) {
+    let prompts = unrelated_prompts(7, m.vocab());
+    let options = varied_options(7);
+    let alone: Vec<_> = prompts
+        .iter()
+        .zip(&options)
+        .map(|(p, o)| Session::new(m.clone(), 0).generate(p, o, |_| {}).unwrap())
+        .collect();
+    let jobs: Vec<(&[u32], GenerateOptions)> = prompts
+        .iter()
+        .map(|p| &p[..])
+        .zip(options.iter().cloned())
+        .collect();
+    for slots in [1, 3, 8] {
+        let together = batched(&mut Session::new(m.clone(), 0), &jobs, slots);
+        for (i, (a, b)) in alone.iter().zip(&together).enumerate() {
+            assert_eq!(a.tokens, b.tokens, "job {i}, {slots} slots");
+            assert_eq!(a.finish, b.finish, "job {i}, {slots} slots");
+            assert_eq!(b.reused_tokens, 0, "job {i}, {slots} slots");
+        }
+    }
+}
+
+#[test]
+fn batched_decoding_equals_decoding_alone() {
+    assert_batched_equals_alone(&model(2));
+}
+
+/// The same on K-quant weights (Q4_K_M: Q4_K and Q6_K rows), whose kernels round a
+/// token's sums by where it sits in a batch: a decoded token keeps its GEMV order.
+#[test]
+fn batched_decoding_equals_decoding_alone_on_k_quants() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny-q4_k_m.gguf");
+    let spec = TinySpec {
+        dim: 256,
+        ff: 512,
+        vocab: 128_256,
+        ..spec()
+    };
+    spec.write_gguf(&path, okla_formats::gguf::FileType::Q4KM)
+        .unwrap();
+    let loaded = super::loader::load(&path, 2).unwrap();
+    assert_batched_equals_alone(&loaded.model);
+}
+
+/// A prompt admitted while another decodes reuses the prefix they share from that
+/// slot's cache, and answers as it does after that prompt in one session.
+#[test]
+fn batched_prompts_reuse_each_others_prefixes() {
+    let m = model(2);
+    let shared: Vec<u32> = (0..40).map(|k| (k * 7 + 3) % 300).collect();
+    let first: Vec<u32> = shared.iter().copied().chain([11, 12]).collect();
+    let second: Vec<u32> = shared.iter().copied().chain([13, 14, 15]).collect();
+    let mut one_session = Session::new(m.clone(), 1 << 20);
+    let expected: Vec<_> = [&first, &second]
+        .iter()
+        .map(|p| one_session.generate(p, &greedy(6, vec![]), |_| {}).unwrap())
+        .collect();
+    let jobs = [
+        (&first[..], greedy(6, vec![])),
+        (&second[..], greedy(6, vec![])),
+    ];
+    let together = batched(&mut Session::new(m.clone(), 1 << 20), &jobs, 2);
+    assert_eq!(together[1].reused_tokens, shared.len());
+    for (a, b) in expected.iter().zip(&together) {
+        assert_eq!((&a.tokens, a.reused_tokens), (&b.tokens, b.reused_tokens));
+    }
+}

@@ -50,16 +50,32 @@ fn rows_per_task(rows: usize, tokens: usize) -> usize {
 /// tile kernel exists ([`has_tile_kernel`]) each weight row meets [`TILE`] tokens at once.
 pub fn matmul(isa: Isa, w: &Matrix<'_>, acts: &ActivationRows, out: &mut [f32]) {
     let tokens = acts.rows();
+    let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
+    matmul_placed(isa, w, acts, &placed, out);
+}
+
+/// [`matmul`] with each token placed as `placed[t]` says rather than by its position
+/// in this batch: several sequences' tokens share one pass over the weights while each
+/// result equals, bit for bit, what a batch of that sequence alone would give (one
+/// decoded token is `Batching::default()`, llama.cpp's GEMV).
+pub fn matmul_placed(
+    isa: Isa,
+    w: &Matrix<'_>,
+    acts: &ActivationRows,
+    placed: &[Batching],
+    out: &mut [f32],
+) {
+    let tokens = acts.rows();
     assert_eq!(acts.ty, w.ty.activation(), "activation type mismatch");
     assert_eq!(acts.cols, w.cols, "activation width mismatch");
     assert_eq!(out.len(), tokens * w.rows, "output size mismatch");
+    assert_eq!(placed.len(), tokens, "one placement per token");
     let chunk = rows_per_task(w.rows, tokens);
     // AVX2 decodes faster one row at a time ([`vec_dot_in`]) than through a tile of one.
     let tiled = has_tile_kernel(isa, w.ty) && (tokens > 1 || isa == Isa::Avx512);
     let rows_of =
         |first: usize, n: usize| &w.data[first * w.row_bytes()..(first + n) * w.row_bytes()];
     let token_rows: Vec<&[u8]> = (0..tokens).map(|t| acts.row(t)).collect();
-    let placed: Vec<Batching> = (0..tokens).map(|t| Batching::of(t, tokens)).collect();
     // A batch of ggml's tiled size goes through the panel kernels where they exist.
     let paneled = tokens >= TILE && has_panel_kernel(isa, w.ty);
     let panels: Vec<Q8kPanel> = if paneled {

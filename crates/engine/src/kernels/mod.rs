@@ -25,7 +25,7 @@ mod q8k_tile;
 
 pub use activations::ActivationRows;
 pub use attention::{attention_scores, attention_values, f16_dot};
-pub use matmul::{matmul, Matrix};
+pub use matmul::{matmul, matmul_placed, Matrix};
 pub use panel::{dot_panel_rows, has_panel_kernel};
 pub use q8k_panel::{Q8kPanel, PANEL};
 pub use q8k_tile::{Q8kTile, TILE};
