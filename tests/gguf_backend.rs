@@ -165,3 +165,58 @@ fn gate_reruns_give_byte_identical_predictions() {
         "the mini suite has no eval split"
     );
 }
+
+/// The larger models' schedule (every prompt in one session, several answers decoded at
+/// once) answers as each conversation in a session of its own does, unconstrained and
+/// under a grammar, and its prompts reuse the prefixes they share.
+#[test]
+fn decoding_in_slots_answers_like_conversations_apart() {
+    use okla_harness::backend::gguf::Schedule;
+    use okla_harness::suite::Grammar;
+    let convs = conversations();
+    let prompts: Vec<Prompt<'_>> = convs
+        .iter()
+        .zip(["a", "b", "c"])
+        .map(|(m, id)| Prompt {
+            case_id: id,
+            messages: m,
+        })
+        .collect();
+    let schema = serde_json::json!({
+        "type": "object",
+        "properties": {"intent": {"enum": ["VehiclePrice", "Financing"]}},
+        "required": ["intent"],
+        "additionalProperties": false
+    });
+    let open = |schedule| {
+        GgufBackend::open(&common::tiny_q4_k_m(), 2)
+            .unwrap()
+            .with_response_schema(schema.clone(), "intent.schema.json")
+            .with_schedule(schedule)
+    };
+    for (grammar, max_new_tokens) in [(Grammar::None, 16), (Grammar::Schema, 80)] {
+        let decoding = Decoding {
+            grammar,
+            ..decoding(max_new_tokens)
+        };
+        let mut answers = Vec::new();
+        for schedule in [Schedule::Conversations, Schedule::Slots] {
+            let mut backend = open(schedule);
+            let got = backend
+                .generate(&prompts, &decoding, &|_, _| Ok(()))
+                .unwrap();
+            assert!(got.iter().all(|g| g.error.is_none()), "{got:?}");
+            let info = backend.info();
+            let hit_rate = info.details["prefix_cache"]["hit_rate"].as_f64().unwrap();
+            assert!(hit_rate > 0.2, "{schedule:?}: {hit_rate}");
+            answers.push(got.into_iter().map(|g| g.text).collect::<Vec<_>>());
+        }
+        assert_eq!(answers[0], answers[1], "{grammar:?}");
+        if grammar == Grammar::Schema {
+            for text in &answers[1] {
+                let value: serde_json::Value = serde_json::from_str(text).unwrap();
+                assert!(value["intent"].is_string(), "{text}");
+            }
+        }
+    }
+}

@@ -185,7 +185,7 @@ impl Model {
             .iter_mut()
             .zip(tokens)
             .map(|(cache, t)| Segment {
-                cache: &mut **cache,
+                cache,
                 tokens: std::slice::from_ref(t),
                 outputs: vec![0],
             })

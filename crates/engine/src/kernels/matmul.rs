@@ -136,7 +136,7 @@ pub fn matmul_placed(
                 }
             } else {
                 for (i, ys) in o.chunks_exact_mut(tokens).enumerate() {
-                    dot_row_tokens(isa, w.ty, w.row(first + i), &token_rows, &placed, ys);
+                    dot_row_tokens(isa, w.ty, w.row(first + i), &token_rows, placed, ys);
                 }
             }
         });

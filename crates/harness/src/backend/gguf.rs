@@ -9,8 +9,12 @@
 //! - a small model ([`SMALL_MODEL_BYTES`]) cannot keep many threads busy on one
 //!   token, so each conversation (prompts sharing their first two messages) gets a
 //!   fresh session and conversations run side by side, one per thread;
-//! - a larger one runs every prompt in one session, one after another, so that
-//!   conversations of the same dealer also share their system prompt's keys.
+//! - a larger one runs every prompt in one session, [`DECODE_SLOTS`] at a time in
+//!   token order, as llama.cpp's server decodes parallel slots: one pass over the
+//!   weights serves every answer being decoded, each answer equals what it would be
+//!   decoded alone (bit for bit, [`Session::generate_batch`]), and a prompt reuses the
+//!   prefix it shares with the snapshots or any slot, so conversations of the same dealer
+//!   also share their system prompt's keys.
 //!
 //! `decoding.grammar` constrains answers ([`okla_engine::grammar`]): `schema` to the
 //! response schema given with [`GgufBackend::with_response_schema`], `json` to any JSON
@@ -46,6 +50,30 @@ use okla_text::ChatTokenizer;
 /// Files smaller than this run their conversations side by side (see the module docs).
 pub const SMALL_MODEL_BYTES: usize = 1 << 30;
 
+/// Answers a larger model decodes at once: one tile of the K-quant kernels
+/// ([`okla_engine::kernels::TILE`] tokens meet each decoded weight block).
+pub const DECODE_SLOTS: usize = okla_engine::kernels::TILE;
+
+/// How prompts are scheduled (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// Each conversation in a session of its own, conversations side by side, one per thread.
+    Conversations,
+    /// Every prompt in one session, [`DECODE_SLOTS`] decoded at once.
+    Slots,
+}
+
+impl Schedule {
+    /// The schedule of a model file of `bytes` bytes.
+    pub fn for_model_bytes(bytes: usize) -> Self {
+        if bytes < SMALL_MODEL_BYTES {
+            Schedule::Conversations
+        } else {
+            Schedule::Slots
+        }
+    }
+}
+
 /// A GGUF model served by the native engine.
 pub struct GgufBackend {
     path: PathBuf,
@@ -54,6 +82,7 @@ pub struct GgufBackend {
     tokenizer: ChatTokenizer,
     stop_tokens: Vec<u32>,
     session: Session,
+    schedule: Schedule,
     /// Prefix-reuse counters of the per-conversation sessions (small models).
     conversation_stats: PrefixStats,
     last_decoding: Option<Decoding>,
@@ -90,6 +119,7 @@ impl GgufBackend {
         let tokenizer = loaded.tokenizer.clone();
         let stop_tokens = loaded.stop_tokens();
         let session = Session::new(loaded.model.clone(), DEFAULT_SNAPSHOT_BUDGET);
+        let schedule = Schedule::for_model_bytes(loaded.file.bytes().len());
         Ok(Self {
             path: path.to_path_buf(),
             sha256,
@@ -97,6 +127,7 @@ impl GgufBackend {
             tokenizer,
             stop_tokens,
             session,
+            schedule,
             conversation_stats: PrefixStats::default(),
             last_decoding: None,
             grammars: Grammars::default(),
@@ -114,9 +145,12 @@ impl GgufBackend {
         self
     }
 
-    /// True when conversations run side by side in sessions of their own.
-    fn conversations_in_parallel(&self) -> bool {
-        self.loaded.file.bytes().len() < SMALL_MODEL_BYTES
+    /// The backend with prompts scheduled as `schedule` says instead of by the file's
+    /// size (for comparing schedules: answers may differ from the file's own schedule
+    /// where prefix reuse batched a prompt differently).
+    pub fn with_schedule(mut self, schedule: Schedule) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// The chat tokenizer (GGUF vocabulary + its chat template).
@@ -146,7 +180,6 @@ impl GgufBackend {
         let ids = self.tokenizer.encode_chat(messages)?;
         let constraint = self.constraint(decoding)?;
         let opts = self.options(decoding, 0, &constraint);
-        let start = Instant::now();
         let tokenizer = &self.tokenizer;
         let mut generated = Vec::new();
         let mut shown = 0;
@@ -160,7 +193,7 @@ impl GgufBackend {
                 }
             }
         })?;
-        let generation = generation(&self.tokenizer, ids.len(), &done, start)?;
+        let generation = generation(&self.tokenizer, ids.len(), &done)?;
         self.grammars.record(done.grammar);
         if generation.text.len() > shown {
             on_text(&generation.text[shown..]);
@@ -214,25 +247,28 @@ fn answer(
         .as_ref()
         .map_err(|e| anyhow::anyhow!("{e:#}"))
         .and_then(|ids| {
-            let start = Instant::now();
             let done = session.generate(ids, opts, |_| {})?;
-            let answer = generation(tokenizer, ids.len(), &done, start);
+            let answer = generation(tokenizer, ids.len(), &done);
             grammars.record(done.grammar);
             answer
         });
+    failed_unless(answered)
+}
+
+/// The answer, or a failure as the answer's error.
+fn failed_unless(answered: Result<Generation>) -> Generation {
     answered.unwrap_or_else(|e| Generation {
         error: Some(format!("{e:#}")),
         ..Generation::default()
     })
 }
 
-/// The finished answer to a prompt of `prompt_len` tokens started at `start`; a dead end
-/// of the grammar is an error, the engine's failure and not the model's.
+/// The finished answer to a prompt of `prompt_len` tokens; a dead end of the grammar is
+/// an error, the engine's failure and not the model's.
 fn generation(
     tokenizer: &ChatTokenizer,
     prompt_len: usize,
     done: &Completion,
-    start: Instant,
 ) -> Result<Generation> {
     if done.finish == FinishReason::Grammar {
         let why = done.grammar.as_ref().and_then(|t| t.dead_end.as_deref());
@@ -251,7 +287,7 @@ fn generation(
         completion_tokens: Some(done.tokens.len() as u32),
         finish_reason: Some(done.finish.as_str().into()),
         timing: Some(Timing {
-            total: start.elapsed(),
+            total: done.total,
             first_token: Some(done.first_token),
         }),
         error: None,
@@ -276,6 +312,49 @@ fn conversations_in(order: &[usize], prompts: &[Prompt<'_>]) -> Vec<Vec<usize>> 
 fn stream_of(case_id: &str) -> u64 {
     let digest = Sha256::digest(case_id.as_bytes());
     u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+impl GgufBackend {
+    /// Answers the prompts in `order`, [`DECODE_SLOTS`] at a time in the one session
+    /// (the larger models' schedule; see the module docs).
+    fn generate_in_slots(
+        &mut self,
+        prompts: &[Prompt<'_>],
+        encoded: &[Result<Vec<u32>>],
+        order: &[usize],
+        decoding: &Decoding,
+        constraint: &Option<Constrained>,
+        on_answer: OnAnswer<'_>,
+    ) -> Result<Vec<Generation>> {
+        let mut out = vec![Generation::default(); prompts.len()];
+        let mut jobs = Vec::new();
+        let mut job_prompts = Vec::new();
+        for &i in order {
+            match &encoded[i] {
+                Ok(ids) => {
+                    let opts = self.options(decoding, stream_of(prompts[i].case_id), constraint);
+                    jobs.push((&ids[..], opts));
+                    job_prompts.push(i);
+                }
+                Err(e) => {
+                    out[i] = failed_unless(Err(anyhow::anyhow!("{e:#}")));
+                    on_answer(i, &out[i])?;
+                }
+            }
+        }
+        let (tokenizer, grammars) = (&self.tokenizer, &self.grammars);
+        self.session
+            .generate_batch(&jobs, DECODE_SLOTS, |job, done| {
+                let i = job_prompts[job];
+                out[i] = failed_unless(done.and_then(|done| {
+                    let answer = generation(tokenizer, jobs[job].0.len(), &done);
+                    grammars.record(done.grammar);
+                    answer
+                }));
+                on_answer(i, &out[i])
+            })?;
+        Ok(out)
+    }
 }
 
 impl Backend for GgufBackend {
@@ -346,20 +425,15 @@ impl Backend for GgufBackend {
             (Ok(x), Ok(y)) => x.cmp(y).then(a.cmp(&b)),
             _ => a.cmp(&b),
         });
-        if !self.conversations_in_parallel() {
-            let mut out = vec![Generation::default(); prompts.len()];
-            for &i in &order {
-                let opts = self.options(decoding, stream_of(prompts[i].case_id), &constraint);
-                out[i] = answer(
-                    &self.tokenizer,
-                    &mut self.session,
-                    &encoded[i],
-                    &opts,
-                    &self.grammars,
-                );
-                on_answer(i, &out[i])?;
-            }
-            return Ok(out);
+        if self.schedule == Schedule::Slots {
+            return self.generate_in_slots(
+                prompts,
+                &encoded,
+                &order,
+                decoding,
+                &constraint,
+                on_answer,
+            );
         }
         let conversations = conversations_in(&order, prompts);
         let threads = self.loaded.model.threads().min(conversations.len()).max(1);
