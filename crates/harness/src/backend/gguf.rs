@@ -27,7 +27,6 @@ mod grammar;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
