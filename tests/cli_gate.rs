@@ -502,3 +502,40 @@ fn outputs_that_cannot_be_written_exit_2() {
         .assert()
         .code(2);
 }
+
+/// `bench --parallel` adds one tg row per sequence count, each counting every
+/// sequence's tokens; a count of 0 is a usage error.
+#[test]
+fn bench_measures_decoding_several_sequences_at_once() {
+    let out = okla()
+        .arg("bench")
+        .arg(common::tiny_q4_k_m())
+        .args(["--threads", "1", "-p", "0", "-n", "4", "-r", "1"])
+        .args(["--parallel", "1,3", "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let tests: Vec<(&str, u64)> = rows
+        .iter()
+        .map(|r| (r["test"].as_str().unwrap(), r["n_seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(tests, [("tg4", 1), ("tg4x3", 3)]);
+    for row in rows {
+        let tokens = 4.0 * row["n_seq"].as_f64().unwrap();
+        let seconds = row["samples_ns"][0].as_f64().unwrap() / 1e9;
+        let rate = row["samples_ts"][0].as_f64().unwrap();
+        assert!((rate - tokens / seconds).abs() < 1e-6 * rate, "{row}");
+    }
+    okla()
+        .arg("bench")
+        .arg(common::tiny_q4_k_m())
+        .args(["--parallel", "0"])
+        .assert()
+        .code(2);
+}

@@ -37,6 +37,10 @@ pub struct BenchArgs {
     /// Generated tokens of the tg test (0 skips it).
     #[arg(long = "n-gen", short = 'n', default_value_t = 128)]
     pub n_gen: usize,
+    /// Sequences decoded at once in the tg test, comma-separated: one test each
+    /// (`tg128x8` for 8; like llama-batched-bench's `-npl`).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub parallel: Vec<usize>,
     /// Timed repetitions per test.
     #[arg(long, short = 'r', default_value_t = 5)]
     pub repetitions: usize,
@@ -50,21 +54,28 @@ pub struct BenchArgs {
 
 /// Run the benchmark and print the report.
 pub fn run(args: BenchArgs) -> Result<u8> {
-    if args.threads.contains(&0) {
-        return Err(
-            okla_formats::error::InputError::usage("--threads values must be at least 1").into(),
-        );
+    for (flag, values) in [("--threads", &args.threads), ("--parallel", &args.parallel)] {
+        if values.contains(&0) {
+            let message = format!("{flag} values must be at least 1");
+            return Err(okla_formats::error::InputError::usage(message).into());
+        }
     }
     let plan = BenchPlan {
         threads: args.threads.clone(),
         n_prompt: args.n_prompt,
         n_gen: args.n_gen,
+        parallel: args.parallel.clone(),
         repetitions: args.repetitions,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         build_commit: env!("OKLA_BUILD_COMMIT").into(),
     };
     let progress = super::progress::Terminal::stderr();
-    progress.start((plan.threads.len() * 2) as u64, "benchmarks");
+    let tests_per_thread_count =
+        usize::from(plan.n_prompt > 0) + plan.parallel.len() * usize::from(plan.n_gen > 0);
+    progress.start(
+        (plan.threads.len() * tests_per_thread_count) as u64,
+        "benchmarks",
+    );
     let report = run_bench(&args.model, &plan, &|row| {
         progress.message(&format!(
             "{} threads {}: {:.2} t/s",

@@ -88,7 +88,7 @@ mod tests {
     use okla_engine::bench::mean_stddev;
 
     fn report() -> BenchReport {
-        let row = |test: &str, n_prompt, n_gen, ts: Vec<f64>| {
+        let row = |test: &str, n_prompt, n_gen, n_seq, ts: Vec<f64>| {
             let (avg_ts, stddev_ts) = mean_stddev(&ts);
             BenchRow {
                 tool_version: "0.1.0".into(),
@@ -102,6 +102,7 @@ mod tests {
                 n_batch: 512,
                 n_prompt,
                 n_gen,
+                n_seq,
                 test: test.into(),
                 test_time: "2026-12-05T10:00:00Z".into(),
                 avg_ns: 2,
@@ -114,8 +115,9 @@ mod tests {
         };
         BenchReport {
             rows: vec![
-                row("pp512", 512, 0, vec![100.0, 110.0]),
-                row("tg128", 0, 128, vec![50.0, 50.0]),
+                row("pp512", 512, 0, 1, vec![100.0, 110.0]),
+                row("tg128", 0, 128, 1, vec![50.0, 50.0]),
+                row("tg128x8", 0, 128, 8, vec![200.0, 210.0]),
             ],
             peak_rss_bytes: Some(64 << 20),
         }
@@ -146,12 +148,13 @@ mod tests {
             "cpu_info",
             "n_threads",
             "n_batch",
+            "n_seq",
             "test_time",
             "samples_ns",
         ] {
             assert!(header.contains(&field), "{field} missing from {header:?}");
         }
-        assert_eq!(jsonl.lines().count(), 2);
+        assert_eq!(jsonl.lines().count(), 3);
         assert!(csv.lines().nth(1).unwrap().contains(",1 2,"), "{csv}");
     }
 }

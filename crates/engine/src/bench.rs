@@ -1,5 +1,6 @@
 //! Speed of a GGUF on the engine, the way llama-bench measures it: prompt processing
-//! (ppN) and generation (tgN) per thread count, every repetition's time kept, plus the
+//! (ppN) and generation (tgN; with several sequences decoded at once, tgN×B, as
+//! llama-batched-bench's S_TG) per thread count, every repetition's time kept, plus the
 //! process's peak resident memory. Each [`BenchRow`] describes itself (tool version,
 //! commit, CPU, threads, batch size, test time, samples) so two bench files can be
 //! told apart; rendering is the binary's job.
@@ -12,6 +13,7 @@ use okla_formats::clock::now_rfc3339;
 use anyhow::Result;
 use serde::Serialize;
 
+use super::kv_cache::KvCache;
 use super::loader::load;
 use super::model::{Model, PREFILL_CHUNK};
 
@@ -24,6 +26,9 @@ pub struct BenchPlan {
     pub n_prompt: usize,
     /// Tokens generated one at a time (tg test; 0 skips it).
     pub n_gen: usize,
+    /// Sequences decoded at once in the tg test, one test per value (1: one sequence,
+    /// llama-bench's tg; B > 1: B sequences share each forward pass).
+    pub parallel: Vec<usize>,
     /// Timed repetitions per test (after one untimed warm-up).
     pub repetitions: usize,
     /// The measuring tool's version, recorded in every row.
@@ -55,9 +60,11 @@ pub struct BenchRow {
     pub n_batch: usize,
     /// Prompt tokens (pp test) or 0.
     pub n_prompt: usize,
-    /// Generated tokens (tg test) or 0.
+    /// Generated tokens (tg test) or 0, per sequence.
     pub n_gen: usize,
-    /// Test name (`pp512`, `tg128`).
+    /// Sequences decoded at once (1 for pp and single-sequence tg).
+    pub n_seq: usize,
+    /// Test name (`pp512`, `tg128`, `tg128x8` for 8 sequences at once).
     pub test: String,
     /// When the test started (UTC, RFC 3339).
     pub test_time: String,
@@ -65,7 +72,7 @@ pub struct BenchRow {
     pub avg_ns: u64,
     /// Standard deviation of the nanoseconds per repetition.
     pub stddev_ns: u64,
-    /// Mean tokens per second.
+    /// Mean tokens per second (every sequence's tokens counted).
     pub avg_ts: f64,
     /// Standard deviation of tokens per second.
     pub stddev_ts: f64,
@@ -107,20 +114,26 @@ pub fn run_bench(
         let tokens: Vec<u32> = (0..plan.n_prompt.max(plan.n_gen) as u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab)
             .collect();
-        let mut tests: Vec<(String, usize, usize)> = Vec::new();
+        let mut tests: Vec<(String, usize, usize, usize)> = Vec::new();
         if plan.n_prompt > 0 {
-            tests.push((format!("pp{}", plan.n_prompt), plan.n_prompt, 0));
+            tests.push((format!("pp{}", plan.n_prompt), plan.n_prompt, 0, 1));
         }
         if plan.n_gen > 0 {
-            tests.push((format!("tg{}", plan.n_gen), 0, plan.n_gen));
+            for &seqs in &plan.parallel {
+                let test = match seqs {
+                    1 => format!("tg{}", plan.n_gen),
+                    _ => format!("tg{}x{seqs}", plan.n_gen),
+                };
+                tests.push((test, 0, plan.n_gen, seqs));
+            }
         }
-        for (test, n_prompt, n_gen) in tests {
+        for (test, n_prompt, n_gen, n_seq) in tests {
             let run = || -> Result<u64> {
                 let start = Instant::now();
                 if n_prompt > 0 {
                     prompt(model, &tokens[..n_prompt])?;
                 } else {
-                    generate(model, &tokens[..n_gen])?;
+                    generate(model, &tokens[..n_gen], n_seq)?;
                 }
                 Ok(start.elapsed().as_nanos() as u64)
             };
@@ -129,7 +142,7 @@ pub fn run_bench(
             let samples_ns = (0..plan.repetitions.max(1))
                 .map(|_| run())
                 .collect::<Result<Vec<_>>>()?;
-            let n = (n_prompt + n_gen) as f64;
+            let n = (n_prompt + n_gen * n_seq) as f64;
             let samples_ts: Vec<f64> = samples_ns.iter().map(|&ns| n / (ns as f64 / 1e9)).collect();
             let (avg_ts, stddev_ts) = mean_stddev(&samples_ts);
             let ns: Vec<f64> = samples_ns.iter().map(|&ns| ns as f64).collect();
@@ -148,6 +161,7 @@ pub fn run_bench(
                 n_batch: PREFILL_CHUNK,
                 n_prompt,
                 n_gen,
+                n_seq,
                 test,
                 test_time,
                 avg_ns: avg_ns.round() as u64,
@@ -174,11 +188,16 @@ fn prompt(model: &Model, tokens: &[u32]) -> Result<()> {
     Ok(())
 }
 
-/// One-token steps from an empty cache.
-fn generate(model: &Model, tokens: &[u32]) -> Result<()> {
-    let mut cache = model.new_cache();
-    for t in tokens {
-        model.forward(&mut cache, &[*t], &[0])?;
+/// One-token steps of `seqs` sequences at once from empty caches (sequence `s` runs
+/// `tokens` rotated by `s`); one sequence is exactly one-token [`Model::forward`]s.
+fn generate(model: &Model, tokens: &[u32], seqs: usize) -> Result<()> {
+    let mut caches: Vec<KvCache> = (0..seqs).map(|_| model.new_cache()).collect();
+    for step in 0..tokens.len() {
+        let batch: Vec<u32> = (0..seqs)
+            .map(|s| tokens[(step + s) % tokens.len()])
+            .collect();
+        let mut stepping: Vec<&mut KvCache> = caches.iter_mut().collect();
+        model.forward_batch(&mut stepping, &batch)?;
     }
     Ok(())
 }

@@ -273,8 +273,8 @@ impl Session {
     /// the same prompt and cache, so answers differ from one-at-a-time decoding only
     /// where prefix reuse batched a prompt differently (see the module docs).
     ///
-    /// Jobs start in order as slots free up; a prompt reuses prefixes from the
-    /// snapshots and from every slot's cache. `on_done` gets each job's index and
+    /// Jobs start in order as slots free up, one per step while others decode; a
+    /// prompt reuses prefixes from the snapshots and from every slot's cache. `on_done` gets each job's index and
     /// completion (or its error) as soon as it ends; its `Err` stops the run and is
     /// returned.
     pub fn generate_batch(
@@ -289,11 +289,19 @@ impl Session {
             let mut running: Vec<Option<Running<'_, '_>>> = caches.iter().map(|_| None).collect();
             let mut queue = jobs.iter().enumerate();
             loop {
+                // While answers are decoding, one prompt joins per step (as a server's
+                // slots take requests), so the first answers end without waiting for
+                // every slot's prompt.
+                let mut admitted = 0;
                 for slot in 0..caches.len() {
                     while running[slot].is_none() {
+                        if admitted > 0 && running.iter().any(Option::is_some) {
+                            break;
+                        }
                         let Some((job, (prompt, opts))) = queue.next() else {
                             break;
                         };
+                        admitted += 1;
                         let masking = opts.constraint.as_ref().map(|c| match c.overlap {
                             true => Masking::new(Ahead::spawn(scope, c.grammar.start())),
                             false => Masking::new(Inline::new(c.grammar.start())),
