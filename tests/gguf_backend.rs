@@ -200,7 +200,7 @@ fn decoding_in_slots_answers_like_conversations_apart() {
             ..decoding(max_new_tokens)
         };
         let mut answers = Vec::new();
-        for schedule in [Schedule::Conversations, Schedule::Slots] {
+        for schedule in [Schedule::Conversations, Schedule::Slots(2)] {
             let mut backend = open(schedule);
             let got = backend
                 .generate(&prompts, &decoding, &|_, _| Ok(()))
@@ -209,6 +209,11 @@ fn decoding_in_slots_answers_like_conversations_apart() {
             let info = backend.info();
             let hit_rate = info.details["prefix_cache"]["hit_rate"].as_f64().unwrap();
             assert!(hit_rate > 0.2, "{schedule:?}: {hit_rate}");
+            let expected = match schedule {
+                Schedule::Conversations => "conversations side by side",
+                Schedule::Slots(_) => "2 answers decoded at once",
+            };
+            assert_eq!(info.details["schedule"], expected);
             answers.push(got.into_iter().map(|g| g.text).collect::<Vec<_>>());
         }
         assert_eq!(answers[0], answers[1], "{grammar:?}");

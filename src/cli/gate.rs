@@ -24,7 +24,7 @@ use okla_formats::clock::now_rfc3339;
 use okla_formats::error::InputError;
 use okla_formats::hash::hex;
 use okla_harness::arm::Arm;
-use okla_harness::backend::gguf::GgufBackend;
+use okla_harness::backend::gguf::{GgufBackend, Schedule};
 use okla_harness::backend::http::HttpBackend;
 use okla_harness::backend::replay::ReplayBackend;
 use okla_harness::backend::Backend;
@@ -102,6 +102,11 @@ pub struct GateArgs {
     /// Threads of the native engine (gguf backend) [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Answers the native engine decodes at once in one session, like llama-server's
+    /// `--parallel` (gguf backend; 1 is one at a time) [default: 8 for files of 1 GiB or
+    /// more; smaller files run conversations side by side, one per thread].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub slots: Option<u16>,
     /// HTTP backend settings.
     #[command(flatten)]
     pub http: HttpArgs,
@@ -232,6 +237,7 @@ enum Source<'a> {
         model: PathBuf,
         lora: Option<PathBuf>,
         threads: usize,
+        slots: Option<usize>,
     },
     /// An OpenAI-compatible server serving `model`.
     Http {
@@ -262,6 +268,7 @@ impl<'a> GatePlan<'a> {
                     model,
                     lora,
                     threads: args.threads.unwrap_or_else(super::default_threads),
+                    slots: args.slots.map(usize::from),
                 }
             }
             BackendKind::Http => Source::Http {
@@ -307,13 +314,18 @@ impl<'a> GatePlan<'a> {
                 model,
                 lora,
                 threads,
-            } => Box::new(
-                GgufBackend::open_with_lora(model, lora.as_deref(), *threads)?
+                slots,
+            } => {
+                let mut backend = GgufBackend::open_with_lora(model, lora.as_deref(), *threads)?
                     .with_response_schema(
                         suite.schema.clone(),
                         suite.dir.join(&suite.manifest.schema),
-                    ),
-            ),
+                    );
+                if let Some(slots) = *slots {
+                    backend = backend.with_schedule(Schedule::Slots(slots));
+                }
+                Box::new(backend)
+            }
             Source::Http { http, model } => {
                 let identity = format!(
                     "{} {}",

@@ -58,8 +58,8 @@ pub const DECODE_SLOTS: usize = okla_engine::kernels::TILE;
 pub enum Schedule {
     /// Each conversation in a session of its own, conversations side by side, one per thread.
     Conversations,
-    /// Every prompt in one session, [`DECODE_SLOTS`] decoded at once.
-    Slots,
+    /// Every prompt in one session, this many answers decoded at once (at least 1).
+    Slots(usize),
 }
 
 impl Schedule {
@@ -68,7 +68,15 @@ impl Schedule {
         if bytes < SMALL_MODEL_BYTES {
             Schedule::Conversations
         } else {
-            Schedule::Slots
+            Schedule::Slots(DECODE_SLOTS)
+        }
+    }
+
+    /// How the report names it.
+    fn describe(self) -> String {
+        match self {
+            Schedule::Conversations => "conversations side by side".into(),
+            Schedule::Slots(n) => format!("{n} answers decoded at once"),
         }
     }
 }
@@ -145,8 +153,8 @@ impl GgufBackend {
     }
 
     /// The backend with prompts scheduled as `schedule` says instead of by the file's
-    /// size (for comparing schedules: answers may differ from the file's own schedule
-    /// where prefix reuse batched a prompt differently).
+    /// size (`gate --slots`; answers may differ from the file's own schedule where
+    /// prefix reuse batched a prompt differently, so the report records it).
     pub fn with_schedule(mut self, schedule: Schedule) -> Self {
         self.schedule = schedule;
         self
@@ -314,24 +322,21 @@ fn stream_of(case_id: &str) -> u64 {
 }
 
 impl GgufBackend {
-    /// Answers the prompts in `order`, [`DECODE_SLOTS`] at a time in the one session
-    /// (the larger models' schedule; see the module docs).
+    /// Answers the prompts `queue` lists (index and options, in that order), `slots`
+    /// at a time in the one session (the larger models' schedule; see the module docs).
     fn generate_in_slots(
         &mut self,
-        prompts: &[Prompt<'_>],
+        slots: usize,
         encoded: &[Result<Vec<u32>>],
-        order: &[usize],
-        decoding: &Decoding,
-        constraint: &Option<Constrained>,
+        queue: Vec<(usize, GenerateOptions)>,
         on_answer: OnAnswer<'_>,
     ) -> Result<Vec<Generation>> {
-        let mut out = vec![Generation::default(); prompts.len()];
+        let mut out = vec![Generation::default(); encoded.len()];
         let mut jobs = Vec::new();
         let mut job_prompts = Vec::new();
-        for &i in order {
+        for (i, opts) in queue {
             match &encoded[i] {
                 Ok(ids) => {
-                    let opts = self.options(decoding, stream_of(prompts[i].case_id), constraint);
                     jobs.push((&ids[..], opts));
                     job_prompts.push(i);
                 }
@@ -342,16 +347,15 @@ impl GgufBackend {
             }
         }
         let (tokenizer, grammars) = (&self.tokenizer, &self.grammars);
-        self.session
-            .generate_batch(&jobs, DECODE_SLOTS, |job, done| {
-                let i = job_prompts[job];
-                out[i] = failed_unless(done.and_then(|done| {
-                    let answer = generation(tokenizer, jobs[job].0.len(), &done);
-                    grammars.record(done.grammar);
-                    answer
-                }));
-                on_answer(i, &out[i])
-            })?;
+        self.session.generate_batch(&jobs, slots, |job, done| {
+            let i = job_prompts[job];
+            out[i] = failed_unless(done.and_then(|done| {
+                let answer = generation(tokenizer, jobs[job].0.len(), &done);
+                grammars.record(done.grammar);
+                answer
+            }));
+            on_answer(i, &out[i])
+        })?;
         Ok(out)
     }
 }
@@ -367,6 +371,7 @@ impl Backend for GgufBackend {
         }
         details.insert("threads".into(), json!(model.threads()));
         details.insert("isa".into(), json!(format!("{:?}", model.isa())));
+        details.insert("schedule".into(), json!(self.schedule.describe()));
         details.insert("chat_template".into(), json!(self.template_note()));
         if let Some(lora) = &self.loaded.lora {
             details.insert("lora".into(), json!(lora.display().to_string()));
@@ -424,15 +429,15 @@ impl Backend for GgufBackend {
             (Ok(x), Ok(y)) => x.cmp(y).then(a.cmp(&b)),
             _ => a.cmp(&b),
         });
-        if self.schedule == Schedule::Slots {
-            return self.generate_in_slots(
-                prompts,
-                &encoded,
-                &order,
-                decoding,
-                &constraint,
-                on_answer,
-            );
+        if let Schedule::Slots(slots) = self.schedule {
+            let queue = order
+                .iter()
+                .map(|&i| {
+                    let stream = stream_of(prompts[i].case_id);
+                    (i, self.options(decoding, stream, &constraint))
+                })
+                .collect();
+            return self.generate_in_slots(slots, &encoded, queue, on_answer);
         }
         let conversations = conversations_in(&order, prompts);
         let threads = self.loaded.model.threads().min(conversations.len()).max(1);
