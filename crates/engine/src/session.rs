@@ -274,9 +274,9 @@ impl Session {
     /// where prefix reuse batched a prompt differently (see the module docs).
     ///
     /// Jobs start in order as slots free up, one per step while others decode; a
-    /// prompt reuses prefixes from the snapshots and from every slot's cache. `on_done` gets each job's index and
-    /// completion (or its error) as soon as it ends; its `Err` stops the run and is
-    /// returned.
+    /// prompt reuses prefixes from the snapshots and from every slot's cache. `on_done`
+    /// gets each job's index and completion (or its error) as soon as it ends; its
+    /// `Err` stops the run and is returned.
     pub fn generate_batch(
         &mut self,
         jobs: &[(&[u32], GenerateOptions)],
@@ -317,12 +317,10 @@ impl Session {
                         match prefilled {
                             Err(e) => on_done(job, Err(e))?,
                             Ok((mut logits, reused)) => {
-                                let mut answer = Answer::new(prompt, opts, masking, start, reused);
-                                match answer.choose(&mut logits) {
-                                    Some(next) if !answer.ended() => {
-                                        running[slot] = Some(Running { job, answer, next })
-                                    }
-                                    _ => on_done(job, Ok(answer.finish()))?,
+                                let answer = Answer::new(prompt, opts, masking, start, reused);
+                                match Step::after(job, answer, &mut logits) {
+                                    Step::Decoding(run) => running[slot] = Some(run),
+                                    Step::Done(job, done) => on_done(job, Ok(done))?,
                                 }
                             }
                         }
@@ -347,21 +345,17 @@ impl Session {
                 let stepped = self.model.forward_batch(&mut stepping, &tokens);
                 let vocab = self.model.vocab();
                 for (k, &slot) in busy.iter().enumerate() {
-                    let mut run = running[slot].take().expect("busy");
-                    let logits = match &stepped {
+                    let run = running[slot].take().expect("busy");
+                    let mut logits = match &stepped {
                         Ok(all) => all[k * vocab..(k + 1) * vocab].to_vec(),
                         Err(e) => {
                             on_done(run.job, Err(anyhow::anyhow!("{e:#}")))?;
                             continue;
                         }
                     };
-                    let mut logits = logits;
-                    match run.answer.choose(&mut logits) {
-                        Some(next) if !run.answer.ended() => {
-                            run.next = next;
-                            running[slot] = Some(run);
-                        }
-                        _ => on_done(run.job, Ok(run.answer.finish()))?,
+                    match Step::after(run.job, run.answer, &mut logits) {
+                        Step::Decoding(run) => running[slot] = Some(run),
+                        Step::Done(job, done) => on_done(job, Ok(done))?,
                     }
                 }
             }
@@ -492,4 +486,22 @@ struct Running<'o, 'm> {
     job: usize,
     answer: Answer<'o, 'm>,
     next: u32,
+}
+
+/// Where a slot's answer stands after choosing a token.
+enum Step<'o, 'm> {
+    /// It goes on: its token waits for the next forward pass.
+    Decoding(Running<'o, 'm>),
+    /// Job `.0` has ended with this completion.
+    Done(usize, Completion),
+}
+
+impl<'o, 'm> Step<'o, 'm> {
+    /// Job `job`'s `answer` after choosing its next token from `logits`.
+    fn after(job: usize, mut answer: Answer<'o, 'm>, logits: &mut [f32]) -> Self {
+        match answer.choose(logits) {
+            Some(next) if !answer.ended() => Step::Decoding(Running { job, answer, next }),
+            _ => Step::Done(job, answer.finish()),
+        }
+    }
 }
