@@ -504,13 +504,13 @@ fn outputs_that_cannot_be_written_exit_2() {
 }
 
 /// `bench --parallel` adds one tg row per sequence count, each counting every
-/// sequence's tokens; a count of 0 is a usage error.
+/// sequence's tokens, at the depth `-d` names; a count of 0 is a usage error.
 #[test]
 fn bench_measures_decoding_several_sequences_at_once() {
     let out = okla()
         .arg("bench")
         .arg(common::tiny_q4_k_m())
-        .args(["--threads", "1", "-p", "0", "-n", "4", "-r", "1"])
+        .args(["--threads", "1", "-p", "0", "-n", "4", "-r", "1", "-d", "5"])
         .args(["--parallel", "1,3", "-o", "json"])
         .output()
         .unwrap();
@@ -521,11 +521,18 @@ fn bench_measures_decoding_several_sequences_at_once() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rows = report["rows"].as_array().unwrap();
-    let tests: Vec<(&str, u64)> = rows
+    let tests: Vec<(&str, u64, u64)> = rows
         .iter()
-        .map(|r| (r["test"].as_str().unwrap(), r["n_seq"].as_u64().unwrap()))
+        .map(|r| {
+            let count = |field: &str| r[field].as_u64().unwrap();
+            (
+                r["test"].as_str().unwrap(),
+                count("n_seq"),
+                count("n_depth"),
+            )
+        })
         .collect();
-    assert_eq!(tests, [("tg4", 1), ("tg4x3", 3)]);
+    assert_eq!(tests, [("tg4 @ d5", 1, 5), ("tg4x3 @ d5", 3, 5)]);
     for row in rows {
         let tokens = 4.0 * row["n_seq"].as_f64().unwrap();
         let seconds = row["samples_ns"][0].as_f64().unwrap() / 1e9;

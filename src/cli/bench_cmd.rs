@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// (`tg128x8` for 8; like llama-batched-bench's `-npl`).
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub parallel: Vec<usize>,
+    /// Tokens already in the cache when each test starts (llama-bench's `-d`): a prompt
+    /// that long is prefilled once, untimed.
+    #[arg(long = "n-depth", short = 'd', default_value_t = 0)]
+    pub depth: usize,
     /// Timed repetitions per test.
     #[arg(long, short = 'r', default_value_t = 5)]
     pub repetitions: usize,
@@ -65,6 +69,7 @@ pub fn run(args: BenchArgs) -> Result<u8> {
         n_prompt: args.n_prompt,
         n_gen: args.n_gen,
         parallel: args.parallel.clone(),
+        depth: args.depth,
         repetitions: args.repetitions,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         build_commit: env!("OKLA_BUILD_COMMIT").into(),

@@ -103,6 +103,7 @@ mod tests {
                 n_prompt,
                 n_gen,
                 n_seq,
+                n_depth: 0,
                 test: test.into(),
                 test_time: "2026-12-05T10:00:00Z".into(),
                 avg_ns: 2,

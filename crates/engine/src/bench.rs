@@ -29,6 +29,9 @@ pub struct BenchPlan {
     /// Sequences decoded at once in the tg test, one test per value (1: one sequence,
     /// llama-bench's tg; B > 1: B sequences share each forward pass).
     pub parallel: Vec<usize>,
+    /// Tokens already in the cache when each test starts (llama-bench's `-d`), prefilled
+    /// once, untimed, and copied into every sequence's cache.
+    pub depth: usize,
     /// Timed repetitions per test (after one untimed warm-up).
     pub repetitions: usize,
     /// The measuring tool's version, recorded in every row.
@@ -64,7 +67,10 @@ pub struct BenchRow {
     pub n_gen: usize,
     /// Sequences decoded at once (1 for pp and single-sequence tg).
     pub n_seq: usize,
-    /// Test name (`pp512`, `tg128`, `tg128x8` for 8 sequences at once).
+    /// Tokens in the cache before the test (llama-bench's `n_depth`).
+    pub n_depth: usize,
+    /// Test name (`pp512`, `tg128`, `tg128x8` for 8 sequences at once; ` @ d1024` after
+    /// it at a depth of 1,024 tokens, as llama-bench names it).
     pub test: String,
     /// When the test started (UTC, RFC 3339).
     pub test_time: String,
@@ -111,9 +117,13 @@ pub fn run_bench(
             .sum();
         let vocab = model.vocab() as u32;
         // Token ids spread over the vocabulary, fixed so runs compare.
-        let tokens: Vec<u32> = (0..plan.n_prompt.max(plan.n_gen) as u32)
+        let tokens: Vec<u32> = (0..plan.n_prompt.max(plan.n_gen).max(plan.depth) as u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) % vocab)
             .collect();
+        let mut context = model.new_cache();
+        if plan.depth > 0 {
+            model.forward(&mut context, &tokens[..plan.depth], &[])?;
+        }
         let mut tests: Vec<(String, usize, usize, usize)> = Vec::new();
         if plan.n_prompt > 0 {
             tests.push((format!("pp{}", plan.n_prompt), plan.n_prompt, 0, 1));
@@ -127,13 +137,20 @@ pub fn run_bench(
                 tests.push((test, 0, plan.n_gen, seqs));
             }
         }
+        if plan.depth > 0 {
+            for (test, ..) in &mut tests {
+                test.push_str(&format!(" @ d{}", plan.depth));
+            }
+        }
         for (test, n_prompt, n_gen, n_seq) in tests {
             let run = || -> Result<u64> {
+                let mut caches: Vec<KvCache> =
+                    (0..n_seq).map(|_| context.prefix(plan.depth)).collect();
                 let start = Instant::now();
                 if n_prompt > 0 {
-                    prompt(model, &tokens[..n_prompt])?;
+                    prompt(model, &mut caches[0], &tokens[..n_prompt])?;
                 } else {
-                    generate(model, &tokens[..n_gen], n_seq)?;
+                    generate(model, &mut caches, &tokens[..n_gen])?;
                 }
                 Ok(start.elapsed().as_nanos() as u64)
             };
@@ -162,6 +179,7 @@ pub fn run_bench(
                 n_prompt,
                 n_gen,
                 n_seq,
+                n_depth: plan.depth,
                 test,
                 test_time,
                 avg_ns: avg_ns.round() as u64,
@@ -181,19 +199,17 @@ pub fn run_bench(
     })
 }
 
-/// Prefill of a fresh cache (logits of the last token only, like llama-bench).
-fn prompt(model: &Model, tokens: &[u32]) -> Result<()> {
-    let mut cache = model.new_cache();
-    model.forward(&mut cache, tokens, &[tokens.len() - 1])?;
+/// Prefill after `cache` (logits of the last token only, like llama-bench).
+fn prompt(model: &Model, cache: &mut KvCache, tokens: &[u32]) -> Result<()> {
+    model.forward(cache, tokens, &[tokens.len() - 1])?;
     Ok(())
 }
 
-/// One-token steps of `seqs` sequences at once from empty caches (sequence `s` runs
-/// `tokens` rotated by `s`); one sequence is exactly one-token [`Model::forward`]s.
-fn generate(model: &Model, tokens: &[u32], seqs: usize) -> Result<()> {
-    let mut caches: Vec<KvCache> = (0..seqs).map(|_| model.new_cache()).collect();
+/// One-token steps of every sequence of `caches` at once (sequence `s` runs `tokens`
+/// rotated by `s`); one sequence is exactly one-token [`Model::forward`]s.
+fn generate(model: &Model, caches: &mut [KvCache], tokens: &[u32]) -> Result<()> {
     for step in 0..tokens.len() {
-        let batch: Vec<u32> = (0..seqs)
+        let batch: Vec<u32> = (0..caches.len())
             .map(|s| tokens[(step + s) % tokens.len()])
             .collect();
         let mut stepping: Vec<&mut KvCache> = caches.iter_mut().collect();
