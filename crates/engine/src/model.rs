@@ -131,15 +131,8 @@ impl Model {
         tokens: &[u32],
         logits_at: &[usize],
     ) -> Result<Vec<f32>> {
-        let (context, vocab) = (self.arch.context(), self.arch.vocab());
-        ensure!(
-            cache.len() + tokens.len() <= context,
-            "sequence of {} tokens exceeds the model context of {context}",
-            cache.len() + tokens.len(),
-        );
-        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= vocab) {
-            anyhow::bail!("token id {bad} is outside the vocabulary of {vocab}");
-        }
+        self.check_input(cache, tokens)?;
+        let vocab = self.arch.vocab();
         let mut logits = Vec::with_capacity(logits_at.len() * vocab);
         for (c, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
             let start = c * PREFILL_CHUNK;
@@ -169,17 +162,8 @@ impl Model {
             caches.len(),
             tokens.len()
         );
-        let (context, vocab) = (self.arch.context(), self.arch.vocab());
-        for (cache, &t) in caches.iter().zip(tokens) {
-            ensure!(
-                cache.len() < context,
-                "sequence of {} tokens exceeds the model context of {context}",
-                cache.len() + 1,
-            );
-            ensure!(
-                (t as usize) < vocab,
-                "token id {t} is outside the vocabulary of {vocab}"
-            );
+        for (cache, t) in caches.iter().zip(tokens) {
+            self.check_input(cache, std::slice::from_ref(t))?;
         }
         let mut segments: Vec<Segment<'_>> = caches
             .iter_mut()
@@ -191,6 +175,20 @@ impl Model {
             })
             .collect();
         self.pool.install(|| self.run_segments(&mut segments))
+    }
+
+    /// Checks that `tokens` fit after `cache` in the context and lie in the vocabulary.
+    fn check_input(&self, cache: &KvCache, tokens: &[u32]) -> Result<()> {
+        let (context, vocab) = (self.arch.context(), self.arch.vocab());
+        ensure!(
+            cache.len() + tokens.len() <= context,
+            "sequence of {} tokens exceeds the model context of {context}",
+            cache.len() + tokens.len(),
+        );
+        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= vocab) {
+            anyhow::bail!("token id {bad} is outside the vocabulary of {vocab}");
+        }
+        Ok(())
     }
 
     /// The logits of every segment's outputs, in segment order.

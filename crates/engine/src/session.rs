@@ -307,21 +307,22 @@ impl Session {
                             false => Masking::new(Inline::new(c.grammar.start())),
                         });
                         let start = Instant::now();
-                        let mut cache = std::mem::replace(&mut caches[slot], KvCache::new(0, 0));
-                        std::mem::swap(&mut self.cache, &mut cache);
-                        let others: Vec<&KvCache> =
-                            caches.iter().filter(|c| !c.is_empty()).collect();
+                        // The slot's cache is the live one while its prompt runs.
+                        std::mem::swap(&mut self.cache, &mut caches[slot]);
+                        let others: Vec<&KvCache> = caches
+                            .iter()
+                            .enumerate()
+                            .filter(|&(s, c)| s != slot && !c.is_empty())
+                            .map(|(_, c)| c)
+                            .collect();
                         let prefilled = self.prefill_beside(prompt, &others);
-                        std::mem::swap(&mut self.cache, &mut cache);
-                        caches[slot] = cache;
+                        std::mem::swap(&mut self.cache, &mut caches[slot]);
                         match prefilled {
                             Err(e) => on_done(job, Err(e))?,
                             Ok((mut logits, reused)) => {
                                 let answer = Answer::new(prompt, opts, masking, start, reused);
-                                match Step::after(job, answer, &mut logits) {
-                                    Step::Decoding(run) => running[slot] = Some(run),
-                                    Step::Done(job, done) => on_done(job, Ok(done))?,
-                                }
+                                Step::after(job, answer, &mut logits)
+                                    .settle(&mut running[slot], &mut on_done)?;
                             }
                         }
                     }
@@ -353,10 +354,8 @@ impl Session {
                             continue;
                         }
                     };
-                    match Step::after(run.job, run.answer, &mut logits) {
-                        Step::Decoding(run) => running[slot] = Some(run),
-                        Step::Done(job, done) => on_done(job, Ok(done))?,
-                    }
+                    Step::after(run.job, run.answer, &mut logits)
+                        .settle(&mut running[slot], &mut on_done)?;
                 }
             }
         })
@@ -503,5 +502,18 @@ impl<'o, 'm> Step<'o, 'm> {
             Some(next) if !answer.ended() => Step::Decoding(Running { job, answer, next }),
             _ => Step::Done(job, answer.finish()),
         }
+    }
+
+    /// Puts a decoding answer in `slot`, or hands a finished one to `on_done`.
+    fn settle(
+        self,
+        slot: &mut Option<Running<'o, 'm>>,
+        on_done: &mut impl FnMut(usize, Result<Completion>) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Step::Decoding(run) => *slot = Some(run),
+            Step::Done(job, done) => on_done(job, Ok(done))?,
+        }
+        Ok(())
     }
 }
